@@ -1,0 +1,174 @@
+//! A read-through cache of clients in front of [`ClientRepository`], so issuing a token needs no
+//! database round trip. It is invalidated by the repository's version number: whoever owns the
+//! cache calls [`ClientCache::refresh`] periodically (the app does so every `refresh_interval`),
+//! and any change made by any process sharing the store is seen within that interval.
+//!
+//! Unknown ids are cached too (so a flood of made-up ids does not reach the database), in a
+//! bounded table that is simply emptied when full.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::client::{Client, ClientId};
+use crate::error::StoreError;
+use crate::ports::ClientRepository;
+
+/// How many unknown ids are remembered before the table is emptied.
+const MAX_NEGATIVE: usize = 10_000;
+
+#[derive(Default)]
+struct Entries {
+    known: HashMap<ClientId, Arc<Client>>,
+    unknown: HashMap<ClientId, ()>,
+}
+
+/// The cache. Cheap to share behind an `Arc`.
+pub struct ClientCache {
+    repo: Arc<dyn ClientRepository>,
+    entries: RwLock<Entries>,
+    /// The repository version the entries were read at; `u64::MAX` before the first refresh.
+    version: AtomicU64,
+    /// Bumped on every invalidation, so a read that raced an invalidation does not repopulate the
+    /// cache with what it read before.
+    generation: AtomicU64,
+}
+
+impl ClientCache {
+    /// A cache over `repo`, empty.
+    #[must_use]
+    pub fn new(repo: Arc<dyn ClientRepository>) -> Self {
+        Self {
+            repo,
+            entries: RwLock::new(Entries::default()),
+            version: AtomicU64::new(u64::MAX),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// The underlying repository, for writes.
+    #[must_use]
+    pub fn repository(&self) -> &Arc<dyn ClientRepository> {
+        &self.repo
+    }
+
+    /// The client with this id, from memory when possible.
+    ///
+    /// # Errors
+    /// What the repository returns when it has to be asked.
+    pub async fn get(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
+        if let Ok(entries) = self.entries.read() {
+            if let Some(client) = entries.known.get(id) {
+                return Ok(Some(Arc::clone(client)));
+            }
+            if entries.unknown.contains_key(id) {
+                return Ok(None);
+            }
+        }
+        let generation = self.generation.load(Ordering::Acquire);
+        let found = self.repo.find(id).await?.map(Arc::new);
+        if let Ok(mut entries) = self.entries.write() {
+            if self.generation.load(Ordering::Acquire) == generation {
+                match &found {
+                    Some(client) => {
+                        entries.known.insert(id.clone(), Arc::clone(client));
+                    }
+                    None => {
+                        if entries.unknown.len() >= MAX_NEGATIVE {
+                            entries.unknown.clear();
+                        }
+                        entries.unknown.insert(id.clone(), ());
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Asks the repository for its version and drops everything cached when it changed.
+    /// Returns whether the cache was invalidated.
+    ///
+    /// # Errors
+    /// What the repository returns; the cache is then left as it was.
+    pub async fn refresh(&self) -> Result<bool, StoreError> {
+        let current = self.repo.version().await?;
+        if self.version.swap(current, Ordering::AcqRel) == current {
+            return Ok(false);
+        }
+        self.invalidate();
+        Ok(true)
+    }
+
+    /// Drops everything cached.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut entries) = self.entries.write() {
+            entries.known.clear();
+            entries.unknown.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{ClientAuthMethod, ClientName, ClientSpec, GrantType, RoleSet};
+    use crate::ports::MockClientRepository;
+    use crate::scope::ScopeSet;
+    use crate::secret::SecretVerifier;
+    use crate::time::UnixTime;
+
+    fn id(s: &str) -> ClientId {
+        ClientId::parse(s).unwrap_or_else(|_| unreachable!())
+    }
+
+    fn client(s: &str) -> Client {
+        Client::new(ClientSpec {
+            id: id(s),
+            name: ClientName::parse(s).unwrap_or_else(|_| unreachable!()),
+            secrets: vec![SecretVerifier::HmacSha256([0; 32])],
+            auth_methods: [ClientAuthMethod::ClientSecretBasic].into(),
+            grant_types: [GrantType::ClientCredentials].into(),
+            allowed_scopes: ScopeSet::empty(),
+            default_scopes: ScopeSet::empty(),
+            roles: RoleSet::default(),
+            audience: None,
+            access_token_ttl: None,
+            signing_alg: None,
+            enabled: true,
+            created_at: UnixTime::from_secs(0),
+        })
+        .unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    #[tokio::test]
+    async fn hits_and_misses_are_served_from_memory_until_the_version_moves() {
+        let mut repo = MockClientRepository::new();
+        // One read per id, however often it is asked for.
+        repo.expect_find().withf(|i| i.as_str() == "known").times(2).returning(|_| Ok(Some(client("known"))));
+        repo.expect_find().withf(|i| i.as_str() == "ghost").times(1).returning(|_| Ok(None));
+        let mut versions = vec![1_u64, 1, 2].into_iter();
+        repo.expect_version().times(3).returning(move || Ok(versions.next().unwrap_or(2)));
+        let cache = ClientCache::new(Arc::new(repo));
+
+        assert_eq!(cache.refresh().await, Ok(true), "first refresh records the version");
+        for _ in 0..3 {
+            assert!(matches!(cache.get(&id("known")).await, Ok(Some(_))));
+            assert!(matches!(cache.get(&id("ghost")).await, Ok(None)));
+        }
+        assert_eq!(cache.refresh().await, Ok(false), "same version keeps the entries");
+        assert!(matches!(cache.get(&id("known")).await, Ok(Some(_))));
+        assert_eq!(cache.refresh().await, Ok(true), "a new version drops them");
+        assert!(matches!(cache.get(&id("known")).await, Ok(Some(_))), "and the next get reads again");
+    }
+
+    #[tokio::test]
+    async fn store_errors_are_passed_on_and_not_cached() {
+        let mut repo = MockClientRepository::new();
+        repo.expect_find().times(2).returning(|_| Err(StoreError::Unavailable("locked".into())));
+        let cache = ClientCache::new(Arc::new(repo));
+        for _ in 0..2 {
+            assert_eq!(cache.get(&id("x")).await, Err(StoreError::Unavailable("locked".into())));
+        }
+    }
+}

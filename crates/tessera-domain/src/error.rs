@@ -1,0 +1,130 @@
+//! The errors of the domain: parse failures, store failures and the token endpoint's errors.
+
+use thiserror::Error;
+
+/// A value from outside did not parse into a domain type; the message names the rule it broke.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("{what}: {reason}")]
+pub struct ParseError {
+    /// Which kind of value was being parsed (`client_id`, `scope`, …).
+    pub what: &'static str,
+    /// Why it was refused, as a sentence fragment fit for an error message.
+    pub reason: String,
+}
+
+impl ParseError {
+    /// A parse error for a value of kind `what`.
+    pub fn new(what: &'static str, reason: impl Into<String>) -> Self {
+        Self { what, reason: reason.into() }
+    }
+}
+
+/// What a store port reports. Adapters map their infrastructure errors into these at the seam.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum StoreError {
+    /// The record to change does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A record with the same identity already exists (a unique constraint).
+    #[error("already exists")]
+    Conflict,
+    /// The store cannot be reached or is busy; the operation may succeed if retried later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A row read back from the store does not parse into a domain value: the data is corrupt.
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+}
+
+/// The token endpoint's errors, one variant per RFC 6749 §5.2 error code.
+///
+/// The description is safe to send to the client: it never names a secret, a stored value or an
+/// internal cause. Internal causes are logged where they happen.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum TokenError {
+    /// The request is missing a parameter, repeats one, uses two authentication methods, or is
+    /// otherwise malformed.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Client authentication failed: unknown client, wrong secret, disabled client, no
+    /// authentication, or a method the client may not use. Deliberately one undifferentiated case.
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// The grant (code, refresh token, credentials) is invalid, expired or revoked.
+    #[error("{0}")]
+    InvalidGrant(String),
+    /// The authenticated client may not use this grant type.
+    #[error("the client is not allowed to use this grant type")]
+    UnauthorizedClient,
+    /// The grant type is not supported by this server.
+    #[error("unsupported grant_type: {0}")]
+    UnsupportedGrantType(String),
+    /// The requested scope is invalid, unknown, or exceeds what the client may have.
+    #[error("{0}")]
+    InvalidScope(String),
+    /// The server failed; the cause has been logged.
+    #[error("the server could not complete the request")]
+    ServerError,
+    /// A dependency (the store) is unavailable; retrying later may succeed.
+    #[error("the service is temporarily unavailable")]
+    TemporarilyUnavailable,
+}
+
+impl TokenError {
+    /// The RFC 6749 §5.2 `error` code of this error.
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant(_) => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType(_) => "unsupported_grant_type",
+            Self::InvalidScope(_) => "invalid_scope",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+
+    /// A store failure as the token endpoint reports it.
+    #[must_use]
+    pub fn from_store(err: &StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) => Self::TemporarilyUnavailable,
+            StoreError::NotFound | StoreError::Conflict | StoreError::Corrupt(_) => {
+                Self::ServerError
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_its_rfc_6749_code() {
+        let cases = [
+            (TokenError::InvalidRequest(String::new()), "invalid_request"),
+            (TokenError::InvalidClient, "invalid_client"),
+            (TokenError::InvalidGrant(String::new()), "invalid_grant"),
+            (TokenError::UnauthorizedClient, "unauthorized_client"),
+            (TokenError::UnsupportedGrantType(String::new()), "unsupported_grant_type"),
+            (TokenError::InvalidScope(String::new()), "invalid_scope"),
+            (TokenError::ServerError, "server_error"),
+            (TokenError::TemporarilyUnavailable, "temporarily_unavailable"),
+        ];
+        for (err, code) in cases {
+            assert_eq!(err.code(), code);
+        }
+    }
+
+    #[test]
+    fn an_unreachable_store_is_temporary_and_corruption_is_not() {
+        assert_eq!(
+            TokenError::from_store(&StoreError::Unavailable("locked".into())),
+            TokenError::TemporarilyUnavailable
+        );
+        assert_eq!(TokenError::from_store(&StoreError::Corrupt("x".into())), TokenError::ServerError);
+    }
+}

@@ -1,0 +1,30 @@
+//! Tessera's domain: clients, grants, scopes, roles, token policy, the use-case services and the
+//! ports through which they reach the outside world.
+//!
+//! Nothing here knows HTTP, SQL, JSON, JWT, configuration or an async runtime: adapters translate
+//! their technology into these types at the seam, and every decision (who may have a token, with
+//! which scope, for how long, carrying which claims) is taken here.
+//!
+//! The crate parses, it does not validate: every value that crosses a seam (`ClientId`, `Scope`,
+//! `Role`, `TokenTtl`, …) is a newtype with a fallible `parse` as its only way in, so a value that
+//! exists is a value that is valid.
+
+pub mod cache;
+pub mod client;
+pub mod error;
+pub mod keys;
+pub mod policy;
+pub mod ports;
+pub mod scope;
+pub mod secret;
+pub mod service;
+pub mod time;
+pub mod token;
+
+pub use client::{
+    Audience, Client, ClientAuthMethod, ClientId, ClientName, GrantType, Role, RoleSet,
+    SigningAlgorithm, TokenTtl,
+};
+pub use error::{ParseError, StoreError, TokenError};
+pub use scope::{Scope, ScopeSet};
+pub use time::UnixTime;

@@ -1,0 +1,198 @@
+//! The ports: every way the domain reaches the world, as traits the adapters implement.
+//!
+//! Policy of this module:
+//! - I/O ports (stores) are `#[async_trait]` and `Send + Sync`, so the app holds `Arc<dyn Port>`.
+//!   They return [`StoreError`], never an infrastructure error: adapters translate at the seam.
+//! - CPU-only ports (clock, randomness, signing, key generation) are synchronous.
+//! - Time and randomness are inputs: the domain reads neither directly.
+//! - Every obligation written under `# Errors` is checked by the contract suites in
+//!   `tessera-testkit`, which run against the in-memory fakes and the real adapters alike.
+//!
+//! With the `mocks` feature (and in this crate's tests) each port has a mockall mock, `MockX`.
+
+use async_trait::async_trait;
+
+#[cfg(any(test, feature = "mocks"))]
+use mockall::automock;
+
+use crate::client::{Client, ClientId, SigningAlgorithm};
+use crate::error::StoreError;
+use crate::keys::{PrivateKeyDer, PublicJwk, SigningKey};
+use crate::secret::SecretPepper;
+use crate::time::UnixTime;
+use crate::token::{AccessToken, AccessTokenClaims};
+
+/// Where clients live.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait ClientRepository: Send + Sync {
+    /// The client with this id, or `None`.
+    ///
+    /// # Errors
+    /// MUST return `Unavailable` when the store cannot answer, and `Corrupt` when a stored row does
+    /// not parse into a [`Client`]. MUST NOT return `NotFound`: absence is `Ok(None)`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
+    async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
+
+    /// Stores a new client.
+    ///
+    /// # Errors
+    /// MUST return `Conflict` when a client with the same id exists, leaving it unchanged.
+    ///
+    /// # Cancel safety
+    /// The insert is one transaction: after cancellation it has happened entirely or not at all.
+    async fn insert(&self, client: &Client) -> Result<(), StoreError>;
+
+    /// Replaces an existing client (same id) with `client`, secrets included.
+    ///
+    /// # Errors
+    /// MUST return `NotFound` when no client has that id.
+    ///
+    /// # Cancel safety
+    /// One transaction, as for `insert`.
+    async fn update(&self, client: &Client) -> Result<(), StoreError>;
+
+    /// Deletes a client and its secrets.
+    ///
+    /// # Errors
+    /// MUST return `NotFound` when no client has that id.
+    ///
+    /// # Cancel safety
+    /// One transaction, as for `insert`.
+    async fn delete(&self, id: &ClientId) -> Result<(), StoreError>;
+
+    /// Every client, ordered by id.
+    ///
+    /// # Errors
+    /// As for `find`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
+    async fn list(&self) -> Result<Vec<Client>, StoreError>;
+
+    /// A number that changes whenever any client changes: caches compare it to know when to drop
+    /// what they hold. It MUST grow with every successful `insert`, `update` or `delete`, including
+    /// those made by other processes sharing the store.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot answer.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
+    async fn version(&self) -> Result<u64, StoreError>;
+}
+
+/// Where signing keys live.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait KeyRepository: Send + Sync {
+    /// Every key that is not retired, oldest first.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot answer, `Corrupt` when a row does not parse.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
+    async fn live_keys(&self) -> Result<Vec<SigningKey>, StoreError>;
+
+    /// Stores a new key.
+    ///
+    /// # Errors
+    /// MUST return `Conflict` when a key with the same `kid` exists.
+    ///
+    /// # Cancel safety
+    /// One transaction: after cancellation it has happened entirely or not at all.
+    async fn insert(&self, key: &SigningKey) -> Result<(), StoreError>;
+
+    /// A number that grows whenever any key is added or changes state, as for
+    /// [`ClientRepository::version`].
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot answer.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
+    async fn version(&self) -> Result<u64, StoreError>;
+}
+
+/// Where server-wide secrets live, apart from the clients they protect.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait ServerSecretRepository: Send + Sync {
+    /// The pepper under which client secrets are hashed. When none is stored yet, `candidate` is
+    /// stored and returned; when one is stored (also by a concurrent caller), that one is returned
+    /// and `candidate` is dropped. Every caller therefore agrees on one pepper.
+    ///
+    /// # Errors
+    /// `Unavailable` when the store cannot answer, `Corrupt` when the stored value is malformed.
+    ///
+    /// # Cancel safety
+    /// The first insert is atomic; a cancelled call leaves either no pepper or one.
+    async fn pepper_or_insert(&self, candidate: SecretPepper) -> Result<SecretPepper, StoreError>;
+}
+
+/// Signs access tokens with keys parsed once and held in memory, and publishes their public halves.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+pub trait TokenSigner: Send + Sync {
+    /// Signs `claims` as an RFC 9068 JWT (`typ: at+jwt`) with the active key for `alg`.
+    ///
+    /// # Errors
+    /// [`SignError::NoActiveKey`] when no active key for `alg` is installed.
+    fn sign(&self, alg: SigningAlgorithm, claims: &AccessTokenClaims) -> Result<AccessToken, SignError>;
+
+    /// Replaces the installed keys with `keys` (parsing each private key once). Keys whose state is
+    /// not published are dropped.
+    ///
+    /// # Errors
+    /// [`SignError::BadKey`] when a key does not parse; the previously installed keys stay.
+    fn install(&self, keys: &[SigningKey]) -> Result<(), SignError>;
+
+    /// The public halves of the installed, published keys, for the JWKS.
+    fn published(&self) -> Vec<PublicJwk>;
+}
+
+/// Makes new key pairs.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+pub trait KeyGenerator: Send + Sync {
+    /// A new private key for `alg` and its `kid` (the RFC 7638 thumbprint of the public half).
+    ///
+    /// # Errors
+    /// [`SignError::BadKey`] when the crypto library fails.
+    fn generate(&self, alg: SigningAlgorithm) -> Result<(crate::keys::KeyId, PrivateKeyDer), SignError>;
+}
+
+/// Errors of the signing ports.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SignError {
+    /// No active key is installed for this algorithm.
+    #[error("no active signing key for {0}")]
+    NoActiveKey(SigningAlgorithm),
+    /// A key could not be parsed, generated or used.
+    #[error("signing key error: {0}")]
+    BadKey(String),
+}
+
+/// The current time.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> UnixTime;
+}
+
+/// Cryptographically secure randomness.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+pub trait RandomSource: Send + Sync {
+    /// Fills `buf` with random bytes.
+    fn fill(&self, buf: &mut [u8]);
+}
+
+/// A place to run CPU-heavy work (argon2id) off the threads that serve requests.
+/// (No mock: mockall cannot mock a boxed `FnOnce` argument; the testkit runs jobs inline.)
+#[async_trait]
+pub trait BlockingWork: Send + Sync {
+    /// Runs `job` to completion somewhere it may block, and returns its answer; `false` when the
+    /// job could not be run at all.
+    async fn run(&self, job: Box<dyn FnOnce() -> bool + Send + 'static>) -> bool;
+}

@@ -1,0 +1,288 @@
+//! Client secrets: generation, keyed hashing, constant-time verification.
+//!
+//! A generated secret is `tsec_` followed by the unpadded base64url encoding of 32 random bytes
+//! and a 4-byte checksum (the first four bytes of SHA-256 over the random bytes), so a leak scanner
+//! can recognise one by its prefix and confirm it offline without false positives. The server keeps
+//! only HMAC-SHA-256 of the secret under a server-wide key (the *pepper*) that is stored apart from
+//! the clients, so a stolen clients table is worthless and a check costs about a microsecond.
+//!
+//! A secret imported from another provider was chosen by someone else and may be weak, so it is
+//! kept as an argon2id hash instead (RFC 9106, OWASP parameters). Checking it costs tens of
+//! milliseconds; the service runs that check off the request threads through
+//! [`crate::ports::BlockingWork`].
+
+use std::fmt;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::ParseError;
+
+/// The prefix of every secret Tessera generates.
+pub const SECRET_PREFIX: &str = "tsec_";
+/// The length of a generated secret's encoded body: base64url of 32 + 4 bytes.
+const SECRET_BODY_LEN: usize = 48;
+/// The longest secret accepted at all; longer input is refused before any hashing.
+const MAX_SECRET_LEN: usize = 512;
+
+/// A secret as the client presented it (or as the server just generated it). Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PlainSecret(String);
+
+impl PlainSecret {
+    /// Wraps a presented secret.
+    ///
+    /// # Errors
+    /// When it is empty or longer than 512 bytes.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        if s.is_empty() {
+            return Err(ParseError::new("client_secret", "may not be empty"));
+        }
+        if s.len() > MAX_SECRET_LEN {
+            return Err(ParseError::new("client_secret", "longer than 512 bytes"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// Generates a new secret from 32 bytes of randomness.
+    #[must_use]
+    pub fn generate(random: [u8; 32]) -> Self {
+        let mut raw = [0u8; 36];
+        let (body, check) = raw.split_at_mut(32);
+        body.copy_from_slice(&random);
+        let digest = Sha256::digest(random);
+        check.copy_from_slice(digest.get(..4).unwrap_or_default());
+        Self(format!("{SECRET_PREFIX}{}", URL_SAFE_NO_PAD.encode(raw)))
+    }
+
+    /// The secret itself: to be shown once to whoever registered the client, and to nobody else.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this looks like a secret Tessera generated: the prefix, the length, and a checksum
+    /// that matches. What leak scanners check.
+    #[must_use]
+    pub fn has_valid_checksum(&self) -> bool {
+        let Some(body) = self.0.strip_prefix(SECRET_PREFIX) else { return false };
+        if body.len() != SECRET_BODY_LEN {
+            return false;
+        }
+        let Ok(raw) = URL_SAFE_NO_PAD.decode(body) else { return false };
+        let (random, check) = raw.split_at(32.min(raw.len()));
+        Sha256::digest(random).get(..4) == Some(check)
+    }
+}
+
+impl fmt::Debug for PlainSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PlainSecret(<redacted>)")
+    }
+}
+
+/// The server-wide HMAC key under which generated secrets are hashed. Never printed.
+#[derive(Clone)]
+pub struct SecretPepper([u8; 32]);
+
+impl SecretPepper {
+    /// A pepper from 32 bytes of key material.
+    #[must_use]
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The key material, for the store to persist.
+    #[must_use]
+    pub const fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// HMAC-SHA-256 of `secret` under this key.
+    #[must_use]
+    pub fn mac(&self, secret: &PlainSecret) -> [u8; 32] {
+        // HMAC accepts keys of any length, so this cannot fail; the fallback is never taken.
+        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(&self.0) else {
+            return [0; 32];
+        };
+        mac.update(secret.0.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+impl fmt::Debug for SecretPepper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretPepper(<redacted>)")
+    }
+}
+
+/// What the server keeps to check a secret: never the secret itself.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretVerifier {
+    /// HMAC-SHA-256 under the server's pepper: for secrets the server generated.
+    HmacSha256([u8; 32]),
+    /// An argon2id hash in PHC string format: for secrets imported from elsewhere.
+    Argon2id(String),
+}
+
+impl fmt::Debug for SecretVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::HmacSha256(_) => f.write_str("HmacSha256(<redacted>)"),
+            Self::Argon2id(_) => f.write_str("Argon2id(<redacted>)"),
+        }
+    }
+}
+
+/// OWASP's argon2id recommendation: 19 MiB, 2 passes, 1 lane.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, Some(32)).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+impl SecretVerifier {
+    /// The verifier of a generated secret.
+    #[must_use]
+    pub fn hmac(pepper: &SecretPepper, secret: &PlainSecret) -> Self {
+        Self::HmacSha256(pepper.mac(secret))
+    }
+
+    /// The verifier of an imported secret, salted with 16 random bytes.
+    ///
+    /// # Errors
+    /// Only if argon2 refuses its own parameters, which would be a bug.
+    pub fn argon2id(secret: &PlainSecret, salt: [u8; 16]) -> Result<Self, ParseError> {
+        let salt = SaltString::encode_b64(&salt)
+            .map_err(|e| ParseError::new("client_secret", e.to_string()))?;
+        let hash = argon2()
+            .hash_password(secret.0.as_bytes(), &salt)
+            .map_err(|e| ParseError::new("client_secret", e.to_string()))?;
+        Ok(Self::Argon2id(hash.to_string()))
+    }
+
+    /// Parses a stored argon2id PHC string (as the store reads it back).
+    ///
+    /// # Errors
+    /// When it is not an argon2id PHC string.
+    pub fn parse_argon2id(phc: &str) -> Result<Self, ParseError> {
+        let parsed = PasswordHash::new(phc)
+            .map_err(|e| ParseError::new("secret_verifier", e.to_string()))?;
+        if parsed.algorithm.as_str() != "argon2id" {
+            return Err(ParseError::new("secret_verifier", "not an argon2id hash"));
+        }
+        Ok(Self::Argon2id(phc.to_owned()))
+    }
+
+    /// Whether checking this verifier is slow (argon2id) and belongs off the request threads.
+    #[must_use]
+    pub const fn is_slow(&self) -> bool {
+        matches!(self, Self::Argon2id(_))
+    }
+
+    /// Whether `secret` matches, in time independent of where the bytes differ.
+    #[must_use]
+    pub fn verify(&self, pepper: &SecretPepper, secret: &PlainSecret) -> bool {
+        match self {
+            Self::HmacSha256(expected) => bool::from(pepper.mac(secret).ct_eq(expected)),
+            Self::Argon2id(phc) => PasswordHash::new(phc)
+                .map(|hash| argon2().verify_password(secret.0.as_bytes(), &hash).is_ok())
+                .unwrap_or(false),
+        }
+    }
+}
+
+/// Checks `secret` against all of `verifiers` (a client may hold several during a rotation) without
+/// stopping at the first match, so the time taken does not tell which one matched. With no
+/// verifiers at all (an unknown client) it still computes one HMAC and compares it against a dummy,
+/// so an unknown client costs what a wrong secret costs.
+#[must_use]
+pub fn verify_any(verifiers: &[SecretVerifier], pepper: &SecretPepper, secret: &PlainSecret) -> bool {
+    if verifiers.is_empty() {
+        let dummy = SecretVerifier::HmacSha256([0; 32]);
+        let _ = dummy.verify(pepper, secret);
+        return false;
+    }
+    verifiers.iter().fold(false, |ok, v| v.verify(pepper, secret) | ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(s: &str) -> PlainSecret {
+        PlainSecret::parse(s).unwrap_or_else(|_| PlainSecret(String::new()))
+    }
+
+    #[test]
+    fn generated_secrets_carry_prefix_length_and_checksum() {
+        let s = PlainSecret::generate([42; 32]);
+        assert!(s.expose().starts_with("tsec_"));
+        assert_eq!(s.expose().len(), 5 + 48);
+        assert!(s.has_valid_checksum());
+        // One flipped character breaks the checksum.
+        let mut tampered = s.expose().to_owned();
+        let last = if tampered.ends_with('A') { "B" } else { "A" };
+        tampered.replace_range(10..11, last);
+        assert!(!secret(&tampered).has_valid_checksum());
+        assert!(!secret("tsec_short").has_valid_checksum());
+        assert!(!secret("not-a-tessera-secret").has_valid_checksum());
+        assert_ne!(PlainSecret::generate([1; 32]), PlainSecret::generate([2; 32]));
+    }
+
+    #[test]
+    fn hmac_verifier_accepts_only_the_secret_under_the_same_pepper() {
+        let pepper = SecretPepper::from_bytes([9; 32]);
+        let s = PlainSecret::generate([1; 32]);
+        let v = SecretVerifier::hmac(&pepper, &s);
+        assert!(v.verify(&pepper, &s));
+        assert!(!v.verify(&pepper, &PlainSecret::generate([2; 32])));
+        assert!(!v.verify(&SecretPepper::from_bytes([8; 32]), &s));
+    }
+
+    #[test]
+    fn argon2id_verifier_round_trips_through_its_phc_string() {
+        let s = secret("imported-from-elsewhere");
+        let v = SecretVerifier::argon2id(&s, [3; 16]).unwrap_or(SecretVerifier::HmacSha256([0; 32]));
+        let SecretVerifier::Argon2id(phc) = &v else { unreachable!("argon2id expected") };
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let parsed = SecretVerifier::parse_argon2id(phc);
+        assert_eq!(parsed.as_ref(), Ok(&v));
+        let pepper = SecretPepper::from_bytes([0; 32]);
+        assert!(v.verify(&pepper, &s));
+        assert!(!v.verify(&pepper, &secret("imported-from-elsewherE")));
+        assert!(SecretVerifier::parse_argon2id("$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA").is_err());
+    }
+
+    #[test]
+    fn verify_any_checks_every_verifier_and_refuses_an_empty_list() {
+        let pepper = SecretPepper::from_bytes([5; 32]);
+        let old = PlainSecret::generate([1; 32]);
+        let new = PlainSecret::generate([2; 32]);
+        let both = [SecretVerifier::hmac(&pepper, &old), SecretVerifier::hmac(&pepper, &new)];
+        assert!(verify_any(&both, &pepper, &old));
+        assert!(verify_any(&both, &pepper, &new));
+        assert!(!verify_any(&both, &pepper, &PlainSecret::generate([3; 32])));
+        assert!(!verify_any(&[], &pepper, &old));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = PlainSecret::generate([1; 32]);
+        let pepper = SecretPepper::from_bytes([1; 32]);
+        let printed = format!("{s:?} {pepper:?} {:?}", SecretVerifier::hmac(&pepper, &s));
+        assert!(!printed.contains(s.expose()));
+        assert!(printed.contains("redacted"));
+    }
+
+    #[test]
+    fn oversized_or_empty_secrets_are_refused_before_hashing() {
+        assert!(PlainSecret::parse("").is_err());
+        assert!(PlainSecret::parse(&"x".repeat(513)).is_err());
+        assert!(PlainSecret::parse(&"x".repeat(512)).is_ok());
+    }
+}

@@ -1,0 +1,11 @@
+//! The use cases: issuing tokens, administering clients, keeping signing keys.
+//!
+//! Each service sequences pure policy ([`crate::policy`]) around the ports ([`crate::ports`]).
+
+mod admin;
+mod keys;
+mod token;
+
+pub use admin::{AdminError, ClientAdmin, NewClient, SecretSource};
+pub use keys::{KeyError, KeyService};
+pub use token::{ClientAuthentication, GrantRequest, TokenRequest, TokenService};

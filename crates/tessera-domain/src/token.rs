@@ -1,0 +1,71 @@
+//! What the token endpoint issues: the claims of an access token (RFC 9068 §2.2) and the result.
+
+use std::fmt;
+
+use crate::client::{Audience, ClientId, Role, SigningAlgorithm};
+use crate::policy::Issuer;
+use crate::scope::ScopeSet;
+use crate::time::UnixTime;
+
+/// The claims of a JWT access token per RFC 9068 §2.2, built by the domain and serialised by the
+/// signing adapter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessTokenClaims {
+    /// `iss`.
+    pub iss: Issuer,
+    /// `sub`: the client itself for client_credentials (RFC 9068 §2.2).
+    pub sub: String,
+    /// `aud`.
+    pub aud: Audience,
+    /// `exp`.
+    pub exp: UnixTime,
+    /// `iat`.
+    pub iat: UnixTime,
+    /// `jti`: unique per token, 128 random bits.
+    pub jti: String,
+    /// `client_id`.
+    pub client_id: ClientId,
+    /// `scope`: omitted from the token when empty.
+    pub scope: ScopeSet,
+    /// `roles` (RFC 9068 §2.2.3.1 / RFC 7643): omitted when the client has none.
+    pub roles: Vec<Role>,
+}
+
+/// A signed access token, as sent to the client. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    /// Wraps the compact serialisation.
+    #[must_use]
+    pub const fn new(compact: String) -> Self {
+        Self(compact)
+    }
+
+    /// The token, to send to its client only.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken(<redacted>)")
+    }
+}
+
+/// A successful token response, before a dialect renders it (RFC 6749 §5.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issued {
+    /// The access token.
+    pub access_token: AccessToken,
+    /// Seconds until it expires.
+    pub expires_in: u32,
+    /// The scope granted.
+    pub scope: ScopeSet,
+    /// The algorithm it was signed with.
+    pub alg: SigningAlgorithm,
+    /// Its `jti`.
+    pub jti: String,
+}
