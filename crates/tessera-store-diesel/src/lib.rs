@@ -1,1 +1,17 @@
-//! placeholder
+//! Tessera's persistence adapter: Diesel over an r2d2 pool, on SQLite (the embedded default, in WAL
+//! mode, bundled so no system library is needed).
+//!
+//! Implements [`ClientRepository`], [`KeyRepository`] and [`ServerSecretRepository`]. Diesel is
+//! blocking, so every port method moves its work onto tokio's blocking pool here, inside the
+//! adapter; callers only see `async` methods. Rows are converted to domain values through the
+//! domain's own constructors, so a corrupt row is reported as [`StoreError::Corrupt`], never
+//! trusted. Queries use Diesel's DSL only, so the PostgreSQL backend shares them.
+
+mod convert;
+mod error;
+mod pool;
+mod repo;
+mod schema;
+
+pub use pool::{DatabaseUrl, StoreConfig};
+pub use repo::DieselStore;

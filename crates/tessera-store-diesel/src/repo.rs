@@ -1,0 +1,271 @@
+//! The repositories: the port implementations over the pool.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use tessera_domain::keys::{KeyState, SigningKey};
+use tessera_domain::ports::{ClientRepository, Clock, KeyRepository, ServerSecretRepository};
+use tessera_domain::secret::SecretPepper;
+use tessera_domain::{Client, ClientId, StoreError};
+
+use crate::convert::{ClientRow, KeyRow, SecretRow, client_from_rows, client_rows, key_from_row, key_row};
+use crate::error::{from_diesel, from_pool};
+use crate::pool::{SqlitePool, StoreConfig, open};
+use crate::schema::{client_secrets, clients, server_secrets, signing_keys, store_versions};
+
+type Conn = SqliteConnection;
+
+/// The name of the pepper row in `server_secrets`.
+const PEPPER: &str = "client-secret-pepper";
+
+/// The store: one pool, every repository port.
+#[derive(Clone)]
+pub struct DieselStore {
+    pool: SqlitePool,
+    clock: Arc<dyn Clock>,
+}
+
+impl DieselStore {
+    /// Opens (creating when absent) the database and applies pending migrations. Blocking: call it
+    /// at start-up, before serving.
+    ///
+    /// # Errors
+    /// `Unavailable` when the database cannot be opened or migrated.
+    pub fn open(config: &StoreConfig, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        Ok(Self { pool: open(config)?, clock })
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|conn| {
+            diesel::sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(from_diesel)
+        })
+        .await
+    }
+
+    /// Runs `f` with a pooled connection on tokio's blocking pool.
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| from_pool(&e))?;
+            f(&mut *conn)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+    }
+}
+
+/// Bumps a change counter; called inside the write's own transaction.
+fn bump(conn: &mut Conn, name: &str) -> Result<(), diesel::result::Error> {
+    diesel::update(store_versions::table.find(name))
+        .set(store_versions::version.eq(store_versions::version + 1))
+        .execute(conn)
+        .map(|_| ())
+}
+
+fn read_version(conn: &mut Conn, name: &str) -> Result<u64, StoreError> {
+    let v: i64 = store_versions::table
+        .find(name)
+        .select(store_versions::version)
+        .first(conn)
+        .map_err(from_diesel)?;
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative version for {name}")))
+}
+
+/// Runs a write in an IMMEDIATE transaction (the write lock is taken up front, so two writers
+/// queue on the busy timeout instead of deadlocking on a lock upgrade).
+fn write_tx<T>(
+    conn: &mut Conn,
+    f: impl FnOnce(&mut Conn) -> Result<T, diesel::result::Error>,
+) -> Result<T, StoreError> {
+    conn.immediate_transaction(f).map_err(from_diesel)
+}
+
+fn load_secrets(conn: &mut Conn, ids: &[String]) -> Result<Vec<SecretRow>, StoreError> {
+    client_secrets::table
+        .filter(client_secrets::client_id.eq_any(ids))
+        .order((client_secrets::client_id, client_secrets::position))
+        .select(SecretRow::as_select())
+        .load(conn)
+        .map_err(from_diesel)
+}
+
+#[async_trait]
+impl ClientRepository for DieselStore {
+    async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        let id = id.to_string();
+        self.run(move |conn| {
+            let Some(row) = clients::table
+                .find(&id)
+                .select(ClientRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(from_diesel)?
+            else {
+                return Ok(None);
+            };
+            let secrets = load_secrets(conn, std::slice::from_ref(&id))?;
+            client_from_rows(row, &secrets).map(Some)
+        })
+        .await
+    }
+
+    async fn insert(&self, client: &Client) -> Result<(), StoreError> {
+        let (row, secrets) = client_rows(client, self.clock.now());
+        self.run(move |conn| {
+            write_tx(conn, |conn| {
+                diesel::insert_into(clients::table).values(&row).execute(conn)?;
+                diesel::insert_into(client_secrets::table).values(&secrets).execute(conn)?;
+                bump(conn, "clients")
+            })
+        })
+        .await
+    }
+
+    async fn update(&self, client: &Client) -> Result<(), StoreError> {
+        let (row, secrets) = client_rows(client, self.clock.now());
+        self.run(move |conn| {
+            write_tx(conn, |conn| {
+                let changed = diesel::update(clients::table.find(&row.id))
+                    .set((
+                        clients::name.eq(&row.name),
+                        clients::auth_methods.eq(&row.auth_methods),
+                        clients::grant_types.eq(&row.grant_types),
+                        clients::allowed_scopes.eq(&row.allowed_scopes),
+                        clients::default_scopes.eq(&row.default_scopes),
+                        clients::roles.eq(&row.roles),
+                        clients::audience.eq(&row.audience),
+                        clients::access_token_ttl.eq(&row.access_token_ttl),
+                        clients::signing_alg.eq(&row.signing_alg),
+                        clients::enabled.eq(row.enabled),
+                        clients::updated_at.eq(row.updated_at),
+                    ))
+                    .execute(conn)?;
+                if changed == 0 {
+                    return Err(diesel::result::Error::NotFound);
+                }
+                diesel::delete(client_secrets::table.filter(client_secrets::client_id.eq(&row.id)))
+                    .execute(conn)?;
+                diesel::insert_into(client_secrets::table).values(&secrets).execute(conn)?;
+                bump(conn, "clients")
+            })
+        })
+        .await
+    }
+
+    async fn delete(&self, id: &ClientId) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.run(move |conn| {
+            write_tx(conn, |conn| {
+                diesel::delete(client_secrets::table.filter(client_secrets::client_id.eq(&id)))
+                    .execute(conn)?;
+                if diesel::delete(clients::table.find(&id)).execute(conn)? == 0 {
+                    return Err(diesel::result::Error::NotFound);
+                }
+                bump(conn, "clients")
+            })
+        })
+        .await
+    }
+
+    async fn list(&self) -> Result<Vec<Client>, StoreError> {
+        self.run(|conn| {
+            let rows = clients::table
+                .order(clients::id)
+                .select(ClientRow::as_select())
+                .load(conn)
+                .map_err(from_diesel)?;
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            let mut secrets = load_secrets(conn, &ids)?;
+            rows.into_iter()
+                .map(|row| {
+                    let mine: Vec<SecretRow> = {
+                        let (mine, rest) = secrets.drain(..).partition(|s| s.client_id == row.id);
+                        secrets = rest;
+                        mine
+                    };
+                    client_from_rows(row, &mine)
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn version(&self) -> Result<u64, StoreError> {
+        self.run(|conn| read_version(conn, "clients")).await
+    }
+}
+
+#[async_trait]
+impl KeyRepository for DieselStore {
+    async fn live_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
+        self.run(|conn| {
+            signing_keys::table
+                .filter(signing_keys::state.ne(KeyState::Retired.as_str()))
+                .order((signing_keys::created_at, signing_keys::kid))
+                .select(KeyRow::as_select())
+                .load(conn)
+                .map_err(from_diesel)?
+                .into_iter()
+                .map(key_from_row)
+                .collect()
+        })
+        .await
+    }
+
+    async fn insert(&self, key: &SigningKey) -> Result<(), StoreError> {
+        let row = key_row(key);
+        self.run(move |conn| {
+            write_tx(conn, |conn| {
+                diesel::insert_into(signing_keys::table).values(&row).execute(conn)?;
+                bump(conn, "keys")
+            })
+        })
+        .await
+    }
+
+    async fn version(&self) -> Result<u64, StoreError> {
+        self.run(|conn| read_version(conn, "keys")).await
+    }
+}
+
+#[async_trait]
+impl ServerSecretRepository for DieselStore {
+    async fn pepper_or_insert(&self, candidate: SecretPepper) -> Result<SecretPepper, StoreError> {
+        let now = self.clock.now().as_secs();
+        self.run(move |conn| {
+            let value: Vec<u8> = write_tx(conn, |conn| {
+                let existing: Option<Vec<u8>> = server_secrets::table
+                    .find(PEPPER)
+                    .select(server_secrets::value)
+                    .first(conn)
+                    .optional()?;
+                if let Some(v) = existing {
+                    return Ok(v);
+                }
+                diesel::insert_into(server_secrets::table)
+                    .values((
+                        server_secrets::name.eq(PEPPER),
+                        server_secrets::value.eq(candidate.expose().as_slice()),
+                        server_secrets::created_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                Ok(candidate.expose().to_vec())
+            })?;
+            let bytes: [u8; 32] = value
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("the stored pepper is not 32 bytes".into()))?;
+            Ok(SecretPepper::from_bytes(bytes))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests;

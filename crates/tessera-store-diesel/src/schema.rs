@@ -1,0 +1,58 @@
+//! Diesel's view of the tables, matching `migrations/`.
+
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        name -> Text,
+        auth_methods -> Text,
+        grant_types -> Text,
+        allowed_scopes -> Text,
+        default_scopes -> Text,
+        roles -> Text,
+        audience -> Nullable<Text>,
+        access_token_ttl -> Nullable<BigInt>,
+        signing_alg -> Nullable<Text>,
+        enabled -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    client_secrets (client_id, position) {
+        client_id -> Text,
+        position -> Integer,
+        kind -> Text,
+        verifier -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        state -> Text,
+        private_der -> Binary,
+        created_at -> BigInt,
+        activated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        value -> Binary,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    store_versions (name) {
+        name -> Text,
+        version -> BigInt,
+    }
+}
+
+diesel::joinable!(client_secrets -> clients (client_id));
+diesel::allow_tables_to_appear_in_same_query!(clients, client_secrets, signing_keys, server_secrets, store_versions);
