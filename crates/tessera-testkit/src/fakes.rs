@@ -161,3 +161,46 @@ mod tests {
         contract::server_secrets(&InMemorySecrets::default()).await;
     }
 }
+
+/// A signer that does no cryptography: tokens are `stub.<alg>.<jti>` and the last claims signed are
+/// kept for inspection. Publishes one fixed EC key.
+#[derive(Debug, Default)]
+pub struct StubSigner {
+    last: Mutex<Option<tessera_domain::token::AccessTokenClaims>>,
+    /// When set, every signature fails with this error.
+    pub fail: Mutex<Option<tessera_domain::ports::SignError>>,
+}
+
+impl StubSigner {
+    /// The claims of the last token signed.
+    #[must_use]
+    pub fn last_claims(&self) -> Option<tessera_domain::token::AccessTokenClaims> {
+        self.last.lock().unwrap().clone()
+    }
+}
+
+impl tessera_domain::ports::TokenSigner for StubSigner {
+    fn sign(
+        &self,
+        alg: tessera_domain::SigningAlgorithm,
+        claims: &tessera_domain::token::AccessTokenClaims,
+    ) -> Result<tessera_domain::token::AccessToken, tessera_domain::ports::SignError> {
+        if let Some(e) = self.fail.lock().unwrap().clone() {
+            return Err(e);
+        }
+        *self.last.lock().unwrap() = Some(claims.clone());
+        Ok(tessera_domain::token::AccessToken::new(format!("stub.{alg}.{}", claims.jti)))
+    }
+
+    fn install(&self, _keys: &[SigningKey]) -> Result<(), tessera_domain::ports::SignError> {
+        Ok(())
+    }
+
+    fn published(&self) -> Vec<tessera_domain::keys::PublicJwk> {
+        vec![tessera_domain::keys::PublicJwk {
+            kid: tessera_domain::keys::KeyId::parse("stub-kid").unwrap(),
+            alg: tessera_domain::SigningAlgorithm::Es256,
+            params: tessera_domain::keys::PublicKeyParams::Ec { crv: "P-256", x: "eA".into(), y: "eQ".into() },
+        }]
+    }
+}

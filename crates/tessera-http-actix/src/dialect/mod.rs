@@ -1,0 +1,47 @@
+//! The token API dialects. Each owns only its wire format: where credentials sit, field names, the
+//! success body, and the table that maps every [`TokenError`] to its status and error body.
+
+pub mod rfc6749;
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use actix_web::web::Payload;
+
+use tessera_domain::TokenError;
+
+/// The largest request body any token endpoint accepts.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Why a request body could not be read.
+#[derive(Debug)]
+pub enum BodyError {
+    /// Larger than [`MAX_BODY`].
+    TooLarge,
+    /// The connection failed while reading.
+    Broken,
+}
+
+/// Reads the whole body, refusing more than [`MAX_BODY`] bytes.
+pub async fn read_body(payload: Payload) -> Result<actix_web::web::Bytes, BodyError> {
+    match payload.to_bytes_limited(MAX_BODY).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(BodyError::Broken),
+        Err(_) => Err(BodyError::TooLarge),
+    }
+}
+
+/// Whether the request declares `media_type` as its content type (parameters such as `charset`
+/// are allowed; the comparison ignores case).
+#[must_use]
+pub fn has_content_type(req: &HttpRequest, media_type: &str) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(media_type))
+}
+
+/// Shorthand for an `invalid_request` with a description.
+pub(crate) fn invalid_request(description: impl Into<String>) -> TokenError {
+    TokenError::InvalidRequest(description.into())
+}

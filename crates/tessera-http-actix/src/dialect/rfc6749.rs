@@ -1,0 +1,170 @@
+//! The standard dialect: RFC 6749 at `/oauth2/token`.
+//!
+//! Request: `POST`, `application/x-www-form-urlencoded` (§4.4.2), client authentication by
+//! `client_secret_basic` or `client_secret_post` (§2.3.1), never both. Response: §5.1 JSON with
+//! `Cache-Control: no-store` and `Pragma: no-cache`; errors per §5.2, with 401 and
+//! `WWW-Authenticate` for `invalid_client`.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::web::{Data, Payload};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
+use tessera_domain::service::{ClientAuthentication, GrantRequest, TokenRequest};
+use tessera_domain::token::Issued;
+use tessera_domain::{ClientAuthMethod, TokenError};
+
+use super::{BodyError, MAX_BODY, has_content_type, invalid_request, read_body};
+use crate::form::{Authorization, Form, FormError};
+use crate::server::HttpState;
+
+/// The realm named in `WWW-Authenticate`.
+pub const REALM: &str = "tessera";
+
+#[derive(Serialize)]
+struct TokenBody<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'static str,
+    error_description: &'a str,
+}
+
+/// `POST /oauth2/token`.
+pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -> HttpResponse {
+    let request = match parse(&req, payload).await {
+        Ok(request) => request,
+        Err(Refusal::TooLarge) => return too_large(),
+        Err(Refusal::Token(e)) => return error(&e),
+    };
+    match state.tokens.issue(request, state.clock.now()).await {
+        Ok(issued) => success(&issued),
+        Err(e) => error(&e),
+    }
+}
+
+/// Any other method on the token endpoint.
+pub async fn method_not_allowed() -> HttpResponse {
+    let mut res = error(&invalid_request("the token endpoint accepts only POST (RFC 6749 §3.2)"));
+    *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    res.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+    res
+}
+
+enum Refusal {
+    TooLarge,
+    Token(TokenError),
+}
+
+impl From<TokenError> for Refusal {
+    fn from(e: TokenError) -> Self {
+        Self::Token(e)
+    }
+}
+
+/// Turns the HTTP request into a domain request, refusing what RFC 6749 calls malformed.
+async fn parse(req: &HttpRequest, payload: Payload) -> Result<TokenRequest, Refusal> {
+    if !has_content_type(req, "application/x-www-form-urlencoded") {
+        return Err(invalid_request("the body must be application/x-www-form-urlencoded (RFC 6749 §4.4.2)").into());
+    }
+    let body = match read_body(payload).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => return Err(Refusal::TooLarge),
+        Err(BodyError::Broken) => return Err(invalid_request("the request body could not be read").into()),
+    };
+    let form = Form::parse(&body).map_err(|e| match e {
+        FormError::Repeated(name) => invalid_request(format!("parameter {name:?} is repeated (RFC 6749 §3.2)")),
+        FormError::NotUtf8 => invalid_request("the body is not valid UTF-8 form data"),
+    })?;
+    let grant = GrantRequest::parse(form.get("grant_type"), form.get("scope"))?;
+    let auth = authentication(req, &form)?;
+    Ok(TokenRequest { auth, grant })
+}
+
+/// RFC 6749 §2.3: exactly one way of authenticating.
+fn authentication(req: &HttpRequest, form: &Form) -> Result<ClientAuthentication, TokenError> {
+    let header = Authorization::parse(req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes()));
+    let (body_id, body_secret) = (form.get("client_id"), form.get("client_secret"));
+    match header {
+        Authorization::Basic { id, secret } => {
+            if body_secret.is_some() {
+                return Err(invalid_request(
+                    "more than one client authentication method (RFC 6749 §2.3): use Basic or client_secret, not both",
+                ));
+            }
+            if body_id.is_some_and(|b| b != id) {
+                return Err(invalid_request("client_id in the body differs from the Basic credentials"));
+            }
+            ClientAuthentication::from_raw(ClientAuthMethod::ClientSecretBasic, &id, Some(&secret))
+        }
+        Authorization::Malformed => Err(TokenError::InvalidClient),
+        Authorization::Absent => match (body_id, body_secret) {
+            (Some(id), Some(secret)) => {
+                ClientAuthentication::from_raw(ClientAuthMethod::ClientSecretPost, id, Some(secret))
+            }
+            (Some(id), None) => ClientAuthentication::from_raw(ClientAuthMethod::None, id, None),
+            (None, Some(_)) => Err(invalid_request("client_secret without client_id")),
+            (None, None) => Ok(ClientAuthentication::Absent),
+        },
+    }
+}
+
+fn no_store(mut res: HttpResponse) -> HttpResponse {
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
+    res
+}
+
+/// RFC 6749 §5.1.
+fn success(issued: &Issued) -> HttpResponse {
+    no_store(HttpResponse::Ok().json(TokenBody {
+        access_token: issued.access_token.expose(),
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        scope: (!issued.scope.is_empty()).then(|| issued.scope.to_string()),
+    }))
+}
+
+/// The status RFC 6749 §5.2 (and RFC 6749 §4.1.2.1 for the two server-side codes) gives `e`.
+#[must_use]
+pub fn status_of(e: &TokenError) -> StatusCode {
+    match e {
+        TokenError::InvalidClient => StatusCode::UNAUTHORIZED,
+        TokenError::InvalidRequest(_)
+        | TokenError::InvalidGrant(_)
+        | TokenError::UnauthorizedClient
+        | TokenError::UnsupportedGrantType(_)
+        | TokenError::InvalidScope(_) => StatusCode::BAD_REQUEST,
+        TokenError::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        TokenError::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// RFC 6749 §5.2.
+#[must_use]
+pub fn error(e: &TokenError) -> HttpResponse {
+    let mut builder = HttpResponse::build(status_of(e));
+    match e {
+        TokenError::InvalidClient => {
+            builder.insert_header((header::WWW_AUTHENTICATE, format!("Basic realm=\"{REALM}\"")));
+        }
+        TokenError::TemporarilyUnavailable => {
+            builder.insert_header((header::RETRY_AFTER, "1"));
+        }
+        _ => {}
+    }
+    no_store(builder.json(ErrorBody { error: e.code(), error_description: &e.to_string() }))
+}
+
+fn too_large() -> HttpResponse {
+    let e = invalid_request(format!("the request body is larger than {MAX_BODY} bytes"));
+    let mut res = error(&e);
+    *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    res
+}

@@ -1,0 +1,55 @@
+//! The public, unauthenticated documents: JWKS (RFC 7517), authorization server metadata
+//! (RFC 8414) and the health check.
+
+use actix_web::http::header;
+use actix_web::web::Data;
+use actix_web::HttpResponse;
+use serde_json::{Value, json};
+use tessera_domain::keys::{PublicJwk, PublicKeyParams};
+
+use crate::server::HttpState;
+
+fn jwk_json(key: &PublicJwk) -> Value {
+    let mut v = match &key.params {
+        PublicKeyParams::Ec { crv, x, y } => json!({"kty": "EC", "crv": crv, "x": x, "y": y}),
+        PublicKeyParams::Rsa { n, e } => json!({"kty": "RSA", "n": n, "e": e}),
+        PublicKeyParams::Okp { crv, x } => json!({"kty": "OKP", "crv": crv, "x": x}),
+    };
+    if let Value::Object(map) = &mut v {
+        map.insert("kid".into(), json!(key.kid.as_str()));
+        map.insert("alg".into(), json!(key.alg.as_str()));
+        map.insert("use".into(), json!("sig"));
+    }
+    v
+}
+
+/// `GET /oauth2/jwks`: the public halves of every published key, never a private parameter.
+pub async fn jwks(state: Data<HttpState>) -> HttpResponse {
+    let keys: Vec<Value> = state.signer.published().iter().map(jwk_json).collect();
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, format!("public, max-age={}", state.jwks_max_age)))
+        .json(json!({ "keys": keys }))
+}
+
+/// `GET /.well-known/oauth-authorization-server` and `/.well-known/openid-configuration`: what
+/// this server actually supports, and nothing it does not.
+pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
+    let issuer = state.issuer.as_str();
+    let algs: Vec<&str> = state.algorithms.iter().map(|a| a.as_str()).collect();
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(json!({
+            "issuer": issuer,
+            "token_endpoint": format!("{issuer}/oauth2/token"),
+            "jwks_uri": format!("{issuer}/oauth2/jwks"),
+            "grant_types_supported": ["client_credentials"],
+            "response_types_supported": [],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "access_token_signing_alg_values_supported": algs,
+        }))
+}
+
+/// `GET /healthz`: the process is up and serving.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({"status": "ok"}))
+}

@@ -1,0 +1,99 @@
+//! Routes, shared state and the HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Data, ServiceConfig};
+use actix_web::{App, HttpResponse, HttpServer};
+use serde_json::json;
+use tessera_domain::SigningAlgorithm;
+use tessera_domain::policy::Issuer;
+use tessera_domain::ports::{Clock, TokenSigner};
+use tessera_domain::service::TokenService;
+
+use crate::dialect::rfc6749;
+use crate::meta;
+
+/// What the handlers share.
+pub struct HttpState {
+    /// The token use case.
+    pub tokens: Arc<TokenService>,
+    /// The key ring, for the JWKS.
+    pub signer: Arc<dyn TokenSigner>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// The issuer, from which every advertised URL is derived.
+    pub issuer: Issuer,
+    /// `Cache-Control: max-age` of the JWKS, in seconds: shorter than the key rotation overlap.
+    pub jwks_max_age: u32,
+    /// The algorithms access tokens may be signed with.
+    pub algorithms: Vec<SigningAlgorithm>,
+}
+
+/// How the server runs.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Most concurrent connections per worker.
+    pub max_connections: usize,
+    /// How long a client may take to send its request head.
+    pub request_timeout: Duration,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            workers: 0,
+            max_connections: 25_000,
+            request_timeout: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Registers every route.
+pub fn configure(state: Data<HttpState>) -> impl FnOnce(&mut ServiceConfig) {
+    move |cfg: &mut ServiceConfig| {
+        cfg.app_data(state)
+            .service(
+                web::resource("/oauth2/token")
+                    .route(web::post().to(rfc6749::token))
+                    .default_service(web::to(rfc6749::method_not_allowed)),
+            )
+            .service(web::resource("/oauth2/jwks").route(web::get().to(meta::jwks)))
+            .service(web::resource("/.well-known/oauth-authorization-server").route(web::get().to(meta::metadata)))
+            .service(web::resource("/.well-known/openid-configuration").route(web::get().to(meta::metadata)))
+            .service(web::resource("/healthz").route(web::get().to(meta::healthz)))
+            .default_service(web::to(not_found));
+    }
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::build(StatusCode::NOT_FOUND).json(json!({"error": "not_found", "error_description": "no such endpoint"}))
+}
+
+/// Starts serving on `listener`. The returned server runs until it is stopped or its handle's
+/// future completes; SIGTERM and SIGINT stop it gracefully.
+///
+/// # Errors
+/// When the listener cannot be used.
+pub fn start(listener: TcpListener, state: HttpState, options: &ServerOptions) -> std::io::Result<Server> {
+    let state = Data::new(state);
+    let mut server = HttpServer::new(move || App::new().configure(configure(state.clone())))
+        .max_connections(options.max_connections)
+        .client_request_timeout(options.request_timeout)
+        .shutdown_timeout(options.shutdown_timeout.as_secs());
+    if options.workers > 0 {
+        server = server.workers(options.workers);
+    }
+    Ok(server.listen(listener)?.run())
+}
+
+#[cfg(test)]
+mod tests;
