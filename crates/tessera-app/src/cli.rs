@@ -1,0 +1,129 @@
+//! The command line, declared with clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Tessera: an OAuth 2.0 authorization server.
+#[derive(Parser, Debug)]
+#[command(name = "tessera", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes. Each also has an environment variable and a `tessera.toml` key;
+/// a flag beats the environment, which beats the file, which beats the default.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GlobalArgs {
+    /// Configuration file [env: TESSERA_CONFIG] [default: ./tessera.toml when present].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory holding the SQLite database [env: TESSERA_DATA_DIR; key: data_dir]
+    /// [default: ./tessera-data].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (sqlite://PATH or a path); overrides the data directory
+    /// [env: TESSERA_DATABASE_URL; key: database_url].
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Runs the authorization server.
+    Serve(ServeArgs),
+    /// Registers and manages clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Applies pending database migrations and exits (serve does this too).
+    Migrate,
+}
+
+impl Command {
+    /// The `serve` flags that override configuration, if this is `serve`.
+    pub fn serve_overrides(&self) -> Option<&ServeArgs> {
+        match self {
+            Self::Serve(args) => Some(args),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port [env: TESSERA_SERVER__BIND; key: server.bind]
+    /// [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub bind: Option<String>,
+    /// Issuer URL (`iss` of every token) [env: TESSERA_SERVER__ISSUER; key: server.issuer]
+    /// [default: derived from the bound address].
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientCommand {
+    /// Registers a client and prints it as JSON, with its secret (shown this once).
+    Create(CreateArgs),
+    /// Lists every client as JSON.
+    List,
+    /// Shows one client as JSON.
+    Show {
+        /// The client id.
+        id: String,
+    },
+    /// Disables a client: it can no longer obtain tokens.
+    Disable {
+        /// The client id.
+        id: String,
+    },
+    /// Deletes a client and its secrets.
+    Delete {
+        /// The client id.
+        id: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// Client id [default: generated].
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Scopes the client may request, space-separated.
+    #[arg(long, default_value = "")]
+    pub scope: String,
+    /// Scopes granted when the client asks for none [default: all of --scope].
+    #[arg(long)]
+    pub default_scope: Option<String>,
+    /// A role, e.g. ROLE_CLI-1STPARTY (repeatable).
+    #[arg(long = "role", value_name = "ROLE")]
+    pub roles: Vec<String>,
+    /// A grant type (repeatable) [default: client_credentials].
+    #[arg(long = "grant", value_name = "GRANT")]
+    pub grants: Vec<String>,
+    /// A token endpoint authentication method: client_secret_basic, client_secret_post or none
+    /// (repeatable) [default: client_secret_basic and client_secret_post].
+    #[arg(long = "auth-method", value_name = "METHOD")]
+    pub auth_methods: Vec<String>,
+    /// Access-token lifetime in seconds [default: the deployment's].
+    #[arg(long, value_name = "SECONDS")]
+    pub ttl: Option<u64>,
+    /// Signing algorithm: ES256, RS256, PS256 or EdDSA [default: the deployment's].
+    #[arg(long, value_name = "ALG")]
+    pub alg: Option<String>,
+    /// Audience (`aud`) of its tokens [default: the deployment's].
+    #[arg(long)]
+    pub audience: Option<String>,
+    /// Read an existing secret (imported from another provider) from standard input instead of
+    /// generating one; it is stored as argon2id.
+    #[arg(long)]
+    pub secret_stdin: bool,
+}

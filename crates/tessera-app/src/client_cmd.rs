@@ -1,0 +1,112 @@
+//! `tessera client …`: register and manage clients against the configured database.
+
+use std::collections::BTreeSet;
+use std::io::Read as _;
+use std::sync::Arc;
+
+use anyhow::{Context as _, anyhow, bail};
+use serde_json::{Value, json};
+use tessera_domain::ports::Clock;
+use tessera_domain::secret::PlainSecret;
+use tessera_domain::service::{ClientAdmin, NewClient, SecretSource};
+use tessera_domain::{
+    Audience, Client, ClientAuthMethod, ClientId, ClientName, GrantType, Role, RoleSet, ScopeSet,
+    SigningAlgorithm, TokenTtl,
+};
+use tessera_keys_jwt::AwsLcRandom;
+
+use crate::cli::{ClientCommand, CreateArgs};
+use crate::settings::Settings;
+use crate::wiring::{SystemClock, open_store, pepper};
+
+/// The JSON an operator sees of a client; never a secret or a verifier.
+fn client_json(c: &Client) -> Value {
+    json!({
+        "client_id": c.id().as_str(),
+        "name": c.name().as_str(),
+        "enabled": c.is_enabled(),
+        "grant_types": c.grant_types().iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "token_endpoint_auth_methods": c.auth_methods().iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+        "scope": c.allowed_scopes().to_string(),
+        "default_scope": c.default_scopes().to_string(),
+        "roles": c.roles().iter().map(Role::as_str).collect::<Vec<_>>(),
+        "audience": c.audience().map(Audience::as_str),
+        "access_token_ttl": c.access_token_ttl().map(TokenTtl::as_secs),
+        "alg": c.signing_alg().map(SigningAlgorithm::as_str),
+        "secret_kinds": c.secrets().iter().map(|s| if s.is_slow() { "argon2id" } else { "hmac-sha256" }).collect::<Vec<_>>(),
+        "created_at": c.created_at().as_secs(),
+    })
+}
+
+fn print(v: &Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn parse_id(id: &str) -> anyhow::Result<ClientId> {
+    ClientId::parse(id).map_err(|e| anyhow!("{e}"))
+}
+
+/// Runs a `client` subcommand.
+pub async fn run(settings: Settings, command: ClientCommand) -> anyhow::Result<()> {
+    let store = Arc::new(open_store(&settings)?);
+    let admin = ClientAdmin::new(store.clone(), Arc::new(AwsLcRandom), pepper(&store).await?);
+    match command {
+        ClientCommand::Create(args) => {
+            let req = new_client(args, &settings)?;
+            let (client, secret) = admin.create(req, SystemClock.now()).await?;
+            let mut out = client_json(&client);
+            if let (Some(secret), Value::Object(map)) = (secret, &mut out) {
+                map.insert("client_secret".into(), json!(secret.expose()));
+            }
+            print(&out)
+        }
+        ClientCommand::List => {
+            let clients = admin.list().await?;
+            print(&Value::Array(clients.iter().map(client_json).collect()))
+        }
+        ClientCommand::Show { id } => print(&client_json(&admin.show(&parse_id(&id)?).await?)),
+        ClientCommand::Disable { id } => print(&client_json(&admin.disable(&parse_id(&id)?).await?)),
+        ClientCommand::Delete { id } => {
+            let id = parse_id(&id)?;
+            admin.delete(&id).await?;
+            print(&json!({"client_id": id.as_str(), "deleted": true}))
+        }
+    }
+}
+
+fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient> {
+    let e = |e: tessera_domain::ParseError| anyhow!("{e}");
+    let signing_alg = args.alg.as_deref().map(SigningAlgorithm::parse).transpose().map_err(e)?;
+    if let Some(alg) = signing_alg {
+        if !settings.algorithms.contains(&alg) {
+            bail!("alg: {alg} is not enabled on this deployment (keys.algorithms)");
+        }
+    }
+    let auth_methods: BTreeSet<ClientAuthMethod> =
+        args.auth_methods.iter().map(|m| ClientAuthMethod::parse(m)).collect::<Result<_, _>>().map_err(e)?;
+    let secret = if args.secret_stdin {
+        let mut raw = String::new();
+        std::io::stdin().read_to_string(&mut raw).context("cannot read the secret from standard input")?;
+        let raw = raw.strip_suffix('\n').unwrap_or(&raw);
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        SecretSource::Import(PlainSecret::parse(raw).map_err(e)?)
+    } else if auth_methods == BTreeSet::from([ClientAuthMethod::None]) {
+        SecretSource::None
+    } else {
+        SecretSource::Generate
+    };
+    Ok(NewClient {
+        id: args.id.as_deref().map(ClientId::parse).transpose().map_err(e)?,
+        name: ClientName::parse(&args.name).map_err(e)?,
+        allowed_scopes: ScopeSet::parse(&args.scope).map_err(e)?,
+        default_scopes: args.default_scope.as_deref().map(ScopeSet::parse).transpose().map_err(e)?,
+        roles: RoleSet::from_roles(args.roles.iter().map(|r| Role::parse(r)).collect::<Result<Vec<_>, _>>().map_err(e)?),
+        grant_types: args.grants.iter().map(|g| GrantType::parse(g)).collect::<Result<_, _>>().map_err(e)?,
+        auth_methods,
+        audience: args.audience.as_deref().map(Audience::parse).transpose().map_err(e)?,
+        access_token_ttl: args.ttl.map(TokenTtl::from_secs).transpose().map_err(e)?,
+        signing_alg,
+        secret,
+    })
+}

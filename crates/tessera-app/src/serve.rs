@@ -1,0 +1,111 @@
+//! `tessera serve`: open the store, make sure keys exist, wire the services and serve HTTP.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tessera_domain::cache::ClientCache;
+use tessera_domain::policy::{Issuer, TokenPolicy};
+use tessera_domain::ports::{Clock, TokenSigner};
+use tessera_domain::service::{KeyService, TokenService};
+use tessera_domain::Audience;
+use tessera_http_actix::{HttpState, ServerOptions};
+use tessera_keys_jwt::{AwsLcKeyGenerator, AwsLcRandom, JwtKeyRing};
+
+use crate::settings::Settings;
+use crate::wiring::{SystemClock, TokioBlocking, open_store, pepper};
+
+/// The issuer: configured, or `http://` + the bound address (loopback for an unspecified one).
+fn derive_issuer(configured: Option<&Issuer>, bound: SocketAddr) -> anyhow::Result<Issuer> {
+    if let Some(issuer) = configured {
+        return Ok(issuer.clone());
+    }
+    let mut addr = bound;
+    if addr.ip().is_unspecified() {
+        tracing::warn!("bound to {bound}: set server.issuer to the URL clients use");
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    Issuer::parse(&format!("http://{addr}")).context("derived issuer")
+}
+
+/// Runs the server until it is stopped (SIGINT or SIGTERM stop it gracefully).
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(open_store(&settings)?);
+    let pepper = pepper(&store).await?;
+
+    let ring = Arc::new(JwtKeyRing::new());
+    let signer: Arc<dyn TokenSigner> = ring.clone();
+    let keys = Arc::new(KeyService::new(store.clone(), Arc::new(AwsLcKeyGenerator), signer.clone()));
+    let made = keys.ensure_active(&settings.algorithms, clock.now()).await.context("signing keys")?;
+    for kid in made {
+        tracing::info!(%kid, "generated a signing key");
+    }
+
+    let clients = Arc::new(ClientCache::new(store.clone()));
+    clients.refresh().await.context("cannot read clients")?;
+
+    let listener = TcpListener::bind(settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
+    let bound = listener.local_addr()?;
+    let issuer = derive_issuer(settings.issuer.as_ref(), bound)?;
+    let default_audience = match &settings.default_audience {
+        Some(aud) => aud.clone(),
+        None => Audience::parse(issuer.as_str()).context("issuer as audience")?,
+    };
+    let policy = TokenPolicy {
+        issuer: issuer.clone(),
+        default_audience,
+        default_ttl: settings.default_ttl,
+        default_alg: settings.default_alg,
+    };
+    let tokens = TokenService::new(
+        clients.clone(),
+        signer.clone(),
+        Arc::new(AwsLcRandom),
+        Arc::new(TokioBlocking),
+        pepper,
+        policy,
+    );
+    let state = HttpState {
+        tokens: Arc::new(tokens),
+        signer,
+        clock,
+        issuer: issuer.clone(),
+        jwks_max_age: settings.jwks_max_age,
+        algorithms: settings.algorithms.clone(),
+    };
+    let options = ServerOptions { workers: settings.workers, ..ServerOptions::default() };
+    let server = tessera_http_actix::start(listener, state, &options).context("cannot start the HTTP server")?;
+
+    // Caches follow the store: every change made by any process sharing the database (the CLI,
+    // another node) is seen within one refresh interval.
+    let poller = tokio::spawn(follow_store(clients, keys, settings.cache_refresh));
+
+    // The line tests and scripts wait for; printed once the socket is listening.
+    println!("tessera listening on http://{bound} (issuer {issuer})");
+    tracing::info!(address = %bound, %issuer, "serving");
+    let result = server.await.context("HTTP server failed");
+    poller.abort();
+    tracing::info!("stopped");
+    result
+}
+
+async fn follow_store(clients: Arc<ClientCache>, keys: Arc<KeyService>, every: std::time::Duration) {
+    let mut key_version = keys.version().await.ok();
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = clients.refresh().await {
+            tracing::warn!(error = %e, "client cache refresh failed; serving cached clients");
+        }
+        match keys.version().await {
+            Ok(v) if Some(v) != key_version => match keys.reload().await {
+                Ok(v) => key_version = Some(v),
+                Err(e) => tracing::error!(error = %e, "reloading signing keys failed"),
+            },
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "key version check failed"),
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! Configuration: defaults, then `tessera.toml` (or `--config`), then `TESSERA_…` environment
+//! variables (`__` separates sections: `TESSERA_SERVER__BIND`), then command-line flags. Read once
+//! at start-up and checked into domain values there, so a bad setting fails at boot with a message
+//! that names its key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+use tessera_domain::policy::Issuer;
+use tessera_domain::{Audience, SigningAlgorithm, TokenTtl};
+use tessera_store_diesel::{DatabaseUrl, StoreConfig};
+
+use crate::cli::{GlobalArgs, ServeArgs};
+
+/// The file read when `--config` and `TESSERA_CONFIG` are both absent, if it exists.
+const DEFAULT_FILE: &str = "tessera.toml";
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    data_dir: PathBuf,
+    database_url: Option<String>,
+    server: RawServer,
+    storage: RawStorage,
+    tokens: RawTokens,
+    keys: RawKeys,
+    cache: RawCache,
+    log: RawLog,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    bind: String,
+    issuer: Option<String>,
+    workers: usize,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    max_connections: u32,
+    busy_timeout_ms: u64,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawTokens {
+    default_ttl_seconds: u64,
+    default_algorithm: String,
+    default_audience: Option<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawKeys {
+    algorithms: Vec<String>,
+    jwks_max_age_seconds: u32,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawCache {
+    refresh_interval_ms: u64,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    filter: String,
+    format: String,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The checked configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Where the database is, and how to pool it.
+    pub store: StoreConfig,
+    /// Where to listen.
+    pub bind: SocketAddr,
+    /// The issuer, when configured; otherwise derived from the bound address.
+    pub issuer: Option<Issuer>,
+    /// HTTP worker threads (0: one per core).
+    pub workers: usize,
+    /// Default access-token lifetime.
+    pub default_ttl: TokenTtl,
+    /// Default signing algorithm.
+    pub default_alg: SigningAlgorithm,
+    /// Default audience; the issuer when absent.
+    pub default_audience: Option<Audience>,
+    /// Algorithms that have signing keys.
+    pub algorithms: Vec<SigningAlgorithm>,
+    /// JWKS `max-age`.
+    pub jwks_max_age: u32,
+    /// How often caches compare their version with the store's.
+    pub cache_refresh: Duration,
+    /// Log filter (`tracing` env-filter syntax).
+    pub log_filter: String,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+fn defaults(builder: config::ConfigBuilder<config::builder::DefaultState>) -> Result<config::ConfigBuilder<config::builder::DefaultState>, config::ConfigError> {
+    builder
+        .set_default("data_dir", "./tessera-data")?
+        .set_default("server.bind", "127.0.0.1:8080")?
+        .set_default("server.workers", 0)?
+        .set_default("storage.max_connections", 8)?
+        .set_default("storage.busy_timeout_ms", 5000)?
+        .set_default("tokens.default_ttl_seconds", 3600)?
+        .set_default("tokens.default_algorithm", "ES256")?
+        .set_default("keys.algorithms", vec!["ES256", "RS256", "PS256", "EdDSA"])?
+        .set_default("keys.jwks_max_age_seconds", 300)?
+        .set_default("cache.refresh_interval_ms", 1000)?
+        .set_default("log.filter", "info")?
+        .set_default("log.format", "pretty")
+}
+
+impl Settings {
+    /// Loads and checks the configuration.
+    ///
+    /// # Errors
+    /// When the file cannot be read or parsed, a key is unknown, or a value is invalid; the message
+    /// names the key.
+    pub fn load(global: &GlobalArgs, serve: Option<&ServeArgs>) -> anyhow::Result<Self> {
+        let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+        Self::load_from(global, serve, &env)
+    }
+
+    /// [`Settings::load`] with an explicit environment, for tests.
+    pub(crate) fn load_from(
+        global: &GlobalArgs,
+        serve: Option<&ServeArgs>,
+        env: &std::collections::HashMap<String, String>,
+    ) -> anyhow::Result<Self> {
+        let mut builder = defaults(Config::builder()).context("built-in defaults")?;
+        let file = global.config.clone().or_else(|| env.get("TESSERA_CONFIG").map(PathBuf::from));
+        match &file {
+            Some(path) => {
+                if !path.is_file() {
+                    bail!("configuration file {} does not exist", path.display());
+                }
+                builder = builder.add_source(File::from(path.as_path()).format(FileFormat::Toml));
+            }
+            None if Path::new(DEFAULT_FILE).is_file() => {
+                builder = builder.add_source(File::new(DEFAULT_FILE, FileFormat::Toml));
+            }
+            None => {}
+        }
+        let tessera_env: config::Map<String, String> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with("TESSERA_") && k.as_str() != "TESSERA_CONFIG")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        builder = builder.add_source(
+            Environment::with_prefix("TESSERA")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("keys.algorithms")
+                .try_parsing(true)
+                .source(Some(tessera_env)),
+        );
+        let flag = |b: config::ConfigBuilder<_>, key: &str, v: Option<String>| b.set_override_option(key, v);
+        builder = flag(builder, "data_dir", global.data_dir.as_ref().map(|p| p.display().to_string()))?;
+        builder = flag(builder, "database_url", global.database_url.clone())?;
+        if let Some(serve) = serve {
+            builder = flag(builder, "server.bind", serve.bind.clone())?;
+            builder = flag(builder, "server.issuer", serve.issuer.clone())?;
+        }
+        let raw: Raw = builder
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|e| anyhow!("configuration: {e}"))?;
+        Self::check(raw)
+    }
+
+    fn check(raw: Raw) -> anyhow::Result<Self> {
+        let url = match raw.database_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => DatabaseUrl::parse(url).map_err(|e| anyhow!("database_url: {e}"))?,
+            None => DatabaseUrl::in_data_dir(&raw.data_dir),
+        };
+        let mut store = StoreConfig::new(url);
+        store.max_connections = raw.storage.max_connections;
+        store.busy_timeout = Duration::from_millis(raw.storage.busy_timeout_ms);
+        if store.max_connections == 0 {
+            bail!("storage.max_connections: must be at least 1");
+        }
+        let bind: SocketAddr = raw
+            .server
+            .bind
+            .parse()
+            .map_err(|_| anyhow!("server.bind: {:?} is not an ADDRESS:PORT", raw.server.bind))?;
+        let issuer = raw
+            .server
+            .issuer
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(Issuer::parse)
+            .transpose()
+            .map_err(|e| anyhow!("server.issuer: {e}"))?;
+        let default_ttl = TokenTtl::from_secs(raw.tokens.default_ttl_seconds)
+            .map_err(|e| anyhow!("tokens.default_ttl_seconds: {e}"))?;
+        let default_alg = SigningAlgorithm::parse(&raw.tokens.default_algorithm)
+            .map_err(|e| anyhow!("tokens.default_algorithm: {e}"))?;
+        let default_audience = raw
+            .tokens
+            .default_audience
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(Audience::parse)
+            .transpose()
+            .map_err(|e| anyhow!("tokens.default_audience: {e}"))?;
+        let mut algorithms = Vec::new();
+        for a in &raw.keys.algorithms {
+            let alg = SigningAlgorithm::parse(a.trim()).map_err(|e| anyhow!("keys.algorithms: {e}"))?;
+            if !algorithms.contains(&alg) {
+                algorithms.push(alg);
+            }
+        }
+        if !algorithms.contains(&default_alg) {
+            bail!("keys.algorithms: must include tokens.default_algorithm ({default_alg})");
+        }
+        let log_format = match raw.log.format.as_str() {
+            "pretty" => LogFormat::Pretty,
+            "json" => LogFormat::Json,
+            other => bail!("log.format: {other:?} is not one of: pretty, json"),
+        };
+        if raw.cache.refresh_interval_ms == 0 {
+            bail!("cache.refresh_interval_ms: must be at least 1");
+        }
+        Ok(Self {
+            store,
+            bind,
+            issuer,
+            workers: raw.server.workers,
+            default_ttl,
+            default_alg,
+            default_audience,
+            algorithms,
+            jwks_max_age: raw.keys.jwks_max_age_seconds,
+            cache_refresh: Duration::from_millis(raw.cache.refresh_interval_ms),
+            log_filter: raw.log.filter,
+            log_format,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    fn sqlite_path(s: &Settings) -> PathBuf {
+        let DatabaseUrl::Sqlite(p) = &s.store.url;
+        p.clone()
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let s = Settings::load_from(&GlobalArgs::default(), None, &env(&[])).unwrap();
+        assert_eq!(s.bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(sqlite_path(&s), PathBuf::from("./tessera-data/tessera.sqlite"));
+        assert_eq!(s.default_alg, SigningAlgorithm::Es256);
+        assert_eq!(s.algorithms.len(), 4);
+        assert_eq!(s.default_ttl.as_secs(), 3600);
+        assert!(s.issuer.is_none());
+    }
+
+    #[test]
+    fn flag_beats_environment_beats_file_beats_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.toml");
+        std::fs::write(&file, "data_dir = \"from-file\"\n[server]\nbind = \"127.0.0.1:1111\"\nissuer = \"https://file.example\"\n[tokens]\ndefault_ttl_seconds = 60\n").unwrap();
+        let global = GlobalArgs { config: Some(file.clone()), ..GlobalArgs::default() };
+
+        let s = Settings::load_from(&global, None, &env(&[])).unwrap();
+        assert_eq!(sqlite_path(&s), PathBuf::from("from-file/tessera.sqlite"));
+        assert_eq!(s.bind.port(), 1111);
+        assert_eq!(s.default_ttl.as_secs(), 60);
+
+        let e = env(&[("TESSERA_DATA_DIR", "from-env"), ("TESSERA_SERVER__BIND", "127.0.0.1:2222")]);
+        let s = Settings::load_from(&global, None, &e).unwrap();
+        assert_eq!(sqlite_path(&s), PathBuf::from("from-env/tessera.sqlite"));
+        assert_eq!(s.bind.port(), 2222);
+        assert_eq!(s.issuer.unwrap().as_str(), "https://file.example");
+
+        let flags = GlobalArgs { config: Some(file), data_dir: Some("from-flag".into()), database_url: None };
+        let serve = ServeArgs { bind: Some("127.0.0.1:3333".into()), issuer: None };
+        let s = Settings::load_from(&flags, Some(&serve), &e).unwrap();
+        assert_eq!(sqlite_path(&s), PathBuf::from("from-flag/tessera.sqlite"));
+        assert_eq!(s.bind.port(), 3333);
+
+        let url = GlobalArgs { database_url: Some("sqlite://elsewhere.db".into()), ..flags };
+        let s = Settings::load_from(&url, None, &e).unwrap();
+        assert_eq!(sqlite_path(&s), PathBuf::from("elsewhere.db"), "the URL overrides the data directory");
+    }
+
+    #[test]
+    fn the_config_file_can_come_from_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.toml");
+        std::fs::write(&file, "[keys]\nalgorithms = [\"ES256\"]\n").unwrap();
+        let s = Settings::load_from(&GlobalArgs::default(), None, &env(&[("TESSERA_CONFIG", file.to_str().unwrap())])).unwrap();
+        assert_eq!(s.algorithms, vec![SigningAlgorithm::Es256]);
+        let s = Settings::load_from(&GlobalArgs::default(), None, &env(&[("TESSERA_KEYS__ALGORITHMS", "ES256,EdDSA")])).unwrap();
+        assert_eq!(s.algorithms, vec![SigningAlgorithm::Es256, SigningAlgorithm::EdDsa]);
+    }
+
+    #[test]
+    fn bad_settings_fail_naming_their_key() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("TESSERA_SERVER__BIND", "nowhere")], "server.bind"),
+            (&[("TESSERA_SERVER__ISSUER", "ftp://x")], "server.issuer"),
+            (&[("TESSERA_TOKENS__DEFAULT_TTL_SECONDS", "0")], "tokens.default_ttl_seconds"),
+            (&[("TESSERA_TOKENS__DEFAULT_ALGORITHM", "HS256")], "tokens.default_algorithm"),
+            (&[("TESSERA_KEYS__ALGORITHMS", "RS256")], "keys.algorithms"),
+            (&[("TESSERA_DATABASE_URL", "mysql://x")], "database_url"),
+            (&[("TESSERA_LOG__FORMAT", "xml")], "log.format"),
+            (&[("TESSERA_SERVER__BINDD", "x")], "bindd"),
+        ];
+        for (vars, key) in cases {
+            let err = Settings::load_from(&GlobalArgs::default(), None, &env(vars)).unwrap_err();
+            assert!(format!("{err:#}").contains(key), "{err:#} should name {key}");
+        }
+        let missing = GlobalArgs { config: Some("/nonexistent/t.toml".into()), ..GlobalArgs::default() };
+        assert!(Settings::load_from(&missing, None, &env(&[])).is_err());
+    }
+}
