@@ -167,6 +167,7 @@ impl Settings {
             .collect();
         builder = builder.add_source(
             Environment::with_prefix("TESSERA")
+                .prefix_separator("_")
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("keys.algorithms")
