@@ -1,1 +1,11 @@
-//! x
+//! Black-box tests: the real `tessera` binary on a free port with a temporary data directory,
+//! driven through its command line and over HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
+
+mod cli;
+mod errors;
+mod harness;
+mod jwt;
+mod lifecycle;
+mod tokens;
