@@ -1,0 +1,85 @@
+//! `cargo xtask dev`: build tessera, make sure the demo clients exist in `.dev/`, print curl
+//! commands that work against it, and run the server in the foreground.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+/// The demo clients: id, name, extra `client create` arguments.
+const DEMO: &[(&str, &str, &[&str])] = &[
+    ("demo-service", "Demo service", &["--scope", "read write", "--default-scope", "read"]),
+    (
+        "demo-firstparty",
+        "Demo first-party app",
+        &["--scope", "openid profile", "--role", "ROLE_CLI-1STPARTY", "--role", "ROLE_CLI-AUTH-BASIC"],
+    ),
+];
+
+const BIND: &str = "127.0.0.1:8080";
+
+fn tessera(bin: &Path, data: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.arg("--data-dir").arg(data).args(args);
+    cmd
+}
+
+pub fn run() -> anyhow::Result<()> {
+    crate::cargo(&["build", "-p", "tessera-app"])?;
+    let root = crate::root();
+    let target = std::env::var("CARGO_TARGET_DIR").map_or_else(|_| root.join("target"), Into::into);
+    let bin = target.join("debug").join("tessera");
+    let data = root.join(".dev");
+    std::fs::create_dir_all(&data).context("cannot create .dev")?;
+    let secrets_file = data.join("demo-secrets.txt");
+    let mut secrets: Vec<(String, String)> = std::fs::read_to_string(&secrets_file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_owned(), b.to_owned())))
+        .collect();
+
+    for (id, name, extra) in DEMO {
+        let known = secrets.iter().any(|(i, _)| i == id);
+        let exists = tessera(&bin, &data, &["client", "show", id]).output()?.status.success();
+        if known && exists {
+            continue;
+        }
+        if exists {
+            // Its secret was lost: register it again.
+            tessera(&bin, &data, &["client", "delete", id]).output()?;
+        }
+        let mut args = vec!["client", "create", "--id", id, "--name", name];
+        args.extend_from_slice(extra);
+        let out = tessera(&bin, &data, &args).output()?;
+        if !out.status.success() {
+            bail!("creating {id}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let shown: serde_json::Value = serde_json::from_slice(&out.stdout).context("client create output")?;
+        let secret = shown["client_secret"].as_str().context("no client_secret in the output")?.to_owned();
+        secrets.retain(|(i, _)| i != id);
+        secrets.push(((*id).to_owned(), secret));
+    }
+    let listing: String = secrets.iter().map(|(i, s)| format!("{i} {s}\n")).collect();
+    std::fs::write(&secrets_file, listing).context("cannot save demo secrets")?;
+
+    println!("\nTessera dev server on http://{BIND} (data in .dev/)\n");
+    for (id, secret) in &secrets {
+        println!("# {id}: a client_credentials token (client_secret_basic)");
+        println!("curl -s -u '{id}:{secret}' -d grant_type=client_credentials http://{BIND}/oauth2/token\n");
+    }
+    if let Some((id, secret)) = secrets.first() {
+        println!("# the same with client_secret_post and an explicit scope");
+        println!(
+            "curl -s -d grant_type=client_credentials -d scope=write -d client_id={id} -d client_secret={secret} http://{BIND}/oauth2/token\n"
+        );
+    }
+    println!("# the public keys and the metadata");
+    println!("curl -s http://{BIND}/oauth2/jwks");
+    println!("curl -s http://{BIND}/.well-known/oauth-authorization-server\n");
+
+    let status = tessera(&bin, &data, &["serve", "--bind", BIND]).status().context("cannot run tessera serve")?;
+    if !status.success() {
+        bail!("tessera serve exited with {status}");
+    }
+    Ok(())
+}
