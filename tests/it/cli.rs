@@ -11,9 +11,17 @@ fn clients_are_listed_shown_disabled_and_deleted() {
     assert!(gen_id.starts_with("cli_") && gen_id.len() == 28, "{gen_id}");
 
     let list = t.cli_json(&["client", "list"]);
-    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|c| c["client_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [gen_id.as_str(), "svc-a"]);
-    assert!(!list.to_string().contains("tsec_"), "list never shows secrets");
+    assert!(
+        !list.to_string().contains("tsec_"),
+        "list never shows secrets"
+    );
 
     let shown = t.cli_json(&["client", "show", &id]);
     assert_eq!(shown["scope"], "a b");
@@ -24,7 +32,10 @@ fn clients_are_listed_shown_disabled_and_deleted() {
     assert_eq!(t.cli_json(&["client", "delete", &id])["deleted"], true);
     let gone = t.cli(&["client", "show", &id], None);
     assert_eq!(gone.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&gone.stderr).trim(), "error: no client with id svc-a");
+    assert_eq!(
+        String::from_utf8_lossy(&gone.stderr).trim(),
+        "error: no client with id svc-a"
+    );
 }
 
 #[test]
@@ -32,15 +43,55 @@ fn bad_arguments_give_one_line_and_a_nonzero_exit() {
     let t = Tessera::new();
     t.create_client("taken", &[]);
     let cases: &[(&[&str], &str)] = &[
-        (&["client", "create", "--name", "x", "--id", "taken"], "already exists"),
-        (&["client", "create", "--name", "x", "--scope", "a\"b"], "scope"),
-        (&["client", "create", "--name", "x", "--role", "BAD ROLE"], "role"),
-        (&["client", "create", "--name", "x", "--grant", "password"], "grant_type"),
-        (&["client", "create", "--name", "x", "--auth-method", "private_key_jwt"], "auth_method"),
-        (&["client", "create", "--name", "x", "--alg", "HS256"], "alg"),
+        (
+            &["client", "create", "--name", "x", "--id", "taken"],
+            "already exists",
+        ),
+        (
+            &["client", "create", "--name", "x", "--scope", "a\"b"],
+            "scope",
+        ),
+        (
+            &["client", "create", "--name", "x", "--role", "BAD ROLE"],
+            "role",
+        ),
+        (
+            &["client", "create", "--name", "x", "--grant", "password"],
+            "grant_type",
+        ),
+        (
+            &[
+                "client",
+                "create",
+                "--name",
+                "x",
+                "--auth-method",
+                "private_key_jwt",
+            ],
+            "auth_method",
+        ),
+        (
+            &["client", "create", "--name", "x", "--alg", "HS256"],
+            "alg",
+        ),
         (&["client", "create", "--name", "x", "--ttl", "0"], "ttl"),
-        (&["client", "create", "--name", "x", "--scope", "a", "--default-scope", "b"], "default scopes"),
-        (&["client", "create", "--name", "x", "--id", "has space"], "client_id"),
+        (
+            &[
+                "client",
+                "create",
+                "--name",
+                "x",
+                "--scope",
+                "a",
+                "--default-scope",
+                "b",
+            ],
+            "default scopes",
+        ),
+        (
+            &["client", "create", "--name", "x", "--id", "has space"],
+            "client_id",
+        ),
         (&["client", "delete", "ghost"], "no client"),
         (&["client", "disable", "ghost"], "no client"),
     ];
@@ -48,11 +99,22 @@ fn bad_arguments_give_one_line_and_a_nonzero_exit() {
         let out = t.cli(args, None);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
-        assert_eq!(err.trim().lines().count(), 1, "{args:?}: one line, got {err}");
-        assert!(err.starts_with("error: ") && err.contains(fragment), "{args:?}: {err}");
+        assert_eq!(
+            err.trim().lines().count(),
+            1,
+            "{args:?}: one line, got {err}"
+        );
+        assert!(
+            err.starts_with("error: ") && err.contains(fragment),
+            "{args:?}: {err}"
+        );
     }
     let out = t.cli(&["client", "create"], None);
-    assert_eq!(out.status.code(), Some(2), "a missing required flag is a usage error");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a missing required flag is a usage error"
+    );
     let out = t.cli(&["serve", "--bind", "nowhere"], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("server.bind"));
@@ -63,7 +125,11 @@ fn configuration_comes_from_flag_environment_and_file() {
     let t = Tessera::new();
     let other = tempfile::tempdir().unwrap();
     let config = t.data_dir().join("tessera.toml");
-    std::fs::write(&config, "[tokens]\ndefault_ttl_seconds = 90\n[keys]\nalgorithms = [\"ES256\"]\n").unwrap();
+    std::fs::write(
+        &config,
+        "[tokens]\ndefault_ttl_seconds = 90\n[keys]\nalgorithms = [\"ES256\"]\n",
+    )
+    .unwrap();
     // The file (found in the working directory) sets the lifetime; the environment moves the
     // database, the flag (set by the harness) moves it back.
     let (id, secret) = t.create_client("cfg", &[]);
@@ -74,16 +140,39 @@ fn configuration_comes_from_flag_environment_and_file() {
         .output()
         .unwrap();
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(list.as_array().unwrap().len(), 1, "--data-dir beats TESSERA_DATA_DIR");
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "--data-dir beats TESSERA_DATA_DIR"
+    );
 
     let server = t.serve(&[("TESSERA_SERVER__ISSUER", "https://id.example.test")]);
-    let reply = token_request(&server, Some(&basic(&id, &secret)), "grant_type=client_credentials");
+    let reply = token_request(
+        &server,
+        Some(&basic(&id, &secret)),
+        "grant_type=client_credentials",
+    );
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["expires_in"], 90, "from tessera.toml");
     let jwks = crate::jwt::jwks(&server);
     assert_eq!(jwks.keys.len(), 1, "keys.algorithms from tessera.toml");
-    let (_, claims) = crate::jwt::verify_with(&jwks, reply.json()["access_token"].as_str().unwrap(), "https://id.example.test", "https://id.example.test");
-    assert_eq!(claims["iss"], "https://id.example.test", "issuer from the environment");
-    let meta = crate::harness::send(crate::harness::agent().get(&server.url("/.well-known/oauth-authorization-server")), None).json();
-    assert_eq!(meta["token_endpoint"], "https://id.example.test/oauth2/token");
+    let (_, claims) = crate::jwt::verify_with(
+        &jwks,
+        reply.json()["access_token"].as_str().unwrap(),
+        "https://id.example.test",
+        "https://id.example.test",
+    );
+    assert_eq!(
+        claims["iss"], "https://id.example.test",
+        "issuer from the environment"
+    );
+    let meta = crate::harness::send(
+        crate::harness::agent().get(&server.url("/.well-known/oauth-authorization-server")),
+        None,
+    )
+    .json();
+    assert_eq!(
+        meta["token_endpoint"],
+        "https://id.example.test/oauth2/token"
+    );
 }

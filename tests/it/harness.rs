@@ -12,8 +12,10 @@ use serde_json::Value;
 /// The binary under test: `TESSERA_TEST_BIN` when set (to test a release build), else the one cargo
 /// built from the same `main.rs` for these tests.
 pub fn binary() -> PathBuf {
-    std::env::var_os("TESSERA_TEST_BIN")
-        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tessera-under-test")), PathBuf::from)
+    std::env::var_os("TESSERA_TEST_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_tessera-under-test")),
+        PathBuf::from,
+    )
 }
 
 /// A data directory and the commands that use it.
@@ -23,7 +25,9 @@ pub struct Tessera {
 
 impl Tessera {
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().expect("temp dir") }
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -38,7 +42,9 @@ impl Tessera {
                 cmd.env_remove(k);
             }
         }
-        cmd.current_dir(self.dir.path()).arg("--data-dir").arg(self.dir.path());
+        cmd.current_dir(self.dir.path())
+            .arg("--data-dir")
+            .arg(self.dir.path());
         cmd
     }
 
@@ -53,7 +59,12 @@ impl Tessera {
             .spawn()
             .expect("spawn tessera");
         if let Some(input) = stdin {
-            child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write stdin");
         }
         drop(child.stdin.take());
         child.wait_with_output().expect("wait tessera")
@@ -62,7 +73,11 @@ impl Tessera {
     /// Runs the command line, expecting success and JSON on standard output.
     pub fn cli_json(&self, args: &[&str]) -> Value {
         let out = self.cli(args, None);
-        assert!(out.status.success(), "tessera {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "tessera {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).expect("JSON output")
     }
 
@@ -71,7 +86,10 @@ impl Tessera {
         let mut args = vec!["client", "create", "--name", id, "--id", id];
         args.extend_from_slice(extra);
         let v = self.cli_json(&args);
-        (v["client_id"].as_str().expect("id").to_owned(), v["client_secret"].as_str().unwrap_or_default().to_owned())
+        (
+            v["client_id"].as_str().expect("id").to_owned(),
+            v["client_secret"].as_str().unwrap_or_default().to_owned(),
+        )
     }
 
     /// Starts `tessera serve` on a free port and waits until it listens.
@@ -91,7 +109,11 @@ impl Tessera {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(rest) = line.strip_prefix("tessera listening on ") {
-                    let url = rest.split_whitespace().next().unwrap_or_default().to_owned();
+                    let url = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
                     let _ = tx.send(url);
                 }
             }
@@ -111,7 +133,10 @@ impl Tessera {
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("tessera serve did not start: {}", log.lock().map(|l| l.clone()).unwrap_or_default());
+                panic!(
+                    "tessera serve did not start: {}",
+                    log.lock().map(|l| l.clone()).unwrap_or_default()
+                );
             }
         }
     }
@@ -164,17 +189,23 @@ pub struct Reply {
 
 impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
     }
 }
 
 /// One shared agent (keep-alive).
 pub fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build()
+    ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build()
 }
 
 /// Sends `req` with an optional body, and returns the reply whatever its status.
@@ -199,12 +230,18 @@ pub fn send(req: ureq::Request, body: Option<&[u8]>) -> Reply {
         .collect();
     let mut body = Vec::new();
     std::io::Read::read_to_end(&mut res.into_reader(), &mut body).expect("read body");
-    Reply { status, headers, body }
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// `POST` a form body to the token endpoint with an optional Authorization header.
 pub fn token_request(server: &Server, authorization: Option<&str>, body: &str) -> Reply {
-    let mut req = agent().post(&server.url("/oauth2/token")).set("Content-Type", "application/x-www-form-urlencoded");
+    let mut req = agent()
+        .post(&server.url("/oauth2/token"))
+        .set("Content-Type", "application/x-www-form-urlencoded");
     if let Some(auth) = authorization {
         req = req.set("Authorization", auth);
     }
@@ -214,5 +251,8 @@ pub fn token_request(server: &Server, authorization: Option<&str>, body: &str) -
 /// `Basic` credentials per RFC 6749 §2.3.1 (the id and secret here need no form-encoding).
 pub fn basic(id: &str, secret: &str) -> String {
     use base64::Engine as _;
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
 }

@@ -21,7 +21,9 @@ pub fn verify(server: &Server, token: &str, audience: &str) -> (Header, Value) {
 pub fn verify_with(set: &JwkSet, token: &str, issuer: &str, audience: &str) -> (Header, Value) {
     let header = decode_header(token).expect("JWS header");
     let kid = header.kid.clone().expect("kid in the header");
-    let jwk = set.find(&kid).unwrap_or_else(|| panic!("kid {kid} is not in the JWKS"));
+    let jwk = set
+        .find(&kid)
+        .unwrap_or_else(|| panic!("kid {kid} is not in the JWKS"));
     let key = DecodingKey::from_jwk(jwk).expect("usable JWK");
     let mut validation = Validation::new(header.alg);
     validation.set_issuer(&[issuer]);

@@ -1,7 +1,13 @@
 //! Black-box tests: the real `tessera` binary on a free port with a temporary data directory,
 //! driven through its command line and over HTTP.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 mod cli;
 mod errors;

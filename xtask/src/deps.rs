@@ -7,14 +7,36 @@ use anyhow::{Context as _, bail};
 
 /// Crate-name prefixes the domain must never reach, directly or transitively.
 const FORBIDDEN: &[&str] = &[
-    "actix", "awc", "hyper", "h2", "reqwest", "mio", "tokio", "diesel", "r2d2", "libsqlite3-sys",
-    "pq-sys", "sqlx", "jsonwebtoken", "aws-lc", "ring", "config", "serde", "tracing-subscriber",
-    "tessera-http", "tessera-store", "tessera-keys", "tessera-app", "tessera-testkit",
+    "actix",
+    "awc",
+    "hyper",
+    "h2",
+    "reqwest",
+    "mio",
+    "tokio",
+    "diesel",
+    "r2d2",
+    "libsqlite3-sys",
+    "pq-sys",
+    "sqlx",
+    "jsonwebtoken",
+    "aws-lc",
+    "ring",
+    "config",
+    "serde",
+    "tracing-subscriber",
+    "tessera-http",
+    "tessera-store",
+    "tessera-keys",
+    "tessera-app",
+    "tessera-testkit",
 ];
 
 /// Whether `name` is one of the forbidden crates (or a crate of that family).
 fn forbidden(name: &str) -> bool {
-    FORBIDDEN.iter().any(|f| name == *f || name.starts_with(&format!("{f}-")) || name.starts_with(&format!("{f}_")))
+    FORBIDDEN.iter().any(|f| {
+        name == *f || name.starts_with(&format!("{f}-")) || name.starts_with(&format!("{f}_"))
+    })
 }
 
 /// Names in a `cargo tree --prefix none --format {p}` listing that are forbidden.
@@ -34,19 +56,39 @@ fn violations(tree: &str) -> Vec<String> {
 pub fn check() -> anyhow::Result<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["tree", "-p", "tessera-domain", "-e", "normal,build", "--all-features", "--prefix", "none", "--format", "{p}"])
+        .args([
+            "tree",
+            "-p",
+            "tessera-domain",
+            "-e",
+            "normal,build",
+            "--all-features",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
         .current_dir(crate::root())
         .output()
         .context("cannot run cargo tree")?;
     if !out.status.success() {
-        bail!("cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "cargo tree failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let tree = String::from_utf8(out.stdout).context("cargo tree output")?;
     let bad = violations(&tree);
     if !bad.is_empty() {
-        bail!("tessera-domain depends on infrastructure: {}", bad.join(", "));
+        bail!(
+            "tessera-domain depends on infrastructure: {}",
+            bad.join(", ")
+        );
     }
-    let mut names: Vec<&str> = tree.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    let mut names: Vec<&str> = tree
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
     names.sort_unstable();
     names.dedup();
     Ok(names.join(" "))
@@ -66,7 +108,10 @@ mod tests {
     #[test]
     fn the_check_recognises_infrastructure() {
         let tree = "tessera-domain v0.1.0\nthiserror v2.0.0\ntokio v1.0.0\ntokio-macros v2.0.0\nserde_json v1\nactix-web v4\n";
-        assert_eq!(violations(tree), ["actix-web", "serde_json", "tokio", "tokio-macros"]);
+        assert_eq!(
+            violations(tree),
+            ["actix-web", "serde_json", "tokio", "tokio-macros"]
+        );
         assert!(violations("tessera-domain v0.1.0\nsha2 v0.10\nargon2 v0.5\n").is_empty());
     }
 }

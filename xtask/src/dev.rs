@@ -8,11 +8,22 @@ use anyhow::{Context as _, bail};
 
 /// The demo clients: id, name, extra `client create` arguments.
 const DEMO: &[(&str, &str, &[&str])] = &[
-    ("demo-service", "Demo service", &["--scope", "read write", "--default-scope", "read"]),
+    (
+        "demo-service",
+        "Demo service",
+        &["--scope", "read write", "--default-scope", "read"],
+    ),
     (
         "demo-firstparty",
         "Demo first-party app",
-        &["--scope", "openid profile", "--role", "ROLE_CLI-1STPARTY", "--role", "ROLE_CLI-AUTH-BASIC"],
+        &[
+            "--scope",
+            "openid profile",
+            "--role",
+            "ROLE_CLI-1STPARTY",
+            "--role",
+            "ROLE_CLI-AUTH-BASIC",
+        ],
     ),
 ];
 
@@ -40,7 +51,10 @@ pub fn run() -> anyhow::Result<()> {
 
     for (id, name, extra) in DEMO {
         let known = secrets.iter().any(|(i, _)| i == id);
-        let exists = tessera(&bin, &data, &["client", "show", id]).output()?.status.success();
+        let exists = tessera(&bin, &data, &["client", "show", id])
+            .output()?
+            .status
+            .success();
         if known && exists {
             continue;
         }
@@ -54,8 +68,13 @@ pub fn run() -> anyhow::Result<()> {
         if !out.status.success() {
             bail!("creating {id}: {}", String::from_utf8_lossy(&out.stderr));
         }
-        let shown: serde_json::Value = serde_json::from_slice(&out.stdout).context("client create output")?;
-        let secret = shown["client_secret"].as_str().context("no client_secret in the output")?.to_owned();
+        let shown: serde_json::Value =
+            serde_json::from_slice(&out.stdout).context("client create output")?;
+        let secret = shown
+            .get("client_secret")
+            .and_then(serde_json::Value::as_str)
+            .context("no client_secret in the output")?
+            .to_owned();
         secrets.retain(|(i, _)| i != id);
         secrets.push(((*id).to_owned(), secret));
     }
@@ -65,7 +84,9 @@ pub fn run() -> anyhow::Result<()> {
     println!("\nTessera dev server on http://{BIND} (data in .dev/)\n");
     for (id, secret) in &secrets {
         println!("# {id}: a client_credentials token (client_secret_basic)");
-        println!("curl -s -u '{id}:{secret}' -d grant_type=client_credentials http://{BIND}/oauth2/token\n");
+        println!(
+            "curl -s -u '{id}:{secret}' -d grant_type=client_credentials http://{BIND}/oauth2/token\n"
+        );
     }
     if let Some((id, secret)) = secrets.first() {
         println!("# the same with client_secret_post and an explicit scope");
@@ -77,7 +98,9 @@ pub fn run() -> anyhow::Result<()> {
     println!("curl -s http://{BIND}/oauth2/jwks");
     println!("curl -s http://{BIND}/.well-known/oauth-authorization-server\n");
 
-    let status = tessera(&bin, &data, &["serve", "--bind", BIND]).status().context("cannot run tessera serve")?;
+    let status = tessera(&bin, &data, &["serve", "--bind", BIND])
+        .status()
+        .context("cannot run tessera serve")?;
     if !status.success() {
         bail!("tessera serve exited with {status}");
     }

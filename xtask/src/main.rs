@@ -23,7 +23,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("dev") => dev::run(),
         Some("ci") => ci(),
-        Some("deps") => deps::check().map(|tree| println!("tessera-domain depends only on:\n{tree}")),
+        Some("deps") => {
+            deps::check().map(|tree| println!("tessera-domain depends only on:\n{tree}"))
+        }
         Some("bench") => bench(args.get(1..).unwrap_or_default()),
         _ => {
             eprintln!("{USAGE}");
@@ -49,7 +51,11 @@ pub fn root() -> std::path::PathBuf {
 pub fn cargo(args: &[&str]) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("$ cargo {}", args.join(" "));
-    let status = Command::new(cargo).args(args).current_dir(root()).status().context("cannot run cargo")?;
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(root())
+        .status()
+        .context("cannot run cargo")?;
     if !status.success() {
         bail!("cargo {} failed", args.join(" "));
     }
@@ -58,7 +64,15 @@ pub fn cargo(args: &[&str]) -> anyhow::Result<()> {
 
 fn ci() -> anyhow::Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])?;
-    cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"])?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
     cargo(&["test", "--workspace", "--locked"])?;
     deps::check()?;
     eprintln!("xtask ci: all checks passed");
@@ -66,8 +80,17 @@ fn ci() -> anyhow::Result<()> {
 }
 
 fn bench(args: &[String]) -> anyhow::Result<()> {
-    cargo(&["build", "--release", "--locked", "-p", "tessera-app", "-p", "tessera-bench"])?;
-    let target = std::env::var("CARGO_TARGET_DIR").map_or_else(|_| root().join("target"), Into::into);
+    cargo(&[
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "tessera-app",
+        "-p",
+        "tessera-bench",
+    ])?;
+    let target =
+        std::env::var("CARGO_TARGET_DIR").map_or_else(|_| root().join("target"), Into::into);
     let release = target.join("release");
     let status = Command::new(release.join("tessera-bench"))
         .arg("--tessera")

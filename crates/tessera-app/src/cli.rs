@@ -69,7 +69,7 @@ pub struct ServeArgs {
 #[derive(Subcommand, Debug)]
 pub enum ClientCommand {
     /// Registers a client and prints it as JSON, with its secret (shown this once).
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// Lists every client as JSON.
     List,
     /// Shows one client as JSON.

@@ -53,7 +53,7 @@ pub async fn run(settings: Settings, command: ClientCommand) -> anyhow::Result<(
     let admin = ClientAdmin::new(store.clone(), Arc::new(AwsLcRandom), pepper(&store).await?);
     match command {
         ClientCommand::Create(args) => {
-            let req = new_client(args, &settings)?;
+            let req = new_client(*args, &settings)?;
             let (client, secret) = admin.create(req, SystemClock.now()).await?;
             let mut out = client_json(&client);
             if let (Some(secret), Value::Object(map)) = (secret, &mut out) {
@@ -66,7 +66,9 @@ pub async fn run(settings: Settings, command: ClientCommand) -> anyhow::Result<(
             print(&Value::Array(clients.iter().map(client_json).collect()))
         }
         ClientCommand::Show { id } => print(&client_json(&admin.show(&parse_id(&id)?).await?)),
-        ClientCommand::Disable { id } => print(&client_json(&admin.disable(&parse_id(&id)?).await?)),
+        ClientCommand::Disable { id } => {
+            print(&client_json(&admin.disable(&parse_id(&id)?).await?))
+        }
         ClientCommand::Delete { id } => {
             let id = parse_id(&id)?;
             admin.delete(&id).await?;
@@ -77,17 +79,28 @@ pub async fn run(settings: Settings, command: ClientCommand) -> anyhow::Result<(
 
 fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient> {
     let e = |e: tessera_domain::ParseError| anyhow!("{e}");
-    let signing_alg = args.alg.as_deref().map(SigningAlgorithm::parse).transpose().map_err(e)?;
-    if let Some(alg) = signing_alg {
-        if !settings.algorithms.contains(&alg) {
-            bail!("alg: {alg} is not enabled on this deployment (keys.algorithms)");
-        }
+    let signing_alg = args
+        .alg
+        .as_deref()
+        .map(SigningAlgorithm::parse)
+        .transpose()
+        .map_err(e)?;
+    if let Some(alg) = signing_alg
+        && !settings.algorithms.contains(&alg)
+    {
+        bail!("alg: {alg} is not enabled on this deployment (keys.algorithms)");
     }
-    let auth_methods: BTreeSet<ClientAuthMethod> =
-        args.auth_methods.iter().map(|m| ClientAuthMethod::parse(m)).collect::<Result<_, _>>().map_err(e)?;
+    let auth_methods: BTreeSet<ClientAuthMethod> = args
+        .auth_methods
+        .iter()
+        .map(|m| ClientAuthMethod::parse(m))
+        .collect::<Result<_, _>>()
+        .map_err(e)?;
     let secret = if args.secret_stdin {
         let mut raw = String::new();
-        std::io::stdin().read_to_string(&mut raw).context("cannot read the secret from standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut raw)
+            .context("cannot read the secret from standard input")?;
         let raw = raw.strip_suffix('\n').unwrap_or(&raw);
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         SecretSource::Import(PlainSecret::parse(raw).map_err(e)?)
@@ -97,14 +110,40 @@ fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient
         SecretSource::Generate
     };
     Ok(NewClient {
-        id: args.id.as_deref().map(ClientId::parse).transpose().map_err(e)?,
+        id: args
+            .id
+            .as_deref()
+            .map(ClientId::parse)
+            .transpose()
+            .map_err(e)?,
         name: ClientName::parse(&args.name).map_err(e)?,
         allowed_scopes: ScopeSet::parse(&args.scope).map_err(e)?,
-        default_scopes: args.default_scope.as_deref().map(ScopeSet::parse).transpose().map_err(e)?,
-        roles: RoleSet::from_roles(args.roles.iter().map(|r| Role::parse(r)).collect::<Result<Vec<_>, _>>().map_err(e)?),
-        grant_types: args.grants.iter().map(|g| GrantType::parse(g)).collect::<Result<_, _>>().map_err(e)?,
+        default_scopes: args
+            .default_scope
+            .as_deref()
+            .map(ScopeSet::parse)
+            .transpose()
+            .map_err(e)?,
+        roles: RoleSet::from_roles(
+            args.roles
+                .iter()
+                .map(|r| Role::parse(r))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(e)?,
+        ),
+        grant_types: args
+            .grants
+            .iter()
+            .map(|g| GrantType::parse(g))
+            .collect::<Result<_, _>>()
+            .map_err(e)?,
         auth_methods,
-        audience: args.audience.as_deref().map(Audience::parse).transpose().map_err(e)?,
+        audience: args
+            .audience
+            .as_deref()
+            .map(Audience::parse)
+            .transpose()
+            .map_err(e)?,
         access_token_ttl: args.ttl.map(TokenTtl::from_secs).transpose().map_err(e)?,
         signing_alg,
         secret,

@@ -4,11 +4,11 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use tessera_domain::Audience;
 use tessera_domain::cache::ClientCache;
 use tessera_domain::policy::{Issuer, TokenPolicy};
 use tessera_domain::ports::{Clock, TokenSigner};
 use tessera_domain::service::{KeyService, TokenService};
-use tessera_domain::Audience;
 use tessera_http_actix::{HttpState, ServerOptions};
 use tessera_keys_jwt::{AwsLcKeyGenerator, AwsLcRandom, JwtKeyRing};
 
@@ -36,8 +36,15 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 
     let ring = Arc::new(JwtKeyRing::new());
     let signer: Arc<dyn TokenSigner> = ring.clone();
-    let keys = Arc::new(KeyService::new(store.clone(), Arc::new(AwsLcKeyGenerator), signer.clone()));
-    let made = keys.ensure_active(&settings.algorithms, clock.now()).await.context("signing keys")?;
+    let keys = Arc::new(KeyService::new(
+        store.clone(),
+        Arc::new(AwsLcKeyGenerator),
+        signer.clone(),
+    ));
+    let made = keys
+        .ensure_active(&settings.algorithms, clock.now())
+        .await
+        .context("signing keys")?;
     for kid in made {
         tracing::info!(%kid, "generated a signing key");
     }
@@ -45,7 +52,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let clients = Arc::new(ClientCache::new(store.clone()));
     clients.refresh().await.context("cannot read clients")?;
 
-    let listener = TcpListener::bind(settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
+    let listener = TcpListener::bind(settings.bind)
+        .with_context(|| format!("cannot listen on {}", settings.bind))?;
     let bound = listener.local_addr()?;
     let issuer = derive_issuer(settings.issuer.as_ref(), bound)?;
     let default_audience = match &settings.default_audience {
@@ -74,8 +82,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         jwks_max_age: settings.jwks_max_age,
         algorithms: settings.algorithms.clone(),
     };
-    let options = ServerOptions { workers: settings.workers, ..ServerOptions::default() };
-    let server = tessera_http_actix::start(listener, state, &options).context("cannot start the HTTP server")?;
+    let options = ServerOptions {
+        workers: settings.workers,
+        ..ServerOptions::default()
+    };
+    let server = tessera_http_actix::start(listener, state, &options)
+        .context("cannot start the HTTP server")?;
 
     // Caches follow the store: every change made by any process sharing the database (the CLI,
     // another node) is seen within one refresh interval.
@@ -90,7 +102,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     result
 }
 
-async fn follow_store(clients: Arc<ClientCache>, keys: Arc<KeyService>, every: std::time::Duration) {
+async fn follow_store(
+    clients: Arc<ClientCache>,
+    keys: Arc<KeyService>,
+    every: std::time::Duration,
+) {
     let mut key_version = keys.version().await.ok();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

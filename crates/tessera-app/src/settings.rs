@@ -113,7 +113,9 @@ pub struct Settings {
     pub log_format: LogFormat,
 }
 
-fn defaults(builder: config::ConfigBuilder<config::builder::DefaultState>) -> Result<config::ConfigBuilder<config::builder::DefaultState>, config::ConfigError> {
+fn defaults(
+    builder: config::ConfigBuilder<config::builder::DefaultState>,
+) -> Result<config::ConfigBuilder<config::builder::DefaultState>, config::ConfigError> {
     builder
         .set_default("data_dir", "./tessera-data")?
         .set_default("server.bind", "127.0.0.1:8080")?
@@ -147,7 +149,10 @@ impl Settings {
         env: &std::collections::HashMap<String, String>,
     ) -> anyhow::Result<Self> {
         let mut builder = defaults(Config::builder()).context("built-in defaults")?;
-        let file = global.config.clone().or_else(|| env.get("TESSERA_CONFIG").map(PathBuf::from));
+        let file = global
+            .config
+            .clone()
+            .or_else(|| env.get("TESSERA_CONFIG").map(PathBuf::from));
         match &file {
             Some(path) => {
                 if !path.is_file() {
@@ -174,8 +179,14 @@ impl Settings {
                 .try_parsing(true)
                 .source(Some(tessera_env)),
         );
-        let flag = |b: config::ConfigBuilder<_>, key: &str, v: Option<String>| b.set_override_option(key, v);
-        builder = flag(builder, "data_dir", global.data_dir.as_ref().map(|p| p.display().to_string()))?;
+        let flag = |b: config::ConfigBuilder<_>, key: &str, v: Option<String>| {
+            b.set_override_option(key, v)
+        };
+        builder = flag(
+            builder,
+            "data_dir",
+            global.data_dir.as_ref().map(|p| p.display().to_string()),
+        )?;
         builder = flag(builder, "database_url", global.database_url.clone())?;
         if let Some(serve) = serve {
             builder = flag(builder, "server.bind", serve.bind.clone())?;
@@ -199,11 +210,10 @@ impl Settings {
         if store.max_connections == 0 {
             bail!("storage.max_connections: must be at least 1");
         }
-        let bind: SocketAddr = raw
-            .server
-            .bind
-            .parse()
-            .map_err(|_| anyhow!("server.bind: {:?} is not an ADDRESS:PORT", raw.server.bind))?;
+        let bind: SocketAddr =
+            raw.server.bind.parse().map_err(|_| {
+                anyhow!("server.bind: {:?} is not an ADDRESS:PORT", raw.server.bind)
+            })?;
         let issuer = raw
             .server
             .issuer
@@ -226,7 +236,8 @@ impl Settings {
             .map_err(|e| anyhow!("tokens.default_audience: {e}"))?;
         let mut algorithms = Vec::new();
         for a in &raw.keys.algorithms {
-            let alg = SigningAlgorithm::parse(a.trim()).map_err(|e| anyhow!("keys.algorithms: {e}"))?;
+            let alg =
+                SigningAlgorithm::parse(a.trim()).map_err(|e| anyhow!("keys.algorithms: {e}"))?;
             if !algorithms.contains(&alg) {
                 algorithms.push(alg);
             }
@@ -268,7 +279,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     fn sqlite_path(s: &Settings) -> PathBuf {
@@ -280,7 +294,10 @@ mod tests {
     fn defaults_apply_when_nothing_is_set() {
         let s = Settings::load_from(&GlobalArgs::default(), None, &env(&[])).unwrap();
         assert_eq!(s.bind, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(sqlite_path(&s), PathBuf::from("./tessera-data/tessera.sqlite"));
+        assert_eq!(
+            sqlite_path(&s),
+            PathBuf::from("./tessera-data/tessera.sqlite")
+        );
         assert_eq!(s.default_alg, SigningAlgorithm::Es256);
         assert_eq!(s.algorithms.len(), 4);
         assert_eq!(s.default_ttl.as_secs(), 3600);
@@ -292,28 +309,48 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("t.toml");
         std::fs::write(&file, "data_dir = \"from-file\"\n[server]\nbind = \"127.0.0.1:1111\"\nissuer = \"https://file.example\"\n[tokens]\ndefault_ttl_seconds = 60\n").unwrap();
-        let global = GlobalArgs { config: Some(file.clone()), ..GlobalArgs::default() };
+        let global = GlobalArgs {
+            config: Some(file.clone()),
+            ..GlobalArgs::default()
+        };
 
         let s = Settings::load_from(&global, None, &env(&[])).unwrap();
         assert_eq!(sqlite_path(&s), PathBuf::from("from-file/tessera.sqlite"));
         assert_eq!(s.bind.port(), 1111);
         assert_eq!(s.default_ttl.as_secs(), 60);
 
-        let e = env(&[("TESSERA_DATA_DIR", "from-env"), ("TESSERA_SERVER__BIND", "127.0.0.1:2222")]);
+        let e = env(&[
+            ("TESSERA_DATA_DIR", "from-env"),
+            ("TESSERA_SERVER__BIND", "127.0.0.1:2222"),
+        ]);
         let s = Settings::load_from(&global, None, &e).unwrap();
         assert_eq!(sqlite_path(&s), PathBuf::from("from-env/tessera.sqlite"));
         assert_eq!(s.bind.port(), 2222);
         assert_eq!(s.issuer.unwrap().as_str(), "https://file.example");
 
-        let flags = GlobalArgs { config: Some(file), data_dir: Some("from-flag".into()), database_url: None };
-        let serve = ServeArgs { bind: Some("127.0.0.1:3333".into()), issuer: None };
+        let flags = GlobalArgs {
+            config: Some(file),
+            data_dir: Some("from-flag".into()),
+            database_url: None,
+        };
+        let serve = ServeArgs {
+            bind: Some("127.0.0.1:3333".into()),
+            issuer: None,
+        };
         let s = Settings::load_from(&flags, Some(&serve), &e).unwrap();
         assert_eq!(sqlite_path(&s), PathBuf::from("from-flag/tessera.sqlite"));
         assert_eq!(s.bind.port(), 3333);
 
-        let url = GlobalArgs { database_url: Some("sqlite://elsewhere.db".into()), ..flags };
+        let url = GlobalArgs {
+            database_url: Some("sqlite://elsewhere.db".into()),
+            ..flags
+        };
         let s = Settings::load_from(&url, None, &e).unwrap();
-        assert_eq!(sqlite_path(&s), PathBuf::from("elsewhere.db"), "the URL overrides the data directory");
+        assert_eq!(
+            sqlite_path(&s),
+            PathBuf::from("elsewhere.db"),
+            "the URL overrides the data directory"
+        );
     }
 
     #[test]
@@ -321,10 +358,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("t.toml");
         std::fs::write(&file, "[keys]\nalgorithms = [\"ES256\"]\n").unwrap();
-        let s = Settings::load_from(&GlobalArgs::default(), None, &env(&[("TESSERA_CONFIG", file.to_str().unwrap())])).unwrap();
+        let s = Settings::load_from(
+            &GlobalArgs::default(),
+            None,
+            &env(&[("TESSERA_CONFIG", file.to_str().unwrap())]),
+        )
+        .unwrap();
         assert_eq!(s.algorithms, vec![SigningAlgorithm::Es256]);
-        let s = Settings::load_from(&GlobalArgs::default(), None, &env(&[("TESSERA_KEYS__ALGORITHMS", "ES256,EdDSA")])).unwrap();
-        assert_eq!(s.algorithms, vec![SigningAlgorithm::Es256, SigningAlgorithm::EdDsa]);
+        let s = Settings::load_from(
+            &GlobalArgs::default(),
+            None,
+            &env(&[("TESSERA_KEYS__ALGORITHMS", "ES256,EdDSA")]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.algorithms,
+            vec![SigningAlgorithm::Es256, SigningAlgorithm::EdDsa]
+        );
     }
 
     #[test]
@@ -332,8 +382,14 @@ mod tests {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[("TESSERA_SERVER__BIND", "nowhere")], "server.bind"),
             (&[("TESSERA_SERVER__ISSUER", "ftp://x")], "server.issuer"),
-            (&[("TESSERA_TOKENS__DEFAULT_TTL_SECONDS", "0")], "tokens.default_ttl_seconds"),
-            (&[("TESSERA_TOKENS__DEFAULT_ALGORITHM", "HS256")], "tokens.default_algorithm"),
+            (
+                &[("TESSERA_TOKENS__DEFAULT_TTL_SECONDS", "0")],
+                "tokens.default_ttl_seconds",
+            ),
+            (
+                &[("TESSERA_TOKENS__DEFAULT_ALGORITHM", "HS256")],
+                "tokens.default_algorithm",
+            ),
             (&[("TESSERA_KEYS__ALGORITHMS", "RS256")], "keys.algorithms"),
             (&[("TESSERA_DATABASE_URL", "mysql://x")], "database_url"),
             (&[("TESSERA_LOG__FORMAT", "xml")], "log.format"),
@@ -341,9 +397,15 @@ mod tests {
         ];
         for (vars, key) in cases {
             let err = Settings::load_from(&GlobalArgs::default(), None, &env(vars)).unwrap_err();
-            assert!(format!("{err:#}").contains(key), "{err:#} should name {key}");
+            assert!(
+                format!("{err:#}").contains(key),
+                "{err:#} should name {key}"
+            );
         }
-        let missing = GlobalArgs { config: Some("/nonexistent/t.toml".into()), ..GlobalArgs::default() };
+        let missing = GlobalArgs {
+            config: Some("/nonexistent/t.toml".into()),
+            ..GlobalArgs::default()
+        };
         assert!(Settings::load_from(&missing, None, &env(&[])).is_err());
     }
 }

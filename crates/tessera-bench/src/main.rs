@@ -49,7 +49,9 @@ fn parse_args() -> anyhow::Result<Args> {
             "--connections" => args.connections = value()?.parse()?,
             "--sign-seconds" => args.sign_seconds = Duration::from_secs(value()?.parse()?),
             "--help" | "-h" => {
-                println!("tessera-bench [--tessera PATH] [--duration SECS=10] [--connections N=64] [--sign-seconds SECS=3]");
+                println!(
+                    "tessera-bench [--tessera PATH] [--duration SECS=10] [--connections N=64] [--sign-seconds SECS=3]"
+                );
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other}"),
@@ -74,7 +76,10 @@ fn claims() -> anyhow::Result<AccessTokenClaims> {
 }
 
 /// Signs for `for_how_long` on this thread; returns tokens per second.
-fn signing_rate(for_how_long: Duration, mut sign: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+fn signing_rate(
+    for_how_long: Duration,
+    mut sign: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<f64> {
     let start = Instant::now();
     let mut n = 0u64;
     while start.elapsed() < for_how_long {
@@ -102,14 +107,32 @@ fn start_server(tessera: &PathBuf, data: &std::path::Path) -> anyhow::Result<(Se
     let out = Command::new(tessera)
         .arg("--data-dir")
         .arg(data)
-        .args(["client", "create", "--id", "bench", "--name", "Bench", "--scope", "read write", "--role", "ROLE_CLI-1STPARTY"])
+        .args([
+            "client",
+            "create",
+            "--id",
+            "bench",
+            "--name",
+            "Bench",
+            "--scope",
+            "read write",
+            "--role",
+            "ROLE_CLI-1STPARTY",
+        ])
         .output()
         .context("cannot run tessera client create")?;
     if !out.status.success() {
-        bail!("client create failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "client create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let created: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let secret = created["client_secret"].as_str().context("no secret")?.to_owned();
+    let secret = created
+        .get("client_secret")
+        .and_then(serde_json::Value::as_str)
+        .context("no secret")?
+        .to_owned();
     let mut child = Command::new(tessera)
         .arg("--data-dir")
         .arg(data)
@@ -124,7 +147,11 @@ fn start_server(tessera: &PathBuf, data: &std::path::Path) -> anyhow::Result<(Se
     let addr = loop {
         let line = lines.next().context("tessera exited before listening")??;
         if let Some(rest) = line.strip_prefix("tessera listening on http://") {
-            break rest.split_whitespace().next().unwrap_or_default().to_owned();
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_owned();
         }
     };
     std::thread::spawn(move || for _ in lines {});
@@ -134,7 +161,11 @@ fn start_server(tessera: &PathBuf, data: &std::path::Path) -> anyhow::Result<(Se
 /// Peak resident set size of `pid` in KiB (Linux `VmHWM`).
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
 }
 
 struct Load {
@@ -143,7 +174,12 @@ struct Load {
     elapsed: Duration,
 }
 
-async fn connection(addr: String, auth: String, warmup_until: Instant, stop_at: Instant) -> anyhow::Result<(Vec<u32>, u64)> {
+async fn connection(
+    addr: String,
+    auth: String,
+    warmup_until: Instant,
+    stop_at: Instant,
+) -> anyhow::Result<(Vec<u32>, u64)> {
     let stream = tokio::net::TcpStream::connect(&addr).await?;
     stream.set_nodelay(true)?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
@@ -178,16 +214,38 @@ async fn connection(addr: String, auth: String, warmup_until: Instant, stop_at: 
     Ok((latencies, errors))
 }
 
-fn run_load(addr: &str, secret: &str, connections: usize, duration: Duration) -> anyhow::Result<Load> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("bench:{secret}")));
+fn run_load(
+    addr: &str,
+    secret: &str,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<Load> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("bench:{secret}"))
+    );
     rt.block_on(async {
         let warmup_until = Instant::now() + Duration::from_secs(1);
         let stop_at = warmup_until + duration;
         let tasks: Vec<_> = (0..connections)
-            .map(|_| tokio::spawn(connection(addr.to_owned(), auth.clone(), warmup_until, stop_at)))
+            .map(|_| {
+                tokio::spawn(connection(
+                    addr.to_owned(),
+                    auth.clone(),
+                    warmup_until,
+                    stop_at,
+                ))
+            })
             .collect();
-        let mut load = Load { latencies_us: Vec::new(), errors: 0, elapsed: duration };
+        let mut load = Load {
+            latencies_us: Vec::new(),
+            errors: 0,
+            elapsed: duration,
+        };
         for t in tasks {
             let (lat, errors) = t.await??;
             load.latencies_us.extend(lat);
@@ -208,20 +266,38 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 
 fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
-    println!("tessera bench: {} connections, {:?} after 1 s warm-up, signing alone for {:?}", args.connections, args.duration, args.sign_seconds);
+    println!(
+        "tessera bench: {} connections, {:?} after 1 s warm-up, signing alone for {:?}",
+        args.connections, args.duration, args.sign_seconds
+    );
 
     // 1. Signing alone, one core.
     let (kid, der) = generate_key(SigningAlgorithm::Es256).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let record = SigningKey { kid: kid.clone(), alg: SigningAlgorithm::Es256, state: KeyState::Active, private_der: der.clone(), created_at: UnixTime::from_secs(0), activated_at: None };
+    let record = SigningKey {
+        kid: kid.clone(),
+        alg: SigningAlgorithm::Es256,
+        state: KeyState::Active,
+        private_der: der.clone(),
+        created_at: UnixTime::from_secs(0),
+        activated_at: None,
+    };
     let key = LoadedKey::parse(&record).map_err(|e| anyhow::anyhow!("{e}"))?;
     let c = claims()?;
-    let parsed_rate = signing_rate(args.sign_seconds, || sign_with(&key, &c).map(|_| ()).map_err(|e| anyhow::anyhow!("{e}")))?;
+    let parsed_rate = signing_rate(args.sign_seconds, || {
+        sign_with(&key, &c)
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    })?;
     let encoding_key = jsonwebtoken::EncodingKey::from_ec_der(der.expose());
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     header.typ = Some("at+jwt".into());
     header.kid = Some(kid.to_string());
     let payload = serde_json::json!({"iss": "http://127.0.0.1:8080", "sub": "bench", "aud": "http://127.0.0.1:8080", "exp": 1_900_000_000, "iat": 1_899_996_400, "jti": "AAAAAAAAAAAAAAAAAAAAAA", "client_id": "bench", "scope": "read write", "roles": ["ROLE_CLI-1STPARTY"]});
-    let encode_rate = signing_rate(args.sign_seconds, || jsonwebtoken::encode(&header, &payload, &encoding_key).map(|_| ()).map_err(Into::into))?;
+    let encode_rate = signing_rate(args.sign_seconds, || {
+        jsonwebtoken::encode(&header, &payload, &encoding_key)
+            .map(|_| ())
+            .map_err(Into::into)
+    })?;
 
     // 2. The service over HTTP.
     let data = tempfile::tempdir()?;
@@ -234,16 +310,35 @@ fn main() -> anyhow::Result<()> {
     lat.sort_unstable();
     let http_rate = lat.len() as f64 / load.elapsed.as_secs_f64();
     println!();
-    println!("signing alone (ES256, parsed key, 1 core):     {parsed_rate:>9.0} tokens/s  ({:.1} µs/token)", 1e6 / parsed_rate);
-    println!("jsonwebtoken::encode (re-parses, 1 core):      {encode_rate:>9.0} tokens/s  ({:.1} µs/token)", 1e6 / encode_rate);
-    println!("HTTP client_credentials ({} conns, 2 cores):   {http_rate:>9.0} tokens/s", args.connections);
-    println!("  latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} requests, {} non-200", percentile(&lat, 0.50), percentile(&lat, 0.99), percentile(&lat, 1.0), lat.len(), load.errors);
+    println!(
+        "signing alone (ES256, parsed key, 1 core):     {parsed_rate:>9.0} tokens/s  ({:.1} µs/token)",
+        1e6 / parsed_rate
+    );
+    println!(
+        "jsonwebtoken::encode (re-parses, 1 core):      {encode_rate:>9.0} tokens/s  ({:.1} µs/token)",
+        1e6 / encode_rate
+    );
+    println!(
+        "HTTP client_credentials ({} conns, 2 cores):   {http_rate:>9.0} tokens/s",
+        args.connections
+    );
+    println!(
+        "  latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} requests, {} non-200",
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.99),
+        percentile(&lat, 1.0),
+        lat.len(),
+        load.errors
+    );
     match rss {
         Some(kib) => println!("  server peak RSS {:.1} MiB", kib as f64 / 1024.0),
         None => println!("  server peak RSS unavailable"),
     }
     println!("ratio HTTP / signing alone: {:.2}", http_rate / parsed_rate);
-    println!("ratio parsed-key signing / jsonwebtoken::encode: {:.2}", parsed_rate / encode_rate);
+    println!(
+        "ratio parsed-key signing / jsonwebtoken::encode: {:.2}",
+        parsed_rate / encode_rate
+    );
     if load.errors > 0 {
         bail!("{} requests did not get 200", load.errors);
     }

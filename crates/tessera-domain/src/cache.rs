@@ -67,18 +67,18 @@ impl ClientCache {
         }
         let generation = self.generation.load(Ordering::Acquire);
         let found = self.repo.find(id).await?.map(Arc::new);
-        if let Ok(mut entries) = self.entries.write() {
-            if self.generation.load(Ordering::Acquire) == generation {
-                match &found {
-                    Some(client) => {
-                        entries.known.insert(id.clone(), Arc::clone(client));
+        if let Ok(mut entries) = self.entries.write()
+            && self.generation.load(Ordering::Acquire) == generation
+        {
+            match &found {
+                Some(client) => {
+                    entries.known.insert(id.clone(), Arc::clone(client));
+                }
+                None => {
+                    if entries.unknown.len() >= MAX_NEGATIVE {
+                        entries.unknown.clear();
                     }
-                    None => {
-                        if entries.unknown.len() >= MAX_NEGATIVE {
-                            entries.unknown.clear();
-                        }
-                        entries.unknown.insert(id.clone(), ());
-                    }
+                    entries.unknown.insert(id.clone(), ());
                 }
             }
         }
@@ -145,30 +145,54 @@ mod tests {
     async fn hits_and_misses_are_served_from_memory_until_the_version_moves() {
         let mut repo = MockClientRepository::new();
         // One read per id, however often it is asked for.
-        repo.expect_find().withf(|i| i.as_str() == "known").times(2).returning(|_| Ok(Some(client("known"))));
-        repo.expect_find().withf(|i| i.as_str() == "ghost").times(1).returning(|_| Ok(None));
+        repo.expect_find()
+            .withf(|i| i.as_str() == "known")
+            .times(2)
+            .returning(|_| Ok(Some(client("known"))));
+        repo.expect_find()
+            .withf(|i| i.as_str() == "ghost")
+            .times(1)
+            .returning(|_| Ok(None));
         let mut versions = vec![1_u64, 1, 2].into_iter();
-        repo.expect_version().times(3).returning(move || Ok(versions.next().unwrap_or(2)));
+        repo.expect_version()
+            .times(3)
+            .returning(move || Ok(versions.next().unwrap_or(2)));
         let cache = ClientCache::new(Arc::new(repo));
 
-        assert_eq!(cache.refresh().await, Ok(true), "first refresh records the version");
+        assert_eq!(
+            cache.refresh().await,
+            Ok(true),
+            "first refresh records the version"
+        );
         for _ in 0..3 {
             assert!(matches!(cache.get(&id("known")).await, Ok(Some(_))));
             assert!(matches!(cache.get(&id("ghost")).await, Ok(None)));
         }
-        assert_eq!(cache.refresh().await, Ok(false), "same version keeps the entries");
+        assert_eq!(
+            cache.refresh().await,
+            Ok(false),
+            "same version keeps the entries"
+        );
         assert!(matches!(cache.get(&id("known")).await, Ok(Some(_))));
         assert_eq!(cache.refresh().await, Ok(true), "a new version drops them");
-        assert!(matches!(cache.get(&id("known")).await, Ok(Some(_))), "and the next get reads again");
+        assert!(
+            matches!(cache.get(&id("known")).await, Ok(Some(_))),
+            "and the next get reads again"
+        );
     }
 
     #[tokio::test]
     async fn store_errors_are_passed_on_and_not_cached() {
         let mut repo = MockClientRepository::new();
-        repo.expect_find().times(2).returning(|_| Err(StoreError::Unavailable("locked".into())));
+        repo.expect_find()
+            .times(2)
+            .returning(|_| Err(StoreError::Unavailable("locked".into())));
         let cache = ClientCache::new(Arc::new(repo));
         for _ in 0..2 {
-            assert_eq!(cache.get(&id("x")).await, Err(StoreError::Unavailable("locked".into())));
+            assert_eq!(
+                cache.get(&id("x")).await,
+                Err(StoreError::Unavailable("locked".into()))
+            );
         }
     }
 }

@@ -329,13 +329,22 @@ impl Client {
             ));
         }
         if spec.grant_types.is_empty() {
-            return Err(ParseError::new("grant", "a client needs at least one grant type"));
+            return Err(ParseError::new(
+                "grant",
+                "a client needs at least one grant type",
+            ));
         }
         if spec.auth_methods.is_empty() {
-            return Err(ParseError::new("auth_method", "a client needs at least one method"));
+            return Err(ParseError::new(
+                "auth_method",
+                "a client needs at least one method",
+            ));
         }
         let public = spec.auth_methods.contains(&ClientAuthMethod::None);
-        let confidential = spec.auth_methods.iter().any(|m| *m != ClientAuthMethod::None);
+        let confidential = spec
+            .auth_methods
+            .iter()
+            .any(|m| *m != ClientAuthMethod::None);
         if public && confidential {
             return Err(ParseError::new(
                 "auth_method",
@@ -343,7 +352,10 @@ impl Client {
             ));
         }
         if confidential && spec.secrets.is_empty() {
-            return Err(ParseError::new("secret", "a confidential client needs a secret"));
+            return Err(ParseError::new(
+                "secret",
+                "a confidential client needs a secret",
+            ));
         }
         if public && !spec.secrets.is_empty() {
             return Err(ParseError::new("secret", "a public client has no secret"));
@@ -474,8 +486,15 @@ mod tests {
 
     #[test]
     fn roles_take_the_seed_shapes() {
-        for good in ["ROLE_CLI-1STPARTY", "ROLE_CLI-AUTH-BASIC", "ROLE_CLI-INTROSPECT"] {
-            assert_eq!(Role::parse(good).map(|r| r.to_string()), Ok(good.to_owned()));
+        for good in [
+            "ROLE_CLI-1STPARTY",
+            "ROLE_CLI-AUTH-BASIC",
+            "ROLE_CLI-INTROSPECT",
+        ] {
+            assert_eq!(
+                Role::parse(good).map(|r| r.to_string()),
+                Ok(good.to_owned())
+            );
         }
         for bad in ["", "ROLE X", "ROLE/1"] {
             assert!(Role::parse(bad).is_err(), "{bad:?}");
@@ -493,8 +512,10 @@ mod tests {
         let err = GrantType::parse("password").map_err(|e| e.reason);
         assert_eq!(
             err,
-            Err("\"password\" is not one of: client_credentials, authorization_code, refresh_token"
-                .to_owned())
+            Err(
+                "\"password\" is not one of: client_credentials, authorization_code, refresh_token"
+                    .to_owned()
+            )
         );
         assert!(SigningAlgorithm::parse("es256").is_err());
     }

@@ -15,7 +15,10 @@ pub struct ParseError {
 impl ParseError {
     /// A parse error for a value of kind `what`.
     pub fn new(what: &'static str, reason: impl Into<String>) -> Self {
-        Self { what, reason: reason.into() }
+        Self {
+            what,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -109,10 +112,16 @@ mod tests {
             (TokenError::InvalidClient, "invalid_client"),
             (TokenError::InvalidGrant(String::new()), "invalid_grant"),
             (TokenError::UnauthorizedClient, "unauthorized_client"),
-            (TokenError::UnsupportedGrantType(String::new()), "unsupported_grant_type"),
+            (
+                TokenError::UnsupportedGrantType(String::new()),
+                "unsupported_grant_type",
+            ),
             (TokenError::InvalidScope(String::new()), "invalid_scope"),
             (TokenError::ServerError, "server_error"),
-            (TokenError::TemporarilyUnavailable, "temporarily_unavailable"),
+            (
+                TokenError::TemporarilyUnavailable,
+                "temporarily_unavailable",
+            ),
         ];
         for (err, code) in cases {
             assert_eq!(err.code(), code);
@@ -125,6 +134,9 @@ mod tests {
             TokenError::from_store(&StoreError::Unavailable("locked".into())),
             TokenError::TemporarilyUnavailable
         );
-        assert_eq!(TokenError::from_store(&StoreError::Corrupt("x".into())), TokenError::ServerError);
+        assert_eq!(
+            TokenError::from_store(&StoreError::Corrupt("x".into())),
+            TokenError::ServerError
+        );
     }
 }

@@ -20,7 +20,10 @@ impl KeyId {
         if s.is_empty() || s.len() > 128 {
             return Err(ParseError::new("kid", "must be 1 to 128 bytes"));
         }
-        if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return Err(ParseError::new("kid", "must be base64url characters"));
         }
         Ok(Self(s.to_owned()))
@@ -75,7 +78,10 @@ impl KeyState {
             "active" => Ok(Self::Active),
             "retiring" => Ok(Self::Retiring),
             "retired" => Ok(Self::Retired),
-            other => Err(ParseError::new("key_state", format!("unknown state {other:?}"))),
+            other => Err(ParseError::new(
+                "key_state",
+                format!("unknown state {other:?}"),
+            )),
         }
     }
 
@@ -172,7 +178,12 @@ mod tests {
 
     #[test]
     fn key_states_round_trip_and_only_live_ones_are_published() {
-        for s in [KeyState::Published, KeyState::Active, KeyState::Retiring, KeyState::Retired] {
+        for s in [
+            KeyState::Published,
+            KeyState::Active,
+            KeyState::Retiring,
+            KeyState::Retired,
+        ] {
             assert_eq!(KeyState::parse(s.as_str()), Ok(s));
         }
         assert!(KeyState::parse("gone").is_err());

@@ -25,7 +25,10 @@ impl Issuer {
             return Err(ParseError::new("issuer", "must name a host"));
         }
         if s.contains(['?', '#']) {
-            return Err(ParseError::new("issuer", "may not have a query or fragment (RFC 8414 §2)"));
+            return Err(ParseError::new(
+                "issuer",
+                "may not have a query or fragment (RFC 8414 §2)",
+            ));
         }
         if s.chars().any(|c| !matches!(c, '\x21'..='\x7E')) {
             return Err(ParseError::new("issuer", "must be visible ASCII"));
@@ -84,7 +87,10 @@ impl TokenPolicy {
 ///
 /// # Errors
 /// `invalid_scope` naming the scopes the client may not have.
-pub fn resolve_scope(requested: Option<&ScopeSet>, client: &Client) -> Result<ScopeSet, TokenError> {
+pub fn resolve_scope(
+    requested: Option<&ScopeSet>,
+    client: &Client,
+) -> Result<ScopeSet, TokenError> {
     match requested {
         None => Ok(client.default_scopes().clone()),
         Some(req) if req.is_empty() => Ok(client.default_scopes().clone()),
@@ -92,8 +98,10 @@ pub fn resolve_scope(requested: Option<&ScopeSet>, client: &Client) -> Result<Sc
             if req.is_subset(client.allowed_scopes()) {
                 Ok(req.clone())
             } else {
-                let refused: Vec<&str> =
-                    req.difference(client.allowed_scopes()).map(|s| s.as_str()).collect();
+                let refused: Vec<&str> = req
+                    .difference(client.allowed_scopes())
+                    .map(|s| s.as_str())
+                    .collect();
                 Err(TokenError::InvalidScope(format!(
                     "the client may not request: {}",
                     refused.join(" ")
@@ -144,7 +152,12 @@ mod tests {
         check("a b c", "a", Some(""), Ok("a"));
         check("a b c", "a", Some("b c"), Ok("b c"));
         check("a b c", "", None, Ok(""));
-        check("a b", "a", Some("a z y"), Err("the client may not request: y z"));
+        check(
+            "a b",
+            "a",
+            Some("a z y"),
+            Err("the client may not request: y z"),
+        );
         check("", "", Some("a"), Err("the client may not request: a"));
     }
 
@@ -155,7 +168,14 @@ mod tests {
             Ok("https://id.example.com".to_owned())
         );
         assert!(Issuer::parse("http://127.0.0.1:8080").is_ok());
-        for bad in ["id.example.com", "https://", "https:///x", "https://a?b", "https://a#b", "ftp://a"] {
+        for bad in [
+            "id.example.com",
+            "https://",
+            "https:///x",
+            "https://a?b",
+            "https://a#b",
+            "ftp://a",
+        ] {
             assert!(Issuer::parse(bad).is_err(), "{bad}");
         }
     }

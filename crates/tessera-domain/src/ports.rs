@@ -140,7 +140,11 @@ pub trait TokenSigner: Send + Sync {
     ///
     /// # Errors
     /// [`SignError::NoActiveKey`] when no active key for `alg` is installed.
-    fn sign(&self, alg: SigningAlgorithm, claims: &AccessTokenClaims) -> Result<AccessToken, SignError>;
+    fn sign(
+        &self,
+        alg: SigningAlgorithm,
+        claims: &AccessTokenClaims,
+    ) -> Result<AccessToken, SignError>;
 
     /// Replaces the installed keys with `keys` (parsing each private key once). Keys whose state is
     /// not published are dropped.
@@ -160,7 +164,10 @@ pub trait KeyGenerator: Send + Sync {
     ///
     /// # Errors
     /// [`SignError::BadKey`] when the crypto library fails.
-    fn generate(&self, alg: SigningAlgorithm) -> Result<(crate::keys::KeyId, PrivateKeyDer), SignError>;
+    fn generate(
+        &self,
+        alg: SigningAlgorithm,
+    ) -> Result<(crate::keys::KeyId, PrivateKeyDer), SignError>;
 }
 
 /// Errors of the signing ports.

@@ -24,7 +24,10 @@ impl Scope {
             return Err(ParseError::new("scope", "a scope token may not be empty"));
         }
         if s.len() > MAX_SCOPE_LEN {
-            return Err(ParseError::new("scope", format!("longer than {MAX_SCOPE_LEN} bytes")));
+            return Err(ParseError::new(
+                "scope",
+                format!("longer than {MAX_SCOPE_LEN} bytes"),
+            ));
         }
         if let Some(c) = s.chars().find(|&c| !is_scope_char(c)) {
             return Err(ParseError::new(
@@ -73,7 +76,10 @@ impl ScopeSet {
         for token in s.split(' ').filter(|t| !t.is_empty()) {
             set.insert(Scope::parse(token)?);
             if set.len() > MAX_SCOPES {
-                return Err(ParseError::new("scope", format!("more than {MAX_SCOPES} scopes")));
+                return Err(ParseError::new(
+                    "scope",
+                    format!("more than {MAX_SCOPES} scopes"),
+                ));
             }
         }
         Ok(Self(set))
@@ -138,12 +144,17 @@ mod tests {
     use super::*;
 
     fn check(input: &str, expected: Result<&str, &str>) {
-        let got = ScopeSet::parse(input).map(|s| s.to_string()).map_err(|e| e.reason);
+        let got = ScopeSet::parse(input)
+            .map(|s| s.to_string())
+            .map_err(|e| e.reason);
         match expected {
             Ok(rendered) => assert_eq!(got, Ok(rendered.to_owned()), "input {input:?}"),
             Err(fragment) => {
                 let err = got.expect_err(input);
-                assert!(err.contains(fragment), "{err:?} should mention {fragment:?}");
+                assert!(
+                    err.contains(fragment),
+                    "{err:?} should mention {fragment:?}"
+                );
             }
         }
     }
@@ -153,7 +164,10 @@ mod tests {
         check("b a b", Ok("a b"));
         check("  read   write ", Ok("read write"));
         check("", Ok(""));
-        check("pix.read cob:write urn:x-y", Ok("cob:write pix.read urn:x-y"));
+        check(
+            "pix.read cob:write urn:x-y",
+            Ok("cob:write pix.read urn:x-y"),
+        );
     }
 
     #[test]

@@ -70,11 +70,15 @@ impl PlainSecret {
     /// that matches. What leak scanners check.
     #[must_use]
     pub fn has_valid_checksum(&self) -> bool {
-        let Some(body) = self.0.strip_prefix(SECRET_PREFIX) else { return false };
+        let Some(body) = self.0.strip_prefix(SECRET_PREFIX) else {
+            return false;
+        };
         if body.len() != SECRET_BODY_LEN {
             return false;
         }
-        let Ok(raw) = URL_SAFE_NO_PAD.decode(body) else { return false };
+        let Ok(raw) = URL_SAFE_NO_PAD.decode(body) else {
+            return false;
+        };
         let (random, check) = raw.split_at(32.min(raw.len()));
         Sha256::digest(random).get(..4) == Some(check)
     }
@@ -201,13 +205,19 @@ impl SecretVerifier {
 /// verifiers at all (an unknown client) it still computes one HMAC and compares it against a dummy,
 /// so an unknown client costs what a wrong secret costs.
 #[must_use]
-pub fn verify_any(verifiers: &[SecretVerifier], pepper: &SecretPepper, secret: &PlainSecret) -> bool {
+pub fn verify_any(
+    verifiers: &[SecretVerifier],
+    pepper: &SecretPepper,
+    secret: &PlainSecret,
+) -> bool {
     if verifiers.is_empty() {
         let dummy = SecretVerifier::HmacSha256([0; 32]);
         let _ = dummy.verify(pepper, secret);
         return false;
     }
-    verifiers.iter().fold(false, |ok, v| v.verify(pepper, secret) | ok)
+    verifiers
+        .iter()
+        .fold(false, |ok, v| v.verify(pepper, secret) | ok)
 }
 
 #[cfg(test)]
@@ -231,7 +241,10 @@ mod tests {
         assert!(!secret(&tampered).has_valid_checksum());
         assert!(!secret("tsec_short").has_valid_checksum());
         assert!(!secret("not-a-tessera-secret").has_valid_checksum());
-        assert_ne!(PlainSecret::generate([1; 32]), PlainSecret::generate([2; 32]));
+        assert_ne!(
+            PlainSecret::generate([1; 32]),
+            PlainSecret::generate([2; 32])
+        );
     }
 
     #[test]
@@ -247,15 +260,20 @@ mod tests {
     #[test]
     fn argon2id_verifier_round_trips_through_its_phc_string() {
         let s = secret("imported-from-elsewhere");
-        let v = SecretVerifier::argon2id(&s, [3; 16]).unwrap_or(SecretVerifier::HmacSha256([0; 32]));
-        let SecretVerifier::Argon2id(phc) = &v else { unreachable!("argon2id expected") };
+        let v =
+            SecretVerifier::argon2id(&s, [3; 16]).unwrap_or(SecretVerifier::HmacSha256([0; 32]));
+        let SecretVerifier::Argon2id(phc) = &v else {
+            unreachable!("argon2id expected")
+        };
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         let parsed = SecretVerifier::parse_argon2id(phc);
         assert_eq!(parsed.as_ref(), Ok(&v));
         let pepper = SecretPepper::from_bytes([0; 32]);
         assert!(v.verify(&pepper, &s));
         assert!(!v.verify(&pepper, &secret("imported-from-elsewherE")));
-        assert!(SecretVerifier::parse_argon2id("$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA").is_err());
+        assert!(
+            SecretVerifier::parse_argon2id("$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA").is_err()
+        );
     }
 
     #[test]
@@ -263,7 +281,10 @@ mod tests {
         let pepper = SecretPepper::from_bytes([5; 32]);
         let old = PlainSecret::generate([1; 32]);
         let new = PlainSecret::generate([2; 32]);
-        let both = [SecretVerifier::hmac(&pepper, &old), SecretVerifier::hmac(&pepper, &new)];
+        let both = [
+            SecretVerifier::hmac(&pepper, &old),
+            SecretVerifier::hmac(&pepper, &new),
+        ];
         assert!(verify_any(&both, &pepper, &old));
         assert!(verify_any(&both, &pepper, &new));
         assert!(!verify_any(&both, &pepper, &PlainSecret::generate([3; 32])));

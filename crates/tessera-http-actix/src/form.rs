@@ -31,7 +31,10 @@ impl Form {
         let mut params: Vec<(String, String)> = Vec::new();
         for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
             let (name, value) = match pair.iter().position(|&b| b == b'=') {
-                Some(i) => (pair.get(..i).unwrap_or_default(), pair.get(i + 1..).unwrap_or_default()),
+                Some(i) => (
+                    pair.get(..i).unwrap_or_default(),
+                    pair.get(i + 1..).unwrap_or_default(),
+                ),
                 None => (pair, &[][..]),
             };
             let name = decode_component(name)?;
@@ -50,14 +53,20 @@ impl Form {
     /// The value of `name`, or `None` when absent or empty.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
     }
 }
 
 /// Decodes one `application/x-www-form-urlencoded` component: `+` is a space, `%XX` a byte, and
 /// the result must be UTF-8.
 pub fn decode_component(raw: &[u8]) -> Result<String, FormError> {
-    let plus_as_space: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    let plus_as_space: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
     percent_decode(&plus_as_space)
         .decode_utf8()
         .map(std::borrow::Cow::into_owned)
@@ -84,16 +93,29 @@ impl Authorization {
     /// Reads the header value (`None` when absent).
     #[must_use]
     pub fn parse(header: Option<&[u8]>) -> Self {
-        let Some(raw) = header else { return Self::Absent };
-        let Ok(value) = std::str::from_utf8(raw) else { return Self::Malformed };
+        let Some(raw) = header else {
+            return Self::Absent;
+        };
+        let Ok(value) = std::str::from_utf8(raw) else {
+            return Self::Malformed;
+        };
         let value = value.trim();
-        let Some((scheme, creds)) = value.split_once(' ') else { return Self::Malformed };
+        let Some((scheme, creds)) = value.split_once(' ') else {
+            return Self::Malformed;
+        };
         if !scheme.eq_ignore_ascii_case("basic") {
             return Self::Malformed;
         }
-        let Ok(decoded) = STANDARD.decode(creds.trim()) else { return Self::Malformed };
-        let Some(colon) = decoded.iter().position(|&b| b == b':') else { return Self::Malformed };
-        let (id, secret) = (decoded.get(..colon).unwrap_or_default(), decoded.get(colon + 1..).unwrap_or_default());
+        let Ok(decoded) = STANDARD.decode(creds.trim()) else {
+            return Self::Malformed;
+        };
+        let Some(colon) = decoded.iter().position(|&b| b == b':') else {
+            return Self::Malformed;
+        };
+        let (id, secret) = (
+            decoded.get(..colon).unwrap_or_default(),
+            decoded.get(colon + 1..).unwrap_or_default(),
+        );
         match (decode_component(id), decode_component(secret)) {
             (Ok(id), Ok(secret)) if !id.is_empty() => Self::Basic { id, secret },
             _ => Self::Malformed,
@@ -107,7 +129,8 @@ mod tests {
 
     #[test]
     fn forms_decode_plus_and_percent_and_treat_empty_as_absent() {
-        let f = Form::parse(b"grant_type=client_credentials&scope=a+b%20c&client_id=&x").unwrap_or_default();
+        let f = Form::parse(b"grant_type=client_credentials&scope=a+b%20c&client_id=&x")
+            .unwrap_or_default();
         assert_eq!(f.get("grant_type"), Some("client_credentials"));
         assert_eq!(f.get("scope"), Some("a b c"));
         assert_eq!(f.get("client_id"), None);
@@ -117,9 +140,18 @@ mod tests {
 
     #[test]
     fn repeated_parameters_are_refused_even_when_empty() {
-        assert_eq!(Form::parse(b"a=1&a=2").map(|_| ()), Err(FormError::Repeated("a".into())));
-        assert_eq!(Form::parse(b"a=&a=2").map(|_| ()), Err(FormError::Repeated("a".into())));
-        assert_eq!(Form::parse(b"a=1&%61=2").map(|_| ()), Err(FormError::Repeated("a".into())));
+        assert_eq!(
+            Form::parse(b"a=1&a=2").map(|_| ()),
+            Err(FormError::Repeated("a".into()))
+        );
+        assert_eq!(
+            Form::parse(b"a=&a=2").map(|_| ()),
+            Err(FormError::Repeated("a".into()))
+        );
+        assert_eq!(
+            Form::parse(b"a=1&%61=2").map(|_| ()),
+            Err(FormError::Repeated("a".into()))
+        );
     }
 
     #[test]
@@ -143,9 +175,21 @@ mod tests {
     fn basic_credentials_are_form_urldecoded_after_base64() {
         // RFC 6749 §2.3.1: "a:b c" / "s%" encode as "a%3Ab+c" / "s%25".
         let header = format!("Basic {}", STANDARD.encode("a%3Ab+c:s%25:x"));
-        assert_eq!(basic(&header), Authorization::Basic { id: "a:b c".into(), secret: "s%:x".into() });
+        assert_eq!(
+            basic(&header),
+            Authorization::Basic {
+                id: "a:b c".into(),
+                secret: "s%:x".into()
+            }
+        );
         let lower = format!("basic {}", STANDARD.encode("id:secret"));
-        assert_eq!(basic(&lower), Authorization::Basic { id: "id".into(), secret: "secret".into() });
+        assert_eq!(
+            basic(&lower),
+            Authorization::Basic {
+                id: "id".into(),
+                secret: "secret".into()
+            }
+        );
         assert_eq!(Authorization::parse(None), Authorization::Absent);
     }
 
@@ -161,6 +205,9 @@ mod tests {
         ] {
             assert_eq!(basic(&bad), Authorization::Malformed, "{bad}");
         }
-        assert_eq!(Authorization::parse(Some(b"Basic \xff")), Authorization::Malformed);
+        assert_eq!(
+            Authorization::parse(Some(b"Basic \xff")),
+            Authorization::Malformed
+        );
     }
 }

@@ -1,9 +1,9 @@
 //! The public, unauthenticated documents: JWKS (RFC 7517), authorization server metadata
 //! (RFC 8414) and the health check.
 
+use actix_web::HttpResponse;
 use actix_web::http::header;
 use actix_web::web::Data;
-use actix_web::HttpResponse;
 use serde_json::{Value, json};
 use tessera_domain::keys::{PublicJwk, PublicKeyParams};
 
@@ -27,7 +27,10 @@ fn jwk_json(key: &PublicJwk) -> Value {
 pub async fn jwks(state: Data<HttpState>) -> HttpResponse {
     let keys: Vec<Value> = state.signer.published().iter().map(jwk_json).collect();
     HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, format!("public, max-age={}", state.jwks_max_age)))
+        .insert_header((
+            header::CACHE_CONTROL,
+            format!("public, max-age={}", state.jwks_max_age),
+        ))
         .json(json!({ "keys": keys }))
 }
 
@@ -51,5 +54,7 @@ pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
 
 /// `GET /healthz`: the process is up and serving.
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(json!({"status": "ok"}))
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({"status": "ok"}))
 }

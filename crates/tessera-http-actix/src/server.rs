@@ -67,15 +67,22 @@ pub fn configure(state: Data<HttpState>) -> impl FnOnce(&mut ServiceConfig) {
                     .default_service(web::to(rfc6749::method_not_allowed)),
             )
             .service(web::resource("/oauth2/jwks").route(web::get().to(meta::jwks)))
-            .service(web::resource("/.well-known/oauth-authorization-server").route(web::get().to(meta::metadata)))
-            .service(web::resource("/.well-known/openid-configuration").route(web::get().to(meta::metadata)))
+            .service(
+                web::resource("/.well-known/oauth-authorization-server")
+                    .route(web::get().to(meta::metadata)),
+            )
+            .service(
+                web::resource("/.well-known/openid-configuration")
+                    .route(web::get().to(meta::metadata)),
+            )
             .service(web::resource("/healthz").route(web::get().to(meta::healthz)))
             .default_service(web::to(not_found));
     }
 }
 
 async fn not_found() -> HttpResponse {
-    HttpResponse::build(StatusCode::NOT_FOUND).json(json!({"error": "not_found", "error_description": "no such endpoint"}))
+    HttpResponse::build(StatusCode::NOT_FOUND)
+        .json(json!({"error": "not_found", "error_description": "no such endpoint"}))
 }
 
 /// Starts serving on `listener`. The returned server runs until it is stopped or its handle's
@@ -83,7 +90,11 @@ async fn not_found() -> HttpResponse {
 ///
 /// # Errors
 /// When the listener cannot be used.
-pub fn start(listener: TcpListener, state: HttpState, options: &ServerOptions) -> std::io::Result<Server> {
+pub fn start(
+    listener: TcpListener,
+    state: HttpState,
+    options: &ServerOptions,
+) -> std::io::Result<Server> {
     let state = Data::new(state);
     let mut server = HttpServer::new(move || App::new().configure(configure(state.clone())))
         .max_connections(options.max_connections)

@@ -53,11 +53,17 @@ const fn jwt_alg(alg: SigningAlgorithm) -> Algorithm {
 
 fn parse(alg: SigningAlgorithm, der: &[u8]) -> Result<Parsed, SignError> {
     Ok(match alg {
-        SigningAlgorithm::Es256 => {
-            Parsed::Ecdsa(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).map_err(bad)?)
-        }
-        SigningAlgorithm::Rs256 => Parsed::Rsa(RsaKeyPair::from_pkcs8(der).map_err(bad)?, &sig::RSA_PKCS1_SHA256),
-        SigningAlgorithm::Ps256 => Parsed::Rsa(RsaKeyPair::from_pkcs8(der).map_err(bad)?, &sig::RSA_PSS_SHA256),
+        SigningAlgorithm::Es256 => Parsed::Ecdsa(
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).map_err(bad)?,
+        ),
+        SigningAlgorithm::Rs256 => Parsed::Rsa(
+            RsaKeyPair::from_pkcs8(der).map_err(bad)?,
+            &sig::RSA_PKCS1_SHA256,
+        ),
+        SigningAlgorithm::Ps256 => Parsed::Rsa(
+            RsaKeyPair::from_pkcs8(der).map_err(bad)?,
+            &sig::RSA_PSS_SHA256,
+        ),
         SigningAlgorithm::EdDsa => Parsed::Ed25519(Ed25519KeyPair::from_pkcs8(der).map_err(bad)?),
     })
 }
@@ -72,49 +78,66 @@ fn public_params(parsed: &Parsed) -> Result<PublicKeyParams, SignError> {
             // Uncompressed SEC1 point: 0x04 || x || y, 32 bytes each for P-256.
             let point = pair.public_key().as_ref();
             match (point.first(), point.get(1..33), point.get(33..65)) {
-                (Some(4), Some(x), Some(y)) if point.len() == 65 => {
-                    PublicKeyParams::Ec { crv: "P-256", x: b64(x), y: b64(y) }
-                }
+                (Some(4), Some(x), Some(y)) if point.len() == 65 => PublicKeyParams::Ec {
+                    crv: "P-256",
+                    x: b64(x),
+                    y: b64(y),
+                },
                 _ => return Err(bad("unexpected P-256 public key encoding")),
             }
         }
         Parsed::Rsa(pair, _) => {
             let c = sig::RsaPublicKeyComponents::<Vec<u8>>::from(pair.public_key());
-            PublicKeyParams::Rsa { n: b64(&c.n), e: b64(&c.e) }
+            PublicKeyParams::Rsa {
+                n: b64(&c.n),
+                e: b64(&c.e),
+            }
         }
-        Parsed::Ed25519(pair) => PublicKeyParams::Okp { crv: "Ed25519", x: b64(pair.public_key().as_ref()) },
+        Parsed::Ed25519(pair) => PublicKeyParams::Okp {
+            crv: "Ed25519",
+            x: b64(pair.public_key().as_ref()),
+        },
     })
 }
 
 /// The `jsonwebtoken` JWK of public parameters, for the RFC 7638 thumbprint.
 fn to_jwk(alg: SigningAlgorithm, params: &PublicKeyParams) -> Jwk {
     let algorithm = match params {
-        PublicKeyParams::Ec { x, y, .. } => AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
-            key_type: EllipticCurveKeyType::EC,
-            curve: EllipticCurve::P256,
-            x: x.clone(),
-            y: y.clone(),
-        }),
+        PublicKeyParams::Ec { x, y, .. } => {
+            AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
+                key_type: EllipticCurveKeyType::EC,
+                curve: EllipticCurve::P256,
+                x: x.clone(),
+                y: y.clone(),
+            })
+        }
         PublicKeyParams::Rsa { n, e } => AlgorithmParameters::RSA(RSAKeyParameters {
             key_type: RSAKeyType::RSA,
             n: n.clone(),
             e: e.clone(),
         }),
-        PublicKeyParams::Okp { x, .. } => AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
-            key_type: OctetKeyPairType::OctetKeyPair,
-            curve: EllipticCurve::Ed25519,
-            x: x.clone(),
-        }),
+        PublicKeyParams::Okp { x, .. } => {
+            AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
+                key_type: OctetKeyPairType::OctetKeyPair,
+                curve: EllipticCurve::Ed25519,
+                x: x.clone(),
+            })
+        }
     };
     Jwk {
-        common: CommonParameters { key_algorithm: jwt_alg(alg).try_into().ok(), ..Default::default() },
+        common: CommonParameters {
+            key_algorithm: Some(jwt_alg(alg).into()),
+            ..Default::default()
+        },
         algorithm,
     }
 }
 
 /// The key's `kid`: its RFC 7638 JWK SHA-256 thumbprint.
 fn thumbprint(alg: SigningAlgorithm, params: &PublicKeyParams) -> Result<KeyId, SignError> {
-    let print = to_jwk(alg, params).thumbprint(ThumbprintHash::SHA256).map_err(bad)?;
+    let print = to_jwk(alg, params)
+        .thumbprint(ThumbprintHash::SHA256)
+        .map_err(bad)?;
     KeyId::parse(&print).map_err(bad)
 }
 
@@ -135,9 +158,11 @@ pub fn generate_key(alg: SigningAlgorithm) -> Result<(KeyId, PrivateKeyDer), Sig
             let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair).map_err(bad)?;
             der.as_ref().to_vec()
         }
-        SigningAlgorithm::EdDsa => {
-            Ed25519KeyPair::generate().and_then(|k| k.to_pkcs8v1()).map_err(bad)?.as_ref().to_vec()
-        }
+        SigningAlgorithm::EdDsa => Ed25519KeyPair::generate()
+            .and_then(|k| k.to_pkcs8v1())
+            .map_err(bad)?
+            .as_ref()
+            .to_vec(),
     };
     let parsed = parse(alg, &der)?;
     let kid = thumbprint(alg, &public_params(&parsed)?)?;
@@ -154,7 +179,10 @@ impl LoadedKey {
         let parsed = parse(key.alg, key.private_der.expose())?;
         let params = public_params(&parsed)?;
         if thumbprint(key.alg, &params)? != key.kid {
-            return Err(bad(format!("kid {} is not the thumbprint of its key", key.kid)));
+            return Err(bad(format!(
+                "kid {} is not the thumbprint of its key",
+                key.kid
+            )));
         }
         let mut header = Header::new(jwt_alg(key.alg));
         header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
@@ -163,7 +191,11 @@ impl LoadedKey {
         Ok(Self {
             alg: key.alg,
             parsed,
-            public: PublicJwk { kid: key.kid.clone(), alg: key.alg, params },
+            public: PublicJwk {
+                kid: key.kid.clone(),
+                alg: key.alg,
+                params,
+            },
             encoded_header: b64(&header_json),
         })
     }

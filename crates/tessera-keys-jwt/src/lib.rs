@@ -48,7 +48,9 @@ impl JwtKeyRing {
     }
 
     fn snapshot(&self) -> Arc<Installed> {
-        self.installed.read().map_or_else(|e| Arc::clone(e.get_ref()), |g| Arc::clone(&g))
+        self.installed
+            .read()
+            .map_or_else(|e| Arc::clone(e.get_ref()), |g| Arc::clone(&g))
     }
 }
 
@@ -62,7 +64,11 @@ fn alg_index(alg: SigningAlgorithm) -> usize {
 }
 
 impl TokenSigner for JwtKeyRing {
-    fn sign(&self, alg: SigningAlgorithm, claims: &AccessTokenClaims) -> Result<AccessToken, SignError> {
+    fn sign(
+        &self,
+        alg: SigningAlgorithm,
+        claims: &AccessTokenClaims,
+    ) -> Result<AccessToken, SignError> {
         let installed = self.snapshot();
         let key = installed
             .active
@@ -75,15 +81,16 @@ impl TokenSigner for JwtKeyRing {
     fn install(&self, keys: &[SigningKey]) -> Result<(), SignError> {
         let mut next = Installed::default();
         // Oldest first, so a newer active key of the same algorithm wins.
-        let mut ordered: Vec<&SigningKey> = keys.iter().filter(|k| k.state.is_published()).collect();
+        let mut ordered: Vec<&SigningKey> =
+            keys.iter().filter(|k| k.state.is_published()).collect();
         ordered.sort_by_key(|k| (k.activated_at, k.created_at));
         for key in ordered {
             let loaded = Arc::new(LoadedKey::parse(key)?);
             next.published.push(loaded.public_jwk().clone());
-            if key.state == KeyState::Active {
-                if let Some(slot) = next.active.get_mut(alg_index(key.alg)) {
-                    *slot = Some(loaded);
-                }
+            if key.state == KeyState::Active
+                && let Some(slot) = next.active.get_mut(alg_index(key.alg))
+            {
+                *slot = Some(loaded);
             }
         }
         next.published.sort_by(|a, b| a.kid.cmp(&b.kid));
@@ -111,7 +118,9 @@ pub fn sign_with(key: &LoadedKey, claims: &AccessTokenClaims) -> Result<AccessTo
     token.push_str(header);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-    let signature = key.try_sign(token.as_bytes()).map_err(|e| SignError::BadKey(e.to_string()))?;
+    let signature = key
+        .try_sign(token.as_bytes())
+        .map_err(|e| SignError::BadKey(e.to_string()))?;
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
     Ok(AccessToken::new(token))

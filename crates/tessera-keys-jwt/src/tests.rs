@@ -13,7 +13,9 @@ use tessera_domain::{Audience, ClientId, Role, ScopeSet, SigningAlgorithm, UnixT
 use super::*;
 
 fn key(alg: SigningAlgorithm, state: KeyState, at: i64) -> SigningKey {
-    let (kid, private_der) = AwsLcKeyGenerator.generate(alg).unwrap_or_else(|e| panic!("{e}"));
+    let (kid, private_der) = AwsLcKeyGenerator
+        .generate(alg)
+        .unwrap_or_else(|e| panic!("{e}"));
     SigningKey {
         kid,
         alg,
@@ -35,13 +37,20 @@ fn claims(scope: &str, roles: &[&str]) -> AccessTokenClaims {
         jti: "j1".into(),
         client_id: ClientId::parse("svc").unwrap_or_else(|e| panic!("{e}")),
         scope: ScopeSet::parse(scope).unwrap_or_else(|e| panic!("{e}")),
-        roles: roles.iter().map(|r| Role::parse(r).unwrap_or_else(|e| panic!("{e}"))).collect(),
+        roles: roles
+            .iter()
+            .map(|r| Role::parse(r).unwrap_or_else(|e| panic!("{e}")))
+            .collect(),
     }
 }
 
 /// The JWK JSON a resource server would fetch, built from the domain's public key.
 fn jwk_json(ring: &JwtKeyRing, kid: &KeyId) -> Value {
-    let jwk = ring.published().into_iter().find(|k| &k.kid == kid).unwrap_or_else(|| panic!("{kid} not published"));
+    let jwk = ring
+        .published()
+        .into_iter()
+        .find(|k| &k.kid == kid)
+        .unwrap_or_else(|| panic!("{kid} not published"));
     let mut v = match jwk.params {
         PublicKeyParams::Ec { crv, x, y } => json!({"kty": "EC", "crv": crv, "x": x, "y": y}),
         PublicKeyParams::Rsa { n, e } => json!({"kty": "RSA", "n": n, "e": e}),
@@ -55,22 +64,30 @@ fn jwk_json(ring: &JwtKeyRing, kid: &KeyId) -> Value {
 
 fn verify(ring: &JwtKeyRing, token: &str) -> Value {
     let header = decode_header(token).unwrap_or_else(|e| panic!("{e}"));
-    let kid = KeyId::parse(header.kid.as_deref().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    let kid =
+        KeyId::parse(header.kid.as_deref().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
     let jwk: Jwk = serde_json::from_value(jwk_json(ring, &kid)).unwrap_or_else(|e| panic!("{e}"));
     let key = DecodingKey::from_jwk(&jwk).unwrap_or_else(|e| panic!("{e}"));
     let mut validation = Validation::new(header.alg);
     validation.set_audience(&["https://api.example"]);
     validation.set_issuer(&["https://id.example"]);
-    decode::<Value>(token, &key, &validation).unwrap_or_else(|e| panic!("{e}")).claims
+    decode::<Value>(token, &key, &validation)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .claims
 }
 
 #[test]
 fn every_algorithm_signs_tokens_that_verify_against_the_published_jwk() {
     let ring = JwtKeyRing::new();
-    let keys: Vec<_> = SigningAlgorithm::ALL.iter().map(|&a| key(a, KeyState::Active, 1)).collect();
+    let keys: Vec<_> = SigningAlgorithm::ALL
+        .iter()
+        .map(|&a| key(a, KeyState::Active, 1))
+        .collect();
     ring.install(&keys).unwrap_or_else(|e| panic!("{e}"));
     for &alg in SigningAlgorithm::ALL {
-        let token = ring.sign(alg, &claims("a b", &["ROLE_X"])).unwrap_or_else(|e| panic!("{e}"));
+        let token = ring
+            .sign(alg, &claims("a b", &["ROLE_X"]))
+            .unwrap_or_else(|e| panic!("{e}"));
         let header = decode_header(token.expose()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert_eq!(format!("{:?}", header.alg), alg.as_str());
@@ -85,8 +102,11 @@ fn every_algorithm_signs_tokens_that_verify_against_the_published_jwk() {
 #[test]
 fn empty_scope_and_roles_are_left_out_of_the_token() {
     let ring = JwtKeyRing::new();
-    ring.install(&[key(SigningAlgorithm::Es256, KeyState::Active, 1)]).unwrap_or_else(|e| panic!("{e}"));
-    let token = ring.sign(SigningAlgorithm::Es256, &claims("", &[])).unwrap_or_else(|e| panic!("{e}"));
+    ring.install(&[key(SigningAlgorithm::Es256, KeyState::Active, 1)])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let token = ring
+        .sign(SigningAlgorithm::Es256, &claims("", &[]))
+        .unwrap_or_else(|e| panic!("{e}"));
     let got = verify(&ring, token.expose());
     assert!(got.get("scope").is_none());
     assert!(got.get("roles").is_none());
@@ -96,9 +116,13 @@ fn empty_scope_and_roles_are_left_out_of_the_token() {
 fn kid_is_the_rfc_7638_thumbprint() {
     let ring = JwtKeyRing::new();
     let k = key(SigningAlgorithm::Es256, KeyState::Active, 1);
-    ring.install(std::slice::from_ref(&k)).unwrap_or_else(|e| panic!("{e}"));
-    let jwk: Jwk = serde_json::from_value(jwk_json(&ring, &k.kid)).unwrap_or_else(|e| panic!("{e}"));
-    let print = jwk.thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256).unwrap_or_else(|e| panic!("{e}"));
+    ring.install(std::slice::from_ref(&k))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let jwk: Jwk =
+        serde_json::from_value(jwk_json(&ring, &k.kid)).unwrap_or_else(|e| panic!("{e}"));
+    let print = jwk
+        .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(print, k.kid.as_str());
 }
 
@@ -109,8 +133,11 @@ fn only_active_keys_sign_and_the_newest_active_key_wins() {
     let new = key(SigningAlgorithm::Es256, KeyState::Active, 2);
     let published = key(SigningAlgorithm::Es256, KeyState::Published, 3);
     let retired = key(SigningAlgorithm::Es256, KeyState::Retired, 0);
-    ring.install(&[new.clone(), published.clone(), old.clone(), retired.clone()]).unwrap_or_else(|e| panic!("{e}"));
-    let token = ring.sign(SigningAlgorithm::Es256, &claims("", &[])).unwrap_or_else(|e| panic!("{e}"));
+    ring.install(&[new.clone(), published.clone(), old.clone(), retired.clone()])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let token = ring
+        .sign(SigningAlgorithm::Es256, &claims("", &[]))
+        .unwrap_or_else(|e| panic!("{e}"));
     let header = decode_header(token.expose()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(header.kid.as_deref(), Some(new.kid.as_str()));
     let kids: Vec<_> = ring.published().into_iter().map(|k| k.kid).collect();
@@ -126,13 +153,17 @@ fn only_active_keys_sign_and_the_newest_active_key_wins() {
 fn a_key_that_does_not_match_its_kid_is_refused_and_the_old_keys_stay() {
     let ring = JwtKeyRing::new();
     let good = key(SigningAlgorithm::Es256, KeyState::Active, 1);
-    ring.install(std::slice::from_ref(&good)).unwrap_or_else(|e| panic!("{e}"));
+    ring.install(std::slice::from_ref(&good))
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut forged = key(SigningAlgorithm::Es256, KeyState::Active, 2);
     forged.kid = good.kid.clone();
     assert!(matches!(ring.install(&[forged]), Err(SignError::BadKey(_))));
     let mut garbage = key(SigningAlgorithm::EdDsa, KeyState::Active, 2);
     garbage.private_der = tessera_domain::keys::PrivateKeyDer::new(vec![1, 2, 3]);
-    assert!(matches!(ring.install(&[garbage]), Err(SignError::BadKey(_))));
+    assert!(matches!(
+        ring.install(&[garbage]),
+        Err(SignError::BadKey(_))
+    ));
     assert!(ring.sign(SigningAlgorithm::Es256, &claims("", &[])).is_ok());
 }
 
@@ -141,7 +172,8 @@ fn parsed_key_signing_matches_what_jsonwebtoken_encode_produces() {
     // The same header and claims through jsonwebtoken::encode verify with the same public key.
     let k = key(SigningAlgorithm::Es256, KeyState::Active, 1);
     let ring = JwtKeyRing::new();
-    ring.install(std::slice::from_ref(&k)).unwrap_or_else(|e| panic!("{e}"));
+    ring.install(std::slice::from_ref(&k))
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     header.typ = Some("at+jwt".into());
     header.kid = Some(k.kid.as_str().into());
@@ -152,8 +184,14 @@ fn parsed_key_signing_matches_what_jsonwebtoken_encode_produces() {
         &jsonwebtoken::EncodingKey::from_ec_der(k.private_der.expose()),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let ours = ring.sign(SigningAlgorithm::Es256, &c).unwrap_or_else(|e| panic!("{e}"));
+    let ours = ring
+        .sign(SigningAlgorithm::Es256, &c)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(verify(&ring, &encoded), verify(&ring, ours.expose()));
     let prefix = |t: &str| t.rsplit_once('.').map(|(p, _)| p.to_owned());
-    assert_eq!(prefix(&encoded), prefix(ours.expose()), "same header and payload bytes");
+    assert_eq!(
+        prefix(&encoded),
+        prefix(ours.expose()),
+        "same header and payload bytes"
+    );
 }

@@ -58,7 +58,11 @@ const HMAC: &str = "hmac-sha256";
 const ARGON2ID: &str = "argon2id";
 
 fn join<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
-    items.into_iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" ")
+    items
+        .into_iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn corrupt(what: &str) -> impl Fn(ParseError) -> StoreError + '_ {
@@ -114,8 +118,12 @@ fn parse_secret(row: &SecretRow) -> Result<SecretVerifier, StoreError> {
                 .map_err(|_| StoreError::Corrupt("secret verifier: not 32 bytes".into()))?;
             Ok(SecretVerifier::HmacSha256(mac))
         }
-        ARGON2ID => SecretVerifier::parse_argon2id(&row.verifier).map_err(corrupt("secret verifier")),
-        other => Err(StoreError::Corrupt(format!("unknown secret kind {other:?}"))),
+        ARGON2ID => {
+            SecretVerifier::parse_argon2id(&row.verifier).map_err(corrupt("secret verifier"))
+        }
+        other => Err(StoreError::Corrupt(format!(
+            "unknown secret kind {other:?}"
+        ))),
     }
 }
 
@@ -124,25 +132,48 @@ fn words<T>(s: &str, parse: impl Fn(&str) -> Result<T, ParseError>) -> Result<Ve
 }
 
 /// The client stored in `row` and `secrets`.
-pub(crate) fn client_from_rows(row: ClientRow, secrets: &[SecretRow]) -> Result<Client, StoreError> {
+pub(crate) fn client_from_rows(
+    row: ClientRow,
+    secrets: &[SecretRow],
+) -> Result<Client, StoreError> {
     let c = corrupt("client");
     let ttl = row
         .access_token_ttl
-        .map(|t| u64::try_from(t).map_err(|_| ParseError::new("ttl", "negative")).and_then(TokenTtl::from_secs))
+        .map(|t| {
+            u64::try_from(t)
+                .map_err(|_| ParseError::new("ttl", "negative"))
+                .and_then(TokenTtl::from_secs)
+        })
         .transpose()
         .map_err(&c)?;
     let spec = ClientSpec {
         id: ClientId::parse(&row.id).map_err(&c)?,
         name: ClientName::parse(&row.name).map_err(&c)?,
         secrets: secrets.iter().map(parse_secret).collect::<Result<_, _>>()?,
-        auth_methods: words(&row.auth_methods, ClientAuthMethod::parse).map_err(&c)?.into_iter().collect(),
-        grant_types: words(&row.grant_types, GrantType::parse).map_err(&c)?.into_iter().collect(),
+        auth_methods: words(&row.auth_methods, ClientAuthMethod::parse)
+            .map_err(&c)?
+            .into_iter()
+            .collect(),
+        grant_types: words(&row.grant_types, GrantType::parse)
+            .map_err(&c)?
+            .into_iter()
+            .collect(),
         allowed_scopes: ScopeSet::parse(&row.allowed_scopes).map_err(&c)?,
         default_scopes: ScopeSet::parse(&row.default_scopes).map_err(&c)?,
         roles: RoleSet::from_roles(words(&row.roles, Role::parse).map_err(&c)?),
-        audience: row.audience.as_deref().map(Audience::parse).transpose().map_err(&c)?,
+        audience: row
+            .audience
+            .as_deref()
+            .map(Audience::parse)
+            .transpose()
+            .map_err(&c)?,
         access_token_ttl: ttl,
-        signing_alg: row.signing_alg.as_deref().map(SigningAlgorithm::parse).transpose().map_err(&c)?,
+        signing_alg: row
+            .signing_alg
+            .as_deref()
+            .map(SigningAlgorithm::parse)
+            .transpose()
+            .map_err(&c)?,
         enabled: row.enabled,
         created_at: UnixTime::from_secs(row.created_at),
     };

@@ -62,7 +62,11 @@ impl StoreConfig {
     /// Defaults for `url`: 8 connections, 5 s busy timeout.
     #[must_use]
     pub fn new(url: DatabaseUrl) -> Self {
-        Self { url, max_connections: 8, busy_timeout: Duration::from_secs(5) }
+        Self {
+            url,
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -119,8 +123,14 @@ mod tests {
     #[test]
     fn database_urls() {
         let p = |s: &str| DatabaseUrl::parse(s);
-        assert_eq!(p("sqlite:///tmp/t.db"), Ok(DatabaseUrl::Sqlite("/tmp/t.db".into())));
-        assert_eq!(p("sqlite:data/t.db"), Ok(DatabaseUrl::Sqlite("data/t.db".into())));
+        assert_eq!(
+            p("sqlite:///tmp/t.db"),
+            Ok(DatabaseUrl::Sqlite("/tmp/t.db".into()))
+        );
+        assert_eq!(
+            p("sqlite:data/t.db"),
+            Ok(DatabaseUrl::Sqlite("data/t.db".into()))
+        );
         assert_eq!(p("t.db"), Ok(DatabaseUrl::Sqlite("t.db".into())));
         assert!(p("").is_err());
         assert!(p("mysql://x").is_err_and(|e| e.contains("unsupported")));

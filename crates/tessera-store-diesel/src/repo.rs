@@ -10,7 +10,9 @@ use tessera_domain::ports::{ClientRepository, Clock, KeyRepository, ServerSecret
 use tessera_domain::secret::SecretPepper;
 use tessera_domain::{Client, ClientId, StoreError};
 
-use crate::convert::{ClientRow, KeyRow, SecretRow, client_from_rows, client_rows, key_from_row, key_row};
+use crate::convert::{
+    ClientRow, KeyRow, SecretRow, client_from_rows, client_rows, key_from_row, key_row,
+};
 use crate::error::{from_diesel, from_pool};
 use crate::pool::{SqlitePool, StoreConfig, open};
 use crate::schema::{client_secrets, clients, server_secrets, signing_keys, store_versions};
@@ -34,13 +36,19 @@ impl DieselStore {
     /// # Errors
     /// `Unavailable` when the database cannot be opened or migrated.
     pub fn open(config: &StoreConfig, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
-        Ok(Self { pool: open(config)?, clock })
+        Ok(Self {
+            pool: open(config)?,
+            clock,
+        })
     }
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.run(|conn| {
-            diesel::sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(from_diesel)
+            diesel::sql_query("SELECT 1")
+                .execute(conn)
+                .map(|_| ())
+                .map_err(from_diesel)
         })
         .await
     }
@@ -54,7 +62,7 @@ impl DieselStore {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| from_pool(&e))?;
-            f(&mut *conn)
+            f(&mut conn)
         })
         .await
         .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
@@ -120,8 +128,12 @@ impl ClientRepository for DieselStore {
         let (row, secrets) = client_rows(client, self.clock.now());
         self.run(move |conn| {
             write_tx(conn, |conn| {
-                diesel::insert_into(clients::table).values(&row).execute(conn)?;
-                diesel::insert_into(client_secrets::table).values(&secrets).execute(conn)?;
+                diesel::insert_into(clients::table)
+                    .values(&row)
+                    .execute(conn)?;
+                diesel::insert_into(client_secrets::table)
+                    .values(&secrets)
+                    .execute(conn)?;
                 bump(conn, "clients")
             })
         })
@@ -152,7 +164,9 @@ impl ClientRepository for DieselStore {
                 }
                 diesel::delete(client_secrets::table.filter(client_secrets::client_id.eq(&row.id)))
                     .execute(conn)?;
-                diesel::insert_into(client_secrets::table).values(&secrets).execute(conn)?;
+                diesel::insert_into(client_secrets::table)
+                    .values(&secrets)
+                    .execute(conn)?;
                 bump(conn, "clients")
             })
         })
@@ -223,7 +237,9 @@ impl KeyRepository for DieselStore {
         let row = key_row(key);
         self.run(move |conn| {
             write_tx(conn, |conn| {
-                diesel::insert_into(signing_keys::table).values(&row).execute(conn)?;
+                diesel::insert_into(signing_keys::table)
+                    .values(&row)
+                    .execute(conn)?;
                 bump(conn, "keys")
             })
         })

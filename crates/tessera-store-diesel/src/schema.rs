@@ -55,4 +55,10 @@ diesel::table! {
 }
 
 diesel::joinable!(client_secrets -> clients (client_id));
-diesel::allow_tables_to_appear_in_same_query!(clients, client_secrets, signing_keys, server_secrets, store_versions);
+diesel::allow_tables_to_appear_in_same_query!(
+    clients,
+    client_secrets,
+    signing_keys,
+    server_secrets,
+    store_versions
+);

@@ -91,7 +91,11 @@ impl ClientRepository for InMemoryClients {
     }
 
     async fn delete(&self, id: &ClientId) -> Result<(), StoreError> {
-        self.clients.lock().unwrap().remove(id).ok_or(StoreError::NotFound)?;
+        self.clients
+            .lock()
+            .unwrap()
+            .remove(id)
+            .ok_or(StoreError::NotFound)?;
         self.version.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
@@ -115,8 +119,14 @@ pub struct InMemoryKeys {
 #[async_trait]
 impl KeyRepository for InMemoryKeys {
     async fn live_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
-        let mut keys: Vec<_> =
-            self.keys.lock().unwrap().iter().filter(|k| k.state != KeyState::Retired).cloned().collect();
+        let mut keys: Vec<_> = self
+            .keys
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|k| k.state != KeyState::Retired)
+            .cloned()
+            .collect();
         keys.sort_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)));
         Ok(keys)
     }
@@ -189,7 +199,10 @@ impl tessera_domain::ports::TokenSigner for StubSigner {
             return Err(e);
         }
         *self.last.lock().unwrap() = Some(claims.clone());
-        Ok(tessera_domain::token::AccessToken::new(format!("stub.{alg}.{}", claims.jti)))
+        Ok(tessera_domain::token::AccessToken::new(format!(
+            "stub.{alg}.{}",
+            claims.jti
+        )))
     }
 
     fn install(&self, _keys: &[SigningKey]) -> Result<(), tessera_domain::ports::SignError> {
@@ -200,7 +213,11 @@ impl tessera_domain::ports::TokenSigner for StubSigner {
         vec![tessera_domain::keys::PublicJwk {
             kid: tessera_domain::keys::KeyId::parse("stub-kid").unwrap(),
             alg: tessera_domain::SigningAlgorithm::Es256,
-            params: tessera_domain::keys::PublicKeyParams::Ec { crv: "P-256", x: "eA".into(), y: "eQ".into() },
+            params: tessera_domain::keys::PublicKeyParams::Ec {
+                crv: "P-256",
+                x: "eA".into(),
+                y: "eQ".into(),
+            },
         }]
     }
 }

@@ -38,7 +38,11 @@ pub fn client_spec(id: &str) -> ClientSpec {
         id: client_id(id),
         name: ClientName::parse(&format!("Client {id}")).unwrap(),
         secrets: vec![SecretVerifier::hmac(&pepper(), &secret_of(id))],
-        auth_methods: [ClientAuthMethod::ClientSecretBasic, ClientAuthMethod::ClientSecretPost].into(),
+        auth_methods: [
+            ClientAuthMethod::ClientSecretBasic,
+            ClientAuthMethod::ClientSecretPost,
+        ]
+        .into(),
         grant_types: [GrantType::ClientCredentials].into(),
         allowed_scopes: ScopeSet::parse("read write").unwrap(),
         default_scopes: ScopeSet::parse("read").unwrap(),
@@ -67,7 +71,12 @@ pub fn client_with_roles(id: &str, roles: &[&str]) -> Client {
 
 /// A stored-key record with fake key material (for store tests; it does not parse as a key).
 #[must_use]
-pub fn key_record(kid: &str, alg: SigningAlgorithm, state: KeyState, created_at: i64) -> SigningKey {
+pub fn key_record(
+    kid: &str,
+    alg: SigningAlgorithm,
+    state: KeyState,
+    created_at: i64,
+) -> SigningKey {
     SigningKey {
         kid: KeyId::parse(kid).unwrap(),
         alg,

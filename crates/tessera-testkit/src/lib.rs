@@ -6,7 +6,12 @@
 //! fake cannot drift from the real thing.
 
 // Test support: panicking on a broken expectation is the point.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 pub mod contract;
 pub mod fakes;

@@ -79,8 +79,16 @@ pub struct ClientAdmin {
 impl ClientAdmin {
     /// A service over the client store.
     #[must_use]
-    pub fn new(repo: Arc<dyn ClientRepository>, random: Arc<dyn RandomSource>, pepper: SecretPepper) -> Self {
-        Self { repo, random, pepper }
+    pub fn new(
+        repo: Arc<dyn ClientRepository>,
+        random: Arc<dyn RandomSource>,
+        pepper: SecretPepper,
+    ) -> Self {
+        Self {
+            repo,
+            random,
+            pepper,
+        }
     }
 
     /// Registers a client. Returns it with the generated secret, which is shown once and never
@@ -88,7 +96,11 @@ impl ClientAdmin {
     ///
     /// # Errors
     /// `Invalid` when the request breaks a client invariant, `Conflict` when the id is taken.
-    pub async fn create(&self, req: NewClient, now: UnixTime) -> Result<(Client, Option<PlainSecret>), AdminError> {
+    pub async fn create(
+        &self,
+        req: NewClient,
+        now: UnixTime,
+    ) -> Result<(Client, Option<PlainSecret>), AdminError> {
         let id = match req.id {
             Some(id) => id,
             None => self.generate_id()?,
@@ -98,7 +110,10 @@ impl ClientAdmin {
                 let mut raw = [0u8; 32];
                 self.random.fill(&mut raw);
                 let secret = PlainSecret::generate(raw);
-                (vec![SecretVerifier::hmac(&self.pepper, &secret)], Some(secret))
+                (
+                    vec![SecretVerifier::hmac(&self.pepper, &secret)],
+                    Some(secret),
+                )
             }
             SecretSource::Import(secret) => {
                 let mut salt = [0u8; 16];
@@ -112,7 +127,11 @@ impl ClientAdmin {
         } else if secrets.is_empty() {
             [ClientAuthMethod::None].into()
         } else {
-            [ClientAuthMethod::ClientSecretBasic, ClientAuthMethod::ClientSecretPost].into()
+            [
+                ClientAuthMethod::ClientSecretBasic,
+                ClientAuthMethod::ClientSecretPost,
+            ]
+            .into()
         };
         let grant_types = if req.grant_types.is_empty() {
             [GrantType::ClientCredentials].into()
@@ -125,7 +144,9 @@ impl ClientAdmin {
             secrets,
             auth_methods,
             grant_types,
-            default_scopes: req.default_scopes.unwrap_or_else(|| req.allowed_scopes.clone()),
+            default_scopes: req
+                .default_scopes
+                .unwrap_or_else(|| req.allowed_scopes.clone()),
             allowed_scopes: req.allowed_scopes,
             roles: req.roles,
             audience: req.audience,
@@ -169,7 +190,10 @@ impl ClientAdmin {
         let mut spec = self.show(id).await?.to_spec();
         spec.enabled = false;
         let client = Client::new(spec)?;
-        self.repo.update(&client).await.map_err(|e| self.not_found(id, e))?;
+        self.repo
+            .update(&client)
+            .await
+            .map_err(|e| self.not_found(id, e))?;
         Ok(client)
     }
 
@@ -178,7 +202,10 @@ impl ClientAdmin {
     /// # Errors
     /// `NotFound` when there is none.
     pub async fn delete(&self, id: &ClientId) -> Result<(), AdminError> {
-        self.repo.delete(id).await.map_err(|e| self.not_found(id, e))
+        self.repo
+            .delete(id)
+            .await
+            .map_err(|e| self.not_found(id, e))
     }
 
     fn not_found(&self, id: &ClientId, e: StoreError) -> AdminError {

@@ -30,8 +30,16 @@ pub struct KeyService {
 impl KeyService {
     /// A service over the key store, the generator and the signer it feeds.
     #[must_use]
-    pub fn new(repo: Arc<dyn KeyRepository>, generator: Arc<dyn KeyGenerator>, signer: Arc<dyn TokenSigner>) -> Self {
-        Self { repo, generator, signer }
+    pub fn new(
+        repo: Arc<dyn KeyRepository>,
+        generator: Arc<dyn KeyGenerator>,
+        signer: Arc<dyn TokenSigner>,
+    ) -> Self {
+        Self {
+            repo,
+            generator,
+            signer,
+        }
     }
 
     /// Makes sure each of `algs` has an active key, generating and storing one where it has none,
@@ -39,11 +47,18 @@ impl KeyService {
     ///
     /// # Errors
     /// When the store or the generator fails; nothing is installed then.
-    pub async fn ensure_active(&self, algs: &[SigningAlgorithm], now: UnixTime) -> Result<Vec<String>, KeyError> {
+    pub async fn ensure_active(
+        &self,
+        algs: &[SigningAlgorithm],
+        now: UnixTime,
+    ) -> Result<Vec<String>, KeyError> {
         let live = self.repo.live_keys().await?;
         let mut made = Vec::new();
         for &alg in algs {
-            if live.iter().any(|k| k.alg == alg && k.state == KeyState::Active) {
+            if live
+                .iter()
+                .any(|k| k.alg == alg && k.state == KeyState::Active)
+            {
                 continue;
             }
             let (kid, private_der) = self.generator.generate(alg)?;

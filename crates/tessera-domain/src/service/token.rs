@@ -48,12 +48,23 @@ impl ClientAuthentication {
     ///
     /// # Errors
     /// `invalid_client` when the id or the secret does not parse.
-    pub fn from_raw(method: ClientAuthMethod, id: &str, secret: Option<&str>) -> Result<Self, TokenError> {
+    pub fn from_raw(
+        method: ClientAuthMethod,
+        id: &str,
+        secret: Option<&str>,
+    ) -> Result<Self, TokenError> {
         let client_id = ClientId::parse(id).map_err(|_| TokenError::InvalidClient)?;
-        let secret = secret.map(PlainSecret::parse).transpose().map_err(|_| TokenError::InvalidClient)?;
+        let secret = secret
+            .map(PlainSecret::parse)
+            .transpose()
+            .map_err(|_| TokenError::InvalidClient)?;
         match (method, secret) {
-            (ClientAuthMethod::ClientSecretBasic, Some(secret)) => Ok(Self::SecretBasic { client_id, secret }),
-            (ClientAuthMethod::ClientSecretPost, Some(secret)) => Ok(Self::SecretPost { client_id, secret }),
+            (ClientAuthMethod::ClientSecretBasic, Some(secret)) => {
+                Ok(Self::SecretBasic { client_id, secret })
+            }
+            (ClientAuthMethod::ClientSecretPost, Some(secret)) => {
+                Ok(Self::SecretPost { client_id, secret })
+            }
             (ClientAuthMethod::None, None) => Ok(Self::None { client_id }),
             _ => Err(TokenError::InvalidClient),
         }
@@ -107,7 +118,10 @@ impl GrantRequest {
 
 /// Echoes untrusted input safely into an error description: at most 64 visible ASCII characters.
 fn printable(s: &str) -> String {
-    s.chars().filter(|c| matches!(c, '\x20'..='\x7E')).take(64).collect()
+    s.chars()
+        .filter(|c| matches!(c, '\x20'..='\x7E'))
+        .take(64)
+        .collect()
 }
 
 /// A token request: who is asking, and for what.
@@ -140,7 +154,14 @@ impl TokenService {
         pepper: SecretPepper,
         policy: TokenPolicy,
     ) -> Self {
-        Self { clients, signer, random, blocking, pepper, policy }
+        Self {
+            clients,
+            signer,
+            random,
+            blocking,
+            pepper,
+            policy,
+        }
     }
 
     /// The deployment's token policy.
@@ -192,7 +213,9 @@ impl TokenService {
             None => client.is_some(),
         };
         match client {
-            Some(client) if verified && client.is_enabled() && client.auth_methods().contains(&method) => {
+            Some(client)
+                if verified && client.is_enabled() && client.auth_methods().contains(&method) =>
+            {
                 Ok(client)
             }
             _ => Err(TokenError::InvalidClient),
@@ -205,10 +228,17 @@ impl TokenService {
             return verify_any(verifiers, &self.pepper, secret);
         }
         let (verifiers, pepper, secret) = (verifiers.to_vec(), self.pepper.clone(), secret.clone());
-        self.blocking.run(Box::new(move || verify_any(&verifiers, &pepper, &secret))).await
+        self.blocking
+            .run(Box::new(move || verify_any(&verifiers, &pepper, &secret)))
+            .await
     }
 
-    fn sign_for(&self, client: &Client, scope: ScopeSet, now: UnixTime) -> Result<Issued, TokenError> {
+    fn sign_for(
+        &self,
+        client: &Client,
+        scope: ScopeSet,
+        now: UnixTime,
+    ) -> Result<Issued, TokenError> {
         let ttl = self.policy.ttl_for(client);
         let alg = self.policy.alg_for(client);
         let mut jti = [0u8; 16];
@@ -233,6 +263,12 @@ impl TokenService {
             }
             TokenError::ServerError
         })?;
-        Ok(Issued { access_token, expires_in: ttl.as_secs(), scope, alg, jti })
+        Ok(Issued {
+            access_token,
+            expires_in: ttl.as_secs(),
+            scope,
+            alg,
+            jti,
+        })
     }
 }

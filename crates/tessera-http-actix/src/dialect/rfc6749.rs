@@ -50,9 +50,12 @@ pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -
 
 /// Any other method on the token endpoint.
 pub async fn method_not_allowed() -> HttpResponse {
-    let mut res = error(&invalid_request("the token endpoint accepts only POST (RFC 6749 §3.2)"));
+    let mut res = error(&invalid_request(
+        "the token endpoint accepts only POST (RFC 6749 §3.2)",
+    ));
     *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    res.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+    res.headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
     res
 }
 
@@ -70,15 +73,22 @@ impl From<TokenError> for Refusal {
 /// Turns the HTTP request into a domain request, refusing what RFC 6749 calls malformed.
 async fn parse(req: &HttpRequest, payload: Payload) -> Result<TokenRequest, Refusal> {
     if !has_content_type(req, "application/x-www-form-urlencoded") {
-        return Err(invalid_request("the body must be application/x-www-form-urlencoded (RFC 6749 §4.4.2)").into());
+        return Err(invalid_request(
+            "the body must be application/x-www-form-urlencoded (RFC 6749 §4.4.2)",
+        )
+        .into());
     }
     let body = match read_body(payload).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => return Err(Refusal::TooLarge),
-        Err(BodyError::Broken) => return Err(invalid_request("the request body could not be read").into()),
+        Err(BodyError::Broken) => {
+            return Err(invalid_request("the request body could not be read").into());
+        }
     };
     let form = Form::parse(&body).map_err(|e| match e {
-        FormError::Repeated(name) => invalid_request(format!("parameter {name:?} is repeated (RFC 6749 §3.2)")),
+        FormError::Repeated(name) => {
+            invalid_request(format!("parameter {name:?} is repeated (RFC 6749 §3.2)"))
+        }
         FormError::NotUtf8 => invalid_request("the body is not valid UTF-8 form data"),
     })?;
     let grant = GrantRequest::parse(form.get("grant_type"), form.get("scope"))?;
@@ -88,7 +98,11 @@ async fn parse(req: &HttpRequest, payload: Payload) -> Result<TokenRequest, Refu
 
 /// RFC 6749 §2.3: exactly one way of authenticating.
 fn authentication(req: &HttpRequest, form: &Form) -> Result<ClientAuthentication, TokenError> {
-    let header = Authorization::parse(req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes()));
+    let header = Authorization::parse(
+        req.headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes()),
+    );
     let (body_id, body_secret) = (form.get("client_id"), form.get("client_secret"));
     match header {
         Authorization::Basic { id, secret } => {
@@ -98,7 +112,9 @@ fn authentication(req: &HttpRequest, form: &Form) -> Result<ClientAuthentication
                 ));
             }
             if body_id.is_some_and(|b| b != id) {
-                return Err(invalid_request("client_id in the body differs from the Basic credentials"));
+                return Err(invalid_request(
+                    "client_id in the body differs from the Basic credentials",
+                ));
             }
             ClientAuthentication::from_raw(ClientAuthMethod::ClientSecretBasic, &id, Some(&secret))
         }
@@ -116,7 +132,10 @@ fn authentication(req: &HttpRequest, form: &Form) -> Result<ClientAuthentication
 
 fn no_store(mut res: HttpResponse) -> HttpResponse {
     let h = res.headers_mut();
-    h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     h.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
     res
 }
@@ -159,7 +178,10 @@ pub fn error(e: &TokenError) -> HttpResponse {
         }
         _ => {}
     }
-    no_store(builder.json(ErrorBody { error: e.code(), error_description: &e.to_string() }))
+    no_store(builder.json(ErrorBody {
+        error: e.code(),
+        error_description: &e.to_string(),
+    }))
 }
 
 fn too_large() -> HttpResponse {

@@ -35,10 +35,17 @@ async fn data_survives_reopening_and_the_file_is_in_wal_mode() {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = store(&dir);
-        ClientRepository::insert(&s, &tessera_testkit::fixtures::client("kept")).await.unwrap();
+        ClientRepository::insert(&s, &tessera_testkit::fixtures::client("kept"))
+            .await
+            .unwrap();
     }
     let s = store(&dir);
-    assert!(ClientRepository::find(&s, &tessera_testkit::fixtures::client_id("kept")).await.unwrap().is_some());
+    assert!(
+        ClientRepository::find(&s, &tessera_testkit::fixtures::client_id("kept"))
+            .await
+            .unwrap()
+            .is_some()
+    );
     let mode = s
         .run(|conn| {
             #[derive(QueryableByName)]
@@ -46,7 +53,10 @@ async fn data_survives_reopening_and_the_file_is_in_wal_mode() {
                 #[diesel(sql_type = diesel::sql_types::Text)]
                 journal_mode: String,
             }
-            diesel::sql_query("PRAGMA journal_mode").get_result::<Mode>(conn).map(|m| m.journal_mode).map_err(from_diesel)
+            diesel::sql_query("PRAGMA journal_mode")
+                .get_result::<Mode>(conn)
+                .map(|m| m.journal_mode)
+                .map_err(from_diesel)
         })
         .await
         .unwrap();
@@ -58,7 +68,9 @@ async fn data_survives_reopening_and_the_file_is_in_wal_mode() {
 async fn a_corrupt_row_is_reported_not_trusted() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(&dir);
-    ClientRepository::insert(&s, &tessera_testkit::fixtures::client("victim")).await.unwrap();
+    ClientRepository::insert(&s, &tessera_testkit::fixtures::client("victim"))
+        .await
+        .unwrap();
     s.run(|conn| {
         diesel::sql_query("UPDATE clients SET allowed_scopes = 'bad\"scope' WHERE id = 'victim'")
             .execute(conn)
@@ -78,7 +90,8 @@ async fn concurrent_writers_queue_instead_of_failing() {
     for i in 0..40 {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
-            ClientRepository::insert(&s, &tessera_testkit::fixtures::client(&format!("c{i:02}"))).await
+            ClientRepository::insert(&s, &tessera_testkit::fixtures::client(&format!("c{i:02}")))
+                .await
         }));
     }
     for t in tasks {
