@@ -9,3 +9,6 @@ mod token;
 pub use admin::{AdminError, ClientAdmin, NewClient, SecretSource};
 pub use keys::{KeyError, KeyService};
 pub use token::{ClientAuthentication, GrantRequest, TokenRequest, TokenService};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,667 @@
+//! The use cases through their ports: small in-memory fakes for flows, mockall mocks for "this port
+//! fails in this particular way".
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::cache::ClientCache;
+use crate::client::{ClientSpec, Role, RoleSet};
+use crate::keys::{KeyId, KeyState, PrivateKeyDer, SigningKey};
+use crate::policy::{Issuer, TokenPolicy};
+use crate::ports::{
+    BlockingWork, ClientRepository, MockClientRepository, MockKeyGenerator, MockKeyRepository,
+    MockTokenSigner, RandomSource, SignError,
+};
+use crate::secret::{PlainSecret, SecretPepper, SecretVerifier};
+use crate::token::AccessToken;
+use crate::{
+    Audience, Client, ClientAuthMethod, ClientId, ClientName, GrantType, ScopeSet,
+    SigningAlgorithm, StoreError, TokenError, TokenTtl, UnixTime,
+};
+
+const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
+
+fn pepper() -> SecretPepper {
+    SecretPepper::from_bytes([7; 32])
+}
+
+fn secret(id: &str) -> PlainSecret {
+    let mut raw = [0u8; 32];
+    for (i, b) in id.bytes().enumerate() {
+        raw[i % 32] ^= b;
+    }
+    PlainSecret::generate(raw)
+}
+
+fn spec(id: &str) -> ClientSpec {
+    ClientSpec {
+        id: ClientId::parse(id).unwrap(),
+        name: ClientName::parse(id).unwrap(),
+        secrets: vec![SecretVerifier::hmac(&pepper(), &secret(id))],
+        auth_methods: [ClientAuthMethod::ClientSecretBasic].into(),
+        grant_types: [GrantType::ClientCredentials].into(),
+        allowed_scopes: ScopeSet::parse("read write").unwrap(),
+        default_scopes: ScopeSet::parse("read").unwrap(),
+        roles: RoleSet::from_roles([Role::parse("ROLE_CLI-1STPARTY").unwrap()]),
+        audience: None,
+        access_token_ttl: None,
+        signing_alg: None,
+        enabled: true,
+        created_at: UnixTime::from_secs(0),
+    }
+}
+
+/// A client repository over a fixed list.
+struct Fixed(Vec<Client>);
+
+#[async_trait]
+impl ClientRepository for Fixed {
+    async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        Ok(self.0.iter().find(|c| c.id() == id).cloned())
+    }
+    async fn insert(&self, _: &Client) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("read-only".into()))
+    }
+    async fn update(&self, _: &Client) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("read-only".into()))
+    }
+    async fn delete(&self, _: &ClientId) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("read-only".into()))
+    }
+    async fn list(&self) -> Result<Vec<Client>, StoreError> {
+        Ok(self.0.clone())
+    }
+    async fn version(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+}
+
+#[derive(Default)]
+struct Counter(AtomicU64);
+
+impl RandomSource for Counter {
+    fn fill(&self, buf: &mut [u8]) {
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        buf.fill(u8::try_from(n % 256).unwrap_or(0));
+    }
+}
+
+/// Runs jobs inline and counts them.
+#[derive(Default)]
+struct CountingBlocking(AtomicUsize);
+
+#[async_trait]
+impl BlockingWork for CountingBlocking {
+    async fn run(&self, job: Box<dyn FnOnce() -> bool + Send + 'static>) -> bool {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        job()
+    }
+}
+
+/// A signer mock that records the claims and returns `tok-<jti>`.
+fn recording_signer() -> (
+    MockTokenSigner,
+    Arc<Mutex<Vec<(SigningAlgorithm, crate::token::AccessTokenClaims)>>>,
+) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let mut signer = MockTokenSigner::new();
+    signer.expect_sign().returning(move |alg, claims| {
+        sink.lock().unwrap().push((alg, claims.clone()));
+        Ok(AccessToken::new(format!("tok-{}", claims.jti)))
+    });
+    (signer, seen)
+}
+
+fn policy() -> TokenPolicy {
+    TokenPolicy {
+        issuer: Issuer::parse("https://id.example").unwrap(),
+        default_audience: Audience::parse("https://api.example").unwrap(),
+        default_ttl: TokenTtl::from_secs(900).unwrap(),
+        default_alg: SigningAlgorithm::Es256,
+    }
+}
+
+fn service(
+    repo: Arc<dyn ClientRepository>,
+    signer: MockTokenSigner,
+    blocking: Arc<dyn BlockingWork>,
+) -> TokenService {
+    TokenService::new(
+        Arc::new(ClientCache::new(repo)),
+        Arc::new(signer),
+        Arc::new(Counter::default()),
+        blocking,
+        pepper(),
+        policy(),
+    )
+}
+
+fn basic(id: &str, secret: &PlainSecret) -> ClientAuthentication {
+    ClientAuthentication::from_raw(
+        ClientAuthMethod::ClientSecretBasic,
+        id,
+        Some(secret.expose()),
+    )
+    .unwrap()
+}
+
+fn cc(scope: Option<&str>) -> GrantRequest {
+    GrantRequest::parse(Some("client_credentials"), scope).unwrap()
+}
+
+#[tokio::test]
+async fn client_credentials_builds_rfc_9068_claims_from_policy_and_client() {
+    let (signer, seen) = recording_signer();
+    let svc = service(
+        Arc::new(Fixed(vec![Client::new(spec("svc")).unwrap()])),
+        signer,
+        Arc::new(CountingBlocking::default()),
+    );
+    let issued = svc
+        .issue(
+            TokenRequest {
+                auth: basic("svc", &secret("svc")),
+                grant: cc(None),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(issued.expires_in, 900);
+    assert_eq!(issued.scope.to_string(), "read");
+    assert_eq!(issued.access_token.expose(), format!("tok-{}", issued.jti));
+    let (alg, claims) = seen.lock().unwrap().pop().unwrap();
+    assert_eq!(alg, SigningAlgorithm::Es256);
+    assert_eq!(claims.iss.as_str(), "https://id.example");
+    assert_eq!(claims.sub, "svc");
+    assert_eq!(claims.client_id.as_str(), "svc");
+    assert_eq!(claims.aud.as_str(), "https://api.example");
+    assert_eq!((claims.iat, claims.exp), (NOW, NOW.plus_secs(900)));
+    assert_eq!(
+        claims.roles.iter().map(Role::as_str).collect::<Vec<_>>(),
+        ["ROLE_CLI-1STPARTY"]
+    );
+    assert_eq!(claims.jti.len(), 22);
+}
+
+#[tokio::test]
+async fn the_clients_own_lifetime_algorithm_and_audience_win_and_jti_is_fresh() {
+    let mut s = spec("svc");
+    s.access_token_ttl = Some(TokenTtl::from_secs(60).unwrap());
+    s.signing_alg = Some(SigningAlgorithm::EdDsa);
+    s.audience = Some(Audience::parse("urn:billing").unwrap());
+    let (signer, seen) = recording_signer();
+    let svc = service(
+        Arc::new(Fixed(vec![Client::new(s).unwrap()])),
+        signer,
+        Arc::new(CountingBlocking::default()),
+    );
+    for _ in 0..2 {
+        svc.issue(
+            TokenRequest {
+                auth: basic("svc", &secret("svc")),
+                grant: cc(Some("write")),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    }
+    let seen = seen.lock().unwrap();
+    let (alg, claims) = &seen[0];
+    assert_eq!(*alg, SigningAlgorithm::EdDsa);
+    assert_eq!(claims.aud.as_str(), "urn:billing");
+    assert_eq!(claims.exp, NOW.plus_secs(60));
+    assert_eq!(claims.scope.to_string(), "write");
+    assert_ne!(seen[0].1.jti, seen[1].1.jti);
+}
+
+#[tokio::test]
+async fn every_authentication_failure_is_invalid_client_and_signs_nothing() {
+    let mut disabled = spec("off");
+    disabled.enabled = false;
+    let mut post_only = spec("post");
+    post_only.auth_methods = [ClientAuthMethod::ClientSecretPost].into();
+    let clients = vec![
+        Client::new(spec("svc")).unwrap(),
+        Client::new(disabled).unwrap(),
+        Client::new(post_only).unwrap(),
+    ];
+    let mut signer = MockTokenSigner::new();
+    signer.expect_sign().never();
+    let svc = service(
+        Arc::new(Fixed(clients)),
+        signer,
+        Arc::new(CountingBlocking::default()),
+    );
+    let cases = [
+        basic("svc", &secret("other")),
+        basic("nobody", &secret("nobody")),
+        basic("off", &secret("off")),
+        basic("post", &secret("post")),
+        ClientAuthentication::from_raw(ClientAuthMethod::None, "svc", None).unwrap(),
+        ClientAuthentication::Absent,
+    ];
+    for auth in cases {
+        let got = svc
+            .issue(
+                TokenRequest {
+                    auth: auth.clone(),
+                    grant: cc(None),
+                },
+                NOW,
+            )
+            .await;
+        assert_eq!(got, Err(TokenError::InvalidClient), "{auth:?}");
+    }
+    assert_eq!(
+        ClientAuthentication::from_raw(ClientAuthMethod::ClientSecretBasic, "bad id", Some("x"))
+            .map(|_| ()),
+        Err(TokenError::InvalidClient)
+    );
+}
+
+#[tokio::test]
+async fn grant_and_scope_policy_errors() {
+    let mut code_only = spec("code");
+    code_only.grant_types = [GrantType::AuthorizationCode].into();
+    let (signer, _) = recording_signer();
+    let svc = service(
+        Arc::new(Fixed(vec![
+            Client::new(spec("svc")).unwrap(),
+            Client::new(code_only).unwrap(),
+        ])),
+        signer,
+        Arc::new(CountingBlocking::default()),
+    );
+    let got = svc
+        .issue(
+            TokenRequest {
+                auth: basic("code", &secret("code")),
+                grant: cc(None),
+            },
+            NOW,
+        )
+        .await;
+    assert_eq!(got, Err(TokenError::UnauthorizedClient));
+    let got = svc
+        .issue(
+            TokenRequest {
+                auth: basic("svc", &secret("svc")),
+                grant: cc(Some("read admin")),
+            },
+            NOW,
+        )
+        .await;
+    assert_eq!(
+        got,
+        Err(TokenError::InvalidScope(
+            "the client may not request: admin".into()
+        ))
+    );
+}
+
+#[test]
+fn grant_requests_parse_per_rfc_6749() {
+    assert_eq!(
+        GrantRequest::parse(None, None),
+        Err(TokenError::InvalidRequest("missing grant_type".into()))
+    );
+    assert_eq!(
+        GrantRequest::parse(Some("password"), None),
+        Err(TokenError::UnsupportedGrantType("password".into()))
+    );
+    assert_eq!(
+        GrantRequest::parse(Some("refresh_token"), None),
+        Err(TokenError::UnsupportedGrantType("refresh_token".into()))
+    );
+    let long = "x\u{7}".repeat(100);
+    let Err(TokenError::UnsupportedGrantType(echo)) = GrantRequest::parse(Some(&long), None) else {
+        panic!()
+    };
+    assert_eq!(
+        echo.len(),
+        64,
+        "untrusted input is echoed printable and bounded"
+    );
+    assert!(matches!(
+        GrantRequest::parse(Some("client_credentials"), Some("a\\b")),
+        Err(TokenError::InvalidScope(_))
+    ));
+    assert_eq!(
+        cc(Some("b a")),
+        GrantRequest::ClientCredentials {
+            scope: Some(ScopeSet::parse("a b").unwrap())
+        }
+    );
+}
+
+#[tokio::test]
+async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_inline() {
+    let mut legacy = spec("legacy");
+    legacy.secrets = vec![
+        SecretVerifier::argon2id(&PlainSecret::parse("old-secret").unwrap(), [1; 16]).unwrap(),
+    ];
+    let blocking = Arc::new(CountingBlocking::default());
+    let (signer, _) = recording_signer();
+    let svc = service(
+        Arc::new(Fixed(vec![
+            Client::new(legacy).unwrap(),
+            Client::new(spec("svc")).unwrap(),
+        ])),
+        signer,
+        blocking.clone(),
+    );
+    let old = PlainSecret::parse("old-secret").unwrap();
+    assert!(
+        svc.issue(
+            TokenRequest {
+                auth: basic("legacy", &old),
+                grant: cc(None)
+            },
+            NOW
+        )
+        .await
+        .is_ok()
+    );
+    assert_eq!(blocking.0.load(Ordering::SeqCst), 1);
+    let wrong = PlainSecret::parse("old-secreT").unwrap();
+    assert_eq!(
+        svc.issue(
+            TokenRequest {
+                auth: basic("legacy", &wrong),
+                grant: cc(None)
+            },
+            NOW
+        )
+        .await,
+        Err(TokenError::InvalidClient)
+    );
+    assert!(
+        svc.issue(
+            TokenRequest {
+                auth: basic("svc", &secret("svc")),
+                grant: cc(None)
+            },
+            NOW
+        )
+        .await
+        .is_ok()
+    );
+    assert_eq!(
+        blocking.0.load(Ordering::SeqCst),
+        2,
+        "HMAC secrets never leave the request thread"
+    );
+}
+
+#[tokio::test]
+async fn store_and_signer_failures_become_temporary_and_server_errors() {
+    let mut repo = MockClientRepository::new();
+    repo.expect_find()
+        .returning(|_| Err(StoreError::Unavailable("locked".into())));
+    let (signer, _) = recording_signer();
+    let svc = service(
+        Arc::new(repo),
+        signer,
+        Arc::new(CountingBlocking::default()),
+    );
+    let got = svc
+        .issue(
+            TokenRequest {
+                auth: basic("svc", &secret("svc")),
+                grant: cc(None),
+            },
+            NOW,
+        )
+        .await;
+    assert_eq!(got, Err(TokenError::TemporarilyUnavailable));
+
+    let mut repo = MockClientRepository::new();
+    repo.expect_find()
+        .returning(|_| Err(StoreError::Corrupt("bad row".into())));
+    let (signer, _) = recording_signer();
+    let svc = service(
+        Arc::new(repo),
+        signer,
+        Arc::new(CountingBlocking::default()),
+    );
+    let got = svc
+        .issue(
+            TokenRequest {
+                auth: basic("svc", &secret("svc")),
+                grant: cc(None),
+            },
+            NOW,
+        )
+        .await;
+    assert_eq!(got, Err(TokenError::ServerError));
+
+    let mut signer = MockTokenSigner::new();
+    signer
+        .expect_sign()
+        .returning(|alg, _| Err(SignError::NoActiveKey(alg)));
+    let svc = service(
+        Arc::new(Fixed(vec![Client::new(spec("svc")).unwrap()])),
+        signer,
+        Arc::new(CountingBlocking::default()),
+    );
+    let got = svc
+        .issue(
+            TokenRequest {
+                auth: basic("svc", &secret("svc")),
+                grant: cc(None),
+            },
+            NOW,
+        )
+        .await;
+    assert_eq!(got, Err(TokenError::ServerError));
+}
+
+/// A writable client repository for the admin flows.
+#[derive(Default)]
+struct Writable(Mutex<Vec<Client>>);
+
+#[async_trait]
+impl ClientRepository for Writable {
+    async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|c| c.id() == id)
+            .cloned())
+    }
+    async fn insert(&self, client: &Client) -> Result<(), StoreError> {
+        let mut all = self.0.lock().unwrap();
+        if all.iter().any(|c| c.id() == client.id()) {
+            return Err(StoreError::Conflict);
+        }
+        all.push(client.clone());
+        Ok(())
+    }
+    async fn update(&self, client: &Client) -> Result<(), StoreError> {
+        let mut all = self.0.lock().unwrap();
+        let slot = all
+            .iter_mut()
+            .find(|c| c.id() == client.id())
+            .ok_or(StoreError::NotFound)?;
+        *slot = client.clone();
+        Ok(())
+    }
+    async fn delete(&self, id: &ClientId) -> Result<(), StoreError> {
+        let mut all = self.0.lock().unwrap();
+        let before = all.len();
+        all.retain(|c| c.id() != id);
+        if all.len() == before {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+    async fn list(&self) -> Result<Vec<Client>, StoreError> {
+        Ok(self.0.lock().unwrap().clone())
+    }
+    async fn version(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+}
+
+fn new_client(id: Option<&str>, secret: SecretSource) -> NewClient {
+    NewClient {
+        id: id.map(|i| ClientId::parse(i).unwrap()),
+        name: ClientName::parse("New").unwrap(),
+        allowed_scopes: ScopeSet::parse("a b").unwrap(),
+        default_scopes: None,
+        roles: RoleSet::default(),
+        grant_types: BTreeSet::new(),
+        auth_methods: BTreeSet::new(),
+        audience: None,
+        access_token_ttl: None,
+        signing_alg: None,
+        secret,
+    }
+}
+
+#[tokio::test]
+async fn admin_creates_clients_with_secrets_shown_once_and_stored_as_verifiers() {
+    let repo = Arc::new(Writable::default());
+    let admin = ClientAdmin::new(repo.clone(), Arc::new(Counter::default()), pepper());
+    let (client, shown) = admin
+        .create(new_client(Some("svc"), SecretSource::Generate), NOW)
+        .await
+        .unwrap();
+    let shown = shown.unwrap();
+    assert!(shown.has_valid_checksum());
+    assert_eq!(client.secrets(), [SecretVerifier::hmac(&pepper(), &shown)]);
+    assert_eq!(
+        client.default_scopes().to_string(),
+        "a b",
+        "defaults to every allowed scope"
+    );
+    assert_eq!(
+        client.grant_types().iter().copied().collect::<Vec<_>>(),
+        [GrantType::ClientCredentials]
+    );
+    assert_eq!(client.auth_methods().len(), 2);
+    assert_eq!(client.created_at(), NOW);
+
+    let (generated, _) = admin
+        .create(new_client(None, SecretSource::Generate), NOW)
+        .await
+        .unwrap();
+    assert!(generated.id().as_str().starts_with("cli_"));
+
+    let imported = PlainSecret::parse("legacy").unwrap();
+    let (legacy, shown) = admin
+        .create(
+            new_client(Some("legacy"), SecretSource::Import(imported.clone())),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert!(shown.is_none());
+    assert!(legacy.secrets()[0].is_slow() && legacy.secrets()[0].verify(&pepper(), &imported));
+
+    assert_eq!(
+        admin
+            .create(new_client(Some("svc"), SecretSource::Generate), NOW)
+            .await
+            .map(|_| ()),
+        Err(AdminError::Conflict(ClientId::parse("svc").unwrap()))
+    );
+    let mut bad = new_client(Some("bad"), SecretSource::Generate);
+    bad.default_scopes = Some(ScopeSet::parse("z").unwrap());
+    assert!(matches!(
+        admin.create(bad, NOW).await,
+        Err(AdminError::Invalid(_))
+    ));
+
+    let svc = ClientId::parse("svc").unwrap();
+    assert!(!admin.disable(&svc).await.unwrap().is_enabled());
+    assert!(!admin.show(&svc).await.unwrap().is_enabled());
+    admin.delete(&svc).await.unwrap();
+    assert_eq!(
+        admin.delete(&svc).await,
+        Err(AdminError::NotFound(svc.clone()))
+    );
+    assert_eq!(
+        admin.show(&svc).await.map(|_| ()),
+        Err(AdminError::NotFound(svc))
+    );
+    assert_eq!(admin.list().await.unwrap().len(), 2);
+}
+
+fn stored(kid: &str, alg: SigningAlgorithm, state: KeyState) -> SigningKey {
+    SigningKey {
+        kid: KeyId::parse(kid).unwrap(),
+        alg,
+        state,
+        private_der: PrivateKeyDer::new(vec![1]),
+        created_at: UnixTime::from_secs(1),
+        activated_at: None,
+    }
+}
+
+#[tokio::test]
+async fn keys_are_generated_only_for_algorithms_without_an_active_key() {
+    let existing = vec![
+        stored("es", SigningAlgorithm::Es256, KeyState::Active),
+        stored("rs-next", SigningAlgorithm::Rs256, KeyState::Published),
+    ];
+    let mut repo = MockKeyRepository::new();
+    let listed = existing.clone();
+    repo.expect_live_keys()
+        .returning(move || Ok(listed.clone()));
+    repo.expect_insert()
+        .times(2)
+        .withf(|k| k.state == KeyState::Active && k.activated_at == Some(NOW))
+        .returning(|_| Ok(()));
+    repo.expect_version().returning(|| Ok(3));
+    let mut generator = MockKeyGenerator::new();
+    generator.expect_generate().times(2).returning(|alg| {
+        Ok((
+            KeyId::parse(&format!("new-{}", alg.as_str())).unwrap(),
+            PrivateKeyDer::new(vec![2]),
+        ))
+    });
+    let mut signer = MockTokenSigner::new();
+    signer.expect_install().times(1).returning(|_| Ok(()));
+    let keys = KeyService::new(Arc::new(repo), Arc::new(generator), Arc::new(signer));
+    let made = keys
+        .ensure_active(
+            &[
+                SigningAlgorithm::Es256,
+                SigningAlgorithm::Rs256,
+                SigningAlgorithm::EdDsa,
+            ],
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(made, ["new-RS256", "new-EdDSA"]);
+}
+
+#[tokio::test]
+async fn a_key_store_failure_installs_nothing() {
+    let mut repo = MockKeyRepository::new();
+    repo.expect_live_keys()
+        .returning(|| Err(StoreError::Unavailable("down".into())));
+    let mut signer = MockTokenSigner::new();
+    signer.expect_install().never();
+    let keys = KeyService::new(
+        Arc::new(repo),
+        Arc::new(MockKeyGenerator::new()),
+        Arc::new(signer),
+    );
+    assert_eq!(
+        keys.ensure_active(&[SigningAlgorithm::Es256], NOW).await,
+        Err(KeyError::Store(StoreError::Unavailable("down".into())))
+    );
+}
