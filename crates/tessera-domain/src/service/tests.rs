@@ -103,10 +103,9 @@ impl BlockingWork for CountingBlocking {
 }
 
 /// A signer mock that records the claims and returns `tok-<jti>`.
-fn recording_signer() -> (
-    MockTokenSigner,
-    Arc<Mutex<Vec<(SigningAlgorithm, crate::token::AccessTokenClaims)>>>,
-) {
+type Signed = Arc<Mutex<Vec<(SigningAlgorithm, crate::token::AccessTokenClaims)>>>;
+
+fn recording_signer() -> (MockTokenSigner, Signed) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
     let mut signer = MockTokenSigner::new();
