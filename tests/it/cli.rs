@@ -176,3 +176,35 @@ fn configuration_comes_from_flag_environment_and_file() {
         "https://id.example.test/oauth2/token"
     );
 }
+
+#[test]
+fn a_rotated_secret_works_at_once_and_the_old_one_only_during_the_grace_period() {
+    let t = Tessera::new();
+    let (id, old) = t.create_client("rotating", &[]);
+    let server = t.serve(&[]);
+    let ask = |secret: &str| {
+        token_request(
+            &server,
+            Some(&basic(&id, secret)),
+            "grant_type=client_credentials",
+        )
+        .status
+    };
+    assert_eq!(ask(&old), 200, "the old secret is cached by the server");
+
+    let rotated = t.cli_json(&["client", "rotate-secret", &id, "--grace", "2s"]);
+    let new = rotated["client_secret"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert_eq!(ask(&new), 200, "the new secret works at once");
+    assert_eq!(ask(&old), 200, "the old one during the grace period");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(ask(&old), 401, "and not after it");
+    assert_eq!(ask(&new), 200);
+
+    let out = t.cli(&["client", "rotate-secret", &id, "--grace", "soon"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        !server.log().contains(&new) && !server.log().contains(&old),
+        "secrets never logged"
+    );
+}

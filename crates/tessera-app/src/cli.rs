@@ -82,11 +82,32 @@ pub enum ClientCommand {
         /// The client id.
         id: String,
     },
+    /// Gives a client a new secret (printed once); the old one keeps working for the grace period.
+    RotateSecret {
+        /// The client id.
+        id: String,
+        /// How long the old secret keeps working, e.g. `0`, `90s`, `15m`, `24h` (at most 30 days).
+        #[arg(long, default_value = "0", value_parser = parse_grace)]
+        grace: std::time::Duration,
+    },
     /// Deletes a client and its secrets.
     Delete {
         /// The client id.
         id: String,
     },
+}
+
+/// A grace period: `0` or a humantime duration, at most 30 days.
+fn parse_grace(s: &str) -> Result<std::time::Duration, String> {
+    let d = if s == "0" {
+        std::time::Duration::ZERO
+    } else {
+        humantime::parse_duration(s).map_err(|e| e.to_string())?
+    };
+    if d > std::time::Duration::from_secs(30 * 86_400) {
+        return Err("at most 30 days".into());
+    }
+    Ok(d)
 }
 
 #[derive(Args, Debug)]

@@ -33,7 +33,7 @@ fn client_json(c: &Client) -> Value {
         "audience": c.audience().map(Audience::as_str),
         "access_token_ttl": c.access_token_ttl().map(TokenTtl::as_secs),
         "alg": c.signing_alg().map(SigningAlgorithm::as_str),
-        "secret_kinds": c.secrets().iter().map(|s| if s.is_slow() { "argon2id" } else { "hmac-sha256" }).collect::<Vec<_>>(),
+        "secret_kinds": c.secrets().iter().map(|s| if s.verifier.is_slow() { "argon2id" } else { "hmac-sha256" }).collect::<Vec<_>>(),
         "created_at": c.created_at().as_secs(),
     })
 }
@@ -68,6 +68,18 @@ pub async fn run(settings: Settings, command: ClientCommand) -> anyhow::Result<(
         ClientCommand::Show { id } => print(&client_json(&admin.show(&parse_id(&id)?).await?)),
         ClientCommand::Disable { id } => {
             print(&client_json(&admin.disable(&parse_id(&id)?).await?))
+        }
+        ClientCommand::RotateSecret { id, grace } => {
+            let grace_secs = u32::try_from(grace.as_secs()).unwrap_or(u32::MAX);
+            let (client, secret) = admin
+                .rotate_secret(&parse_id(&id)?, grace_secs, SystemClock.now())
+                .await?;
+            let mut out = client_json(&client);
+            if let Value::Object(map) = &mut out {
+                map.insert("client_secret".into(), json!(secret.expose()));
+                map.insert("previous_secrets_expire_in".into(), json!(grace_secs));
+            }
+            print(&out)
         }
         ClientCommand::Delete { id } => {
             let id = parse_id(&id)?;

@@ -85,6 +85,26 @@ impl ClientCache {
         Ok(found)
     }
 
+    /// Reads the client from the repository again, replacing what is cached for it.
+    ///
+    /// # Errors
+    /// What the repository returns; the cache is then left as it was.
+    pub async fn reload(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
+        let found = self.repo.find(id).await?.map(Arc::new);
+        if let Ok(mut entries) = self.entries.write() {
+            match &found {
+                Some(client) => {
+                    entries.unknown.remove(id);
+                    entries.known.insert(id.clone(), Arc::clone(client));
+                }
+                None => {
+                    entries.known.remove(id);
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Asks the repository for its version and drops everything cached when it changed.
     /// Returns whether the cache was invalidated.
     ///
@@ -126,7 +146,7 @@ mod tests {
         Client::new(ClientSpec {
             id: id(s),
             name: ClientName::parse(s).unwrap_or_else(|_| unreachable!()),
-            secrets: vec![SecretVerifier::HmacSha256([0; 32])],
+            secrets: vec![SecretVerifier::HmacSha256([0; 32]).into()],
             auth_methods: [ClientAuthMethod::ClientSecretBasic].into(),
             grant_types: [GrantType::ClientCredentials].into(),
             allowed_scopes: ScopeSet::empty(),

@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::error::ParseError;
 use crate::scope::ScopeSet;
-use crate::secret::SecretVerifier;
+use crate::secret::ClientSecret;
 use crate::time::UnixTime;
 
 /// Defines a string newtype whose only way in is `parse` with the given character rule.
@@ -265,7 +265,7 @@ impl TokenTtl {
 pub struct Client {
     id: ClientId,
     name: ClientName,
-    secrets: Vec<SecretVerifier>,
+    secrets: Vec<ClientSecret>,
     auth_methods: BTreeSet<ClientAuthMethod>,
     grant_types: BTreeSet<GrantType>,
     allowed_scopes: ScopeSet,
@@ -286,7 +286,7 @@ pub struct ClientSpec {
     /// The display name.
     pub name: ClientName,
     /// Verifiers of the secrets the client may present; empty for a public client.
-    pub secrets: Vec<SecretVerifier>,
+    pub secrets: Vec<ClientSecret>,
     /// The authentication methods it may use at the token endpoint.
     pub auth_methods: BTreeSet<ClientAuthMethod>,
     /// The grant types it may use.
@@ -393,9 +393,9 @@ impl Client {
     pub fn name(&self) -> &ClientName {
         &self.name
     }
-    /// The verifiers of its secrets.
+    /// Its secrets (with their verifiers and expiry).
     #[must_use]
-    pub fn secrets(&self) -> &[SecretVerifier] {
+    pub fn secrets(&self) -> &[ClientSecret] {
         &self.secrets
     }
     /// The authentication methods it may use.
@@ -532,7 +532,7 @@ mod tests {
         ClientSpec {
             id: ClientId::parse("c").unwrap_or_else(|_| unreachable!()),
             name: ClientName::parse("C").unwrap_or_else(|_| unreachable!()),
-            secrets: vec![SecretVerifier::HmacSha256([7; 32])],
+            secrets: vec![SecretVerifier::HmacSha256([7; 32]).into()],
             auth_methods: [ClientAuthMethod::ClientSecretBasic].into(),
             grant_types: [GrantType::ClientCredentials].into(),
             allowed_scopes: ScopeSet::parse("a b").unwrap_or_default(),

@@ -122,7 +122,7 @@ mod tests {
         Client::new(ClientSpec {
             id: ClientId::parse("c").unwrap_or_else(|_| unreachable!()),
             name: ClientName::parse("c").unwrap_or_else(|_| unreachable!()),
-            secrets: vec![SecretVerifier::HmacSha256([0; 32])],
+            secrets: vec![SecretVerifier::HmacSha256([0; 32]).into()],
             auth_methods: [ClientAuthMethod::ClientSecretBasic].into(),
             grant_types: [GrantType::ClientCredentials].into(),
             allowed_scopes: ScopeSet::parse(allowed).unwrap_or_default(),

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::ParseError;
+use crate::time::UnixTime;
 
 /// The prefix of every secret Tessera generates.
 pub const SECRET_PREFIX: &str = "tsec_";
@@ -196,6 +197,32 @@ impl SecretVerifier {
             Self::Argon2id(phc) => PasswordHash::new(phc)
                 .map(|hash| argon2().verify_password(secret.0.as_bytes(), &hash).is_ok())
                 .unwrap_or(false),
+        }
+    }
+}
+
+/// A secret a client may present: its verifier and, during a rotation, when it stops working.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientSecret {
+    /// How to check it.
+    pub verifier: SecretVerifier,
+    /// When it stops being accepted; `None` for as long as it is not rotated.
+    pub expires_at: Option<UnixTime>,
+}
+
+impl ClientSecret {
+    /// Whether it is still accepted at `now`.
+    #[must_use]
+    pub fn is_live(&self, now: UnixTime) -> bool {
+        self.expires_at.is_none_or(|at| now < at)
+    }
+}
+
+impl From<SecretVerifier> for ClientSecret {
+    fn from(verifier: SecretVerifier) -> Self {
+        Self {
+            verifier,
+            expires_at: None,
         }
     }
 }

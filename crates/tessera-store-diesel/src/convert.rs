@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use diesel::prelude::*;
 use tessera_domain::client::ClientSpec;
 use tessera_domain::keys::{KeyId, KeyState, PrivateKeyDer, SigningKey};
-use tessera_domain::secret::SecretVerifier;
+use tessera_domain::secret::{ClientSecret, SecretVerifier};
 use tessera_domain::{
     Audience, Client, ClientAuthMethod, ClientId, ClientName, GrantType, ParseError, Role, RoleSet,
     ScopeSet, SigningAlgorithm, StoreError, TokenTtl, UnixTime,
@@ -41,6 +41,7 @@ pub(crate) struct SecretRow {
     pub kind: String,
     pub verifier: String,
     pub created_at: i64,
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -90,8 +91,8 @@ pub(crate) fn client_rows(client: &Client, now: UnixTime) -> (ClientRow, Vec<Sec
         .secrets()
         .iter()
         .zip(0..)
-        .map(|(v, position)| {
-            let (kind, verifier) = match v {
+        .map(|(s, position)| {
+            let (kind, verifier) = match &s.verifier {
                 SecretVerifier::HmacSha256(mac) => (HMAC, URL_SAFE_NO_PAD.encode(mac)),
                 SecretVerifier::Argon2id(phc) => (ARGON2ID, phc.clone()),
             };
@@ -101,13 +102,21 @@ pub(crate) fn client_rows(client: &Client, now: UnixTime) -> (ClientRow, Vec<Sec
                 kind: kind.to_owned(),
                 verifier,
                 created_at: now.as_secs(),
+                expires_at: s.expires_at.map(UnixTime::as_secs),
             }
         })
         .collect();
     (row, secrets)
 }
 
-fn parse_secret(row: &SecretRow) -> Result<SecretVerifier, StoreError> {
+fn parse_secret(row: &SecretRow) -> Result<ClientSecret, StoreError> {
+    Ok(ClientSecret {
+        verifier: parse_verifier(row)?,
+        expires_at: row.expires_at.map(UnixTime::from_secs),
+    })
+}
+
+fn parse_verifier(row: &SecretRow) -> Result<SecretVerifier, StoreError> {
     match row.kind.as_str() {
         HMAC => {
             let bytes = URL_SAFE_NO_PAD

@@ -25,6 +25,7 @@ diesel::table! {
         kind -> Text,
         verifier -> Text,
         created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
     }
 }
 

@@ -29,8 +29,15 @@ pub async fn clients(repo: &dyn ClientRepository) {
     spec.audience = Some(tessera_domain::Audience::parse("https://api.example").unwrap());
     spec.access_token_ttl = Some(TokenTtl::from_secs(120).unwrap());
     spec.signing_alg = Some(SigningAlgorithm::EdDsa);
-    spec.secrets
-        .push(SecretVerifier::argon2id(&crate::fixtures::secret_of("x"), [1; 16]).unwrap());
+    spec.secrets.push(
+        SecretVerifier::argon2id(&crate::fixtures::secret_of("x"), [1; 16])
+            .unwrap()
+            .into(),
+    );
+    spec.secrets.push(tessera_domain::secret::ClientSecret {
+        verifier: SecretVerifier::hmac(&pepper(), &crate::fixtures::secret_of("old")),
+        expires_at: Some(tessera_domain::UnixTime::from_secs(1_900_000_000)),
+    });
     spec.auth_methods = [ClientAuthMethod::ClientSecretPost].into();
     let full = tessera_domain::Client::new(spec).unwrap();
     repo.insert(&full).await.unwrap();
@@ -53,10 +60,8 @@ pub async fn clients(repo: &dyn ClientRepository) {
     // Update replaces everything, secrets included.
     let mut changed = client_spec("b-full");
     changed.enabled = false;
-    changed.secrets = vec![SecretVerifier::hmac(
-        &pepper(),
-        &crate::fixtures::secret_of("new"),
-    )];
+    changed.secrets =
+        vec![SecretVerifier::hmac(&pepper(), &crate::fixtures::secret_of("new")).into()];
     let changed = tessera_domain::Client::new(changed).unwrap();
     repo.update(&changed).await.unwrap();
     assert_eq!(repo.find(full.id()).await, Ok(Some(changed.clone())));

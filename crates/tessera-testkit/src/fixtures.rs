@@ -37,7 +37,7 @@ pub fn client_spec(id: &str) -> ClientSpec {
     ClientSpec {
         id: client_id(id),
         name: ClientName::parse(&format!("Client {id}")).unwrap(),
-        secrets: vec![SecretVerifier::hmac(&pepper(), &secret_of(id))],
+        secrets: vec![SecretVerifier::hmac(&pepper(), &secret_of(id)).into()],
         auth_methods: [
             ClientAuthMethod::ClientSecretBasic,
             ClientAuthMethod::ClientSecretPost,

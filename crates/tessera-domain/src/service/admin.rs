@@ -10,7 +10,7 @@ use crate::client::{
 use crate::error::{ParseError, StoreError};
 use crate::ports::{ClientRepository, RandomSource};
 use crate::scope::ScopeSet;
-use crate::secret::{PlainSecret, SecretPepper, SecretVerifier};
+use crate::secret::{ClientSecret, PlainSecret, SecretPepper, SecretVerifier};
 use crate::time::UnixTime;
 
 /// Where a new client's secret comes from.
@@ -111,14 +111,14 @@ impl ClientAdmin {
                 self.random.fill(&mut raw);
                 let secret = PlainSecret::generate(raw);
                 (
-                    vec![SecretVerifier::hmac(&self.pepper, &secret)],
+                    vec![SecretVerifier::hmac(&self.pepper, &secret).into()],
                     Some(secret),
                 )
             }
             SecretSource::Import(secret) => {
                 let mut salt = [0u8; 16];
                 self.random.fill(&mut salt);
-                (vec![SecretVerifier::argon2id(&secret, salt)?], None)
+                (vec![SecretVerifier::argon2id(&secret, salt)?.into()], None)
             }
             SecretSource::None => (Vec::new(), None),
         };
@@ -195,6 +195,48 @@ impl ClientAdmin {
             .await
             .map_err(|e| self.not_found(id, e))?;
         Ok(client)
+    }
+
+    /// Gives a client a new generated secret, which works at once. The secrets it had keep working
+    /// for `grace_secs` more seconds (none when zero); secrets already expiring keep the earlier
+    /// of their own expiry and that one; expired ones are dropped. Returns the client and the new
+    /// secret, shown once.
+    ///
+    /// # Errors
+    /// `NotFound` when there is none; `Invalid` for a public client, which has no secret.
+    pub async fn rotate_secret(
+        &self,
+        id: &ClientId,
+        grace_secs: u32,
+        now: UnixTime,
+    ) -> Result<(Client, PlainSecret), AdminError> {
+        let mut spec = self.show(id).await?.to_spec();
+        if spec.auth_methods.contains(&ClientAuthMethod::None) {
+            return Err(
+                ParseError::new("secret", "a public client has no secret to rotate").into(),
+            );
+        }
+        let until = now.plus_secs(i64::from(grace_secs));
+        let mut secrets: Vec<ClientSecret> = spec
+            .secrets
+            .into_iter()
+            .filter(|s| grace_secs > 0 && s.is_live(now))
+            .map(|s| ClientSecret {
+                expires_at: Some(s.expires_at.map_or(until, |at| at.min(until))),
+                ..s
+            })
+            .collect();
+        let mut raw = [0u8; 32];
+        self.random.fill(&mut raw);
+        let secret = PlainSecret::generate(raw);
+        secrets.push(SecretVerifier::hmac(&self.pepper, &secret).into());
+        spec.secrets = secrets;
+        let client = Client::new(spec)?;
+        self.repo
+            .update(&client)
+            .await
+            .map_err(|e| self.not_found(id, e))?;
+        Ok((client, secret))
     }
 
     /// Deletes a client and its secrets.

@@ -41,7 +41,7 @@ fn spec(id: &str) -> ClientSpec {
     ClientSpec {
         id: ClientId::parse(id).unwrap(),
         name: ClientName::parse(id).unwrap(),
-        secrets: vec![SecretVerifier::hmac(&pepper(), &secret(id))],
+        secrets: vec![SecretVerifier::hmac(&pepper(), &secret(id)).into()],
         auth_methods: [ClientAuthMethod::ClientSecretBasic].into(),
         grant_types: [GrantType::ClientCredentials].into(),
         allowed_scopes: ScopeSet::parse("read write").unwrap(),
@@ -344,7 +344,9 @@ fn grant_requests_parse_per_rfc_6749() {
 async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_inline() {
     let mut legacy = spec("legacy");
     legacy.secrets = vec![
-        SecretVerifier::argon2id(&PlainSecret::parse("old-secret").unwrap(), [1; 16]).unwrap(),
+        SecretVerifier::argon2id(&PlainSecret::parse("old-secret").unwrap(), [1; 16])
+            .unwrap()
+            .into(),
     ];
     let blocking = Arc::new(CountingBlocking::default());
     let (signer, _) = recording_signer();
@@ -538,7 +540,10 @@ async fn admin_creates_clients_with_secrets_shown_once_and_stored_as_verifiers()
         .unwrap();
     let shown = shown.unwrap();
     assert!(shown.has_valid_checksum());
-    assert_eq!(client.secrets(), [SecretVerifier::hmac(&pepper(), &shown)]);
+    assert_eq!(
+        client.secrets(),
+        [SecretVerifier::hmac(&pepper(), &shown).into()]
+    );
     assert_eq!(
         client.default_scopes().to_string(),
         "a b",
@@ -566,7 +571,10 @@ async fn admin_creates_clients_with_secrets_shown_once_and_stored_as_verifiers()
         .await
         .unwrap();
     assert!(shown.is_none());
-    assert!(legacy.secrets()[0].is_slow() && legacy.secrets()[0].verify(&pepper(), &imported));
+    assert!(
+        legacy.secrets()[0].verifier.is_slow()
+            && legacy.secrets()[0].verifier.verify(&pepper(), &imported)
+    );
 
     assert_eq!(
         admin
@@ -662,5 +670,58 @@ async fn a_key_store_failure_installs_nothing() {
     assert_eq!(
         keys.ensure_active(&[SigningAlgorithm::Es256], NOW).await,
         Err(KeyError::Store(StoreError::Unavailable("down".into())))
+    );
+}
+
+#[tokio::test]
+async fn a_rotated_secret_works_at_once_and_the_old_one_until_the_grace_ends() {
+    let repo = Arc::new(Writable::default());
+    let admin = ClientAdmin::new(repo.clone(), Arc::new(Counter::default()), pepper());
+    let (_, first) = admin
+        .create(new_client(Some("svc"), SecretSource::Generate), NOW)
+        .await
+        .unwrap();
+    let first = first.unwrap();
+    let id = ClientId::parse("svc").unwrap();
+    let (rotated, second) = admin.rotate_secret(&id, 60, NOW).await.unwrap();
+    assert_eq!(rotated.secrets().len(), 2);
+    assert_eq!(rotated.secrets()[0].expires_at, Some(NOW.plus_secs(60)));
+    assert_eq!(rotated.secrets()[1].expires_at, None);
+
+    let (signer, _) = recording_signer();
+    let svc = service(repo.clone(), signer, Arc::new(CountingBlocking::default()));
+    let ask = |s: &PlainSecret, at: UnixTime| {
+        let req = TokenRequest {
+            auth: basic("svc", s),
+            grant: cc(None),
+        };
+        let svc = &svc;
+        async move { svc.issue(req, at).await.map(|_| ()) }
+    };
+    assert_eq!(ask(&second, NOW).await, Ok(()));
+    assert_eq!(ask(&first, NOW.plus_secs(59)).await, Ok(()));
+    assert_eq!(
+        ask(&first, NOW.plus_secs(60)).await,
+        Err(TokenError::InvalidClient)
+    );
+    assert_eq!(ask(&second, NOW.plus_secs(3600)).await, Ok(()));
+
+    // A second rotation without grace drops every earlier secret at once.
+    let (rotated, third) = admin
+        .rotate_secret(&id, 0, NOW.plus_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(rotated.secrets().len(), 1);
+    assert_eq!(ask(&third, NOW.plus_secs(10)).await, Ok(()));
+    assert_eq!(
+        ask(&second, NOW.plus_secs(10)).await,
+        Err(TokenError::InvalidClient)
+    );
+    assert_eq!(
+        admin
+            .rotate_secret(&ClientId::parse("ghost").unwrap(), 0, NOW)
+            .await
+            .map(|_| ()),
+        Err(AdminError::NotFound(ClientId::parse("ghost").unwrap()))
     );
 }

@@ -176,7 +176,7 @@ impl TokenService {
     /// # Errors
     /// The [`TokenError`] the request deserves (RFC 6749 §5.2).
     pub async fn issue(&self, request: TokenRequest, now: UnixTime) -> Result<Issued, TokenError> {
-        let client = self.authenticate(request.auth).await?;
+        let client = self.authenticate(request.auth, now).await?;
         if !client.grant_types().contains(&request.grant.grant_type()) {
             return Err(TokenError::UnauthorizedClient);
         }
@@ -192,7 +192,11 @@ impl TokenService {
     /// `invalid_client`, and the secret is checked before anything else is looked at, so neither
     /// the answer nor its timing tells an unknown client from a wrong secret, a disabled client or
     /// a method the client may not use.
-    async fn authenticate(&self, auth: ClientAuthentication) -> Result<Arc<Client>, TokenError> {
+    async fn authenticate(
+        &self,
+        auth: ClientAuthentication,
+        now: UnixTime,
+    ) -> Result<Arc<Client>, TokenError> {
         let (client_id, secret, method) = match auth {
             ClientAuthentication::SecretBasic { client_id, secret } => {
                 (client_id, Some(secret), ClientAuthMethod::ClientSecretBasic)
@@ -203,15 +207,24 @@ impl TokenService {
             ClientAuthentication::None { client_id } => (client_id, None, ClientAuthMethod::None),
             ClientAuthentication::Absent => return Err(TokenError::InvalidClient),
         };
-        let client = self.clients.get(&client_id).await.map_err(|e| {
+        let store_error = |e: crate::error::StoreError| {
             tracing::error!(error = %e, "client lookup failed");
             TokenError::from_store(&e)
-        })?;
-        let verified = match &secret {
-            Some(secret) => self.verify_secret(client.as_deref(), secret).await,
+        };
+        let mut client = self.clients.get(&client_id).await.map_err(store_error)?;
+        let mut verified = match &secret {
+            Some(secret) => self.verify_secret(client.as_deref(), secret, now).await,
             // A public client proves nothing; it is accepted only if it is registered as public.
             None => client.is_some(),
         };
+        if let (Some(secret), Some(cached), false) = (&secret, &client, verified) {
+            // The cached copy may predate a secret rotation: check once against the store's.
+            let fresh = self.clients.reload(&client_id).await.map_err(store_error)?;
+            if fresh.as_deref().is_some_and(|f| f != cached.as_ref()) {
+                verified = self.verify_secret(fresh.as_deref(), secret, now).await;
+                client = fresh;
+            }
+        }
         match client {
             Some(client)
                 if verified && client.is_enabled() && client.auth_methods().contains(&method) =>
@@ -222,12 +235,25 @@ impl TokenService {
         }
     }
 
-    async fn verify_secret(&self, client: Option<&Client>, secret: &PlainSecret) -> bool {
-        let verifiers: &[SecretVerifier] = client.map_or(&[], Client::secrets);
+    async fn verify_secret(
+        &self,
+        client: Option<&Client>,
+        secret: &PlainSecret,
+        now: UnixTime,
+    ) -> bool {
+        let verifiers: Vec<SecretVerifier> = client
+            .map(|c| {
+                c.secrets()
+                    .iter()
+                    .filter(|s| s.is_live(now))
+                    .map(|s| s.verifier.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
         if !verifiers.iter().any(SecretVerifier::is_slow) {
-            return verify_any(verifiers, &self.pepper, secret);
+            return verify_any(&verifiers, &self.pepper, secret);
         }
-        let (verifiers, pepper, secret) = (verifiers.to_vec(), self.pepper.clone(), secret.clone());
+        let (pepper, secret) = (self.pepper.clone(), secret.clone());
         self.blocking
             .run(Box::new(move || verify_any(&verifiers, &pepper, &secret)))
             .await

@@ -155,9 +155,11 @@ async fn post_authentication_and_a_narrower_scope() {
 #[actix_web::test]
 async fn basic_credentials_are_form_urlencoded_before_base64() {
     let mut spec = client_spec("a:b/c");
-    spec.secrets = vec![tessera_domain::secret::SecretVerifier::hmac(
-        &pepper(),
-        &tessera_domain::secret::PlainSecret::parse("p%s:s+").unwrap(),
+    spec.secrets = vec![tessera_domain::secret::ClientSecret::from(
+        tessera_domain::secret::SecretVerifier::hmac(
+            &pepper(),
+            &tessera_domain::secret::PlainSecret::parse("p%s:s+").unwrap(),
+        ),
     )];
     let w = world(&[Client::new(spec).unwrap()]).await;
     let req = form_post("grant_type=client_credentials")
