@@ -167,7 +167,12 @@ fn public_documents_are_served() {
         assert_eq!(meta["jwks_uri"], server.url("/oauth2/jwks"));
         assert_eq!(
             meta["grant_types_supported"],
-            serde_json::json!(["client_credentials"])
+            serde_json::json!(["client_credentials", "refresh_token"])
+        );
+        assert_eq!(meta["revocation_endpoint"], server.url("/oauth2/revoke"));
+        assert_eq!(
+            meta["introspection_endpoint"],
+            server.url("/oauth2/introspect")
         );
     }
     let jwks = send(agent().get(&server.url("/oauth2/jwks")), None);

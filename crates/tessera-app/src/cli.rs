@@ -140,6 +140,9 @@ pub struct CreateArgs {
     /// Signing algorithm: ES256, RS256, PS256 or EdDSA [default: the deployment's].
     #[arg(long, value_name = "ALG")]
     pub alg: Option<String>,
+    /// Access-token format: jwt (verifiable offline) or opaque (validated by introspection).
+    #[arg(long, default_value = "jwt", value_name = "FORMAT")]
+    pub access_token_format: String,
     /// Audience (`aud`) of its tokens [default: the deployment's].
     #[arg(long)]
     pub audience: Option<String>,

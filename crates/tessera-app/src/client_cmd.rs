@@ -10,8 +10,8 @@ use tessera_domain::ports::Clock;
 use tessera_domain::secret::PlainSecret;
 use tessera_domain::service::{ClientAdmin, NewClient, SecretSource};
 use tessera_domain::{
-    Audience, Client, ClientAuthMethod, ClientId, ClientName, GrantType, Role, RoleSet, ScopeSet,
-    SigningAlgorithm, TokenTtl,
+    AccessTokenFormat, Audience, Client, ClientAuthMethod, ClientId, ClientName, GrantType, Role,
+    RoleSet, ScopeSet, SigningAlgorithm, TokenTtl,
 };
 use tessera_keys_jwt::AwsLcRandom;
 
@@ -33,6 +33,7 @@ fn client_json(c: &Client) -> Value {
         "audience": c.audience().map(Audience::as_str),
         "access_token_ttl": c.access_token_ttl().map(TokenTtl::as_secs),
         "alg": c.signing_alg().map(SigningAlgorithm::as_str),
+        "access_token_format": c.access_token_format().as_str(),
         "secret_kinds": c.secrets().iter().map(|s| if s.verifier.is_slow() { "argon2id" } else { "hmac-sha256" }).collect::<Vec<_>>(),
         "created_at": c.created_at().as_secs(),
     })
@@ -158,6 +159,7 @@ fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient
             .map_err(e)?,
         access_token_ttl: args.ttl.map(TokenTtl::from_secs).transpose().map_err(e)?,
         signing_alg,
+        access_token_format: AccessTokenFormat::parse(&args.access_token_format).map_err(e)?,
         secret,
     })
 }

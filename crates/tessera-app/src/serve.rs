@@ -7,10 +7,13 @@ use anyhow::Context as _;
 use tessera_domain::Audience;
 use tessera_domain::cache::ClientCache;
 use tessera_domain::policy::{Issuer, TokenPolicy};
-use tessera_domain::ports::{Clock, TokenSigner};
-use tessera_domain::service::{KeyService, TokenService};
+use tessera_domain::ports::{
+    Clock, OpaqueTokenStore, RefreshTokenStore, RevocationList, TokenSigner,
+};
+use tessera_domain::service::{KeyService, TokenPorts, TokenService};
 use tessera_http_actix::{HttpState, ServerOptions};
 use tessera_keys_jwt::{AwsLcKeyGenerator, AwsLcRandom, JwtKeyRing};
+use tessera_store_diesel::DieselStore;
 
 use crate::settings::Settings;
 use crate::wiring::{SystemClock, TokioBlocking, open_store, pepper};
@@ -65,19 +68,24 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         default_audience,
         default_ttl: settings.default_ttl,
         default_alg: settings.default_alg,
+        refresh_ttl_secs: settings.refresh_ttl_secs,
+        refresh_grace_secs: settings.refresh_grace_secs,
+        introspection_role: settings.introspection_role.clone(),
     };
-    let tokens = TokenService::new(
-        clients.clone(),
-        signer.clone(),
-        Arc::new(AwsLcRandom),
-        Arc::new(TokioBlocking),
-        pepper,
-        policy,
-    );
+    let ports = TokenPorts {
+        clients: clients.clone(),
+        signer: signer.clone(),
+        random: Arc::new(AwsLcRandom),
+        blocking: Arc::new(TokioBlocking),
+        refresh: store.clone(),
+        opaque: store.clone(),
+        revoked: store.clone(),
+    };
+    let tokens = TokenService::new(ports, pepper, policy);
     let state = HttpState {
         tokens: Arc::new(tokens),
         signer,
-        clock,
+        clock: clock.clone(),
         issuer: issuer.clone(),
         jwks_max_age: settings.jwks_max_age,
         algorithms: settings.algorithms.clone(),
@@ -92,14 +100,45 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     // Caches follow the store: every change made by any process sharing the database (the CLI,
     // another node) is seen within one refresh interval.
     let poller = tokio::spawn(follow_store(clients, keys, settings.cache_refresh));
+    let purger = tokio::spawn(purge_expired(
+        store.clone(),
+        clock.clone(),
+        settings.purge_interval,
+    ));
 
     // The line tests and scripts wait for; printed once the socket is listening.
     println!("tessera listening on http://{bound} (issuer {issuer})");
     tracing::info!(address = %bound, %issuer, "serving");
     let result = server.await.context("HTTP server failed");
     poller.abort();
+    purger.abort();
     tracing::info!("stopped");
     result
+}
+
+/// Deletes what has expired: opaque tokens, refresh families, denylist entries.
+async fn purge_expired(store: Arc<DieselStore>, clock: Arc<dyn Clock>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = clock.now();
+        let opaque = OpaqueTokenStore::purge(store.as_ref(), now).await;
+        let refresh = RefreshTokenStore::purge(store.as_ref(), now).await;
+        let denied = RevocationList::purge(store.as_ref(), now).await;
+        match (opaque, refresh, denied) {
+            (Ok(o), Ok(r), Ok(d)) if o + r + d > 0 => {
+                tracing::info!(
+                    opaque = o,
+                    refresh_families = r,
+                    denylist = d,
+                    "purged expired tokens"
+                );
+            }
+            (Ok(_), Ok(_), Ok(_)) => {}
+            (o, r, d) => tracing::warn!(?o, ?r, ?d, "purging expired tokens failed"),
+        }
+    }
 }
 
 async fn follow_store(

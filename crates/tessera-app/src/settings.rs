@@ -11,7 +11,7 @@ use anyhow::{Context as _, anyhow, bail};
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 use tessera_domain::policy::Issuer;
-use tessera_domain::{Audience, SigningAlgorithm, TokenTtl};
+use tessera_domain::{Audience, Role, SigningAlgorithm, TokenTtl};
 use tessera_store_diesel::{DatabaseUrl, StoreConfig};
 
 use crate::cli::{GlobalArgs, ServeArgs};
@@ -53,6 +53,10 @@ struct RawTokens {
     default_ttl_seconds: u64,
     default_algorithm: String,
     default_audience: Option<String>,
+    refresh_ttl_seconds: u64,
+    refresh_reuse_grace_seconds: u64,
+    introspection_role: String,
+    purge_interval_seconds: u64,
 }
 
 #[derive(Deserialize, Debug)]
@@ -101,6 +105,14 @@ pub struct Settings {
     pub default_alg: SigningAlgorithm,
     /// Default audience; the issuer when absent.
     pub default_audience: Option<Audience>,
+    /// Absolute lifetime of refresh-token families, in seconds.
+    pub refresh_ttl_secs: u32,
+    /// Grace window for a retried refresh, in seconds.
+    pub refresh_grace_secs: u32,
+    /// The role that lets a client introspect other clients' tokens.
+    pub introspection_role: Role,
+    /// How often expired tokens and denylist entries are purged.
+    pub purge_interval: Duration,
     /// Algorithms that have signing keys.
     pub algorithms: Vec<SigningAlgorithm>,
     /// JWKS `max-age`.
@@ -124,6 +136,10 @@ fn defaults(
         .set_default("storage.busy_timeout_ms", 5000)?
         .set_default("tokens.default_ttl_seconds", 3600)?
         .set_default("tokens.default_algorithm", "ES256")?
+        .set_default("tokens.refresh_ttl_seconds", 30 * 86_400)?
+        .set_default("tokens.refresh_reuse_grace_seconds", 5)?
+        .set_default("tokens.introspection_role", "ROLE_CLI-INTROSPECT")?
+        .set_default("tokens.purge_interval_seconds", 300)?
         .set_default("keys.algorithms", vec!["ES256", "RS256", "PS256", "EdDSA"])?
         .set_default("keys.jwks_max_age_seconds", 300)?
         .set_default("cache.refresh_interval_ms", 1000)?
@@ -245,6 +261,21 @@ impl Settings {
         if !algorithms.contains(&default_alg) {
             bail!("keys.algorithms: must include tokens.default_algorithm ({default_alg})");
         }
+        let refresh_ttl_secs = u32::try_from(raw.tokens.refresh_ttl_seconds)
+            .ok()
+            .filter(|s| (60..=366 * 86_400).contains(s))
+            .ok_or_else(|| {
+                anyhow!("tokens.refresh_ttl_seconds: must be between 60 seconds and 366 days")
+            })?;
+        let refresh_grace_secs = u32::try_from(raw.tokens.refresh_reuse_grace_seconds)
+            .ok()
+            .filter(|s| *s <= 60)
+            .ok_or_else(|| anyhow!("tokens.refresh_reuse_grace_seconds: must be at most 60"))?;
+        let introspection_role = Role::parse(&raw.tokens.introspection_role)
+            .map_err(|e| anyhow!("tokens.introspection_role: {e}"))?;
+        if raw.tokens.purge_interval_seconds == 0 {
+            bail!("tokens.purge_interval_seconds: must be at least 1");
+        }
         let log_format = match raw.log.format.as_str() {
             "pretty" => LogFormat::Pretty,
             "json" => LogFormat::Json,
@@ -261,6 +292,10 @@ impl Settings {
             default_ttl,
             default_alg,
             default_audience,
+            refresh_ttl_secs,
+            refresh_grace_secs,
+            introspection_role,
+            purge_interval: Duration::from_secs(raw.tokens.purge_interval_seconds),
             algorithms,
             jwks_max_age: raw.keys.jwks_max_age_seconds,
             cache_refresh: Duration::from_millis(raw.cache.refresh_interval_ms),

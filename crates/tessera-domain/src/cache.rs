@@ -155,6 +155,7 @@ mod tests {
             audience: None,
             access_token_ttl: None,
             signing_alg: None,
+            access_token_format: crate::client::AccessTokenFormat::Jwt,
             enabled: true,
             created_at: UnixTime::from_secs(0),
         })

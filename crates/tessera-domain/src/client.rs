@@ -228,6 +228,16 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// What an access token looks like on the wire.
+    AccessTokenFormat, "access_token_format" {
+        /// A signed JWT (RFC 9068), verifiable offline against the JWKS.
+        Jwt => "jwt",
+        /// A random reference (`tat_…`), validated by introspection.
+        Opaque => "opaque",
+    }
+);
+
 /// The lifetime of an issued access token: 1 second to 1 day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TokenTtl(u32);
@@ -274,6 +284,7 @@ pub struct Client {
     audience: Option<Audience>,
     access_token_ttl: Option<TokenTtl>,
     signing_alg: Option<SigningAlgorithm>,
+    access_token_format: AccessTokenFormat,
     enabled: bool,
     created_at: UnixTime,
 }
@@ -303,6 +314,8 @@ pub struct ClientSpec {
     pub access_token_ttl: Option<TokenTtl>,
     /// The algorithm its tokens are signed with; the deployment's default when absent.
     pub signing_alg: Option<SigningAlgorithm>,
+    /// JWT or opaque access tokens.
+    pub access_token_format: AccessTokenFormat,
     /// Whether it may obtain tokens at all.
     pub enabled: bool,
     /// When it was registered.
@@ -378,6 +391,7 @@ impl Client {
             audience: spec.audience,
             access_token_ttl: spec.access_token_ttl,
             signing_alg: spec.signing_alg,
+            access_token_format: spec.access_token_format,
             enabled: spec.enabled,
             created_at: spec.created_at,
         })
@@ -438,6 +452,11 @@ impl Client {
     pub fn signing_alg(&self) -> Option<SigningAlgorithm> {
         self.signing_alg
     }
+    /// JWT or opaque access tokens.
+    #[must_use]
+    pub fn access_token_format(&self) -> AccessTokenFormat {
+        self.access_token_format
+    }
     /// Whether it may obtain tokens.
     #[must_use]
     pub fn is_enabled(&self) -> bool {
@@ -464,6 +483,7 @@ impl Client {
             audience: self.audience.clone(),
             access_token_ttl: self.access_token_ttl,
             signing_alg: self.signing_alg,
+            access_token_format: self.access_token_format,
             enabled: self.enabled,
             created_at: self.created_at,
         }
@@ -541,6 +561,7 @@ mod tests {
             audience: None,
             access_token_ttl: None,
             signing_alg: None,
+            access_token_format: AccessTokenFormat::Jwt,
             enabled: true,
             created_at: UnixTime::from_secs(0),
         }

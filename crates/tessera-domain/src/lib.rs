@@ -12,6 +12,7 @@
 pub mod cache;
 pub mod client;
 pub mod error;
+pub mod issued;
 pub mod keys;
 pub mod policy;
 pub mod ports;
@@ -22,8 +23,8 @@ pub mod time;
 pub mod token;
 
 pub use client::{
-    Audience, Client, ClientAuthMethod, ClientId, ClientName, GrantType, Role, RoleSet,
-    SigningAlgorithm, TokenTtl,
+    AccessTokenFormat, Audience, Client, ClientAuthMethod, ClientId, ClientName, GrantType, Role,
+    RoleSet, SigningAlgorithm, TokenTtl,
 };
 pub use error::{ParseError, StoreError, TokenError};
 pub use scope::{Scope, ScopeSet};

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::client::{Audience, Client, SigningAlgorithm, TokenTtl};
+use crate::client::{Audience, Client, Role, SigningAlgorithm, TokenTtl};
 use crate::error::{ParseError, TokenError};
 use crate::scope::ScopeSet;
 
@@ -60,6 +60,12 @@ pub struct TokenPolicy {
     pub default_ttl: TokenTtl,
     /// Signing algorithm when the client has none.
     pub default_alg: SigningAlgorithm,
+    /// Absolute lifetime of a refresh-token family, in seconds.
+    pub refresh_ttl_secs: u32,
+    /// How long after a rotation a retry of the rotated token gets the same successor back.
+    pub refresh_grace_secs: u32,
+    /// The role that lets a client introspect tokens of other clients.
+    pub introspection_role: Role,
 }
 
 impl TokenPolicy {
@@ -131,6 +137,7 @@ mod tests {
             audience: None,
             access_token_ttl: None,
             signing_alg: None,
+            access_token_format: crate::client::AccessTokenFormat::Jwt,
             enabled: true,
             created_at: UnixTime::from_secs(0),
         })

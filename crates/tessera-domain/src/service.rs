@@ -8,7 +8,7 @@ mod token;
 
 pub use admin::{AdminError, ClientAdmin, NewClient, SecretSource};
 pub use keys::{KeyError, KeyService};
-pub use token::{ClientAuthentication, GrantRequest, TokenRequest, TokenService};
+pub use token::{ClientAuthentication, GrantRequest, TokenPorts, TokenRequest, TokenService};
 
 #[cfg(test)]
 mod tests;

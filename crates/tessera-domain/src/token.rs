@@ -68,4 +68,39 @@ pub struct Issued {
     pub alg: SigningAlgorithm,
     /// Its `jti`.
     pub jti: String,
+    /// A refresh token, when the client may use the refresh_token grant.
+    pub refresh_token: Option<crate::issued::ReferenceToken>,
+}
+
+/// What a token is, for introspection (RFC 7662 §2.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// `token_type`: `Bearer` for access tokens, `refresh_token` for refresh tokens.
+    pub token_type: &'static str,
+    /// `client_id`.
+    pub client_id: ClientId,
+    /// `sub`.
+    pub sub: String,
+    /// `scope`.
+    pub scope: ScopeSet,
+    /// `iss`.
+    pub iss: Issuer,
+    /// `aud`, for access tokens.
+    pub aud: Option<Audience>,
+    /// `jti`, for access tokens.
+    pub jti: Option<String>,
+    /// `iat`.
+    pub iat: UnixTime,
+    /// `exp`.
+    pub exp: UnixTime,
+}
+
+/// The answer of introspection: an active token and what it is, or inactive (which also covers
+/// unknown tokens and tokens the caller may not see).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Introspection {
+    /// `{"active": true, …}`.
+    Active(TokenInfo),
+    /// `{"active": false}`.
+    Inactive,
 }

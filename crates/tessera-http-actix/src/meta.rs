@@ -45,9 +45,13 @@ pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
             "issuer": issuer,
             "token_endpoint": format!("{issuer}/oauth2/token"),
             "jwks_uri": format!("{issuer}/oauth2/jwks"),
-            "grant_types_supported": ["client_credentials"],
+            "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
+            "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
+            "grant_types_supported": ["client_credentials", "refresh_token"],
             "response_types_supported": [],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "access_token_signing_alg_values_supported": algs,
         }))
 }

@@ -66,6 +66,16 @@ pub fn configure(state: Data<HttpState>) -> impl FnOnce(&mut ServiceConfig) {
                     .route(web::post().to(rfc6749::token))
                     .default_service(web::to(rfc6749::method_not_allowed)),
             )
+            .service(
+                web::resource("/oauth2/revoke")
+                    .route(web::post().to(rfc6749::revoke))
+                    .default_service(web::to(rfc6749::method_not_allowed)),
+            )
+            .service(
+                web::resource("/oauth2/introspect")
+                    .route(web::post().to(rfc6749::introspect))
+                    .default_service(web::to(rfc6749::method_not_allowed)),
+            )
             .service(web::resource("/oauth2/jwks").route(web::get().to(meta::jwks)))
             .service(
                 web::resource("/.well-known/oauth-authorization-server")

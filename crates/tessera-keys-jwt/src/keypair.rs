@@ -34,6 +34,7 @@ enum Parsed {
 pub struct LoadedKey {
     alg: SigningAlgorithm,
     parsed: Parsed,
+    decoding: jsonwebtoken::DecodingKey,
     public: PublicJwk,
     encoded_header: String,
 }
@@ -188,9 +189,16 @@ impl LoadedKey {
         header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
         header.kid = Some(key.kid.as_str().to_owned());
         let header_json = serde_json::to_vec(&header).map_err(bad)?;
+        let decoding = match &params {
+            PublicKeyParams::Ec { x, y, .. } => jsonwebtoken::DecodingKey::from_ec_components(x, y),
+            PublicKeyParams::Rsa { n, e } => jsonwebtoken::DecodingKey::from_rsa_components(n, e),
+            PublicKeyParams::Okp { x, .. } => jsonwebtoken::DecodingKey::from_ed_components(x),
+        }
+        .map_err(bad)?;
         Ok(Self {
             alg: key.alg,
             parsed,
+            decoding,
             public: PublicJwk {
                 kid: key.kid.clone(),
                 alg: key.alg,
@@ -204,6 +212,25 @@ impl LoadedKey {
     #[must_use]
     pub fn public_jwk(&self) -> &PublicJwk {
         &self.public
+    }
+
+    /// Checks `token`'s signature with this key's public half and its `alg`, returning the claims.
+    /// No time-based check: the caller compares `exp` with its own clock.
+    ///
+    /// # Errors
+    /// `Invalid` for a bad signature, another algorithm or unparsable claims.
+    pub fn verify(
+        &self,
+        token: &str,
+    ) -> Result<tessera_domain::token::AccessTokenClaims, SignError> {
+        let mut validation = jsonwebtoken::Validation::new(jwt_alg(self.alg));
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let data =
+            jsonwebtoken::decode::<crate::claims::OwnedClaims>(token, &self.decoding, &validation)
+                .map_err(|_| SignError::Invalid)?;
+        data.claims.into_domain().ok_or(SignError::Invalid)
     }
 
     /// The base64url-encoded JWS header: `{"typ":"at+jwt","alg":…,"kid":…}`.

@@ -32,6 +32,7 @@ struct Installed {
     /// The newest active key for each algorithm, indexed like [`SigningAlgorithm::ALL`].
     active: [Option<Arc<LoadedKey>>; 4],
     published: Vec<PublicJwk>,
+    by_kid: std::collections::HashMap<KeyId, Arc<LoadedKey>>,
 }
 
 /// The in-memory key ring: signs with the active keys and lists the published ones.
@@ -87,6 +88,7 @@ impl TokenSigner for JwtKeyRing {
         for key in ordered {
             let loaded = Arc::new(LoadedKey::parse(key)?);
             next.published.push(loaded.public_jwk().clone());
+            next.by_kid.insert(key.kid.clone(), Arc::clone(&loaded));
             if key.state == KeyState::Active
                 && let Some(slot) = next.active.get_mut(alg_index(key.alg))
             {
@@ -103,6 +105,23 @@ impl TokenSigner for JwtKeyRing {
 
     fn published(&self) -> Vec<PublicJwk> {
         self.snapshot().published.clone()
+    }
+
+    fn verify(&self, token: &str) -> Result<AccessTokenClaims, SignError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| SignError::Invalid)?;
+        // Only our own access tokens: the right `typ`, a `kid` we publish, and nothing else from
+        // the header (a `jku`, `x5u` or embedded `jwk` is never followed).
+        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+            return Err(SignError::Invalid);
+        }
+        let kid = header
+            .kid
+            .as_deref()
+            .and_then(|k| KeyId::parse(k).ok())
+            .ok_or(SignError::Invalid)?;
+        let installed = self.snapshot();
+        let key = installed.by_kid.get(&kid).ok_or(SignError::Invalid)?;
+        key.verify(token)
     }
 }
 

@@ -195,3 +195,60 @@ fn parsed_key_signing_matches_what_jsonwebtoken_encode_produces() {
         "same header and payload bytes"
     );
 }
+
+#[test]
+fn verify_accepts_only_our_own_access_tokens() {
+    let ring = JwtKeyRing::new();
+    let keys: Vec<_> = SigningAlgorithm::ALL
+        .iter()
+        .map(|&a| key(a, KeyState::Active, 1))
+        .collect();
+    ring.install(&keys).unwrap_or_else(|e| panic!("{e}"));
+    for &alg in SigningAlgorithm::ALL {
+        let c = claims("a b", &["ROLE_X"]);
+        let token = ring.sign(alg, &c).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ring.verify(token.expose()), Ok(c), "{alg}");
+    }
+    let token = ring
+        .sign(SigningAlgorithm::Es256, &claims("", &[]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let t = token.expose();
+    let (head, rest) = t.split_once('.').unwrap_or_default();
+    let (payload, sig) = rest.split_once('.').unwrap_or_default();
+    let b64 = |s: &str| URL_SAFE_NO_PAD.encode(s);
+    let cases = [
+        format!("{head}.{payload}.{}", b64("forged")),
+        format!("{head}.{}.{sig}", b64(r#"{"sub":"other"}"#)),
+        format!(
+            "{}.{payload}.",
+            b64(r#"{"alg":"none","typ":"at+jwt","kid":"x"}"#)
+        ),
+        format!(
+            "{}.{payload}.{sig}",
+            b64(&format!(
+                r#"{{"alg":"ES256","typ":"JWT","kid":"{}"}}"#,
+                keys[0].kid
+            ))
+        ),
+        format!(
+            "{}.{payload}.{sig}",
+            b64(&format!(
+                r#"{{"alg":"HS256","typ":"at+jwt","kid":"{}"}}"#,
+                keys[0].kid
+            ))
+        ),
+        format!(
+            "{}.{payload}.{sig}",
+            b64(r#"{"alg":"ES256","typ":"at+jwt","kid":"unknown"}"#)
+        ),
+        "not-a-jwt".to_owned(),
+        String::new(),
+    ];
+    for bad in cases {
+        assert_eq!(ring.verify(&bad), Err(SignError::Invalid), "{bad}");
+    }
+    // A token signed by a key that is no longer installed stops verifying.
+    ring.install(&[key(SigningAlgorithm::Es256, KeyState::Active, 2)])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ring.verify(t), Err(SignError::Invalid));
+}

@@ -8,8 +8,8 @@ use tessera_domain::client::ClientSpec;
 use tessera_domain::keys::{KeyId, KeyState, PrivateKeyDer, SigningKey};
 use tessera_domain::secret::{ClientSecret, SecretVerifier};
 use tessera_domain::{
-    Audience, Client, ClientAuthMethod, ClientId, ClientName, GrantType, ParseError, Role, RoleSet,
-    ScopeSet, SigningAlgorithm, StoreError, TokenTtl, UnixTime,
+    AccessTokenFormat, Audience, Client, ClientAuthMethod, ClientId, ClientName, GrantType,
+    ParseError, Role, RoleSet, ScopeSet, SigningAlgorithm, StoreError, TokenTtl, UnixTime,
 };
 
 use crate::schema::{client_secrets, clients, signing_keys};
@@ -31,6 +31,7 @@ pub(crate) struct ClientRow {
     pub enabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    pub access_token_format: String,
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug)]
@@ -86,6 +87,7 @@ pub(crate) fn client_rows(client: &Client, now: UnixTime) -> (ClientRow, Vec<Sec
         enabled: client.is_enabled(),
         created_at: client.created_at().as_secs(),
         updated_at: now.as_secs(),
+        access_token_format: client.access_token_format().as_str().to_owned(),
     };
     let secrets = client
         .secrets()
@@ -183,6 +185,7 @@ pub(crate) fn client_from_rows(
             .map(SigningAlgorithm::parse)
             .transpose()
             .map_err(&c)?,
+        access_token_format: AccessTokenFormat::parse(&row.access_token_format).map_err(&c)?,
         enabled: row.enabled,
         created_at: UnixTime::from_secs(row.created_at),
     };

@@ -12,6 +12,7 @@ mod error;
 mod pool;
 mod repo;
 mod schema;
+mod tokens;
 
 pub use pool::{DatabaseUrl, StoreConfig};
 pub use repo::DieselStore;

@@ -54,7 +54,7 @@ impl DieselStore {
     }
 
     /// Runs `f` with a pooled connection on tokio's blocking pool.
-    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
@@ -88,7 +88,7 @@ fn read_version(conn: &mut Conn, name: &str) -> Result<u64, StoreError> {
 
 /// Runs a write in an IMMEDIATE transaction (the write lock is taken up front, so two writers
 /// queue on the busy timeout instead of deadlocking on a lock upgrade).
-fn write_tx<T>(
+pub(crate) fn write_tx<T>(
     conn: &mut Conn,
     f: impl FnOnce(&mut Conn) -> Result<T, diesel::result::Error>,
 ) -> Result<T, StoreError> {
@@ -156,6 +156,7 @@ impl ClientRepository for DieselStore {
                         clients::access_token_ttl.eq(&row.access_token_ttl),
                         clients::signing_alg.eq(&row.signing_alg),
                         clients::enabled.eq(row.enabled),
+                        clients::access_token_format.eq(&row.access_token_format),
                         clients::updated_at.eq(row.updated_at),
                     ))
                     .execute(conn)?;

@@ -15,6 +15,52 @@ diesel::table! {
         enabled -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        access_token_format -> Text,
+    }
+}
+
+diesel::table! {
+    refresh_families (id) {
+        id -> Text,
+        client_id -> Text,
+        subject -> Text,
+        scope -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (hash) {
+        hash -> Text,
+        family_id -> Text,
+        issued_at -> BigInt,
+        rotated_at -> Nullable<BigInt>,
+        successor -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    opaque_tokens (hash) {
+        hash -> Text,
+        iss -> Text,
+        sub -> Text,
+        aud -> Text,
+        client_id -> Text,
+        scope -> Text,
+        roles -> Text,
+        jti -> Text,
+        iat -> BigInt,
+        exp -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    revoked_jtis (jti) {
+        jti -> Text,
+        expires_at -> BigInt,
     }
 }
 
@@ -56,6 +102,8 @@ diesel::table! {
 }
 
 diesel::joinable!(client_secrets -> clients (client_id));
+diesel::joinable!(refresh_tokens -> refresh_families (family_id));
+diesel::allow_tables_to_appear_in_same_query!(refresh_tokens, refresh_families);
 diesel::allow_tables_to_appear_in_same_query!(
     clients,
     client_secrets,

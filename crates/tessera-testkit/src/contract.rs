@@ -139,3 +139,225 @@ pub async fn server_secrets(repo: &dyn ServerSecretRepository) {
     let again = repo.pepper_or_insert(second).await.unwrap();
     assert_eq!(again.expose(), &[1; 32], "later candidates are dropped");
 }
+
+fn family(id: &str, client: &str, expires_at: i64) -> tessera_domain::issued::RefreshFamily {
+    tessera_domain::issued::RefreshFamily {
+        id: id.to_owned(),
+        client_id: client_id(client),
+        subject: client.to_owned(),
+        scope: ScopeSet::parse("a b").unwrap(),
+        created_at: tessera_domain::UnixTime::from_secs(100),
+        expires_at: tessera_domain::UnixTime::from_secs(expires_at),
+        revoked_at: None,
+    }
+}
+
+fn refresh(token: &str, family: &str, at: i64) -> tessera_domain::issued::RefreshTokenRecord {
+    tessera_domain::issued::RefreshTokenRecord {
+        hash: tessera_domain::issued::TokenHash::of(token),
+        family_id: family.to_owned(),
+        issued_at: tessera_domain::UnixTime::from_secs(at),
+        rotated_at: None,
+        successor: None,
+    }
+}
+
+/// [`tessera_domain::ports::RefreshTokenStore`]'s contract.
+pub async fn refresh_tokens(store: &dyn tessera_domain::ports::RefreshTokenStore) {
+    use tessera_domain::UnixTime;
+    use tessera_domain::issued::{RotateOutcome, TokenHash};
+    let t = |s: i64| UnixTime::from_secs(s);
+    let h = TokenHash::of;
+    assert_eq!(store.find(&h("t0")).await, Ok(None));
+    store
+        .create_family(&family("f1", "svc", 1000), &refresh("t0", "f1", 100))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .create_family(&family("f1", "svc", 1000), &refresh("other", "f1", 100))
+            .await,
+        Err(StoreError::Conflict)
+    );
+    let (tok, fam) = store.find(&h("t0")).await.unwrap().unwrap();
+    assert_eq!(
+        (tok, fam),
+        (refresh("t0", "f1", 100), family("f1", "svc", 1000)),
+        "round trip"
+    );
+
+    // Rotation, then a retry within the grace window, then reuse after it.
+    assert_eq!(
+        store
+            .rotate(&h("t0"), &refresh("t1", "f1", 110), t(110), 5)
+            .await,
+        Ok(RotateOutcome::Rotated)
+    );
+    let (t0, _) = store.find(&h("t0")).await.unwrap().unwrap();
+    assert_eq!((t0.rotated_at, t0.successor), (Some(t(110)), Some(h("t1"))));
+    assert_eq!(
+        store
+            .rotate(&h("t0"), &refresh("t1", "f1", 112), t(112), 5)
+            .await,
+        Ok(RotateOutcome::Replayed)
+    );
+    assert_eq!(
+        store
+            .rotate(&h("t0"), &refresh("t1-other", "f1", 112), t(112), 5)
+            .await,
+        Ok(RotateOutcome::Reused),
+        "a different successor is not a retry"
+    );
+    assert_eq!(
+        store.find(&h("t1")).await.unwrap().unwrap().1.revoked_at,
+        Some(t(112)),
+        "the family is revoked"
+    );
+    assert_eq!(
+        store
+            .rotate(&h("t1"), &refresh("t2", "f1", 113), t(113), 5)
+            .await,
+        Ok(RotateOutcome::Dead)
+    );
+
+    // Reuse after the grace window revokes too; a used successor ends the grace.
+    store
+        .create_family(&family("f2", "svc", 1000), &refresh("u0", "f2", 100))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rotate(&h("u0"), &refresh("u1", "f2", 100), t(100), 5)
+            .await,
+        Ok(RotateOutcome::Rotated)
+    );
+    assert_eq!(
+        store
+            .rotate(&h("u1"), &refresh("u2", "f2", 101), t(101), 5)
+            .await,
+        Ok(RotateOutcome::Rotated)
+    );
+    assert_eq!(
+        store
+            .rotate(&h("u0"), &refresh("u1", "f2", 102), t(102), 5)
+            .await,
+        Ok(RotateOutcome::Reused)
+    );
+    store
+        .create_family(&family("f3", "svc", 1000), &refresh("v0", "f3", 100))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rotate(&h("v0"), &refresh("v1", "f3", 100), t(100), 5)
+            .await,
+        Ok(RotateOutcome::Rotated)
+    );
+    assert_eq!(
+        store
+            .rotate(&h("v0"), &refresh("v1", "f3", 106), t(106), 5)
+            .await,
+        Ok(RotateOutcome::Reused)
+    );
+
+    // Expiry, unknown tokens, revocation, purge.
+    store
+        .create_family(&family("f4", "svc", 200), &refresh("w0", "f4", 100))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rotate(&h("w0"), &refresh("w1", "f4", 200), t(200), 5)
+            .await,
+        Ok(RotateOutcome::Dead)
+    );
+    assert_eq!(
+        store
+            .rotate(&h("nope"), &refresh("x", "f4", 1), t(1), 5)
+            .await,
+        Ok(RotateOutcome::NotFound)
+    );
+    store
+        .create_family(&family("f5", "svc", 1000), &refresh("z0", "f5", 100))
+        .await
+        .unwrap();
+    store.revoke_family("f5", t(150)).await.unwrap();
+    store.revoke_family("f5", t(160)).await.unwrap();
+    store.revoke_family("unknown", t(160)).await.unwrap();
+    assert_eq!(
+        store.find(&h("z0")).await.unwrap().unwrap().1.revoked_at,
+        Some(t(150))
+    );
+    assert_eq!(store.purge(t(500)).await, Ok(1), "only f4 has expired");
+    assert_eq!(store.find(&h("w0")).await, Ok(None));
+    assert!(store.find(&h("z0")).await.unwrap().is_some());
+}
+
+fn opaque(token: &str, client: &str, exp: i64) -> tessera_domain::issued::OpaqueTokenRecord {
+    tessera_domain::issued::OpaqueTokenRecord {
+        hash: tessera_domain::issued::TokenHash::of(token),
+        iss: tessera_domain::policy::Issuer::parse("https://id.example").unwrap(),
+        sub: client.to_owned(),
+        aud: tessera_domain::Audience::parse("https://api.example").unwrap(),
+        client_id: client_id(client),
+        scope: ScopeSet::parse("a").unwrap(),
+        roles: vec![Role::parse("ROLE_X").unwrap()],
+        jti: format!("jti-{token}"),
+        iat: tessera_domain::UnixTime::from_secs(100),
+        exp: tessera_domain::UnixTime::from_secs(exp),
+        revoked_at: None,
+    }
+}
+
+/// [`tessera_domain::ports::OpaqueTokenStore`]'s contract.
+pub async fn opaque_tokens(store: &dyn tessera_domain::ports::OpaqueTokenStore) {
+    use tessera_domain::UnixTime;
+    use tessera_domain::issued::TokenHash;
+    let a = opaque("a", "svc", 200);
+    store.insert(&a).await.unwrap();
+    assert_eq!(store.insert(&a).await, Err(StoreError::Conflict));
+    assert_eq!(
+        store.find(&TokenHash::of("a")).await,
+        Ok(Some(a.clone())),
+        "round trip"
+    );
+    assert_eq!(store.find(&TokenHash::of("zz")).await, Ok(None));
+    store
+        .revoke(&TokenHash::of("a"), UnixTime::from_secs(150))
+        .await
+        .unwrap();
+    store
+        .revoke(&TokenHash::of("a"), UnixTime::from_secs(160))
+        .await
+        .unwrap();
+    store
+        .revoke(&TokenHash::of("zz"), UnixTime::from_secs(160))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find(&TokenHash::of("a"))
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(UnixTime::from_secs(150))
+    );
+    store.insert(&opaque("b", "svc", 900)).await.unwrap();
+    assert_eq!(store.purge(UnixTime::from_secs(200)).await, Ok(1));
+    assert_eq!(store.find(&TokenHash::of("a")).await, Ok(None));
+    assert!(store.find(&TokenHash::of("b")).await.unwrap().is_some());
+}
+
+/// [`tessera_domain::ports::RevocationList`]'s contract.
+pub async fn revocation_list(list: &dyn tessera_domain::ports::RevocationList) {
+    use tessera_domain::UnixTime;
+    assert_eq!(list.is_revoked("j1").await, Ok(false));
+    list.revoke("j1", UnixTime::from_secs(200)).await.unwrap();
+    list.revoke("j1", UnixTime::from_secs(200)).await.unwrap();
+    list.revoke("j2", UnixTime::from_secs(900)).await.unwrap();
+    assert_eq!(list.is_revoked("j1").await, Ok(true));
+    assert_eq!(list.purge(UnixTime::from_secs(200)).await, Ok(1));
+    assert_eq!(list.is_revoked("j1").await, Ok(false));
+    assert_eq!(list.is_revoked("j2").await, Ok(true));
+}

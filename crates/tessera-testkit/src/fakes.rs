@@ -169,6 +169,9 @@ mod tests {
         contract::clients(&InMemoryClients::default()).await;
         contract::keys(&InMemoryKeys::default()).await;
         contract::server_secrets(&InMemorySecrets::default()).await;
+        contract::refresh_tokens(&InMemoryTokens::default()).await;
+        contract::opaque_tokens(&InMemoryTokens::default()).await;
+        contract::revocation_list(&InMemoryTokens::default()).await;
     }
 }
 
@@ -209,6 +212,13 @@ impl tessera_domain::ports::TokenSigner for StubSigner {
         Ok(())
     }
 
+    fn verify(
+        &self,
+        _token: &str,
+    ) -> Result<tessera_domain::token::AccessTokenClaims, tessera_domain::ports::SignError> {
+        Err(tessera_domain::ports::SignError::Invalid)
+    }
+
     fn published(&self) -> Vec<tessera_domain::keys::PublicJwk> {
         vec![tessera_domain::keys::PublicJwk {
             kid: tessera_domain::keys::KeyId::parse("stub-kid").unwrap(),
@@ -219,5 +229,189 @@ impl tessera_domain::ports::TokenSigner for StubSigner {
                 y: "eQ".into(),
             },
         }]
+    }
+}
+
+/// Refresh families, opaque tokens and the JWT denylist, in memory, with the stores' semantics.
+#[derive(Debug, Default)]
+pub struct InMemoryTokens {
+    families: Mutex<BTreeMap<String, tessera_domain::issued::RefreshFamily>>,
+    refresh: Mutex<Vec<tessera_domain::issued::RefreshTokenRecord>>,
+    opaque: Mutex<Vec<tessera_domain::issued::OpaqueTokenRecord>>,
+    denied: Mutex<BTreeMap<String, UnixTime>>,
+}
+
+#[async_trait]
+impl tessera_domain::ports::RefreshTokenStore for InMemoryTokens {
+    async fn create_family(
+        &self,
+        family: &tessera_domain::issued::RefreshFamily,
+        first: &tessera_domain::issued::RefreshTokenRecord,
+    ) -> Result<(), StoreError> {
+        let mut families = self.families.lock().unwrap();
+        let mut tokens = self.refresh.lock().unwrap();
+        if families.contains_key(&family.id) || tokens.iter().any(|t| t.hash == first.hash) {
+            return Err(StoreError::Conflict);
+        }
+        families.insert(family.id.clone(), family.clone());
+        tokens.push(first.clone());
+        Ok(())
+    }
+
+    async fn find(
+        &self,
+        hash: &tessera_domain::issued::TokenHash,
+    ) -> Result<
+        Option<(
+            tessera_domain::issued::RefreshTokenRecord,
+            tessera_domain::issued::RefreshFamily,
+        )>,
+        StoreError,
+    > {
+        let families = self.families.lock().unwrap();
+        let tokens = self.refresh.lock().unwrap();
+        Ok(tokens
+            .iter()
+            .find(|t| t.hash == *hash)
+            .and_then(|t| families.get(&t.family_id).map(|f| (t.clone(), f.clone()))))
+    }
+
+    async fn rotate(
+        &self,
+        presented: &tessera_domain::issued::TokenHash,
+        successor: &tessera_domain::issued::RefreshTokenRecord,
+        now: UnixTime,
+        grace_secs: u32,
+    ) -> Result<tessera_domain::issued::RotateOutcome, StoreError> {
+        use tessera_domain::issued::RotateOutcome;
+        let mut families = self.families.lock().unwrap();
+        let mut tokens = self.refresh.lock().unwrap();
+        let Some(i) = tokens.iter().position(|t| t.hash == *presented) else {
+            return Ok(RotateOutcome::NotFound);
+        };
+        let token = tokens[i].clone();
+        let Some(family) = families.get_mut(&token.family_id) else {
+            return Ok(RotateOutcome::NotFound);
+        };
+        if !family.is_live(now) {
+            return Ok(RotateOutcome::Dead);
+        }
+        if token.rotated_at.is_none() {
+            tokens[i].rotated_at = Some(now);
+            tokens[i].successor = Some(successor.hash);
+            tokens.push(successor.clone());
+            return Ok(RotateOutcome::Rotated);
+        }
+        let within = token
+            .rotated_at
+            .is_some_and(|at| now.as_secs() - at.as_secs() <= i64::from(grace_secs));
+        let unused = token.successor == Some(successor.hash)
+            && tokens
+                .iter()
+                .any(|t| t.hash == successor.hash && t.rotated_at.is_none());
+        if within && unused {
+            return Ok(RotateOutcome::Replayed);
+        }
+        family.revoked_at = Some(now);
+        Ok(RotateOutcome::Reused)
+    }
+
+    async fn revoke_family(&self, family_id: &str, now: UnixTime) -> Result<(), StoreError> {
+        if let Some(f) = self.families.lock().unwrap().get_mut(family_id) {
+            f.revoked_at.get_or_insert(now);
+        }
+        Ok(())
+    }
+
+    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let mut families = self.families.lock().unwrap();
+        let dead: Vec<String> = families
+            .values()
+            .filter(|f| f.expires_at <= now)
+            .map(|f| f.id.clone())
+            .collect();
+        for id in &dead {
+            families.remove(id);
+        }
+        self.refresh
+            .lock()
+            .unwrap()
+            .retain(|t| !dead.contains(&t.family_id));
+        Ok(dead.len() as u64)
+    }
+}
+
+#[async_trait]
+impl tessera_domain::ports::OpaqueTokenStore for InMemoryTokens {
+    async fn insert(
+        &self,
+        record: &tessera_domain::issued::OpaqueTokenRecord,
+    ) -> Result<(), StoreError> {
+        let mut all = self.opaque.lock().unwrap();
+        if all.iter().any(|r| r.hash == record.hash) {
+            return Err(StoreError::Conflict);
+        }
+        all.push(record.clone());
+        Ok(())
+    }
+
+    async fn find(
+        &self,
+        hash: &tessera_domain::issued::TokenHash,
+    ) -> Result<Option<tessera_domain::issued::OpaqueTokenRecord>, StoreError> {
+        Ok(self
+            .opaque
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| r.hash == *hash)
+            .cloned())
+    }
+
+    async fn revoke(
+        &self,
+        hash: &tessera_domain::issued::TokenHash,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        if let Some(r) = self
+            .opaque
+            .lock()
+            .unwrap()
+            .iter_mut()
+            .find(|r| r.hash == *hash)
+        {
+            r.revoked_at.get_or_insert(now);
+        }
+        Ok(())
+    }
+
+    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let mut all = self.opaque.lock().unwrap();
+        let before = all.len();
+        all.retain(|r| r.exp > now);
+        Ok((before - all.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl tessera_domain::ports::RevocationList for InMemoryTokens {
+    async fn revoke(&self, jti: &str, expires_at: UnixTime) -> Result<(), StoreError> {
+        self.denied
+            .lock()
+            .unwrap()
+            .entry(jti.to_owned())
+            .or_insert(expires_at);
+        Ok(())
+    }
+
+    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        Ok(self.denied.lock().unwrap().contains_key(jti))
+    }
+
+    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let mut denied = self.denied.lock().unwrap();
+        let before = denied.len();
+        denied.retain(|_, exp| *exp > now);
+        Ok((before - denied.len()) as u64)
     }
 }

@@ -50,6 +50,7 @@ pub fn client_spec(id: &str) -> ClientSpec {
         audience: None,
         access_token_ttl: None,
         signing_alg: None,
+        access_token_format: tessera_domain::AccessTokenFormat::Jwt,
         enabled: true,
         created_at: UnixTime::from_secs(1_700_000_000),
     }

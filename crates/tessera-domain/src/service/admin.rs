@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::client::{
-    Audience, Client, ClientAuthMethod, ClientId, ClientName, ClientSpec, GrantType, RoleSet,
-    SigningAlgorithm, TokenTtl,
+    AccessTokenFormat, Audience, Client, ClientAuthMethod, ClientId, ClientName, ClientSpec,
+    GrantType, RoleSet, SigningAlgorithm, TokenTtl,
 };
 use crate::error::{ParseError, StoreError};
 use crate::ports::{ClientRepository, RandomSource};
@@ -48,6 +48,8 @@ pub struct NewClient {
     pub access_token_ttl: Option<TokenTtl>,
     /// Its signing algorithm.
     pub signing_alg: Option<SigningAlgorithm>,
+    /// JWT or opaque access tokens.
+    pub access_token_format: AccessTokenFormat,
     /// Its secret.
     pub secret: SecretSource,
 }
@@ -152,6 +154,7 @@ impl ClientAdmin {
             audience: req.audience,
             access_token_ttl: req.access_token_ttl,
             signing_alg: req.signing_alg,
+            access_token_format: req.access_token_format,
             enabled: true,
             created_at: now,
         })?;

@@ -14,7 +14,8 @@ use crate::keys::{KeyId, KeyState, PrivateKeyDer, SigningKey};
 use crate::policy::{Issuer, TokenPolicy};
 use crate::ports::{
     BlockingWork, ClientRepository, MockClientRepository, MockKeyGenerator, MockKeyRepository,
-    MockTokenSigner, RandomSource, SignError,
+    MockOpaqueTokenStore, MockRefreshTokenStore, MockRevocationList, MockTokenSigner, RandomSource,
+    SignError,
 };
 use crate::secret::{PlainSecret, SecretPepper, SecretVerifier};
 use crate::token::AccessToken;
@@ -50,6 +51,7 @@ fn spec(id: &str) -> ClientSpec {
         audience: None,
         access_token_ttl: None,
         signing_alg: None,
+        access_token_format: crate::client::AccessTokenFormat::Jwt,
         enabled: true,
         created_at: UnixTime::from_secs(0),
     }
@@ -122,6 +124,9 @@ fn policy() -> TokenPolicy {
         default_audience: Audience::parse("https://api.example").unwrap(),
         default_ttl: TokenTtl::from_secs(900).unwrap(),
         default_alg: SigningAlgorithm::Es256,
+        refresh_ttl_secs: 86_400,
+        refresh_grace_secs: 5,
+        introspection_role: Role::parse("ROLE_CLI-INTROSPECT").unwrap(),
     }
 }
 
@@ -131,10 +136,15 @@ fn service(
     blocking: Arc<dyn BlockingWork>,
 ) -> TokenService {
     TokenService::new(
-        Arc::new(ClientCache::new(repo)),
-        Arc::new(signer),
-        Arc::new(Counter::default()),
-        blocking,
+        TokenPorts {
+            clients: Arc::new(ClientCache::new(repo)),
+            signer: Arc::new(signer),
+            random: Arc::new(Counter::default()),
+            blocking,
+            refresh: Arc::new(MockRefreshTokenStore::new()),
+            opaque: Arc::new(MockOpaqueTokenStore::new()),
+            revoked: Arc::new(MockRevocationList::new()),
+        },
         pepper(),
         policy(),
     )
@@ -150,7 +160,7 @@ fn basic(id: &str, secret: &PlainSecret) -> ClientAuthentication {
 }
 
 fn cc(scope: Option<&str>) -> GrantRequest {
-    GrantRequest::parse(Some("client_credentials"), scope).unwrap()
+    GrantRequest::parse(Some("client_credentials"), scope, None).unwrap()
 }
 
 #[tokio::test]
@@ -308,19 +318,20 @@ async fn grant_and_scope_policy_errors() {
 #[test]
 fn grant_requests_parse_per_rfc_6749() {
     assert_eq!(
-        GrantRequest::parse(None, None),
+        GrantRequest::parse(None, None, None),
         Err(TokenError::InvalidRequest("missing grant_type".into()))
     );
     assert_eq!(
-        GrantRequest::parse(Some("password"), None),
+        GrantRequest::parse(Some("password"), None, None),
         Err(TokenError::UnsupportedGrantType("password".into()))
     );
     assert_eq!(
-        GrantRequest::parse(Some("refresh_token"), None),
-        Err(TokenError::UnsupportedGrantType("refresh_token".into()))
+        GrantRequest::parse(Some("refresh_token"), None, None),
+        Err(TokenError::InvalidRequest("missing refresh_token".into()))
     );
     let long = "x\u{7}".repeat(100);
-    let Err(TokenError::UnsupportedGrantType(echo)) = GrantRequest::parse(Some(&long), None) else {
+    let Err(TokenError::UnsupportedGrantType(echo)) = GrantRequest::parse(Some(&long), None, None)
+    else {
         panic!()
     };
     assert_eq!(
@@ -329,7 +340,7 @@ fn grant_requests_parse_per_rfc_6749() {
         "untrusted input is echoed printable and bounded"
     );
     assert!(matches!(
-        GrantRequest::parse(Some("client_credentials"), Some("a\\b")),
+        GrantRequest::parse(Some("client_credentials"), Some("a\\b"), None),
         Err(TokenError::InvalidScope(_))
     ));
     assert_eq!(
@@ -526,6 +537,7 @@ fn new_client(id: Option<&str>, secret: SecretSource) -> NewClient {
         audience: None,
         access_token_ttl: None,
         signing_alg: None,
+        access_token_format: crate::client::AccessTokenFormat::Jwt,
         secret,
     }
 }

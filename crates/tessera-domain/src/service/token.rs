@@ -1,4 +1,6 @@
-//! The token endpoint's use case (RFC 6749 §4.4 client_credentials; §2.3 client authentication).
+//! The token endpoint's use cases: client authentication (RFC 6749 §2.3), client_credentials
+//! (§4.4), refresh with rotation and reuse detection (§6, RFC 9700 §4.14), revocation (RFC 7009)
+//! and introspection (RFC 7662).
 
 use std::sync::Arc;
 
@@ -6,14 +8,21 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::cache::ClientCache;
-use crate::client::{Client, ClientAuthMethod, ClientId, GrantType};
-use crate::error::TokenError;
+use crate::client::{AccessTokenFormat, Client, ClientAuthMethod, ClientId, GrantType};
+use crate::error::{StoreError, TokenError};
+use crate::issued::{
+    OPAQUE_PREFIX, OpaqueTokenRecord, REFRESH_PREFIX, ReferenceToken, RefreshFamily,
+    RefreshTokenRecord, RotateOutcome,
+};
 use crate::policy::{TokenPolicy, resolve_scope};
-use crate::ports::{BlockingWork, RandomSource, SignError, TokenSigner};
+use crate::ports::{
+    BlockingWork, OpaqueTokenStore, RandomSource, RefreshTokenStore, RevocationList, SignError,
+    TokenSigner,
+};
 use crate::scope::ScopeSet;
 use crate::secret::{PlainSecret, SecretPepper, SecretVerifier, verify_any};
 use crate::time::UnixTime;
-use crate::token::{AccessTokenClaims, Issued};
+use crate::token::{AccessToken, AccessTokenClaims, Introspection, Issued, TokenInfo};
 
 /// What the caller presented to authenticate itself, as a dialect found it (RFC 6749 §2.3).
 #[derive(Clone, Debug)]
@@ -79,29 +88,48 @@ pub enum GrantRequest {
         /// The requested scope; `None` when the request had no `scope`.
         scope: Option<ScopeSet>,
     },
+    /// RFC 6749 §6.
+    RefreshToken {
+        /// The presented refresh token, as sent.
+        refresh_token: String,
+        /// The requested (narrower) scope; `None` for the originally granted one.
+        scope: Option<ScopeSet>,
+    },
 }
 
 impl GrantRequest {
-    /// Parses the grant from its `grant_type` and `scope` parameters (RFC 6749 §4.4.2).
+    /// Parses the grant from its `grant_type`, `scope` and `refresh_token` parameters.
     ///
     /// # Errors
-    /// `invalid_request` when `grant_type` is missing, `unsupported_grant_type` when it is not one
-    /// this server implements, `invalid_scope` when `scope` is malformed (RFC 6749 §5.2).
-    pub fn parse(grant_type: Option<&str>, scope: Option<&str>) -> Result<Self, TokenError> {
+    /// `invalid_request` when `grant_type` (or a refresh grant's `refresh_token`) is missing,
+    /// `unsupported_grant_type` when it is not one this server implements, `invalid_scope` when
+    /// `scope` is malformed (RFC 6749 §5.2).
+    pub fn parse(
+        grant_type: Option<&str>,
+        scope: Option<&str>,
+        refresh_token: Option<&str>,
+    ) -> Result<Self, TokenError> {
         let grant_type = grant_type
             .filter(|g| !g.is_empty())
             .ok_or_else(|| TokenError::InvalidRequest("missing grant_type".into()))?;
         let known = GrantType::parse(grant_type)
             .map_err(|_| TokenError::UnsupportedGrantType(printable(grant_type)))?;
+        let scope = scope
+            .map(ScopeSet::parse)
+            .transpose()
+            .map_err(|e| TokenError::InvalidScope(e.reason))?;
         match known {
-            GrantType::ClientCredentials => {
-                let scope = scope
-                    .map(ScopeSet::parse)
-                    .transpose()
-                    .map_err(|e| TokenError::InvalidScope(e.reason))?;
-                Ok(Self::ClientCredentials { scope })
+            GrantType::ClientCredentials => Ok(Self::ClientCredentials { scope }),
+            GrantType::RefreshToken => {
+                let refresh_token = refresh_token
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| TokenError::InvalidRequest("missing refresh_token".into()))?;
+                Ok(Self::RefreshToken {
+                    refresh_token: refresh_token.to_owned(),
+                    scope,
+                })
             }
-            GrantType::AuthorizationCode | GrantType::RefreshToken => {
+            GrantType::AuthorizationCode => {
                 Err(TokenError::UnsupportedGrantType(known.as_str().to_owned()))
             }
         }
@@ -112,6 +140,7 @@ impl GrantRequest {
     pub const fn grant_type(&self) -> GrantType {
         match self {
             Self::ClientCredentials { .. } => GrantType::ClientCredentials,
+            Self::RefreshToken { .. } => GrantType::RefreshToken,
         }
     }
 }
@@ -133,32 +162,47 @@ pub struct TokenRequest {
     pub grant: GrantRequest,
 }
 
-/// Issues tokens.
+/// The ports the token service works through.
+#[derive(Clone)]
+pub struct TokenPorts {
+    /// Clients, cached.
+    pub clients: Arc<ClientCache>,
+    /// Signing and verification.
+    pub signer: Arc<dyn TokenSigner>,
+    /// Randomness.
+    pub random: Arc<dyn RandomSource>,
+    /// Where slow secret checks run.
+    pub blocking: Arc<dyn BlockingWork>,
+    /// Refresh-token families.
+    pub refresh: Arc<dyn RefreshTokenStore>,
+    /// Opaque access tokens.
+    pub opaque: Arc<dyn OpaqueTokenStore>,
+    /// The JWT denylist.
+    pub revoked: Arc<dyn RevocationList>,
+}
+
+/// Issues, refreshes, revokes and introspects tokens.
 pub struct TokenService {
-    clients: Arc<ClientCache>,
-    signer: Arc<dyn TokenSigner>,
-    random: Arc<dyn RandomSource>,
-    blocking: Arc<dyn BlockingWork>,
+    ports: TokenPorts,
     pepper: SecretPepper,
     policy: TokenPolicy,
+}
+
+fn invalid_grant() -> TokenError {
+    TokenError::InvalidGrant("the refresh token is invalid, expired or revoked".into())
+}
+
+fn store_error(e: StoreError) -> TokenError {
+    tracing::error!(error = %e, "store operation failed");
+    TokenError::from_store(&e)
 }
 
 impl TokenService {
     /// A service over the given ports, with the deployment's policy and secret pepper.
     #[must_use]
-    pub fn new(
-        clients: Arc<ClientCache>,
-        signer: Arc<dyn TokenSigner>,
-        random: Arc<dyn RandomSource>,
-        blocking: Arc<dyn BlockingWork>,
-        pepper: SecretPepper,
-        policy: TokenPolicy,
-    ) -> Self {
+    pub fn new(ports: TokenPorts, pepper: SecretPepper, policy: TokenPolicy) -> Self {
         Self {
-            clients,
-            signer,
-            random,
-            blocking,
+            ports,
             pepper,
             policy,
         }
@@ -171,7 +215,8 @@ impl TokenService {
     }
 
     /// Authenticates the client, checks the grant, resolves the scope and lifetime, builds the
-    /// claims and signs them. Writes nothing.
+    /// claims and issues the tokens. A JWT access token writes nothing; an opaque one or a refresh
+    /// token is stored (hashed).
     ///
     /// # Errors
     /// The [`TokenError`] the request deserves (RFC 6749 §5.2).
@@ -183,9 +228,244 @@ impl TokenService {
         match request.grant {
             GrantRequest::ClientCredentials { scope } => {
                 let scope = resolve_scope(scope.as_ref(), &client)?;
-                self.sign_for(&client, scope, now)
+                let subject = client.id().as_str().to_owned();
+                let mut issued = self
+                    .access_for(&client, subject.clone(), scope.clone(), now)
+                    .await?;
+                if client.grant_types().contains(&GrantType::RefreshToken) {
+                    issued.refresh_token =
+                        Some(self.new_family(&client, subject, scope, now).await?);
+                }
+                Ok(issued)
             }
+            GrantRequest::RefreshToken {
+                refresh_token,
+                scope,
+            } => self.refresh(&client, &refresh_token, scope, now).await,
         }
+    }
+
+    /// RFC 6749 §6 with rotation: every use replaces the token; a reused token revokes its family,
+    /// except for a retry of the immediate predecessor within the grace window, which gets the same
+    /// successor back.
+    async fn refresh(
+        &self,
+        client: &Client,
+        raw: &str,
+        requested: Option<ScopeSet>,
+        now: UnixTime,
+    ) -> Result<Issued, TokenError> {
+        let presented = ReferenceToken::recognise(REFRESH_PREFIX, raw).ok_or_else(invalid_grant)?;
+        let hash = presented.hash();
+        let (_, family) = self
+            .ports
+            .refresh
+            .find(&hash)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(invalid_grant)?;
+        // Another client's token is indistinguishable from an unknown one, and changes nothing.
+        if family.client_id != *client.id() || !family.is_live(now) {
+            return Err(invalid_grant());
+        }
+        let scope = match requested.filter(|s| !s.is_empty()) {
+            // RFC 6749 §6: never wider than originally granted, nor than the client may now have.
+            Some(req) if req.is_subset(&family.scope) && req.is_subset(client.allowed_scopes()) => {
+                req
+            }
+            Some(req) => {
+                let refused: Vec<&str> = req
+                    .difference(&family.scope)
+                    .chain(req.difference(client.allowed_scopes()))
+                    .map(|s| s.as_str())
+                    .collect();
+                return Err(TokenError::InvalidScope(format!(
+                    "beyond the originally granted scope: {}",
+                    refused.join(" ")
+                )));
+            }
+            None => ScopeSet::from_scopes(
+                family
+                    .scope
+                    .iter()
+                    .filter(|s| client.allowed_scopes().contains(s.as_str()))
+                    .cloned(),
+            ),
+        };
+        let successor = presented.successor(&self.pepper);
+        let record = RefreshTokenRecord {
+            hash: successor.hash(),
+            family_id: family.id.clone(),
+            issued_at: now,
+            rotated_at: None,
+            successor: None,
+        };
+        match self
+            .ports
+            .refresh
+            .rotate(&hash, &record, now, self.policy.refresh_grace_secs)
+            .await
+            .map_err(store_error)?
+        {
+            RotateOutcome::Rotated | RotateOutcome::Replayed => {
+                let mut issued = self
+                    .access_for(client, family.subject.clone(), scope, now)
+                    .await?;
+                issued.refresh_token = Some(successor);
+                Ok(issued)
+            }
+            RotateOutcome::Reused => {
+                tracing::warn!(family = %family.id, client_id = %client.id(), "refresh token reuse: family revoked");
+                Err(invalid_grant())
+            }
+            RotateOutcome::Dead | RotateOutcome::NotFound => Err(invalid_grant()),
+        }
+    }
+
+    /// RFC 7009: revokes a token the caller owns. A refresh token takes its whole family with it;
+    /// an opaque access token is marked revoked; a JWT access token's `jti` is denied until its
+    /// `exp`. Unknown tokens, and tokens of other clients, are answered the same: nothing happens.
+    ///
+    /// # Errors
+    /// `invalid_client` when authentication fails; `temporarily_unavailable` when the store does.
+    pub async fn revoke(
+        &self,
+        auth: ClientAuthentication,
+        raw: &str,
+        now: UnixTime,
+    ) -> Result<(), TokenError> {
+        let client = self.authenticate(auth, now).await?;
+        if let Some(token) = ReferenceToken::recognise(REFRESH_PREFIX, raw) {
+            if let Some((_, family)) = self
+                .ports
+                .refresh
+                .find(&token.hash())
+                .await
+                .map_err(store_error)?
+                && family.client_id == *client.id()
+            {
+                self.ports
+                    .refresh
+                    .revoke_family(&family.id, now)
+                    .await
+                    .map_err(store_error)?;
+            }
+        } else if let Some(token) = ReferenceToken::recognise(OPAQUE_PREFIX, raw) {
+            let hash = token.hash();
+            if let Some(record) = self.ports.opaque.find(&hash).await.map_err(store_error)?
+                && record.client_id == *client.id()
+            {
+                self.ports
+                    .opaque
+                    .revoke(&hash, now)
+                    .await
+                    .map_err(store_error)?;
+            }
+        } else if let Ok(claims) = self.ports.signer.verify(raw)
+            && claims.client_id == *client.id()
+            && now < claims.exp
+        {
+            self.ports
+                .revoked
+                .revoke(&claims.jti, claims.exp)
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    /// RFC 7662: what `raw` is, if it is active and the caller may know. A client may introspect
+    /// its own tokens; one holding the deployment's introspection role may introspect any.
+    ///
+    /// # Errors
+    /// `invalid_client` when authentication fails; `temporarily_unavailable` when the store does.
+    pub async fn introspect(
+        &self,
+        auth: ClientAuthentication,
+        raw: &str,
+        now: UnixTime,
+    ) -> Result<Introspection, TokenError> {
+        let caller = self.authenticate(auth, now).await?;
+        let privileged = caller
+            .roles()
+            .contains(self.policy.introspection_role.as_str());
+        let info = self.lookup(raw, now).await?;
+        Ok(match info {
+            Some(info) if privileged || info.client_id == *caller.id() => {
+                Introspection::Active(info)
+            }
+            _ => Introspection::Inactive,
+        })
+    }
+
+    /// The active token `raw`, if it is one.
+    async fn lookup(&self, raw: &str, now: UnixTime) -> Result<Option<TokenInfo>, TokenError> {
+        if let Some(token) = ReferenceToken::recognise(REFRESH_PREFIX, raw) {
+            let found = self
+                .ports
+                .refresh
+                .find(&token.hash())
+                .await
+                .map_err(store_error)?;
+            return Ok(found
+                .filter(|(t, f)| f.is_live(now) && t.rotated_at.is_none())
+                .map(|(t, f)| TokenInfo {
+                    token_type: "refresh_token",
+                    client_id: f.client_id,
+                    sub: f.subject,
+                    scope: f.scope,
+                    iss: self.policy.issuer.clone(),
+                    aud: None,
+                    jti: None,
+                    iat: t.issued_at,
+                    exp: f.expires_at,
+                }));
+        }
+        if let Some(token) = ReferenceToken::recognise(OPAQUE_PREFIX, raw) {
+            let found = self
+                .ports
+                .opaque
+                .find(&token.hash())
+                .await
+                .map_err(store_error)?;
+            return Ok(found
+                .filter(|r| r.revoked_at.is_none() && now < r.exp)
+                .map(|r| TokenInfo {
+                    token_type: "Bearer",
+                    client_id: r.client_id,
+                    sub: r.sub,
+                    scope: r.scope,
+                    iss: r.iss,
+                    aud: Some(r.aud),
+                    jti: Some(r.jti),
+                    iat: r.iat,
+                    exp: r.exp,
+                }));
+        }
+        let Ok(claims) = self.ports.signer.verify(raw) else {
+            return Ok(None);
+        };
+        if now >= claims.exp
+            || self
+                .ports
+                .revoked
+                .is_revoked(&claims.jti)
+                .await
+                .map_err(store_error)?
+        {
+            return Ok(None);
+        }
+        Ok(Some(TokenInfo {
+            token_type: "Bearer",
+            client_id: claims.client_id,
+            sub: claims.sub,
+            scope: claims.scope,
+            iss: claims.iss,
+            aud: Some(claims.aud),
+            jti: Some(claims.jti),
+            iat: claims.iat,
+            exp: claims.exp,
+        }))
     }
 
     /// RFC 6749 §2.3: checks the presented credentials. Every failure is the same
@@ -207,11 +487,12 @@ impl TokenService {
             ClientAuthentication::None { client_id } => (client_id, None, ClientAuthMethod::None),
             ClientAuthentication::Absent => return Err(TokenError::InvalidClient),
         };
-        let store_error = |e: crate::error::StoreError| {
-            tracing::error!(error = %e, "client lookup failed");
-            TokenError::from_store(&e)
-        };
-        let mut client = self.clients.get(&client_id).await.map_err(store_error)?;
+        let mut client = self
+            .ports
+            .clients
+            .get(&client_id)
+            .await
+            .map_err(store_error)?;
         let mut verified = match &secret {
             Some(secret) => self.verify_secret(client.as_deref(), secret, now).await,
             // A public client proves nothing; it is accepted only if it is registered as public.
@@ -219,7 +500,12 @@ impl TokenService {
         };
         if let (Some(secret), Some(cached), false) = (&secret, &client, verified) {
             // The cached copy may predate a secret rotation: check once against the store's.
-            let fresh = self.clients.reload(&client_id).await.map_err(store_error)?;
+            let fresh = self
+                .ports
+                .clients
+                .reload(&client_id)
+                .await
+                .map_err(store_error)?;
             if fresh.as_deref().is_some_and(|f| f != cached.as_ref()) {
                 verified = self.verify_secret(fresh.as_deref(), secret, now).await;
                 client = fresh;
@@ -254,25 +540,69 @@ impl TokenService {
             return verify_any(&verifiers, &self.pepper, secret);
         }
         let (pepper, secret) = (self.pepper.clone(), secret.clone());
-        self.blocking
+        self.ports
+            .blocking
             .run(Box::new(move || verify_any(&verifiers, &pepper, &secret)))
             .await
     }
 
-    fn sign_for(
+    fn random_32(&self) -> [u8; 32] {
+        let mut raw = [0u8; 32];
+        self.ports.random.fill(&mut raw);
+        raw
+    }
+
+    /// Starts a refresh-token family for a grant just made.
+    async fn new_family(
         &self,
         client: &Client,
+        subject: String,
+        scope: ScopeSet,
+        now: UnixTime,
+    ) -> Result<ReferenceToken, TokenError> {
+        let mut id = [0u8; 16];
+        self.ports.random.fill(&mut id);
+        let token = ReferenceToken::generate(REFRESH_PREFIX, self.random_32());
+        let family = RefreshFamily {
+            id: URL_SAFE_NO_PAD.encode(id),
+            client_id: client.id().clone(),
+            subject,
+            scope,
+            created_at: now,
+            expires_at: now.plus_secs(i64::from(self.policy.refresh_ttl_secs)),
+            revoked_at: None,
+        };
+        let first = RefreshTokenRecord {
+            hash: token.hash(),
+            family_id: family.id.clone(),
+            issued_at: now,
+            rotated_at: None,
+            successor: None,
+        };
+        self.ports
+            .refresh
+            .create_family(&family, &first)
+            .await
+            .map_err(store_error)?;
+        Ok(token)
+    }
+
+    /// An access token for `client` about `subject`, in the client's format.
+    async fn access_for(
+        &self,
+        client: &Client,
+        subject: String,
         scope: ScopeSet,
         now: UnixTime,
     ) -> Result<Issued, TokenError> {
         let ttl = self.policy.ttl_for(client);
         let alg = self.policy.alg_for(client);
         let mut jti = [0u8; 16];
-        self.random.fill(&mut jti);
+        self.ports.random.fill(&mut jti);
         let jti = URL_SAFE_NO_PAD.encode(jti);
         let claims = AccessTokenClaims {
             iss: self.policy.issuer.clone(),
-            sub: client.id().as_str().to_owned(),
+            sub: subject,
             aud: self.policy.audience_for(client).clone(),
             exp: now.plus_secs(i64::from(ttl.as_secs())),
             iat: now,
@@ -281,20 +611,45 @@ impl TokenService {
             scope: scope.clone(),
             roles: client.roles().iter().cloned().collect(),
         };
-        let access_token = self.signer.sign(alg, &claims).map_err(|e| {
-            match &e {
-                SignError::NoActiveKey(_) | SignError::BadKey(_) => {
-                    tracing::error!(error = %e, client_id = %client.id(), "signing failed");
+        let access_token = match client.access_token_format() {
+            AccessTokenFormat::Jwt => self.ports.signer.sign(alg, &claims).map_err(|e| {
+                match &e {
+                    SignError::NoActiveKey(_) | SignError::BadKey(_) | SignError::Invalid => {
+                        tracing::error!(error = %e, client_id = %client.id(), "signing failed");
+                    }
                 }
+                TokenError::ServerError
+            })?,
+            AccessTokenFormat::Opaque => {
+                let token = ReferenceToken::generate(OPAQUE_PREFIX, self.random_32());
+                let record = OpaqueTokenRecord {
+                    hash: token.hash(),
+                    iss: claims.iss,
+                    sub: claims.sub,
+                    aud: claims.aud,
+                    client_id: claims.client_id,
+                    scope: claims.scope,
+                    roles: claims.roles,
+                    jti: claims.jti,
+                    iat: claims.iat,
+                    exp: claims.exp,
+                    revoked_at: None,
+                };
+                self.ports
+                    .opaque
+                    .insert(&record)
+                    .await
+                    .map_err(store_error)?;
+                AccessToken::new(token.expose().to_owned())
             }
-            TokenError::ServerError
-        })?;
+        };
         Ok(Issued {
             access_token,
             expires_in: ttl.as_secs(),
             scope,
             alg,
             jti,
+            refresh_token: None,
         })
     }
 }

@@ -10,7 +10,7 @@ use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use tessera_domain::service::{ClientAuthentication, GrantRequest, TokenRequest};
-use tessera_domain::token::Issued;
+use tessera_domain::token::{Introspection, Issued};
 use tessera_domain::{ClientAuthMethod, TokenError};
 
 use super::{BodyError, MAX_BODY, has_content_type, invalid_request, read_body};
@@ -27,6 +27,8 @@ struct TokenBody<'a> {
     expires_in: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -48,10 +50,10 @@ pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -
     }
 }
 
-/// Any other method on the token endpoint.
+/// Any other method on the token, revocation or introspection endpoint.
 pub async fn method_not_allowed() -> HttpResponse {
     let mut res = error(&invalid_request(
-        "the token endpoint accepts only POST (RFC 6749 §3.2)",
+        "this endpoint accepts only POST (RFC 6749 §3.2)",
     ));
     *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     res.headers_mut()
@@ -72,6 +74,18 @@ impl From<TokenError> for Refusal {
 
 /// Turns the HTTP request into a domain request, refusing what RFC 6749 calls malformed.
 async fn parse(req: &HttpRequest, payload: Payload) -> Result<TokenRequest, Refusal> {
+    let form = read_form(req, payload).await?;
+    let grant = GrantRequest::parse(
+        form.get("grant_type"),
+        form.get("scope"),
+        form.get("refresh_token"),
+    )?;
+    let auth = authentication(req, &form)?;
+    Ok(TokenRequest { auth, grant })
+}
+
+/// Reads a form body, refusing what RFC 6749 §3.2 calls malformed.
+async fn read_form(req: &HttpRequest, payload: Payload) -> Result<Form, Refusal> {
     if !has_content_type(req, "application/x-www-form-urlencoded") {
         return Err(invalid_request(
             "the body must be application/x-www-form-urlencoded (RFC 6749 §4.4.2)",
@@ -85,15 +99,90 @@ async fn parse(req: &HttpRequest, payload: Payload) -> Result<TokenRequest, Refu
             return Err(invalid_request("the request body could not be read").into());
         }
     };
-    let form = Form::parse(&body).map_err(|e| match e {
+    Ok(Form::parse(&body).map_err(|e| match e {
         FormError::Repeated(name) => {
             invalid_request(format!("parameter {name:?} is repeated (RFC 6749 §3.2)"))
         }
         FormError::NotUtf8 => invalid_request("the body is not valid UTF-8 form data"),
-    })?;
-    let grant = GrantRequest::parse(form.get("grant_type"), form.get("scope"))?;
-    let auth = authentication(req, &form)?;
-    Ok(TokenRequest { auth, grant })
+    })?)
+}
+
+/// Reads a revocation or introspection request: a form with `token`, and client credentials.
+async fn token_form(
+    req: &HttpRequest,
+    payload: Payload,
+) -> Result<(ClientAuthentication, String), Refusal> {
+    let form = read_form(req, payload).await?;
+    let token = form
+        .get("token")
+        .ok_or_else(|| invalid_request("missing token"))?
+        .to_owned();
+    Ok((authentication(req, &form)?, token))
+}
+
+/// `POST /oauth2/revoke` (RFC 7009 §2): `200` with an empty body for every token, known or not.
+pub async fn revoke(req: HttpRequest, payload: Payload, state: Data<HttpState>) -> HttpResponse {
+    let (auth, token) = match token_form(&req, payload).await {
+        Ok(parsed) => parsed,
+        Err(Refusal::TooLarge) => return too_large(),
+        Err(Refusal::Token(e)) => return error(&e),
+    };
+    match state.tokens.revoke(auth, &token, state.clock.now()).await {
+        Ok(()) => no_store(HttpResponse::Ok().finish()),
+        Err(e) => error(&e),
+    }
+}
+
+#[derive(Serialize)]
+struct IntrospectionBody<'a> {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    client_id: &'a str,
+    sub: &'a str,
+    exp: i64,
+    iat: i64,
+    iss: &'a str,
+    token_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jti: Option<&'a str>,
+}
+
+/// `POST /oauth2/introspect` (RFC 7662 §2).
+pub async fn introspect(
+    req: HttpRequest,
+    payload: Payload,
+    state: Data<HttpState>,
+) -> HttpResponse {
+    let (auth, token) = match token_form(&req, payload).await {
+        Ok(parsed) => parsed,
+        Err(Refusal::TooLarge) => return too_large(),
+        Err(Refusal::Token(e)) => return error(&e),
+    };
+    match state
+        .tokens
+        .introspect(auth, &token, state.clock.now())
+        .await
+    {
+        Ok(Introspection::Active(info)) => no_store(HttpResponse::Ok().json(IntrospectionBody {
+            active: true,
+            scope: (!info.scope.is_empty()).then(|| info.scope.to_string()),
+            client_id: info.client_id.as_str(),
+            sub: &info.sub,
+            exp: info.exp.as_secs(),
+            iat: info.iat.as_secs(),
+            iss: info.iss.as_str(),
+            token_type: info.token_type,
+            aud: info.aud.as_ref().map(|a| a.as_str()),
+            jti: info.jti.as_deref(),
+        })),
+        Ok(Introspection::Inactive) => {
+            no_store(HttpResponse::Ok().json(serde_json::json!({"active": false})))
+        }
+        Err(e) => error(&e),
+    }
 }
 
 /// RFC 6749 §2.3: exactly one way of authenticating.
@@ -147,6 +236,7 @@ fn success(issued: &Issued) -> HttpResponse {
         token_type: "Bearer",
         expires_in: issued.expires_in,
         scope: (!issued.scope.is_empty()).then(|| issued.scope.to_string()),
+        refresh_token: issued.refresh_token.as_ref().map(|t| t.expose()),
     }))
 }
 

@@ -15,10 +15,10 @@ use tessera_domain::cache::ClientCache;
 use tessera_domain::client::ClientSpec;
 use tessera_domain::policy::{Issuer, TokenPolicy};
 use tessera_domain::ports::{ClientRepository, MockClientRepository, SignError};
-use tessera_domain::service::TokenService;
+use tessera_domain::service::{TokenPorts, TokenService};
 use tessera_domain::{Audience, Client, GrantType, SigningAlgorithm, StoreError, TokenTtl};
 use tessera_testkit::fakes::{
-    CountingRandom, FixedClock, InMemoryClients, InlineBlocking, StubSigner,
+    CountingRandom, FixedClock, InMemoryClients, InMemoryTokens, InlineBlocking, StubSigner,
 };
 use tessera_testkit::fixtures::{client, client_spec, pepper, secret_of};
 
@@ -33,16 +33,16 @@ async fn world_with(repo: Arc<dyn ClientRepository>) -> World {
     let signer = Arc::new(StubSigner::default());
     let issuer = Issuer::parse("https://id.example").unwrap();
     let tokens = TokenService::new(
-        Arc::new(ClientCache::new(repo)),
-        signer.clone(),
-        Arc::new(CountingRandom::default()),
-        Arc::new(InlineBlocking),
+        ports(Arc::new(ClientCache::new(repo)), signer.clone()),
         pepper(),
         TokenPolicy {
             issuer: issuer.clone(),
             default_audience: Audience::parse("https://id.example").unwrap(),
             default_ttl: TokenTtl::from_secs(600).unwrap(),
             default_alg: SigningAlgorithm::Es256,
+            refresh_ttl_secs: 86_400,
+            refresh_grace_secs: 5,
+            introspection_role: tessera_domain::Role::parse("ROLE_CLI-INTROSPECT").unwrap(),
         },
     );
     let state = Data::new(HttpState {
@@ -54,6 +54,19 @@ async fn world_with(repo: Arc<dyn ClientRepository>) -> World {
         algorithms: SigningAlgorithm::ALL.to_vec(),
     });
     World { state, signer }
+}
+
+fn ports(clients: Arc<ClientCache>, signer: Arc<StubSigner>) -> TokenPorts {
+    let tokens = Arc::new(InMemoryTokens::default());
+    TokenPorts {
+        clients,
+        signer,
+        random: Arc::new(CountingRandom::default()),
+        blocking: Arc::new(InlineBlocking),
+        refresh: tokens.clone(),
+        opaque: tokens.clone(),
+        revoked: tokens,
+    }
 }
 
 async fn world(clients: &[Client]) -> World {
@@ -299,9 +312,16 @@ async fn grant_and_scope_errors_carry_their_own_codes() {
     .await;
     check_error(
         &w,
-        form_post("grant_type=refresh_token").insert_header(auth("svc")),
+        form_post("grant_type=authorization_code").insert_header(auth("svc")),
         StatusCode::BAD_REQUEST,
         "unsupported_grant_type",
+    )
+    .await;
+    check_error(
+        &w,
+        form_post("grant_type=refresh_token").insert_header(auth("svc")),
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
     )
     .await;
     check_error(
@@ -405,7 +425,15 @@ async fn jwks_and_metadata_tell_the_truth() {
         assert_eq!(body["jwks_uri"], "https://id.example/oauth2/jwks");
         assert_eq!(
             body["grant_types_supported"],
-            serde_json::json!(["client_credentials"])
+            serde_json::json!(["client_credentials", "refresh_token"])
+        );
+        assert_eq!(
+            body["revocation_endpoint"],
+            "https://id.example/oauth2/revoke"
+        );
+        assert_eq!(
+            body["introspection_endpoint"],
+            "https://id.example/oauth2/introspect"
         );
         assert_eq!(
             body["token_endpoint_auth_methods_supported"],
@@ -433,10 +461,7 @@ async fn a_client_disabled_in_the_store_is_refused_after_a_cache_refresh() {
     let w = world_with(repo.clone()).await;
     // Same flow through a service sharing this cache.
     let tokens = TokenService::new(
-        cache.clone(),
-        w.signer.clone(),
-        Arc::new(CountingRandom::default()),
-        Arc::new(InlineBlocking),
+        ports(cache.clone(), w.signer.clone()),
         pepper(),
         w.state.tokens.policy().clone(),
     );

@@ -100,3 +100,63 @@ async fn concurrent_writers_queue_instead_of_failing() {
     assert_eq!(ClientRepository::list(&s).await.unwrap().len(), 40);
     assert_eq!(ClientRepository::version(&s).await.unwrap(), 40);
 }
+
+#[tokio::test]
+async fn sqlite_keeps_the_issued_token_contracts() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir);
+    contract::refresh_tokens(&s).await;
+    contract::opaque_tokens(&s).await;
+    contract::revocation_list(&s).await;
+}
+
+#[tokio::test]
+async fn of_many_concurrent_rotations_of_one_token_exactly_one_rotates() {
+    use tessera_domain::issued::{RefreshFamily, RefreshTokenRecord, RotateOutcome, TokenHash};
+    use tessera_domain::ports::RefreshTokenStore;
+    use tessera_domain::{ScopeSet, UnixTime};
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir);
+    let family = RefreshFamily {
+        id: "f".into(),
+        client_id: tessera_testkit::fixtures::client_id("svc"),
+        subject: "svc".into(),
+        scope: ScopeSet::empty(),
+        created_at: UnixTime::from_secs(0),
+        expires_at: UnixTime::from_secs(10_000),
+        revoked_at: None,
+    };
+    let rec = |t: &str| RefreshTokenRecord {
+        hash: TokenHash::of(t),
+        family_id: "f".into(),
+        issued_at: UnixTime::from_secs(1),
+        rotated_at: None,
+        successor: None,
+    };
+    s.create_family(&family, &rec("t0")).await.unwrap();
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let s = s.clone();
+            let next = rec("t1");
+            tokio::spawn(async move {
+                s.rotate(&TokenHash::of("t0"), &next, UnixTime::from_secs(1), 5)
+                    .await
+            })
+        })
+        .collect();
+    let mut rotated = 0;
+    for t in tasks {
+        match t.await.unwrap().unwrap() {
+            RotateOutcome::Rotated => rotated += 1,
+            RotateOutcome::Replayed => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(rotated, 1);
+    assert!(
+        RefreshTokenStore::find(&s, &TokenHash::of("t1"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

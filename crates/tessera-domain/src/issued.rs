@@ -1,0 +1,246 @@
+//! State kept about issued tokens: opaque access tokens, refresh-token families, and the JWT
+//! denylist. The values here are what the stores persist; the rules are in [`crate::service`].
+//!
+//! Issued reference tokens are 256 random bits behind a recognisable prefix (`tat_` for opaque
+//! access tokens, `trt_` for refresh tokens). Only their SHA-256 is stored: the token itself is
+//! unguessable, so an unkeyed hash suffices, and a stolen table yields nothing usable.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+use crate::client::{Audience, ClientId, Role};
+use crate::error::ParseError;
+use crate::policy::Issuer;
+use crate::scope::ScopeSet;
+use crate::secret::SecretPepper;
+use crate::time::UnixTime;
+
+/// The prefix of opaque access tokens.
+pub const OPAQUE_PREFIX: &str = "tat_";
+/// The prefix of refresh tokens.
+pub const REFRESH_PREFIX: &str = "trt_";
+/// Length of the base64url body: 32 bytes.
+const BODY_LEN: usize = 43;
+
+/// The SHA-256 of an issued reference token: what the stores key on.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    /// The hash of `token`.
+    #[must_use]
+    pub fn of(token: &str) -> Self {
+        Self(Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// The hash from its base64url text (as stored).
+    ///
+    /// # Errors
+    /// When the text is not 32 bytes of base64url.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let raw = URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|e| ParseError::new("token_hash", e.to_string()))?;
+        raw.try_into()
+            .map(Self)
+            .map_err(|_| ParseError::new("token_hash", "not 32 bytes"))
+    }
+
+    /// The base64url text of the hash, as stored.
+    #[must_use]
+    pub fn to_text(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenHash({})", self.to_text())
+    }
+}
+
+/// A reference token (opaque access or refresh token). Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReferenceToken(String);
+
+impl ReferenceToken {
+    /// A new token with `prefix` from 32 random bytes.
+    #[must_use]
+    pub fn generate(prefix: &str, random: [u8; 32]) -> Self {
+        Self(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(random)))
+    }
+
+    /// Recognises a presented token of the kind `prefix` names: the prefix and 43 base64url
+    /// characters. Anything else cannot be one of ours.
+    #[must_use]
+    pub fn recognise(prefix: &str, presented: &str) -> Option<Self> {
+        let body = presented.strip_prefix(prefix)?;
+        (body.len() == BODY_LEN
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .then(|| Self(presented.to_owned()))
+    }
+
+    /// The successor of this refresh token in its family: HMAC-SHA-256 of it under the server
+    /// pepper. Deterministic, so a client retrying a lost response within the grace window gets
+    /// the very same successor back without the server storing it; unpredictable to anyone who
+    /// does not hold both this token and the pepper.
+    #[must_use]
+    pub fn successor(&self, pepper: &SecretPepper) -> Self {
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(pepper.expose()).map(|mut m| {
+            m.update(b"tessera refresh successor\0");
+            m.update(self.0.as_bytes());
+            m.finalize().into_bytes()
+        });
+        let bytes: [u8; 32] = mac.map(Into::into).unwrap_or([0; 32]);
+        Self::generate(REFRESH_PREFIX, bytes)
+    }
+
+    /// Its hash.
+    #[must_use]
+    pub fn hash(&self) -> TokenHash {
+        TokenHash::of(&self.0)
+    }
+
+    /// The token, for its client only.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ReferenceToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReferenceToken(<redacted>)")
+    }
+}
+
+/// What is stored for an opaque access token: its hash and its claims.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpaqueTokenRecord {
+    /// SHA-256 of the token.
+    pub hash: TokenHash,
+    /// `iss`.
+    pub iss: Issuer,
+    /// `sub`.
+    pub sub: String,
+    /// `aud`.
+    pub aud: Audience,
+    /// `client_id`.
+    pub client_id: ClientId,
+    /// `scope`.
+    pub scope: ScopeSet,
+    /// `roles`.
+    pub roles: Vec<Role>,
+    /// `jti`.
+    pub jti: String,
+    /// `iat`.
+    pub iat: UnixTime,
+    /// `exp`.
+    pub exp: UnixTime,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// A refresh-token family: every token descended from one grant. Revoking the family revokes all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshFamily {
+    /// Its identifier (128 random bits, base64url).
+    pub id: String,
+    /// The client it was granted to.
+    pub client_id: ClientId,
+    /// The subject of the grant (the client itself for client_credentials).
+    pub subject: String,
+    /// The scope originally granted: a refresh may narrow it, never widen it.
+    pub scope: ScopeSet,
+    /// When the grant was made.
+    pub created_at: UnixTime,
+    /// The absolute end of the family, however often it is refreshed.
+    pub expires_at: UnixTime,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<UnixTime>,
+}
+
+impl RefreshFamily {
+    /// Whether tokens of the family may still be used at `now`.
+    #[must_use]
+    pub fn is_live(&self, now: UnixTime) -> bool {
+        self.revoked_at.is_none() && now < self.expires_at
+    }
+}
+
+/// One refresh token of a family.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    /// SHA-256 of the token.
+    pub hash: TokenHash,
+    /// The family.
+    pub family_id: String,
+    /// When it was issued.
+    pub issued_at: UnixTime,
+    /// When it was used (and so replaced), if it was.
+    pub rotated_at: Option<UnixTime>,
+    /// The hash of the token that replaced it.
+    pub successor: Option<TokenHash>,
+}
+
+/// What an attempt to rotate a refresh token found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// The token was current: it is now rotated and the successor stored.
+    Rotated,
+    /// The token was rotated moments ago into this very successor, which is still unused: a retry
+    /// within the grace window. Nothing changed.
+    Replayed,
+    /// The token had already been rotated and this is not a retry within the grace window: reuse
+    /// of a stolen or stale token. The whole family is now revoked.
+    Reused,
+    /// The family was already revoked or expired.
+    Dead,
+    /// No such token.
+    NotFound,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_tokens_are_recognised_by_prefix_and_shape_only() {
+        let t = ReferenceToken::generate(REFRESH_PREFIX, [9; 32]);
+        assert_eq!(t.expose().len(), 4 + 43);
+        assert_eq!(
+            ReferenceToken::recognise(REFRESH_PREFIX, t.expose()),
+            Some(t.clone())
+        );
+        assert_eq!(ReferenceToken::recognise(OPAQUE_PREFIX, t.expose()), None);
+        assert_eq!(ReferenceToken::recognise(REFRESH_PREFIX, "trt_short"), None);
+        let bad = format!("trt_{}", "!".repeat(43));
+        assert_eq!(ReferenceToken::recognise(REFRESH_PREFIX, &bad), None);
+        assert!(!format!("{t:?}").contains(t.expose()));
+    }
+
+    #[test]
+    fn successors_are_deterministic_per_pepper_and_distinct_from_their_parent() {
+        let pepper = SecretPepper::from_bytes([1; 32]);
+        let t = ReferenceToken::generate(REFRESH_PREFIX, [2; 32]);
+        let next = t.successor(&pepper);
+        assert_eq!(next, t.successor(&pepper));
+        assert_ne!(next, t);
+        assert_ne!(next, t.successor(&SecretPepper::from_bytes([3; 32])));
+        assert_ne!(next.successor(&pepper), next);
+        assert!(ReferenceToken::recognise(REFRESH_PREFIX, next.expose()).is_some());
+    }
+
+    #[test]
+    fn hashes_round_trip_through_text() {
+        let h = TokenHash::of("x");
+        assert_eq!(TokenHash::parse(&h.to_text()).ok(), Some(h));
+        assert!(TokenHash::parse("abc").is_err());
+    }
+}

@@ -1,0 +1,391 @@
+//! The issued-token stores: refresh-token families, opaque access tokens and the JWT denylist.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use tessera_domain::issued::{
+    OpaqueTokenRecord, RefreshFamily, RefreshTokenRecord, RotateOutcome, TokenHash,
+};
+use tessera_domain::policy::Issuer;
+use tessera_domain::ports::{OpaqueTokenStore, RefreshTokenStore, RevocationList};
+use tessera_domain::{Audience, ClientId, ParseError, Role, ScopeSet, StoreError, UnixTime};
+
+use crate::error::from_diesel;
+use crate::repo::{DieselStore, write_tx};
+use crate::schema::{opaque_tokens, refresh_families, refresh_tokens, revoked_jtis};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_families)]
+struct FamilyRow {
+    id: String,
+    client_id: String,
+    subject: String,
+    scope: String,
+    created_at: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+struct RefreshRow {
+    hash: String,
+    family_id: String,
+    issued_at: i64,
+    rotated_at: Option<i64>,
+    successor: Option<String>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = opaque_tokens)]
+struct OpaqueRow {
+    hash: String,
+    iss: String,
+    sub: String,
+    aud: String,
+    client_id: String,
+    scope: String,
+    roles: String,
+    jti: String,
+    iat: i64,
+    exp: i64,
+    revoked_at: Option<i64>,
+}
+
+fn corrupt(what: &'static str) -> impl Fn(ParseError) -> StoreError {
+    move |e| StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn family_row(f: &RefreshFamily) -> FamilyRow {
+    FamilyRow {
+        id: f.id.clone(),
+        client_id: f.client_id.to_string(),
+        subject: f.subject.clone(),
+        scope: f.scope.to_string(),
+        created_at: f.created_at.as_secs(),
+        expires_at: f.expires_at.as_secs(),
+        revoked_at: f.revoked_at.map(UnixTime::as_secs),
+    }
+}
+
+fn family_from(r: FamilyRow) -> Result<RefreshFamily, StoreError> {
+    let c = corrupt("refresh family");
+    Ok(RefreshFamily {
+        id: r.id,
+        client_id: ClientId::parse(&r.client_id).map_err(&c)?,
+        subject: r.subject,
+        scope: ScopeSet::parse(&r.scope).map_err(&c)?,
+        created_at: UnixTime::from_secs(r.created_at),
+        expires_at: UnixTime::from_secs(r.expires_at),
+        revoked_at: r.revoked_at.map(UnixTime::from_secs),
+    })
+}
+
+fn refresh_row(t: &RefreshTokenRecord) -> RefreshRow {
+    RefreshRow {
+        hash: t.hash.to_text(),
+        family_id: t.family_id.clone(),
+        issued_at: t.issued_at.as_secs(),
+        rotated_at: t.rotated_at.map(UnixTime::as_secs),
+        successor: t.successor.as_ref().map(TokenHash::to_text),
+    }
+}
+
+fn refresh_from(r: RefreshRow) -> Result<RefreshTokenRecord, StoreError> {
+    let c = corrupt("refresh token");
+    Ok(RefreshTokenRecord {
+        hash: TokenHash::parse(&r.hash).map_err(&c)?,
+        family_id: r.family_id,
+        issued_at: UnixTime::from_secs(r.issued_at),
+        rotated_at: r.rotated_at.map(UnixTime::from_secs),
+        successor: r
+            .successor
+            .as_deref()
+            .map(TokenHash::parse)
+            .transpose()
+            .map_err(&c)?,
+    })
+}
+
+fn find_refresh(
+    conn: &mut SqliteConnection,
+    hash: &str,
+) -> Result<Option<(RefreshRow, FamilyRow)>, diesel::result::Error> {
+    refresh_tokens::table
+        .inner_join(refresh_families::table)
+        .filter(refresh_tokens::hash.eq(hash))
+        .select((RefreshRow::as_select(), FamilyRow::as_select()))
+        .first(conn)
+        .optional()
+}
+
+#[async_trait]
+impl RefreshTokenStore for DieselStore {
+    async fn create_family(
+        &self,
+        family: &RefreshFamily,
+        first: &RefreshTokenRecord,
+    ) -> Result<(), StoreError> {
+        let (f, t) = (family_row(family), refresh_row(first));
+        self.run(move |conn| {
+            write_tx(conn, |conn| {
+                diesel::insert_into(refresh_families::table)
+                    .values(&f)
+                    .execute(conn)?;
+                diesel::insert_into(refresh_tokens::table)
+                    .values(&t)
+                    .execute(conn)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn find(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<(RefreshTokenRecord, RefreshFamily)>, StoreError> {
+        let hash = hash.to_text();
+        self.run(move |conn| {
+            find_refresh(conn, &hash)
+                .map_err(from_diesel)?
+                .map(|(t, f)| Ok((refresh_from(t)?, family_from(f)?)))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn rotate(
+        &self,
+        presented: &TokenHash,
+        successor: &RefreshTokenRecord,
+        now: UnixTime,
+        grace_secs: u32,
+    ) -> Result<RotateOutcome, StoreError> {
+        let presented = presented.to_text();
+        let next = refresh_row(successor);
+        let now = now.as_secs();
+        self.run(move |conn| {
+            write_tx(conn, |conn| {
+                let Some((token, family)) = find_refresh(conn, &presented)? else {
+                    return Ok(RotateOutcome::NotFound);
+                };
+                if family.revoked_at.is_some() || now >= family.expires_at {
+                    return Ok(RotateOutcome::Dead);
+                }
+                if token.rotated_at.is_none() {
+                    // The conditional write: only a token that is still current is rotated.
+                    let changed = diesel::update(
+                        refresh_tokens::table
+                            .filter(refresh_tokens::hash.eq(&presented))
+                            .filter(refresh_tokens::rotated_at.is_null()),
+                    )
+                    .set((
+                        refresh_tokens::rotated_at.eq(now),
+                        refresh_tokens::successor.eq(&next.hash),
+                    ))
+                    .execute(conn)?;
+                    if changed == 1 {
+                        diesel::insert_into(refresh_tokens::table)
+                            .values(&next)
+                            .execute(conn)?;
+                        return Ok(RotateOutcome::Rotated);
+                    }
+                }
+                let within_grace = token
+                    .rotated_at
+                    .is_some_and(|at| now.saturating_sub(at) <= i64::from(grace_secs));
+                let same_successor = token.successor.as_deref() == Some(next.hash.as_str());
+                let successor_unused = same_successor
+                    && refresh_tokens::table
+                        .filter(refresh_tokens::hash.eq(&next.hash))
+                        .filter(refresh_tokens::rotated_at.is_null())
+                        .count()
+                        .get_result::<i64>(conn)?
+                        == 1;
+                if within_grace && successor_unused {
+                    return Ok(RotateOutcome::Replayed);
+                }
+                diesel::update(refresh_families::table.find(&token.family_id))
+                    .set(refresh_families::revoked_at.eq(now))
+                    .execute(conn)?;
+                Ok(RotateOutcome::Reused)
+            })
+        })
+        .await
+    }
+
+    async fn revoke_family(&self, family_id: &str, now: UnixTime) -> Result<(), StoreError> {
+        let id = family_id.to_owned();
+        self.run(move |conn| {
+            diesel::update(
+                refresh_families::table
+                    .find(&id)
+                    .filter(refresh_families::revoked_at.is_null()),
+            )
+            .set(refresh_families::revoked_at.eq(now.as_secs()))
+            .execute(conn)
+            .map(|_| ())
+            .map_err(from_diesel)
+        })
+        .await
+    }
+
+    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError> {
+        self.run(move |conn| {
+            write_tx(conn, |conn| {
+                let dead = refresh_families::table
+                    .filter(refresh_families::expires_at.le(now.as_secs()))
+                    .select(refresh_families::id);
+                diesel::delete(
+                    refresh_tokens::table.filter(refresh_tokens::family_id.eq_any(dead)),
+                )
+                .execute(conn)?;
+                let n = diesel::delete(
+                    refresh_families::table.filter(refresh_families::expires_at.le(now.as_secs())),
+                )
+                .execute(conn)?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            })
+        })
+        .await
+    }
+}
+
+fn join_roles(roles: &[Role]) -> String {
+    roles.iter().map(Role::as_str).collect::<Vec<_>>().join(" ")
+}
+
+fn opaque_from(r: OpaqueRow) -> Result<OpaqueTokenRecord, StoreError> {
+    let c = corrupt("opaque token");
+    Ok(OpaqueTokenRecord {
+        hash: TokenHash::parse(&r.hash).map_err(&c)?,
+        iss: Issuer::parse(&r.iss).map_err(&c)?,
+        sub: r.sub,
+        aud: Audience::parse(&r.aud).map_err(&c)?,
+        client_id: ClientId::parse(&r.client_id).map_err(&c)?,
+        scope: ScopeSet::parse(&r.scope).map_err(&c)?,
+        roles: r
+            .roles
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(Role::parse)
+            .collect::<Result<_, _>>()
+            .map_err(&c)?,
+        jti: r.jti,
+        iat: UnixTime::from_secs(r.iat),
+        exp: UnixTime::from_secs(r.exp),
+        revoked_at: r.revoked_at.map(UnixTime::from_secs),
+    })
+}
+
+#[async_trait]
+impl OpaqueTokenStore for DieselStore {
+    async fn insert(&self, record: &OpaqueTokenRecord) -> Result<(), StoreError> {
+        let row = OpaqueRow {
+            hash: record.hash.to_text(),
+            iss: record.iss.to_string(),
+            sub: record.sub.clone(),
+            aud: record.aud.to_string(),
+            client_id: record.client_id.to_string(),
+            scope: record.scope.to_string(),
+            roles: join_roles(&record.roles),
+            jti: record.jti.clone(),
+            iat: record.iat.as_secs(),
+            exp: record.exp.as_secs(),
+            revoked_at: record.revoked_at.map(UnixTime::as_secs),
+        };
+        self.run(move |conn| {
+            diesel::insert_into(opaque_tokens::table)
+                .values(&row)
+                .execute(conn)
+                .map(|_| ())
+                .map_err(from_diesel)
+        })
+        .await
+    }
+
+    async fn find(&self, hash: &TokenHash) -> Result<Option<OpaqueTokenRecord>, StoreError> {
+        let hash = hash.to_text();
+        self.run(move |conn| {
+            opaque_tokens::table
+                .find(&hash)
+                .select(OpaqueRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(from_diesel)?
+                .map(opaque_from)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn revoke(&self, hash: &TokenHash, now: UnixTime) -> Result<(), StoreError> {
+        let hash = hash.to_text();
+        self.run(move |conn| {
+            diesel::update(
+                opaque_tokens::table
+                    .find(&hash)
+                    .filter(opaque_tokens::revoked_at.is_null()),
+            )
+            .set(opaque_tokens::revoked_at.eq(now.as_secs()))
+            .execute(conn)
+            .map(|_| ())
+            .map_err(from_diesel)
+        })
+        .await
+    }
+
+    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError> {
+        self.run(move |conn| {
+            diesel::delete(opaque_tokens::table.filter(opaque_tokens::exp.le(now.as_secs())))
+                .execute(conn)
+                .map(|n| u64::try_from(n).unwrap_or(0))
+                .map_err(from_diesel)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl RevocationList for DieselStore {
+    async fn revoke(&self, jti: &str, expires_at: UnixTime) -> Result<(), StoreError> {
+        let jti = jti.to_owned();
+        self.run(move |conn| {
+            diesel::insert_into(revoked_jtis::table)
+                .values((
+                    revoked_jtis::jti.eq(&jti),
+                    revoked_jtis::expires_at.eq(expires_at.as_secs()),
+                ))
+                .on_conflict(revoked_jtis::jti)
+                .do_nothing()
+                .execute(conn)
+                .map(|_| ())
+                .map_err(from_diesel)
+        })
+        .await
+    }
+
+    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        let jti = jti.to_owned();
+        self.run(move |conn| {
+            revoked_jtis::table
+                .find(&jti)
+                .count()
+                .get_result::<i64>(conn)
+                .map(|n| n > 0)
+                .map_err(from_diesel)
+        })
+        .await
+    }
+
+    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError> {
+        self.run(move |conn| {
+            diesel::delete(revoked_jtis::table.filter(revoked_jtis::expires_at.le(now.as_secs())))
+                .execute(conn)
+                .map(|n| u64::try_from(n).unwrap_or(0))
+                .map_err(from_diesel)
+        })
+        .await
+    }
+}
