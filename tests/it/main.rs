@@ -14,4 +14,5 @@ mod errors;
 mod harness;
 mod jwt;
 mod lifecycle;
+mod refresh;
 mod tokens;
