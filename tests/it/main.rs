@@ -13,6 +13,7 @@ mod cli;
 mod errors;
 mod harness;
 mod jwt;
+mod keys;
 mod lifecycle;
 mod refresh;
 mod tokens;

@@ -40,6 +40,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Lists, rotates and retires signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Applies pending database migrations and exits (serve does this too).
     Migrate,
 }
@@ -52,6 +57,24 @@ impl Command {
             _ => None,
         }
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Lists every signing key and its state as JSON (no private material).
+    List,
+    /// Publishes a new key; it starts signing after keys.publish_lead_seconds, and the current
+    /// key then retires.
+    Rotate {
+        /// Algorithm of the new key [default: tokens.default_algorithm].
+        #[arg(long, value_name = "ALG")]
+        alg: Option<String>,
+    },
+    /// Removes a published or retiring key from the JWKS now (tokens it signed stop verifying).
+    Retire {
+        /// The key id.
+        kid: String,
+    },
 }
 
 #[derive(Args, Debug, Clone, Default)]

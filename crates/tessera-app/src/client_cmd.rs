@@ -103,6 +103,14 @@ fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient
     {
         bail!("alg: {alg} is not enabled on this deployment (keys.algorithms)");
     }
+    if let Some(ttl) = args.ttl
+        && ttl > u64::from(settings.key_policy.retire_after_secs)
+    {
+        bail!(
+            "ttl: at most keys.retire_after_seconds ({}), or its tokens would outlive their key",
+            settings.key_policy.retire_after_secs
+        );
+    }
     let auth_methods: BTreeSet<ClientAuthMethod> = args
         .auth_methods
         .iter()

@@ -3,6 +3,7 @@
 
 mod cli;
 mod client_cmd;
+mod keys_cmd;
 mod serve;
 mod settings;
 mod wiring;
@@ -47,6 +48,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             cli::Command::Serve(_) => serve::run(settings).await,
             cli::Command::Client { command } => client_cmd::run(settings, command).await,
+            cli::Command::Keys { command } => keys_cmd::run(settings, command).await,
             cli::Command::Migrate => wiring::open_store(&settings).map(|_| {
                 println!("migrations applied");
             }),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tessera_domain::Audience;
 use tessera_domain::cache::ClientCache;
+use tessera_domain::keys::KeyPolicy;
 use tessera_domain::policy::{Issuer, TokenPolicy};
 use tessera_domain::ports::{
     Clock, OpaqueTokenStore, RefreshTokenStore, RevocationList, TokenSigner,
@@ -99,7 +100,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 
     // Caches follow the store: every change made by any process sharing the database (the CLI,
     // another node) is seen within one refresh interval.
-    let poller = tokio::spawn(follow_store(clients, keys, settings.cache_refresh));
+    let poller = tokio::spawn(follow_store(
+        clients,
+        keys,
+        settings.key_policy,
+        clock.clone(),
+        settings.cache_refresh,
+    ));
     let purger = tokio::spawn(purge_expired(
         store.clone(),
         clock.clone(),
@@ -144,6 +151,8 @@ async fn purge_expired(store: Arc<DieselStore>, clock: Arc<dyn Clock>, every: st
 async fn follow_store(
     clients: Arc<ClientCache>,
     keys: Arc<KeyService>,
+    policy: KeyPolicy,
+    clock: Arc<dyn Clock>,
     every: std::time::Duration,
 ) {
     let mut key_version = keys.version().await.ok();
@@ -153,6 +162,14 @@ async fn follow_store(
         tick.tick().await;
         if let Err(e) = clients.refresh().await {
             tracing::warn!(error = %e, "client cache refresh failed; serving cached clients");
+        }
+        match keys.tick(clock.now(), &policy).await {
+            Ok(changes) => {
+                for change in changes {
+                    tracing::info!(?change, "signing key lifecycle");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "signing key lifecycle step failed"),
         }
         match keys.version().await {
             Ok(v) if Some(v) != key_version => match keys.reload().await {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow, bail};
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
+use tessera_domain::keys::KeyPolicy;
 use tessera_domain::policy::Issuer;
 use tessera_domain::{Audience, Role, SigningAlgorithm, TokenTtl};
 use tessera_store_diesel::{DatabaseUrl, StoreConfig};
@@ -64,6 +65,9 @@ struct RawTokens {
 struct RawKeys {
     algorithms: Vec<String>,
     jwks_max_age_seconds: u32,
+    publish_lead_seconds: Option<u32>,
+    rotation_period_seconds: u32,
+    retire_after_seconds: u32,
 }
 
 #[derive(Deserialize, Debug)]
@@ -117,6 +121,8 @@ pub struct Settings {
     pub algorithms: Vec<SigningAlgorithm>,
     /// JWKS `max-age`.
     pub jwks_max_age: u32,
+    /// How keys publish, activate, retire and rotate.
+    pub key_policy: KeyPolicy,
     /// How often caches compare their version with the store's.
     pub cache_refresh: Duration,
     /// Log filter (`tracing` env-filter syntax).
@@ -142,6 +148,8 @@ fn defaults(
         .set_default("tokens.purge_interval_seconds", 300)?
         .set_default("keys.algorithms", vec!["ES256", "RS256", "PS256", "EdDSA"])?
         .set_default("keys.jwks_max_age_seconds", 300)?
+        .set_default("keys.rotation_period_seconds", 90 * 86_400)?
+        .set_default("keys.retire_after_seconds", 86_400)?
         .set_default("cache.refresh_interval_ms", 1000)?
         .set_default("log.filter", "info")?
         .set_default("log.format", "pretty")
@@ -273,6 +281,28 @@ impl Settings {
             .ok_or_else(|| anyhow!("tokens.refresh_reuse_grace_seconds: must be at most 60"))?;
         let introspection_role = Role::parse(&raw.tokens.introspection_role)
             .map_err(|e| anyhow!("tokens.introspection_role: {e}"))?;
+        let publish_lead_secs = raw
+            .keys
+            .publish_lead_seconds
+            .unwrap_or(raw.keys.jwks_max_age_seconds);
+        if publish_lead_secs < raw.keys.jwks_max_age_seconds {
+            bail!(
+                "keys.publish_lead_seconds: must be at least keys.jwks_max_age_seconds ({}), or a resource server could meet a kid it has not fetched",
+                raw.keys.jwks_max_age_seconds
+            );
+        }
+        if raw.keys.retire_after_seconds < default_ttl.as_secs() {
+            bail!(
+                "keys.retire_after_seconds: must be at least tokens.default_ttl_seconds ({}), or tokens would outlive their key",
+                default_ttl.as_secs()
+            );
+        }
+        let key_policy = KeyPolicy {
+            publish_lead_secs,
+            rotation_period_secs: (raw.keys.rotation_period_seconds > 0)
+                .then_some(raw.keys.rotation_period_seconds),
+            retire_after_secs: raw.keys.retire_after_seconds,
+        };
         if raw.tokens.purge_interval_seconds == 0 {
             bail!("tokens.purge_interval_seconds: must be at least 1");
         }
@@ -298,6 +328,7 @@ impl Settings {
             purge_interval: Duration::from_secs(raw.tokens.purge_interval_seconds),
             algorithms,
             jwks_max_age: raw.keys.jwks_max_age_seconds,
+            key_policy,
             cache_refresh: Duration::from_millis(raw.cache.refresh_interval_ms),
             log_filter: raw.log.filter,
             log_format,

@@ -280,6 +280,7 @@ fn main() -> anyhow::Result<()> {
         private_der: der.clone(),
         created_at: UnixTime::from_secs(0),
         activated_at: None,
+        retire_at: None,
     };
     let key = LoadedKey::parse(&record).map_err(|e| anyhow::anyhow!("{e}"))?;
     let c = claims()?;

@@ -131,6 +131,87 @@ pub struct SigningKey {
     pub created_at: UnixTime,
     /// When it started signing, if it has.
     pub activated_at: Option<UnixTime>,
+    /// For a retiring key: when every token it signed has expired and it may leave the JWKS.
+    pub retire_at: Option<UnixTime>,
+}
+
+/// How keys move through their states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyPolicy {
+    /// How long a new key is published before it signs: at least the JWKS cache lifetime, so a
+    /// resource server that caches the JWKS has seen the key before it meets a token signed by it.
+    pub publish_lead_secs: u32,
+    /// How long a key signs before a successor is published automatically; `None` disables
+    /// automatic rotation.
+    pub rotation_period_secs: Option<u32>,
+    /// How long a key stays published after it stops signing: at least the longest access-token
+    /// lifetime, so every token it signed can still be verified.
+    pub retire_after_secs: u32,
+}
+
+/// One change the key policy asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyChange {
+    /// A published key has been visible long enough: it starts signing.
+    Activate(KeyId),
+    /// A key stops signing (a successor was activated) and stays published until `retire_at`.
+    Retire {
+        /// The key.
+        kid: KeyId,
+        /// When it may leave the JWKS.
+        retire_at: UnixTime,
+    },
+    /// A retiring key's tokens have all expired: it leaves the JWKS.
+    Remove(KeyId),
+    /// A new key for this algorithm should be published (automatic rotation).
+    Publish(SigningAlgorithm),
+}
+
+/// What should change in `keys` (the live ones) at `now`. Pure: the service applies the result.
+///
+/// Durations are compared strictly (`now > start + lead`) because stored instants are whole
+/// seconds: the real wait is then never shorter than the configured one.
+#[must_use]
+pub fn plan_key_changes(keys: &[SigningKey], now: UnixTime, policy: &KeyPolicy) -> Vec<KeyChange> {
+    let mut changes = Vec::new();
+    for &alg in SigningAlgorithm::ALL {
+        let of_alg: Vec<&SigningKey> = keys.iter().filter(|k| k.alg == alg).collect();
+        let ready = of_alg
+            .iter()
+            .filter(|k| k.state == KeyState::Published)
+            .filter(|k| now > k.created_at.plus_secs(i64::from(policy.publish_lead_secs)))
+            .min_by_key(|k| (k.created_at, k.kid.clone()));
+        if let Some(next) = ready {
+            changes.push(KeyChange::Activate(next.kid.clone()));
+            for old in of_alg.iter().filter(|k| k.state == KeyState::Active) {
+                changes.push(KeyChange::Retire {
+                    kid: old.kid.clone(),
+                    retire_at: now.plus_secs(i64::from(policy.retire_after_secs)),
+                });
+            }
+        } else if let Some(period) = policy.rotation_period_secs {
+            let due = of_alg
+                .iter()
+                .filter(|k| k.state == KeyState::Active)
+                .any(|k| {
+                    now > k
+                        .activated_at
+                        .unwrap_or(k.created_at)
+                        .plus_secs(i64::from(period))
+                });
+            let pending = of_alg.iter().any(|k| k.state == KeyState::Published);
+            if due && !pending {
+                changes.push(KeyChange::Publish(alg));
+            }
+        }
+        for gone in of_alg
+            .iter()
+            .filter(|k| k.state == KeyState::Retiring && k.retire_at.is_some_and(|at| now > at))
+        {
+            changes.push(KeyChange::Remove(gone.kid.clone()));
+        }
+    }
+    changes
 }
 
 /// The public half of a key, with its parameters as base64url strings (RFC 7518 §6).
@@ -196,6 +277,110 @@ mod tests {
         assert!(KeyId::parse("abc-DEF_123").is_ok());
         assert!(KeyId::parse("a/b").is_err());
         assert!(KeyId::parse("").is_err());
+    }
+
+    fn key(kid: &str, alg: SigningAlgorithm, state: KeyState, created: i64) -> SigningKey {
+        SigningKey {
+            kid: KeyId::parse(kid).unwrap_or_else(|_| unreachable!()),
+            alg,
+            state,
+            private_der: PrivateKeyDer::new(vec![]),
+            created_at: UnixTime::from_secs(created),
+            activated_at: (state == KeyState::Active).then(|| UnixTime::from_secs(created)),
+            retire_at: (state == KeyState::Retiring).then(|| UnixTime::from_secs(created + 50)),
+        }
+    }
+
+    fn id(s: &str) -> KeyId {
+        KeyId::parse(s).unwrap_or_else(|_| unreachable!())
+    }
+
+    const POLICY: KeyPolicy = KeyPolicy {
+        publish_lead_secs: 10,
+        rotation_period_secs: Some(100),
+        retire_after_secs: 30,
+    };
+
+    #[test]
+    fn a_published_key_signs_only_after_the_lead_and_its_predecessor_retires() {
+        let es = SigningAlgorithm::Es256;
+        let keys = [
+            key("old", es, KeyState::Active, 0),
+            key("new", es, KeyState::Published, 20),
+        ];
+        let plan = |now| plan_key_changes(&keys, UnixTime::from_secs(now), &POLICY);
+        assert_eq!(plan(30), vec![], "exactly the lead is not yet enough");
+        assert_eq!(
+            plan(31),
+            vec![
+                KeyChange::Activate(id("new")),
+                KeyChange::Retire {
+                    kid: id("old"),
+                    retire_at: UnixTime::from_secs(61)
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn retiring_keys_leave_after_their_tokens_expire_and_rotation_is_automatic() {
+        let es = SigningAlgorithm::Es256;
+        let keys = [
+            key("gone", es, KeyState::Retiring, 0),
+            key("cur", es, KeyState::Active, 0),
+        ];
+        assert_eq!(
+            plan_key_changes(&keys, UnixTime::from_secs(50), &POLICY),
+            vec![]
+        );
+        assert_eq!(
+            plan_key_changes(&keys, UnixTime::from_secs(51), &POLICY),
+            vec![KeyChange::Remove(id("gone"))]
+        );
+        assert_eq!(
+            plan_key_changes(&keys, UnixTime::from_secs(101), &POLICY),
+            vec![KeyChange::Publish(es), KeyChange::Remove(id("gone"))]
+        );
+        // A successor already pending: no second one.
+        let pending = [
+            key("cur", es, KeyState::Active, 0),
+            key("next", es, KeyState::Published, 100),
+        ];
+        assert_eq!(
+            plan_key_changes(&pending, UnixTime::from_secs(105), &POLICY),
+            vec![]
+        );
+        let manual = KeyPolicy {
+            rotation_period_secs: None,
+            ..POLICY
+        };
+        assert_eq!(
+            plan_key_changes(&keys[1..], UnixTime::from_secs(10_000), &manual),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn algorithms_rotate_independently() {
+        let keys = [
+            key("es", SigningAlgorithm::Es256, KeyState::Active, 0),
+            key("rs-next", SigningAlgorithm::Rs256, KeyState::Published, 0),
+            key("rs", SigningAlgorithm::Rs256, KeyState::Active, 0),
+        ];
+        let manual = KeyPolicy {
+            rotation_period_secs: None,
+            ..POLICY
+        };
+        assert_eq!(
+            plan_key_changes(&keys, UnixTime::from_secs(11), &manual),
+            vec![
+                KeyChange::Activate(id("rs-next")),
+                KeyChange::Retire {
+                    kid: id("rs"),
+                    retire_at: UnixTime::from_secs(41)
+                }
+            ]
+        );
     }
 
     #[test]

@@ -109,6 +109,25 @@ pub trait KeyRepository: Send + Sync {
     /// One transaction: after cancellation it has happened entirely or not at all.
     async fn insert(&self, key: &SigningKey) -> Result<(), StoreError>;
 
+    /// Every key, retired ones included, oldest first.
+    ///
+    /// # Errors
+    /// As for `live_keys`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
+    async fn all_keys(&self) -> Result<Vec<SigningKey>, StoreError>;
+
+    /// Records a key's new state, activation and retirement instants (the key material never
+    /// changes).
+    ///
+    /// # Errors
+    /// MUST return `NotFound` when no key has that `kid`.
+    ///
+    /// # Cancel safety
+    /// One transaction.
+    async fn update(&self, key: &SigningKey) -> Result<(), StoreError>;
+
     /// A number that grows whenever any key is added or changes state, as for
     /// [`ClientRepository::version`].
     ///

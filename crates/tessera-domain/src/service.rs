@@ -6,6 +6,7 @@ mod admin;
 mod keys;
 mod token;
 
+pub use crate::keys::{KeyChange, KeyPolicy};
 pub use admin::{AdminError, ClientAdmin, NewClient, SecretSource};
 pub use keys::{KeyError, KeyService};
 pub use token::{ClientAuthentication, GrantRequest, TokenPorts, TokenRequest, TokenService};

@@ -23,6 +23,7 @@ fn key(alg: SigningAlgorithm, state: KeyState, at: i64) -> SigningKey {
         private_der,
         created_at: UnixTime::from_secs(at),
         activated_at: (state == KeyState::Active).then(|| UnixTime::from_secs(at)),
+        retire_at: None,
     }
 }
 

@@ -54,6 +54,7 @@ pub(crate) struct KeyRow {
     pub private_der: Vec<u8>,
     pub created_at: i64,
     pub activated_at: Option<i64>,
+    pub retire_at: Option<i64>,
 }
 
 const HMAC: &str = "hmac-sha256";
@@ -201,6 +202,7 @@ pub(crate) fn key_row(key: &SigningKey) -> KeyRow {
         private_der: key.private_der.expose().to_vec(),
         created_at: key.created_at.as_secs(),
         activated_at: key.activated_at.map(UnixTime::as_secs),
+        retire_at: key.retire_at.map(UnixTime::as_secs),
     }
 }
 
@@ -214,5 +216,6 @@ pub(crate) fn key_from_row(row: KeyRow) -> Result<SigningKey, StoreError> {
         private_der: PrivateKeyDer::new(row.private_der),
         created_at: UnixTime::from_secs(row.created_at),
         activated_at: row.activated_at.map(UnixTime::from_secs),
+        retire_at: row.retire_at.map(UnixTime::from_secs),
     })
 }

@@ -247,6 +247,40 @@ impl KeyRepository for DieselStore {
         .await
     }
 
+    async fn all_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
+        self.run(|conn| {
+            signing_keys::table
+                .order((signing_keys::created_at, signing_keys::kid))
+                .select(KeyRow::as_select())
+                .load(conn)
+                .map_err(from_diesel)?
+                .into_iter()
+                .map(key_from_row)
+                .collect()
+        })
+        .await
+    }
+
+    async fn update(&self, key: &SigningKey) -> Result<(), StoreError> {
+        let row = key_row(key);
+        self.run(move |conn| {
+            write_tx(conn, |conn| {
+                let changed = diesel::update(signing_keys::table.find(&row.kid))
+                    .set((
+                        signing_keys::state.eq(&row.state),
+                        signing_keys::activated_at.eq(row.activated_at),
+                        signing_keys::retire_at.eq(row.retire_at),
+                    ))
+                    .execute(conn)?;
+                if changed == 0 {
+                    return Err(diesel::result::Error::NotFound);
+                }
+                bump(conn, "keys")
+            })
+        })
+        .await
+    }
+
     async fn version(&self) -> Result<u64, StoreError> {
         self.run(|conn| read_version(conn, "keys")).await
     }

@@ -83,6 +83,7 @@ diesel::table! {
         private_der -> Binary,
         created_at -> BigInt,
         activated_at -> Nullable<BigInt>,
+        retire_at -> Nullable<BigInt>,
     }
 }
 

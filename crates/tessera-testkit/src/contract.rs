@@ -128,6 +128,32 @@ pub async fn keys(repo: &dyn KeyRepository) {
         "live keys, oldest first"
     );
     assert_eq!(repo.insert(&a).await, Err(StoreError::Conflict));
+    assert_eq!(
+        repo.all_keys().await,
+        Ok(vec![gone.clone(), b.clone(), a.clone()]),
+        "all keys, oldest first"
+    );
+
+    // State changes are recorded and move the version.
+    let v1 = repo.version().await.unwrap();
+    let mut retiring = a.clone();
+    retiring.state = KeyState::Retiring;
+    retiring.retire_at = Some(tessera_domain::UnixTime::from_secs(99));
+    repo.update(&retiring).await.unwrap();
+    assert!(
+        repo.version().await.unwrap() > v1,
+        "update MUST grow the version"
+    );
+    assert_eq!(
+        repo.live_keys().await,
+        Ok(vec![b.clone(), retiring.clone()])
+    );
+    let mut retired = retiring.clone();
+    retired.state = KeyState::Retired;
+    repo.update(&retired).await.unwrap();
+    assert_eq!(repo.live_keys().await, Ok(vec![b.clone()]));
+    let ghost = key_record("ghost", SigningAlgorithm::Es256, KeyState::Active, 1);
+    assert_eq!(repo.update(&ghost).await, Err(StoreError::NotFound));
 }
 
 /// [`ServerSecretRepository`]'s contract.

@@ -141,6 +141,25 @@ impl KeyRepository for InMemoryKeys {
         Ok(())
     }
 
+    async fn all_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
+        let mut keys = self.keys.lock().unwrap().clone();
+        keys.sort_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)));
+        Ok(keys)
+    }
+
+    async fn update(&self, key: &SigningKey) -> Result<(), StoreError> {
+        let mut keys = self.keys.lock().unwrap();
+        let slot = keys
+            .iter_mut()
+            .find(|k| k.kid == key.kid)
+            .ok_or(StoreError::NotFound)?;
+        slot.state = key.state;
+        slot.activated_at = key.activated_at;
+        slot.retire_at = key.retire_at;
+        self.version.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
     async fn version(&self) -> Result<u64, StoreError> {
         Ok(self.version.load(Ordering::SeqCst))
     }

@@ -85,5 +85,6 @@ pub fn key_record(
         private_der: PrivateKeyDer::new(kid.as_bytes().to_vec()),
         created_at: UnixTime::from_secs(created_at),
         activated_at: (state == KeyState::Active).then(|| UnixTime::from_secs(created_at)),
+        retire_at: None,
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::client::SigningAlgorithm;
 use crate::error::StoreError;
-use crate::keys::{KeyState, SigningKey};
+use crate::keys::{KeyChange, KeyId, KeyPolicy, KeyState, SigningKey, plan_key_changes};
 use crate::ports::{KeyGenerator, KeyRepository, SignError, TokenSigner};
 use crate::time::UnixTime;
 
@@ -18,6 +18,12 @@ pub enum KeyError {
     /// A key could not be generated or parsed.
     #[error("{0}")]
     Sign(#[from] SignError),
+    /// No key has this id.
+    #[error("no key with kid {0}")]
+    NotFound(KeyId),
+    /// The operation would break a token in flight or leave an algorithm without a signer.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// The key-keeping use cases.
@@ -69,6 +75,7 @@ impl KeyService {
                 private_der,
                 created_at: now,
                 activated_at: Some(now),
+                retire_at: None,
             };
             match self.repo.insert(&key).await {
                 // Another node made the same key at the same instant: impossible for random keys,
@@ -91,6 +98,112 @@ impl KeyService {
         let live = self.repo.live_keys().await?;
         self.signer.install(&live)?;
         Ok(version)
+    }
+
+    /// Publishes a new key for `alg`. It is in the JWKS at once and starts signing after the
+    /// policy's lead time (see [`KeyService::tick`]).
+    ///
+    /// # Errors
+    /// When generation or the store fails.
+    pub async fn rotate(
+        &self,
+        alg: SigningAlgorithm,
+        now: UnixTime,
+    ) -> Result<SigningKey, KeyError> {
+        let (kid, private_der) = self.generator.generate(alg)?;
+        let key = SigningKey {
+            kid,
+            alg,
+            state: KeyState::Published,
+            private_der,
+            created_at: now,
+            activated_at: None,
+            retire_at: None,
+        };
+        self.repo.insert(&key).await?;
+        Ok(key)
+    }
+
+    /// Takes a key out of the JWKS now. Refused for the active key (rotate first: retiring the
+    /// signer would leave its algorithm unable to sign).
+    ///
+    /// # Errors
+    /// `NotFound`, `Refused`, or a store failure.
+    pub async fn retire(&self, kid: &KeyId, now: UnixTime) -> Result<SigningKey, KeyError> {
+        let mut key = self
+            .repo
+            .all_keys()
+            .await?
+            .into_iter()
+            .find(|k| &k.kid == kid)
+            .ok_or_else(|| KeyError::NotFound(kid.clone()))?;
+        match key.state {
+            KeyState::Active => Err(KeyError::Refused(format!(
+                "{kid} is the active {} key: rotate first, it retires when its successor activates",
+                key.alg
+            ))),
+            KeyState::Retired => Ok(key),
+            KeyState::Published | KeyState::Retiring => {
+                key.state = KeyState::Retired;
+                key.retire_at = Some(now);
+                self.repo.update(&key).await?;
+                Ok(key)
+            }
+        }
+    }
+
+    /// Every key, retired ones included.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn list(&self) -> Result<Vec<SigningKey>, KeyError> {
+        Ok(self.repo.all_keys().await?)
+    }
+
+    /// Applies the key policy at `now` (activation after the lead, retirement, removal, automatic
+    /// rotation) and reloads the signer when anything changed. Returns what changed.
+    ///
+    /// # Errors
+    /// When the store or the generator fails; changes applied before the failure stay.
+    pub async fn tick(
+        &self,
+        now: UnixTime,
+        policy: &KeyPolicy,
+    ) -> Result<Vec<KeyChange>, KeyError> {
+        let live = self.repo.live_keys().await?;
+        let plan = plan_key_changes(&live, now, policy);
+        for change in &plan {
+            let find = |kid: &KeyId| live.iter().find(|k| &k.kid == kid).cloned();
+            match change {
+                KeyChange::Activate(kid) => {
+                    if let Some(mut key) = find(kid) {
+                        key.state = KeyState::Active;
+                        key.activated_at = Some(now);
+                        self.repo.update(&key).await?;
+                    }
+                }
+                KeyChange::Retire { kid, retire_at } => {
+                    if let Some(mut key) = find(kid) {
+                        key.state = KeyState::Retiring;
+                        key.retire_at = Some(*retire_at);
+                        self.repo.update(&key).await?;
+                    }
+                }
+                KeyChange::Remove(kid) => {
+                    if let Some(mut key) = find(kid) {
+                        key.state = KeyState::Retired;
+                        self.repo.update(&key).await?;
+                    }
+                }
+                KeyChange::Publish(alg) => {
+                    self.rotate(*alg, now).await?;
+                }
+            }
+        }
+        if !plan.is_empty() {
+            self.reload().await?;
+        }
+        Ok(plan)
     }
 
     /// The key store's current version.

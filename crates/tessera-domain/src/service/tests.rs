@@ -625,6 +625,7 @@ fn stored(kid: &str, alg: SigningAlgorithm, state: KeyState) -> SigningKey {
         private_der: PrivateKeyDer::new(vec![1]),
         created_at: UnixTime::from_secs(1),
         activated_at: None,
+        retire_at: None,
     }
 }
 
