@@ -232,19 +232,19 @@ impl From<SecretVerifier> for ClientSecret {
 /// verifiers at all (an unknown client) it still computes one HMAC and compares it against a dummy,
 /// so an unknown client costs what a wrong secret costs.
 #[must_use]
-pub fn verify_any(
-    verifiers: &[SecretVerifier],
+pub fn verify_any<'a>(
+    verifiers: impl IntoIterator<Item = &'a SecretVerifier>,
     pepper: &SecretPepper,
     secret: &PlainSecret,
 ) -> bool {
-    if verifiers.is_empty() {
+    let (checked, ok) = verifiers
+        .into_iter()
+        .fold((0_usize, false), |(n, ok), v| (n + 1, v.verify(pepper, secret) | ok));
+    if checked == 0 {
         let dummy = SecretVerifier::HmacSha256([0; 32]);
         let _ = dummy.verify(pepper, secret);
-        return false;
     }
-    verifiers
-        .iter()
-        .fold(false, |ok, v| v.verify(pepper, secret) | ok)
+    ok
 }
 
 #[cfg(test)]

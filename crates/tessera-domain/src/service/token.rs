@@ -527,18 +527,17 @@ impl TokenService {
         secret: &PlainSecret,
         now: UnixTime,
     ) -> bool {
-        let verifiers: Vec<SecretVerifier> = client
-            .map(|c| {
-                c.secrets()
-                    .iter()
-                    .filter(|s| s.is_live(now))
-                    .map(|s| s.verifier.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !verifiers.iter().any(SecretVerifier::is_slow) {
-            return verify_any(&verifiers, &self.pepper, secret);
+        let live = client
+            .map(Client::secrets)
+            .unwrap_or_default()
+            .iter()
+            .filter(move |s| s.is_live(now))
+            .map(|s| &s.verifier);
+        if !live.clone().any(SecretVerifier::is_slow) {
+            // The hot path: HMAC checks, no allocation, no thread hop.
+            return verify_any(live, &self.pepper, secret);
         }
+        let verifiers: Vec<SecretVerifier> = live.cloned().collect();
         let (pepper, secret) = (self.pepper.clone(), secret.clone());
         self.ports
             .blocking
