@@ -10,6 +10,7 @@
 )]
 
 mod cli;
+mod dialects;
 mod errors;
 mod harness;
 mod jwt;

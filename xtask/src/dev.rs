@@ -14,6 +14,23 @@ const DEMO: &[(&str, &str, &[&str])] = &[
         &["--scope", "read write", "--default-scope", "read"],
     ),
     (
+        "demo-serproid",
+        "Demo SerproID app",
+        &["--auth-method", "client_secret_post"],
+    ),
+    (
+        "demo-eagle",
+        "Demo Screening Eagle integration",
+        &[
+            "--scope",
+            "openid email profile inspect",
+            "--grant",
+            "client_credentials",
+            "--grant",
+            "refresh_token",
+        ],
+    ),
+    (
         "demo-firstparty",
         "Demo first-party app",
         &[
@@ -82,7 +99,7 @@ pub fn run() -> anyhow::Result<()> {
     std::fs::write(&secrets_file, listing).context("cannot save demo secrets")?;
 
     println!("\nTessera dev server on http://{BIND} (data in .dev/)\n");
-    for (id, secret) in &secrets {
+    for (id, secret) in secrets.iter().filter(|(i, _)| i != "demo-serproid") {
         println!("# {id}: a client_credentials token (client_secret_basic)");
         println!(
             "curl -s -u '{id}:{secret}' -d grant_type=client_credentials http://{BIND}/oauth2/token\n"
@@ -92,6 +109,18 @@ pub fn run() -> anyhow::Result<()> {
         println!("# the same with client_secret_post and an explicit scope");
         println!(
             "curl -s -d grant_type=client_credentials -d scope=write -d client_id={id} -d client_secret={secret} http://{BIND}/oauth2/token\n"
+        );
+    }
+    if let Some((id, secret)) = secrets.iter().find(|(i, _)| i == "demo-serproid") {
+        println!("# SerproID dialect (docs/dialects.md)");
+        println!(
+            "curl -s -X POST http://{BIND}/oauth/v0/oauth/client_token -H 'Content-Type: application/x-www-form-urlencoded' -d 'grant_type=client_credentials&client_id={id}&client_secret={secret}'\n"
+        );
+    }
+    if let Some((id, secret)) = secrets.iter().find(|(i, _)| i == "demo-eagle") {
+        println!("# Screening Eagle dialect (docs/dialects.md)");
+        println!(
+            "curl -s -X POST http://{BIND}/api/id/v1/auth/token -u '{id}:{secret}' -d grant_type=client_credentials --data-urlencode 'scope=openid email profile inspect'\n"
         );
     }
     println!("# the public keys and the metadata");

@@ -90,6 +90,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         issuer: issuer.clone(),
         jwks_max_age: settings.jwks_max_age,
         algorithms: settings.algorithms.clone(),
+        dialects: settings.dialects.clone(),
     };
     let options = ServerOptions {
         workers: settings.workers,

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use tessera_domain::keys::KeyPolicy;
 use tessera_domain::policy::Issuer;
 use tessera_domain::{Audience, Role, SigningAlgorithm, TokenTtl};
+use tessera_http_actix::{DialectRoute, Dialects};
 use tessera_store_diesel::{DatabaseUrl, StoreConfig};
 
 use crate::cli::{GlobalArgs, ServeArgs};
@@ -31,6 +32,22 @@ struct Raw {
     keys: RawKeys,
     cache: RawCache,
     log: RawLog,
+    dialects: RawDialects,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawDialects {
+    serproid: RawDialect,
+    screening_eagle: RawDialect,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawDialect {
+    enabled: bool,
+    path: String,
+    default_ttl_seconds: Option<u64>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -123,6 +140,8 @@ pub struct Settings {
     pub jwks_max_age: u32,
     /// How keys publish, activate, retire and rotate.
     pub key_policy: KeyPolicy,
+    /// The vendor dialects that are on, and where.
+    pub dialects: Dialects,
     /// How often caches compare their version with the store's.
     pub cache_refresh: Duration,
     /// Log filter (`tracing` env-filter syntax).
@@ -149,10 +168,38 @@ fn defaults(
         .set_default("keys.algorithms", vec!["ES256", "RS256", "PS256", "EdDSA"])?
         .set_default("keys.jwks_max_age_seconds", 300)?
         .set_default("keys.rotation_period_seconds", 90 * 86_400)?
-        .set_default("keys.retire_after_seconds", 86_400)?
+        .set_default("keys.retire_after_seconds", 8 * 86_400)?
+        .set_default("dialects.serproid.enabled", true)?
+        .set_default("dialects.serproid.path", "/oauth/v0/oauth/client_token")?
+        .set_default("dialects.serproid.default_ttl_seconds", 3600)?
+        .set_default("dialects.screening_eagle.enabled", true)?
+        .set_default("dialects.screening_eagle.path", "/api/id/v1/auth/token")?
+        .set_default("dialects.screening_eagle.default_ttl_seconds", 7 * 86_400)?
         .set_default("cache.refresh_interval_ms", 1000)?
         .set_default("log.filter", "info")?
         .set_default("log.format", "pretty")
+}
+
+/// Checks one dialect's settings; `None` when it is switched off.
+fn dialect(name: &str, raw: &RawDialect) -> anyhow::Result<Option<DialectRoute>> {
+    if !raw.enabled {
+        return Ok(None);
+    }
+    if !raw.path.starts_with('/') || raw.path.contains(['?', '#', ' ', '{', '}']) {
+        bail!(
+            "dialects.{name}.path: {:?} must be an absolute path without query or pattern",
+            raw.path
+        );
+    }
+    let default_ttl = raw
+        .default_ttl_seconds
+        .map(TokenTtl::from_secs)
+        .transpose()
+        .map_err(|e| anyhow!("dialects.{name}.default_ttl_seconds: {e}"))?;
+    Ok(Some(DialectRoute {
+        path: raw.path.clone(),
+        default_ttl,
+    }))
 }
 
 impl Settings {
@@ -291,10 +338,40 @@ impl Settings {
                 raw.keys.jwks_max_age_seconds
             );
         }
-        if raw.keys.retire_after_seconds < default_ttl.as_secs() {
+        let dialects = Dialects {
+            serproid: dialect("serproid", &raw.dialects.serproid)?,
+            screening_eagle: dialect("screening_eagle", &raw.dialects.screening_eagle)?,
+        };
+        let mut paths: Vec<&str> = vec![
+            "/oauth2/token",
+            "/oauth2/revoke",
+            "/oauth2/introspect",
+            "/oauth2/jwks",
+            "/healthz",
+        ];
+        for (name, d) in [
+            ("serproid", &dialects.serproid),
+            ("screening_eagle", &dialects.screening_eagle),
+        ] {
+            if let Some(d) = d {
+                if paths.contains(&d.path.as_str()) || d.path.starts_with("/.well-known/") {
+                    bail!("dialects.{name}.path: {:?} is already served", d.path);
+                }
+                paths.push(&d.path);
+            }
+        }
+        let longest = [
+            dialects.serproid.as_ref(),
+            dialects.screening_eagle.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.default_ttl)
+        .map(TokenTtl::as_secs)
+        .fold(default_ttl.as_secs(), u32::max);
+        if raw.keys.retire_after_seconds < longest {
             bail!(
-                "keys.retire_after_seconds: must be at least tokens.default_ttl_seconds ({}), or tokens would outlive their key",
-                default_ttl.as_secs()
+                "keys.retire_after_seconds: must be at least the longest default access-token lifetime ({longest} s), or tokens would outlive their key"
             );
         }
         let key_policy = KeyPolicy {
@@ -329,6 +406,7 @@ impl Settings {
             algorithms,
             jwks_max_age: raw.keys.jwks_max_age_seconds,
             key_policy,
+            dialects,
             cache_refresh: Duration::from_millis(raw.cache.refresh_interval_ms),
             log_filter: raw.log.filter,
             log_format,
@@ -460,6 +538,18 @@ mod tests {
             (&[("TESSERA_DATABASE_URL", "mysql://x")], "database_url"),
             (&[("TESSERA_LOG__FORMAT", "xml")], "log.format"),
             (&[("TESSERA_SERVER__BINDD", "x")], "bindd"),
+            (
+                &[("TESSERA_DIALECTS__SERPROID__PATH", "/oauth2/token")],
+                "dialects.serproid.path",
+            ),
+            (
+                &[("TESSERA_DIALECTS__SCREENING_EAGLE__PATH", "relative")],
+                "dialects.screening_eagle.path",
+            ),
+            (
+                &[("TESSERA_KEYS__RETIRE_AFTER_SECONDS", "86400")],
+                "keys.retire_after_seconds",
+            ),
         ];
         for (vars, key) in cases {
             let err = Settings::load_from(&GlobalArgs::default(), None, &env(vars)).unwrap_err();

@@ -238,13 +238,14 @@ vocabulary!(
     }
 );
 
-/// The lifetime of an issued access token: 1 second to 1 day.
+/// The lifetime of an issued access token: 1 second to 30 days (the Screening Eagle API issues
+/// 7-day tokens; longer-lived access tokens are a liability).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TokenTtl(u32);
 
 impl TokenTtl {
-    /// The longest lifetime accepted: one day. Longer-lived access tokens are a liability.
-    pub const MAX_SECS: u32 = 86_400;
+    /// The longest lifetime accepted: 30 days.
+    pub const MAX_SECS: u32 = 30 * 86_400;
 
     /// A lifetime of `secs` seconds.
     ///
@@ -544,7 +545,8 @@ mod tests {
     fn ttl_is_bounded() {
         assert!(TokenTtl::from_secs(0).is_err());
         assert_eq!(TokenTtl::from_secs(300).map(TokenTtl::as_secs), Ok(300));
-        assert!(TokenTtl::from_secs(86_401).is_err());
+        assert!(TokenTtl::from_secs(604_800).is_ok());
+        assert!(TokenTtl::from_secs(30 * 86_400 + 1).is_err());
         assert!(TokenTtl::from_secs(u64::MAX).is_err());
     }
 

@@ -69,10 +69,14 @@ pub struct TokenPolicy {
 }
 
 impl TokenPolicy {
-    /// The lifetime of `client`'s access tokens.
+    /// The lifetime of `client`'s access tokens: its own, else the default of the API it asked
+    /// through (`profile_default`, from that API's configuration), else the deployment's.
     #[must_use]
-    pub fn ttl_for(&self, client: &Client) -> TokenTtl {
-        client.access_token_ttl().unwrap_or(self.default_ttl)
+    pub fn ttl_for(&self, client: &Client, profile_default: Option<TokenTtl>) -> TokenTtl {
+        client
+            .access_token_ttl()
+            .or(profile_default)
+            .unwrap_or(self.default_ttl)
     }
 
     /// The algorithm `client`'s tokens are signed with.

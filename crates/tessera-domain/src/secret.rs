@@ -237,9 +237,9 @@ pub fn verify_any<'a>(
     pepper: &SecretPepper,
     secret: &PlainSecret,
 ) -> bool {
-    let (checked, ok) = verifiers
-        .into_iter()
-        .fold((0_usize, false), |(n, ok), v| (n + 1, v.verify(pepper, secret) | ok));
+    let (checked, ok) = verifiers.into_iter().fold((0_usize, false), |(n, ok), v| {
+        (n + 1, v.verify(pepper, secret) | ok)
+    });
     if checked == 0 {
         let dummy = SecretVerifier::HmacSha256([0; 32]);
         let _ = dummy.verify(pepper, secret);

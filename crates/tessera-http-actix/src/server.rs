@@ -9,12 +9,12 @@ use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, ServiceConfig};
 use actix_web::{App, HttpResponse, HttpServer};
 use serde_json::json;
-use tessera_domain::SigningAlgorithm;
 use tessera_domain::policy::Issuer;
 use tessera_domain::ports::{Clock, TokenSigner};
 use tessera_domain::service::TokenService;
+use tessera_domain::{SigningAlgorithm, TokenTtl};
 
-use crate::dialect::rfc6749;
+use crate::dialect::{rfc6749, screening_eagle, serproid};
 use crate::meta;
 
 /// What the handlers share.
@@ -31,6 +31,26 @@ pub struct HttpState {
     pub jwks_max_age: u32,
     /// The algorithms access tokens may be signed with.
     pub algorithms: Vec<SigningAlgorithm>,
+    /// The vendor dialects that are switched on, and where.
+    pub dialects: Dialects,
+}
+
+/// Where a vendor dialect is served, and its default access-token lifetime.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DialectRoute {
+    /// The path of its token endpoint.
+    pub path: String,
+    /// The lifetime of its clients' access tokens when a client has none of its own.
+    pub default_ttl: Option<TokenTtl>,
+}
+
+/// The vendor dialects; `None` means switched off.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dialects {
+    /// SerproID's `client_token`.
+    pub serproid: Option<DialectRoute>,
+    /// Screening Eagle ID's `auth/token`.
+    pub screening_eagle: Option<DialectRoute>,
 }
 
 /// How the server runs.
@@ -60,6 +80,21 @@ impl Default for ServerOptions {
 /// Registers every route.
 pub fn configure(state: Data<HttpState>) -> impl FnOnce(&mut ServiceConfig) {
     move |cfg: &mut ServiceConfig| {
+        let dialects = state.dialects.clone();
+        if let Some(d) = &dialects.serproid {
+            cfg.service(
+                web::resource(d.path.as_str())
+                    .route(web::post().to(serproid::token))
+                    .default_service(web::to(serproid::method_not_allowed)),
+            );
+        }
+        if let Some(d) = &dialects.screening_eagle {
+            cfg.service(
+                web::resource(d.path.as_str())
+                    .route(web::post().to(screening_eagle::token))
+                    .default_service(web::to(screening_eagle::method_not_allowed)),
+            );
+        }
         cfg.app_data(state)
             .service(
                 web::resource("/oauth2/token")

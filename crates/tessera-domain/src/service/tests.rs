@@ -174,6 +174,7 @@ async fn client_credentials_builds_rfc_9068_claims_from_policy_and_client() {
     let issued = svc
         .issue(
             TokenRequest {
+                default_ttl: None,
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None),
             },
@@ -213,6 +214,7 @@ async fn the_clients_own_lifetime_algorithm_and_audience_win_and_jti_is_fresh() 
     for _ in 0..2 {
         svc.issue(
             TokenRequest {
+                default_ttl: None,
                 auth: basic("svc", &secret("svc")),
                 grant: cc(Some("write")),
             },
@@ -260,6 +262,7 @@ async fn every_authentication_failure_is_invalid_client_and_signs_nothing() {
         let got = svc
             .issue(
                 TokenRequest {
+                    default_ttl: None,
                     auth: auth.clone(),
                     grant: cc(None),
                 },
@@ -291,6 +294,7 @@ async fn grant_and_scope_policy_errors() {
     let got = svc
         .issue(
             TokenRequest {
+                default_ttl: None,
                 auth: basic("code", &secret("code")),
                 grant: cc(None),
             },
@@ -301,6 +305,7 @@ async fn grant_and_scope_policy_errors() {
     let got = svc
         .issue(
             TokenRequest {
+                default_ttl: None,
                 auth: basic("svc", &secret("svc")),
                 grant: cc(Some("read admin")),
             },
@@ -373,6 +378,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
     assert!(
         svc.issue(
             TokenRequest {
+                default_ttl: None,
                 auth: basic("legacy", &old),
                 grant: cc(None)
             },
@@ -386,6 +392,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
     assert_eq!(
         svc.issue(
             TokenRequest {
+                default_ttl: None,
                 auth: basic("legacy", &wrong),
                 grant: cc(None)
             },
@@ -397,6 +404,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
     assert!(
         svc.issue(
             TokenRequest {
+                default_ttl: None,
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None)
             },
@@ -426,6 +434,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
     let got = svc
         .issue(
             TokenRequest {
+                default_ttl: None,
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None),
             },
@@ -446,6 +455,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
     let got = svc
         .issue(
             TokenRequest {
+                default_ttl: None,
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None),
             },
@@ -466,6 +476,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
     let got = svc
         .issue(
             TokenRequest {
+                default_ttl: None,
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None),
             },
@@ -705,6 +716,7 @@ async fn a_rotated_secret_works_at_once_and_the_old_one_until_the_grace_ends() {
     let svc = service(repo.clone(), signer, Arc::new(CountingBlocking::default()));
     let ask = |s: &PlainSecret, at: UnixTime| {
         let req = TokenRequest {
+            default_ttl: None,
             auth: basic("svc", s),
             grant: cc(None),
         };
@@ -736,5 +748,39 @@ async fn a_rotated_secret_works_at_once_and_the_old_one_until_the_grace_ends() {
             .await
             .map(|_| ()),
         Err(AdminError::NotFound(ClientId::parse("ghost").unwrap()))
+    );
+}
+
+#[tokio::test]
+async fn the_api_default_lifetime_applies_only_when_the_client_has_none() {
+    let mut own = spec("own");
+    own.access_token_ttl = Some(TokenTtl::from_secs(60).unwrap());
+    let (signer, _) = recording_signer();
+    let svc = service(
+        Arc::new(Fixed(vec![
+            Client::new(spec("svc")).unwrap(),
+            Client::new(own).unwrap(),
+        ])),
+        signer,
+        Arc::new(CountingBlocking::default()),
+    );
+    let week = TokenTtl::from_secs(604_800).unwrap();
+    let ask = |id: &'static str, default_ttl| {
+        let svc = &svc;
+        async move {
+            let req = TokenRequest {
+                auth: basic(id, &secret(id)),
+                grant: cc(None),
+                default_ttl,
+            };
+            svc.issue(req, NOW).await.unwrap().expires_in
+        }
+    };
+    assert_eq!(ask("svc", Some(week)).await, 604_800);
+    assert_eq!(ask("svc", None).await, 900, "the deployment default");
+    assert_eq!(
+        ask("own", Some(week)).await,
+        60,
+        "the client's own lifetime wins"
     );
 }

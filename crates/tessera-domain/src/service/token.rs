@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::cache::ClientCache;
-use crate::client::{AccessTokenFormat, Client, ClientAuthMethod, ClientId, GrantType};
+use crate::client::{AccessTokenFormat, Client, ClientAuthMethod, ClientId, GrantType, TokenTtl};
 use crate::error::{StoreError, TokenError};
 use crate::issued::{
     OPAQUE_PREFIX, OpaqueTokenRecord, REFRESH_PREFIX, ReferenceToken, RefreshFamily,
@@ -160,6 +160,9 @@ pub struct TokenRequest {
     pub auth: ClientAuthentication,
     /// The grant.
     pub grant: GrantRequest,
+    /// The access-token lifetime configured for the API this request came through, used when the
+    /// client has none of its own.
+    pub default_ttl: Option<TokenTtl>,
 }
 
 /// The ports the token service works through.
@@ -222,6 +225,7 @@ impl TokenService {
     /// The [`TokenError`] the request deserves (RFC 6749 §5.2).
     pub async fn issue(&self, request: TokenRequest, now: UnixTime) -> Result<Issued, TokenError> {
         let client = self.authenticate(request.auth, now).await?;
+        let ttl = self.policy.ttl_for(&client, request.default_ttl);
         if !client.grant_types().contains(&request.grant.grant_type()) {
             return Err(TokenError::UnauthorizedClient);
         }
@@ -230,7 +234,7 @@ impl TokenService {
                 let scope = resolve_scope(scope.as_ref(), &client)?;
                 let subject = client.id().as_str().to_owned();
                 let mut issued = self
-                    .access_for(&client, subject.clone(), scope.clone(), now)
+                    .access_for(&client, subject.clone(), scope.clone(), ttl, now)
                     .await?;
                 if client.grant_types().contains(&GrantType::RefreshToken) {
                     issued.refresh_token =
@@ -241,7 +245,7 @@ impl TokenService {
             GrantRequest::RefreshToken {
                 refresh_token,
                 scope,
-            } => self.refresh(&client, &refresh_token, scope, now).await,
+            } => self.refresh(&client, &refresh_token, scope, ttl, now).await,
         }
     }
 
@@ -253,6 +257,7 @@ impl TokenService {
         client: &Client,
         raw: &str,
         requested: Option<ScopeSet>,
+        ttl: TokenTtl,
         now: UnixTime,
     ) -> Result<Issued, TokenError> {
         let presented = ReferenceToken::recognise(REFRESH_PREFIX, raw).ok_or_else(invalid_grant)?;
@@ -309,7 +314,7 @@ impl TokenService {
         {
             RotateOutcome::Rotated | RotateOutcome::Replayed => {
                 let mut issued = self
-                    .access_for(client, family.subject.clone(), scope, now)
+                    .access_for(client, family.subject.clone(), scope, ttl, now)
                     .await?;
                 issued.refresh_token = Some(successor);
                 Ok(issued)
@@ -592,9 +597,9 @@ impl TokenService {
         client: &Client,
         subject: String,
         scope: ScopeSet,
+        ttl: TokenTtl,
         now: UnixTime,
     ) -> Result<Issued, TokenError> {
-        let ttl = self.policy.ttl_for(client);
         let alg = self.policy.alg_for(client);
         let mut jti = [0u8; 16];
         self.ports.random.fill(&mut jti);

@@ -2,6 +2,8 @@
 //! success body, and the table that maps every [`TokenError`] to its status and error body.
 
 pub mod rfc6749;
+pub mod screening_eagle;
+pub mod serproid;
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
@@ -39,6 +41,48 @@ pub fn has_content_type(req: &HttpRequest, media_type: &str) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(media_type))
+}
+
+/// Why a form body could not be read; each dialect renders these in its own format.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BadForm {
+    /// The content type is not `application/x-www-form-urlencoded`.
+    NotForm,
+    /// Larger than [`MAX_BODY`].
+    TooLarge,
+    /// The connection failed while reading.
+    Broken,
+    /// A parameter appears twice.
+    Repeated(String),
+    /// Not UTF-8 once decoded.
+    NotUtf8,
+}
+
+/// Reads a whole `application/x-www-form-urlencoded` body, strictly (see [`crate::form`]).
+pub async fn read_form(req: &HttpRequest, payload: Payload) -> Result<crate::form::Form, BadForm> {
+    if !has_content_type(req, "application/x-www-form-urlencoded") {
+        return Err(BadForm::NotForm);
+    }
+    let body = read_body(payload).await.map_err(|e| match e {
+        BodyError::TooLarge => BadForm::TooLarge,
+        BodyError::Broken => BadForm::Broken,
+    })?;
+    crate::form::Form::parse(&body).map_err(|e| match e {
+        crate::form::FormError::Repeated(name) => BadForm::Repeated(name),
+        crate::form::FormError::NotUtf8 => BadForm::NotUtf8,
+    })
+}
+
+/// Sets `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1).
+#[must_use]
+pub fn no_store(mut res: actix_web::HttpResponse) -> actix_web::HttpResponse {
+    let h = res.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    h.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
+    res
 }
 
 /// Shorthand for an `invalid_request` with a description.

@@ -13,8 +13,8 @@ use tessera_domain::service::{ClientAuthentication, GrantRequest, TokenRequest};
 use tessera_domain::token::{Introspection, Issued};
 use tessera_domain::{ClientAuthMethod, TokenError};
 
-use super::{BodyError, MAX_BODY, has_content_type, invalid_request, read_body};
-use crate::form::{Authorization, Form, FormError};
+use super::{BadForm, MAX_BODY, invalid_request, no_store};
+use crate::form::{Authorization, Form};
 use crate::server::HttpState;
 
 /// The realm named in `WWW-Authenticate`.
@@ -81,30 +81,27 @@ async fn parse(req: &HttpRequest, payload: Payload) -> Result<TokenRequest, Refu
         form.get("refresh_token"),
     )?;
     let auth = authentication(req, &form)?;
-    Ok(TokenRequest { auth, grant })
+    Ok(TokenRequest {
+        default_ttl: None,
+        auth,
+        grant,
+    })
 }
 
 /// Reads a form body, refusing what RFC 6749 §3.2 calls malformed.
 async fn read_form(req: &HttpRequest, payload: Payload) -> Result<Form, Refusal> {
-    if !has_content_type(req, "application/x-www-form-urlencoded") {
-        return Err(invalid_request(
-            "the body must be application/x-www-form-urlencoded (RFC 6749 §4.4.2)",
-        )
-        .into());
-    }
-    let body = match read_body(payload).await {
-        Ok(body) => body,
-        Err(BodyError::TooLarge) => return Err(Refusal::TooLarge),
-        Err(BodyError::Broken) => {
-            return Err(invalid_request("the request body could not be read").into());
+    super::read_form(req, payload).await.map_err(|e| match e {
+        BadForm::TooLarge => Refusal::TooLarge,
+        BadForm::NotForm => {
+            invalid_request("the body must be application/x-www-form-urlencoded (RFC 6749 §4.4.2)")
+                .into()
         }
-    };
-    Ok(Form::parse(&body).map_err(|e| match e {
-        FormError::Repeated(name) => {
-            invalid_request(format!("parameter {name:?} is repeated (RFC 6749 §3.2)"))
+        BadForm::Broken => invalid_request("the request body could not be read").into(),
+        BadForm::Repeated(name) => {
+            invalid_request(format!("parameter {name:?} is repeated (RFC 6749 §3.2)")).into()
         }
-        FormError::NotUtf8 => invalid_request("the body is not valid UTF-8 form data"),
-    })?)
+        BadForm::NotUtf8 => invalid_request("the body is not valid UTF-8 form data").into(),
+    })
 }
 
 /// Reads a revocation or introspection request: a form with `token`, and client credentials.
@@ -217,16 +214,6 @@ fn authentication(req: &HttpRequest, form: &Form) -> Result<ClientAuthentication
             (None, None) => Ok(ClientAuthentication::Absent),
         },
     }
-}
-
-fn no_store(mut res: HttpResponse) -> HttpResponse {
-    let h = res.headers_mut();
-    h.insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    h.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
-    res
 }
 
 /// RFC 6749 §5.1.

@@ -52,6 +52,7 @@ async fn world_with(repo: Arc<dyn ClientRepository>) -> World {
         issuer,
         jwks_max_age: 300,
         algorithms: SigningAlgorithm::ALL.to_vec(),
+        dialects: Dialects::default(),
     });
     World { state, signer }
 }
@@ -472,6 +473,7 @@ async fn a_client_disabled_in_the_store_is_refused_after_a_cache_refresh() {
         issuer: w.state.issuer.clone(),
         jwks_max_age: 1,
         algorithms: vec![],
+        dialects: Dialects::default(),
     });
     let w = World {
         state,

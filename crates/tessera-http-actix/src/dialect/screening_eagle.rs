@@ -1,0 +1,166 @@
+//! The Screening Eagle ID dialect: `POST /api/id/v1/auth/token` (by default), HTTP Basic client
+//! authentication, a form body with `grant_type` and `scope`.
+//!
+//! Success is `{scope, token_type, access_token, expires_in, refresh_token?}` (no `id_token` for
+//! `client_credentials`: there is no user whose identity it could carry). Errors are
+//! `{"error": "<HTTP reason>", "errorDescription": "…"}` with the seed's statuses (400, 401, 403,
+//! 500). `authorization_code` needs user sign-in, which this server does not offer yet: it is
+//! answered with a clear 400.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::web::{Data, Payload};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
+use tessera_domain::service::{ClientAuthentication, GrantRequest, TokenRequest};
+use tessera_domain::{ClientAuthMethod, TokenError};
+
+use super::{BadForm, MAX_BODY, no_store, read_form};
+use crate::dialect::rfc6749::REALM;
+use crate::form::Authorization;
+use crate::server::HttpState;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
+/// An error in this dialect's format: a status, and a description.
+#[derive(Debug)]
+pub struct EagleError {
+    status: StatusCode,
+    description: String,
+}
+
+fn bad_request(description: impl Into<String>) -> EagleError {
+    EagleError {
+        status: StatusCode::BAD_REQUEST,
+        description: description.into(),
+    }
+}
+
+/// This dialect's status and description for each domain error.
+#[must_use]
+pub fn from_token_error(e: &TokenError) -> EagleError {
+    let (status, description) = match e {
+        TokenError::InvalidClient => (StatusCode::UNAUTHORIZED, e.to_string()),
+        TokenError::UnauthorizedClient => (StatusCode::FORBIDDEN, format!("permission denied: {e}")),
+        TokenError::UnsupportedGrantType(g) if g == "authorization_code" => (
+            StatusCode::BAD_REQUEST,
+            "grant_type authorization_code is not available yet: it needs user sign-in, which this server does not offer".into(),
+        ),
+        TokenError::InvalidRequest(_)
+        | TokenError::InvalidGrant(_)
+        | TokenError::UnsupportedGrantType(_)
+        | TokenError::InvalidScope(_) => (StatusCode::BAD_REQUEST, e.to_string()),
+        TokenError::ServerError | TokenError::TemporarilyUnavailable => {
+            (StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        }
+    };
+    EagleError {
+        status,
+        description,
+    }
+}
+
+fn render(e: &EagleError) -> HttpResponse {
+    let mut builder = HttpResponse::build(e.status);
+    if e.status == StatusCode::UNAUTHORIZED {
+        builder.insert_header((header::WWW_AUTHENTICATE, format!("Basic realm=\"{REALM}\"")));
+    }
+    no_store(builder.json(ErrorBody {
+        error: e.status.canonical_reason().unwrap_or("Error"),
+        error_description: &e.description,
+    }))
+}
+
+#[derive(Serialize)]
+struct TokenBody<'a> {
+    scope: String,
+    token_type: &'static str,
+    access_token: &'a str,
+    expires_in: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+}
+
+async fn parse(
+    req: &HttpRequest,
+    payload: Payload,
+    state: &HttpState,
+) -> Result<TokenRequest, EagleError> {
+    let form = read_form(req, payload).await.map_err(|e| match e {
+        BadForm::NotForm => bad_request("the body must be application/x-www-form-urlencoded"),
+        BadForm::TooLarge => EagleError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            description: format!("the request body is larger than {MAX_BODY} bytes"),
+        },
+        BadForm::Repeated(name) => bad_request(format!("parameter {name:?} is repeated")),
+        BadForm::NotUtf8 | BadForm::Broken => bad_request("the body is not valid UTF-8 form data"),
+    })?;
+    if form.get("client_secret").is_some() {
+        return Err(bad_request(
+            "send the client credentials in the Authorization header only",
+        ));
+    }
+    let grant = GrantRequest::parse(
+        form.get("grant_type"),
+        form.get("scope"),
+        form.get("refresh_token"),
+    )
+    .map_err(|e| from_token_error(&e))?;
+    let header = Authorization::parse(
+        req.headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes()),
+    );
+    let auth = match header {
+        Authorization::Basic { id, secret } => {
+            ClientAuthentication::from_raw(ClientAuthMethod::ClientSecretBasic, &id, Some(&secret))
+                .map_err(|e| from_token_error(&e))?
+        }
+        Authorization::Absent | Authorization::Malformed => {
+            return Err(from_token_error(&TokenError::InvalidClient));
+        }
+    };
+    let default_ttl = state
+        .dialects
+        .screening_eagle
+        .as_ref()
+        .and_then(|d| d.default_ttl);
+    Ok(TokenRequest {
+        auth,
+        grant,
+        default_ttl,
+    })
+}
+
+/// `POST` on the Screening Eagle token path.
+pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -> HttpResponse {
+    let request = match parse(&req, payload, &state).await {
+        Ok(r) => r,
+        Err(e) => return render(&e),
+    };
+    match state.tokens.issue(request, state.clock.now()).await {
+        Ok(issued) => no_store(HttpResponse::Ok().json(TokenBody {
+            scope: issued.scope.to_string(),
+            token_type: "Bearer",
+            access_token: issued.access_token.expose(),
+            expires_in: issued.expires_in,
+            refresh_token: issued.refresh_token.as_ref().map(|t| t.expose()),
+        })),
+        Err(e) => render(&from_token_error(&e)),
+    }
+}
+
+/// Any other method on the Screening Eagle token path.
+pub async fn method_not_allowed() -> HttpResponse {
+    let mut res = render(&EagleError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        description: "this endpoint accepts only POST".into(),
+    });
+    res.headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+    res
+}

@@ -1,0 +1,363 @@
+//! The vendor dialects, replaying each seed's own example request against the real binary.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::harness::{Reply, Server, Tessera, agent, basic, send};
+use crate::jwt::verify;
+
+const SERPRO: &str = "/oauth/v0/oauth/client_token";
+const EAGLE: &str = "/api/id/v1/auth/token";
+
+fn post(server: &Server, path: &str, auth: Option<&str>, body: &str) -> Reply {
+    let mut req = agent()
+        .post(&server.url(path))
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .set("cache-control", "no-cache");
+    if let Some(a) = auth {
+        req = req.set("Authorization", a);
+    }
+    send(req, Some(body.as_bytes()))
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object().unwrap().keys().cloned().collect()
+}
+
+fn serpro_error(reply: &Reply, status: u16, code: &str, msg: &str) {
+    assert_eq!(
+        reply.status,
+        status,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let body = reply.json();
+    assert_eq!(
+        body,
+        serde_json::json!({"code": code, "msg": msg, "debug": ""})
+    );
+}
+
+#[test]
+fn serproid_client_token_replays_the_seed() {
+    let t = Tessera::new();
+    let (id, secret) = t.create_client("serpro-app", &["--auth-method", "client_secret_post"]);
+    let (basic_only, basic_secret) =
+        t.create_client("basic-only", &["--auth-method", "client_secret_basic"]);
+    let (broken, broken_secret) = t.create_client(
+        "rsa-app",
+        &["--auth-method", "client_secret_post", "--alg", "RS256"],
+    );
+    // RS256 is switched off for this run: the client's tokens cannot be signed, a server-side fault.
+    let server = t.serve(&[("TESSERA_KEYS__ALGORITHMS", "ES256")]);
+
+    let ok = post(
+        &server,
+        SERPRO,
+        None,
+        &format!("grant_type=client_credentials&client_id={id}&client_secret={secret}"),
+    );
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(ok.header("pragma"), Some("no-cache"));
+    assert!(ok.header("cache-control").unwrap().contains("no-cache"));
+    let body = ok.json();
+    assert_eq!(
+        keys(&body),
+        ["access_token", "expires_in", "token_type"]
+            .map(String::from)
+            .into()
+    );
+    assert_eq!(
+        (body["token_type"].as_str(), body["expires_in"].as_u64()),
+        (Some("Bearer"), Some(3600))
+    );
+    let (_, claims) = verify(
+        &server,
+        body["access_token"].as_str().unwrap(),
+        &server.base,
+    );
+    assert_eq!(claims["client_id"], id.as_str());
+
+    let cc = "grant_type=client_credentials";
+    serpro_error(
+        &post(
+            &server,
+            SERPRO,
+            None,
+            &format!("client_id={id}&client_secret={secret}"),
+        ),
+        412,
+        "CAMPO_OBRIGATORIO",
+        "O campo grant_type é obrigatório",
+    );
+    serpro_error(
+        &post(
+            &server,
+            SERPRO,
+            None,
+            &format!("{cc}&client_secret={secret}"),
+        ),
+        412,
+        "CAMPO_OBRIGATORIO",
+        "O campo client_id é obrigatório",
+    );
+    serpro_error(
+        &post(&server, SERPRO, None, &format!("{cc}&client_id={id}")),
+        412,
+        "CAMPO_OBRIGATORIO",
+        "O campo client_secret é obrigatório",
+    );
+    serpro_error(
+        &post(
+            &server,
+            SERPRO,
+            None,
+            &format!("grant_type=password&client_id={id}&client_secret={secret}"),
+        ),
+        400,
+        "VALOR_PARAMETRO_INVALIDO",
+        "Valor do parâmetro grant_type inválido",
+    );
+    serpro_error(
+        &post(
+            &server,
+            SERPRO,
+            None,
+            &format!("{cc}&client_id=not+an+id&client_secret={secret}"),
+        ),
+        412,
+        "CLIENTE_OAUTH_NAO_IDENTIFICADO",
+        "Não foi possível identificar a aplicação cliente.",
+    );
+    let denied = "Falha na autenticidade do client_id e client_secret.";
+    serpro_error(
+        &post(
+            &server,
+            SERPRO,
+            None,
+            &format!("{cc}&client_id={id}&client_secret=wrong"),
+        ),
+        401,
+        "AUTENTICACAO_INVALIDA_CLIENT_OAUTH",
+        denied,
+    );
+    serpro_error(
+        &post(
+            &server,
+            SERPRO,
+            None,
+            &format!("{cc}&client_id=nobody&client_secret={secret}"),
+        ),
+        401,
+        "AUTENTICACAO_INVALIDA_CLIENT_OAUTH",
+        denied,
+    );
+    serpro_error(
+        &post(
+            &server,
+            SERPRO,
+            None,
+            &format!("{cc}&client_id={basic_only}&client_secret={basic_secret}"),
+        ),
+        401,
+        "AUTENTICACAO_INVALIDA_CLIENT_OAUTH",
+        denied,
+    );
+    serpro_error(
+        &post(
+            &server,
+            SERPRO,
+            None,
+            &format!("{cc}&client_id={broken}&client_secret={broken_secret}"),
+        ),
+        500,
+        "FALHA_TOKEN_MANUTENCAO_APLICACAO",
+        "Erro interno na obtenção do token de manutenção da aplicação.",
+    );
+    serpro_error(
+        &post(
+            &server,
+            SERPRO,
+            None,
+            &format!("{cc}&{cc}&client_id={id}&client_secret={secret}"),
+        ),
+        400,
+        "VALOR_PARAMETRO_INVALIDO",
+        "Valor do parâmetro grant_type inválido",
+    );
+    let big = format!(
+        "{cc}&client_id={id}&client_secret={secret}&pad={}",
+        "x".repeat(70_000)
+    );
+    assert_eq!(post(&server, SERPRO, None, &big).status, 413);
+    assert_eq!(send(agent().get(&server.url(SERPRO)), None).status, 405);
+    assert!(!server.log().contains(&secret), "secrets never logged");
+}
+
+fn eagle_error(reply: &Reply, status: u16, reason: &str) -> String {
+    assert_eq!(
+        reply.status,
+        status,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let body = reply.json();
+    assert_eq!(
+        keys(&body),
+        ["error", "errorDescription"].map(String::from).into()
+    );
+    assert_eq!(body["error"], reason);
+    body["errorDescription"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn screening_eagle_auth_token_replays_the_seed() {
+    let t = Tessera::new();
+    let scopes = "openid email profile inspect";
+    let (id, secret) = t.create_client(
+        "integration-dev",
+        &[
+            "--scope",
+            scopes,
+            "--grant",
+            "client_credentials",
+            "--grant",
+            "refresh_token",
+        ],
+    );
+    let (code_only, code_secret) = t.create_client("code-only", &["--grant", "authorization_code"]);
+    let (broken, broken_secret) = t.create_client("rsa-app", &["--alg", "RS256"]);
+    let server = t.serve(&[("TESSERA_KEYS__ALGORITHMS", "ES256")]);
+    let auth = basic(&id, &secret);
+
+    let ok = post(
+        &server,
+        EAGLE,
+        Some(&auth),
+        &format!(
+            "grant_type=client_credentials&scope={}",
+            scopes.replace(' ', "%20")
+        ),
+    );
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(ok.header("cache-control"), Some("no-store"));
+    let body = ok.json();
+    assert_eq!(
+        keys(&body),
+        [
+            "access_token",
+            "expires_in",
+            "refresh_token",
+            "scope",
+            "token_type"
+        ]
+        .map(String::from)
+        .into()
+    );
+    let granted: BTreeSet<&str> = body["scope"].as_str().unwrap().split(' ').collect();
+    assert_eq!(granted, scopes.split(' ').collect());
+    assert_eq!(
+        (body["token_type"].as_str(), body["expires_in"].as_u64()),
+        (Some("Bearer"), Some(604_800))
+    );
+    let (_, claims) = verify(
+        &server,
+        body["access_token"].as_str().unwrap(),
+        &server.base,
+    );
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        604_800
+    );
+    assert_eq!(claims["sub"], id.as_str());
+
+    // Its refresh token works through the same dialect.
+    let refreshed = post(
+        &server,
+        EAGLE,
+        Some(&auth),
+        &format!(
+            "grant_type=refresh_token&refresh_token={}",
+            body["refresh_token"].as_str().unwrap()
+        ),
+    );
+    assert_eq!(refreshed.status, 200);
+    assert_ne!(refreshed.json()["refresh_token"], body["refresh_token"]);
+
+    let cc = "grant_type=client_credentials";
+    eagle_error(&post(&server, EAGLE, None, cc), 401, "Unauthorized");
+    eagle_error(
+        &post(&server, EAGLE, Some(&basic(&id, "wrong")), cc),
+        401,
+        "Unauthorized",
+    );
+    assert_eq!(
+        post(&server, EAGLE, Some(&basic(&id, "wrong")), cc).header("www-authenticate"),
+        Some("Basic realm=\"tessera\"")
+    );
+    eagle_error(
+        &post(&server, EAGLE, Some(&auth), "scope=openid"),
+        400,
+        "Bad Request",
+    );
+    eagle_error(
+        &post(&server, EAGLE, Some(&auth), &format!("{cc}&scope=admin")),
+        400,
+        "Bad Request",
+    );
+    eagle_error(
+        &post(
+            &server,
+            EAGLE,
+            Some(&auth),
+            &format!("{cc}&client_secret={secret}"),
+        ),
+        400,
+        "Bad Request",
+    );
+    let pending = eagle_error(
+        &post(
+            &server,
+            EAGLE,
+            Some(&auth),
+            "grant_type=authorization_code&code=x",
+        ),
+        400,
+        "Bad Request",
+    );
+    assert!(pending.contains("not available yet"), "{pending}");
+    eagle_error(
+        &post(&server, EAGLE, Some(&basic(&code_only, &code_secret)), cc),
+        403,
+        "Forbidden",
+    );
+    eagle_error(
+        &post(&server, EAGLE, Some(&basic(&broken, &broken_secret)), cc),
+        500,
+        "Internal Server Error",
+    );
+}
+
+#[test]
+fn dialects_can_be_moved_and_switched_off() {
+    let t = Tessera::new();
+    let (id, secret) = t.create_client("moved", &["--auth-method", "client_secret_post"]);
+    let server = t.serve(&[
+        ("TESSERA_DIALECTS__SERPROID__PATH", "/serpro/token"),
+        ("TESSERA_DIALECTS__SCREENING_EAGLE__ENABLED", "false"),
+    ]);
+    let body = format!("grant_type=client_credentials&client_id={id}&client_secret={secret}");
+    assert_eq!(post(&server, "/serpro/token", None, &body).status, 200);
+    assert_eq!(post(&server, SERPRO, None, &body).status, 404);
+    assert_eq!(
+        post(
+            &server,
+            EAGLE,
+            Some(&basic(&id, &secret)),
+            "grant_type=client_credentials"
+        )
+        .status,
+        404
+    );
+}
