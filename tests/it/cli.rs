@@ -208,3 +208,87 @@ fn a_rotated_secret_works_at_once_and_the_old_one_only_during_the_grace_period()
         "secrets never logged"
     );
 }
+
+#[test]
+fn users_are_created_listed_and_disabled() {
+    let t = Tessera::new();
+    let created = t.cli_json(&[
+        "user",
+        "create",
+        "--logon",
+        "A123321B",
+        "--email",
+        "ana@example.com",
+        "--name",
+        "Ana Souza",
+    ]);
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("usr_"), "{id}");
+    assert_eq!(created["status"], "active");
+    t.cli_json(&[
+        "user",
+        "create",
+        "--logon",
+        "B7",
+        "--email",
+        "bo@example.com",
+        "--name",
+        "Bo",
+        "--id",
+        "5ef904d4b91ac90414895f3c",
+    ]);
+    let list = t.cli_json(&["user", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(t.cli_json(&["user", "disable", &id])["status"], "disabled");
+
+    for (args, fragment) in [
+        (
+            vec![
+                "user",
+                "create",
+                "--logon",
+                "A123321B",
+                "--email",
+                "x@example.com",
+                "--name",
+                "X",
+            ],
+            "already exists",
+        ),
+        (
+            vec![
+                "user",
+                "create",
+                "--logon",
+                "bad logon",
+                "--email",
+                "x@example.com",
+                "--name",
+                "X",
+            ],
+            "logon",
+        ),
+        (
+            vec![
+                "user",
+                "create",
+                "--logon",
+                "C1",
+                "--email",
+                "not-an-email",
+                "--name",
+                "X",
+            ],
+            "e-mail",
+        ),
+        (vec!["user", "disable", "ghost"], "no user"),
+    ] {
+        let out = t.cli(&args, None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(fragment),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -40,6 +40,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Manages the user directory.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Lists, rotates and retires signing keys.
     Keys {
         #[command(subcommand)]
@@ -57,6 +62,32 @@ impl Command {
             _ => None,
         }
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Creates an active user and prints it as JSON.
+    Create {
+        /// Logon name, unique (e.g. A123321B).
+        #[arg(long)]
+        logon: String,
+        /// E-mail address.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// User id [default: generated].
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Lists every user as JSON.
+    List,
+    /// Disables a user: no token is issued about them any more.
+    Disable {
+        /// The user id.
+        id: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -6,6 +6,7 @@ mod client_cmd;
 mod keys_cmd;
 mod serve;
 mod settings;
+mod user_cmd;
 mod wiring;
 
 use std::process::ExitCode;
@@ -49,6 +50,7 @@ pub fn main() -> ExitCode {
             cli::Command::Serve(_) => serve::run(settings).await,
             cli::Command::Client { command } => client_cmd::run(settings, command).await,
             cli::Command::Keys { command } => keys_cmd::run(settings, command).await,
+            cli::Command::User { command } => user_cmd::run(settings, command).await,
             cli::Command::Migrate => wiring::open_store(&settings).map(|_| {
                 println!("migrations applied");
             }),

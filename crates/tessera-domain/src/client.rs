@@ -10,6 +10,8 @@ use crate::secret::ClientSecret;
 use crate::time::UnixTime;
 
 /// Defines a string newtype whose only way in is `parse` with the given character rule.
+#[macro_export]
+#[doc(hidden)]
 macro_rules! string_newtype {
     ($(#[$meta:meta])* $name:ident, $what:literal, $max:expr, $allowed:expr, $rule:literal) => {
         $(#[$meta])*

@@ -9,6 +9,7 @@
 //! `Role`, `TokenTtl`, …) is a newtype with a fallible `parse` as its only way in, so a value that
 //! exists is a value that is valid.
 
+pub mod assurance;
 pub mod cache;
 pub mod client;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod secret;
 pub mod service;
 pub mod time;
 pub mod token;
+pub mod user;
 
 pub use client::{
     AccessTokenFormat, Audience, Client, ClientAuthMethod, ClientId, ClientName, GrantType, Role,

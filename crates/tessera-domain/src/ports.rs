@@ -24,6 +24,7 @@ use crate::keys::{PrivateKeyDer, PublicJwk, SigningKey};
 use crate::secret::SecretPepper;
 use crate::time::UnixTime;
 use crate::token::{AccessToken, AccessTokenClaims};
+use crate::user::{Logon, User, UserId};
 
 /// Where clients live.
 #[cfg_attr(any(test, feature = "mocks"), automock)]
@@ -357,6 +358,56 @@ pub trait RevocationList: Send + Sync {
     /// # Cancel safety
     /// One statement.
     async fn purge(&self, now: UnixTime) -> Result<u64, StoreError>;
+}
+
+/// Where users live.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// The user with this id.
+    ///
+    /// # Errors
+    /// `Unavailable`, `Corrupt`. Absence is `Ok(None)`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
+    async fn find(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+
+    /// The user with this logon.
+    ///
+    /// # Errors
+    /// As for `find`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
+    async fn find_by_logon(&self, logon: &Logon) -> Result<Option<User>, StoreError>;
+
+    /// Stores a new user.
+    ///
+    /// # Errors
+    /// MUST return `Conflict` when the id or the logon is taken.
+    ///
+    /// # Cancel safety
+    /// One statement.
+    async fn insert(&self, user: &User) -> Result<(), StoreError>;
+
+    /// Replaces a user (same id).
+    ///
+    /// # Errors
+    /// MUST return `NotFound` when no user has that id, `Conflict` when the new logon is taken.
+    ///
+    /// # Cancel safety
+    /// One statement.
+    async fn update(&self, user: &User) -> Result<(), StoreError>;
+
+    /// Every user, by id.
+    ///
+    /// # Errors
+    /// As for `find`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
+    async fn list(&self) -> Result<Vec<User>, StoreError>;
 }
 
 /// The current time.

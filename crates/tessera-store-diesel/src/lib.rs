@@ -13,6 +13,7 @@ mod pool;
 mod repo;
 mod schema;
 mod tokens;
+mod users;
 
 pub use pool::{DatabaseUrl, StoreConfig};
 pub use repo::DieselStore;

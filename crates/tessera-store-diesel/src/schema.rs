@@ -112,3 +112,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     server_secrets,
     store_versions
 );
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        logon -> Text,
+        email -> Text,
+        name -> Text,
+        status -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}

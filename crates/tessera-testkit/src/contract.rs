@@ -387,3 +387,58 @@ pub async fn revocation_list(list: &dyn tessera_domain::ports::RevocationList) {
     assert_eq!(list.is_revoked("j1").await, Ok(false));
     assert_eq!(list.is_revoked("j2").await, Ok(true));
 }
+
+fn user(id: &str, logon: &str) -> tessera_domain::user::User {
+    use tessera_domain::user::{Email, Logon, User, UserId, UserStatus};
+    User {
+        id: UserId::parse(id).unwrap(),
+        logon: Logon::parse(logon).unwrap(),
+        email: Email::parse(&format!("{logon}@example.com")).unwrap(),
+        name: tessera_domain::ClientName::parse(&format!("User {logon}")).unwrap(),
+        status: UserStatus::Active,
+        created_at: tessera_domain::UnixTime::from_secs(10),
+        updated_at: tessera_domain::UnixTime::from_secs(10),
+    }
+}
+
+/// [`tessera_domain::ports::UserRepository`]'s contract.
+pub async fn users(repo: &dyn tessera_domain::ports::UserRepository) {
+    use tessera_domain::user::{Logon, UserId, UserStatus};
+    let b = user("u-b", "B001");
+    repo.insert(&b).await.unwrap();
+    assert_eq!(repo.find(&b.id).await, Ok(Some(b.clone())), "round trip");
+    assert_eq!(
+        repo.find_by_logon(&Logon::parse("B001").unwrap()).await,
+        Ok(Some(b.clone()))
+    );
+    assert_eq!(repo.find(&UserId::parse("nobody").unwrap()).await, Ok(None));
+    assert_eq!(
+        repo.insert(&user("u-b", "OTHER")).await,
+        Err(StoreError::Conflict),
+        "same id"
+    );
+    assert_eq!(
+        repo.insert(&user("u-x", "B001")).await,
+        Err(StoreError::Conflict),
+        "same logon"
+    );
+    let a = user("u-a", "A001");
+    repo.insert(&a).await.unwrap();
+    let mut locked = b.clone();
+    locked.status = UserStatus::Locked;
+    locked.updated_at = tessera_domain::UnixTime::from_secs(20);
+    repo.update(&locked).await.unwrap();
+    assert_eq!(repo.find(&b.id).await, Ok(Some(locked.clone())));
+    assert_eq!(
+        repo.update(&user("ghost", "G001")).await,
+        Err(StoreError::NotFound)
+    );
+    let mut clash = locked.clone();
+    clash.logon = Logon::parse("A001").unwrap();
+    assert_eq!(
+        repo.update(&clash).await,
+        Err(StoreError::Conflict),
+        "logon taken"
+    );
+    assert_eq!(repo.list().await, Ok(vec![a, locked]), "by id");
+}

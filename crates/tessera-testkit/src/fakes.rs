@@ -191,6 +191,7 @@ mod tests {
         contract::refresh_tokens(&InMemoryTokens::default()).await;
         contract::opaque_tokens(&InMemoryTokens::default()).await;
         contract::revocation_list(&InMemoryTokens::default()).await;
+        contract::users(&InMemoryUsers::default()).await;
     }
 }
 
@@ -432,5 +433,60 @@ impl tessera_domain::ports::RevocationList for InMemoryTokens {
         let before = denied.len();
         denied.retain(|_, exp| *exp > now);
         Ok((before - denied.len()) as u64)
+    }
+}
+
+/// Users in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryUsers(Mutex<Vec<tessera_domain::user::User>>);
+
+#[async_trait]
+impl tessera_domain::ports::UserRepository for InMemoryUsers {
+    async fn find(
+        &self,
+        id: &tessera_domain::user::UserId,
+    ) -> Result<Option<tessera_domain::user::User>, StoreError> {
+        Ok(self.0.lock().unwrap().iter().find(|u| u.id == *id).cloned())
+    }
+
+    async fn find_by_logon(
+        &self,
+        logon: &tessera_domain::user::Logon,
+    ) -> Result<Option<tessera_domain::user::User>, StoreError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|u| u.logon == *logon)
+            .cloned())
+    }
+
+    async fn insert(&self, user: &tessera_domain::user::User) -> Result<(), StoreError> {
+        let mut all = self.0.lock().unwrap();
+        if all.iter().any(|u| u.id == user.id || u.logon == user.logon) {
+            return Err(StoreError::Conflict);
+        }
+        all.push(user.clone());
+        Ok(())
+    }
+
+    async fn update(&self, user: &tessera_domain::user::User) -> Result<(), StoreError> {
+        let mut all = self.0.lock().unwrap();
+        if all.iter().any(|u| u.id != user.id && u.logon == user.logon) {
+            return Err(StoreError::Conflict);
+        }
+        let slot = all
+            .iter_mut()
+            .find(|u| u.id == user.id)
+            .ok_or(StoreError::NotFound)?;
+        *slot = user.clone();
+        Ok(())
+    }
+
+    async fn list(&self) -> Result<Vec<tessera_domain::user::User>, StoreError> {
+        let mut all = self.0.lock().unwrap().clone();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(all)
     }
 }

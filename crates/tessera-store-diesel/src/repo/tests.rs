@@ -108,6 +108,7 @@ async fn sqlite_keeps_the_issued_token_contracts() {
     contract::refresh_tokens(&s).await;
     contract::opaque_tokens(&s).await;
     contract::revocation_list(&s).await;
+    contract::users(&s).await;
 }
 
 #[tokio::test]
