@@ -361,3 +361,213 @@ fn dialects_can_be_moved_and_switched_off() {
         404
     );
 }
+
+const AUTHME: &str = "/security/iam/v1";
+
+fn json_post(server: &Server, path: &str, auth: Option<&str>, body: &str) -> Reply {
+    let mut req = agent()
+        .post(&server.url(path))
+        .set("Content-Type", "application/json");
+    if let Some(a) = auth {
+        req = req.set("Authorization", a);
+    }
+    send(req, Some(body.as_bytes()))
+}
+
+fn authme_error(reply: &Reply, status: u16, code: &str) -> String {
+    assert_eq!(
+        reply.status,
+        status,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let body = reply.json();
+    let items = body.as_array().expect("an array of errors");
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        keys(&items[0]),
+        ["code", "message"].map(String::from).into()
+    );
+    assert_eq!(items[0]["code"], code);
+    items[0]["message"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn authme_generate_token_for_clients_and_products() {
+    let t = Tessera::new();
+    let id = "5c6e91ed8321222db87124a3";
+    let (_, secret) = t.create_client(
+        id,
+        &[
+            "--role",
+            "ROLE_CLI-1STPARTY",
+            "--role",
+            "ROLE_CLI-AUTH-BASIC",
+        ],
+    );
+    let (plain, plain_secret) = t.create_client("no-roles", &["--role", "ROLE_CLI-1STPARTY"]);
+    let server = t.serve(&[]);
+    let auth = basic(id, &secret);
+    let body = |kind: &str| {
+        format!(
+            r#"{{"clientId": "{id}", "defaultClientId": "6021a87ee80a460ad3791511", "tokenRequestType": "{kind}", "rememberMe": false, "loginGrantedAuthorities": "AUTH-IDENTIFIED"}}"#
+        )
+    };
+
+    let ok = json_post(
+        &server,
+        &format!("{AUTHME}/generate-token"),
+        Some(&auth),
+        &body("CLIENT"),
+    );
+    assert_eq!(ok.status, 201, "{}", String::from_utf8_lossy(&ok.body));
+    let token = ok.json();
+    assert_eq!(
+        keys(&token),
+        ["accessToken", "expiresIn", "tokenType"]
+            .map(String::from)
+            .into()
+    );
+    assert_eq!(
+        (token["tokenType"].as_str(), token["expiresIn"].as_u64()),
+        (Some("Bearer"), Some(1800))
+    );
+    let (_, claims) = verify(
+        &server,
+        token["accessToken"].as_str().unwrap(),
+        &server.base,
+    );
+    assert_eq!(claims["client_id"], id);
+    assert_eq!(
+        claims["roles"],
+        serde_json::json!(["ROLE_CLI-1STPARTY", "ROLE_CLI-AUTH-BASIC"])
+    );
+
+    // Product tokens are opaque and validated through the product-access endpoint.
+    let product = json_post(
+        &server,
+        &format!("{AUTHME}/generate-token"),
+        Some(&auth),
+        &body("PRODUCT"),
+    )
+    .json();
+    let opaque = product["accessToken"].as_str().unwrap().to_owned();
+    assert!(opaque.starts_with("tat_"), "{opaque}");
+    let validate = |token: &str| {
+        json_post(
+            &server,
+            &format!("{AUTHME}/product-accesses/validate-opaque-token"),
+            Some(&auth),
+            &format!(r#"{{"token": "{token}"}}"#),
+        )
+        .json()
+    };
+    let valid = validate(&opaque);
+    assert_eq!(
+        (valid["active"].as_bool(), valid["clientId"].as_str()),
+        (Some(true), Some(id))
+    );
+    let again = json_post(
+        &server,
+        &format!("{AUTHME}/product-accesses/generate-opaque-token"),
+        Some(&auth),
+        &format!(r#"{{"clientId": "{id}"}}"#),
+    );
+    assert_eq!(again.status, 201);
+    let revoke = agent()
+        .post(&server.url("/oauth2/revoke"))
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .set("Authorization", &auth);
+    assert_eq!(
+        send(revoke, Some(format!("token={opaque}").as_bytes())).status,
+        200
+    );
+    assert_eq!(validate(&opaque), serde_json::json!({"active": false}));
+
+    // The public key endpoint publishes the JWKS.
+    let public = send(
+        agent().get(&server.url(&format!("{AUTHME}/public-key"))),
+        None,
+    )
+    .json();
+    assert_eq!(
+        public,
+        serde_json::to_value(crate::jwt::jwks(&server)).unwrap()
+    );
+
+    // The error table.
+    let generate = format!("{AUTHME}/generate-token");
+    assert_eq!(
+        authme_error(
+            &json_post(&server, &generate, Some(&auth), &body("SOMETHING")),
+            400,
+            "79"
+        ),
+        "The TokenRequestType is not implemented."
+    );
+    authme_error(
+        &json_post(
+            &server,
+            &generate,
+            Some(&basic(&plain, &plain_secret)),
+            &body("CLIENT").replace(id, &plain),
+        ),
+        403,
+        "11",
+    );
+    authme_error(
+        &json_post(
+            &server,
+            &generate,
+            Some(&basic(id, "wrong")),
+            &body("CLIENT"),
+        ),
+        401,
+        "10",
+    );
+    authme_error(
+        &json_post(&server, &generate, None, &body("CLIENT")),
+        401,
+        "10",
+    );
+    authme_error(
+        &json_post(&server, &generate, Some(&auth), "{not json"),
+        400,
+        "01",
+    );
+    authme_error(
+        &post(&server, &generate, Some(&auth), "tokenRequestType=CLIENT"),
+        400,
+        "01",
+    );
+    authme_error(
+        &json_post(
+            &server,
+            &generate,
+            Some(&auth),
+            &format!(r#"{{"clientId": "{id}", "loginGrantedAuthorities": "AUTH_BASIC"}}"#),
+        ),
+        400,
+        "02",
+    );
+    authme_error(
+        &json_post(
+            &server,
+            &generate,
+            Some(&auth),
+            &body("CLIENT").replace("AUTH-IDENTIFIED", "AUTH_SUPER"),
+        ),
+        400,
+        "03",
+    );
+    authme_error(
+        &json_post(
+            &server,
+            &generate,
+            Some(&auth),
+            &body("CLIENT").replace(id, "someone-else"),
+        ),
+        400,
+        "12",
+    );
+}

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tessera_domain::keys::KeyPolicy;
 use tessera_domain::policy::Issuer;
 use tessera_domain::{Audience, Role, SigningAlgorithm, TokenTtl};
-use tessera_http_actix::{DialectRoute, Dialects};
+use tessera_http_actix::{AuthMeRoute, DialectRoute, Dialects};
 use tessera_store_diesel::{DatabaseUrl, StoreConfig};
 
 use crate::cli::{GlobalArgs, ServeArgs};
@@ -40,6 +40,16 @@ struct Raw {
 struct RawDialects {
     serproid: RawDialect,
     screening_eagle: RawDialect,
+    authme: RawAuthMe,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawAuthMe {
+    enabled: bool,
+    path_prefix: String,
+    required_roles: String,
+    access_ttl_seconds: u64,
 }
 
 #[derive(Deserialize, Debug)]
@@ -175,9 +185,43 @@ fn defaults(
         .set_default("dialects.screening_eagle.enabled", true)?
         .set_default("dialects.screening_eagle.path", "/api/id/v1/auth/token")?
         .set_default("dialects.screening_eagle.default_ttl_seconds", 7 * 86_400)?
+        .set_default("dialects.authme.enabled", true)?
+        .set_default("dialects.authme.path_prefix", "/security/iam/v1")?
+        .set_default(
+            "dialects.authme.required_roles",
+            "ROLE_CLI-1STPARTY+ROLE_CLI-AUTH-BASIC",
+        )?
+        .set_default("dialects.authme.access_ttl_seconds", 1800)?
         .set_default("cache.refresh_interval_ms", 1000)?
         .set_default("log.filter", "info")?
         .set_default("log.format", "pretty")
+}
+
+/// Checks AuthMe's settings; `None` when it is switched off.
+fn authme(raw: &RawAuthMe) -> anyhow::Result<Option<AuthMeRoute>> {
+    if !raw.enabled {
+        return Ok(None);
+    }
+    let prefix = raw.path_prefix.trim_end_matches('/');
+    if !prefix.starts_with('/')
+        || prefix.len() < 2
+        || prefix.contains(['?', '#', ' ', '{', '}'])
+        || prefix.starts_with("/oauth2")
+    {
+        bail!(
+            "dialects.authme.path_prefix: {:?} must be an absolute path of its own",
+            raw.path_prefix
+        );
+    }
+    let required_roles = tessera_domain::assurance::RoleRequirement::parse(&raw.required_roles)
+        .map_err(|e| anyhow!("dialects.authme.required_roles: {e}"))?;
+    let client_ttl = TokenTtl::from_secs(raw.access_ttl_seconds)
+        .map_err(|e| anyhow!("dialects.authme.access_ttl_seconds: {e}"))?;
+    Ok(Some(AuthMeRoute {
+        prefix: prefix.to_owned(),
+        required_roles,
+        client_ttl: Some(client_ttl),
+    }))
 }
 
 /// Checks one dialect's settings; `None` when it is switched off.
@@ -341,7 +385,22 @@ impl Settings {
         let dialects = Dialects {
             serproid: dialect("serproid", &raw.dialects.serproid)?,
             screening_eagle: dialect("screening_eagle", &raw.dialects.screening_eagle)?,
+            authme: authme(&raw.dialects.authme)?,
         };
+        if let Some(a) = &dialects.authme {
+            for other in [&dialects.serproid, &dialects.screening_eagle]
+                .into_iter()
+                .flatten()
+            {
+                if other.path.starts_with(&format!("{}/", a.prefix)) {
+                    bail!(
+                        "dialects.authme.path_prefix: {:?} overlaps {:?}",
+                        a.prefix,
+                        other.path
+                    );
+                }
+            }
+        }
         let mut paths: Vec<&str> = vec![
             "/oauth2/token",
             "/oauth2/revoke",

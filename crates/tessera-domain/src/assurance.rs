@@ -71,7 +71,7 @@ impl fmt::Display for AssuranceLevel {
 
 /// Which roles a client needs for an operation: any one of several sets, each of which must be
 /// held entirely. Written `ROLE_A+ROLE_B | ROLE_C` (AuthMe's "one of the following sets of roles").
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RoleRequirement(Vec<Vec<Role>>);
 
 impl RoleRequirement {

@@ -10,7 +10,9 @@ mod users;
 pub use crate::keys::{KeyChange, KeyPolicy};
 pub use admin::{AdminError, ClientAdmin, NewClient, SecretSource};
 pub use keys::{KeyError, KeyService};
-pub use token::{ClientAuthentication, GrantRequest, TokenPorts, TokenRequest, TokenService};
+pub use token::{
+    ApiProfile, ClientAuthentication, GrantRequest, TokenPorts, TokenRequest, TokenService,
+};
 pub use users::{UserAdmin, UserError};
 
 #[cfg(test)]

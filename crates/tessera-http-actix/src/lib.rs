@@ -12,4 +12,4 @@ mod form;
 mod meta;
 mod server;
 
-pub use server::{DialectRoute, Dialects, HttpState, ServerOptions, configure, start};
+pub use server::{AuthMeRoute, DialectRoute, Dialects, HttpState, ServerOptions, configure, start};

@@ -14,7 +14,7 @@ use tessera_domain::ports::{Clock, TokenSigner};
 use tessera_domain::service::TokenService;
 use tessera_domain::{SigningAlgorithm, TokenTtl};
 
-use crate::dialect::{rfc6749, screening_eagle, serproid};
+use crate::dialect::{authme, rfc6749, screening_eagle, serproid};
 use crate::meta;
 
 /// What the handlers share.
@@ -51,6 +51,19 @@ pub struct Dialects {
     pub serproid: Option<DialectRoute>,
     /// Screening Eagle ID's `auth/token`.
     pub screening_eagle: Option<DialectRoute>,
+    /// AuthMe's `/security/iam/v1` endpoints.
+    pub authme: Option<AuthMeRoute>,
+}
+
+/// Where AuthMe is served and what it requires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthMeRoute {
+    /// The common prefix of its paths, e.g. `/security/iam/v1`.
+    pub prefix: String,
+    /// The role sets a client needs (any set suffices).
+    pub required_roles: tessera_domain::assurance::RoleRequirement,
+    /// Lifetime of `CLIENT` and `PRODUCT` tokens when the client has none of its own.
+    pub client_ttl: Option<TokenTtl>,
 }
 
 /// How the server runs.
@@ -94,6 +107,25 @@ pub fn configure(state: Data<HttpState>) -> impl FnOnce(&mut ServiceConfig) {
                     .route(web::post().to(screening_eagle::token))
                     .default_service(web::to(screening_eagle::method_not_allowed)),
             );
+        }
+        if let Some(a) = &dialects.authme {
+            let p = &a.prefix;
+            cfg.service(
+                web::resource(format!("{p}/generate-token"))
+                    .route(web::post().to(authme::generate_token))
+                    .default_service(web::to(authme::method_not_allowed)),
+            )
+            .service(
+                web::resource(format!("{p}/product-accesses/generate-opaque-token"))
+                    .route(web::post().to(authme::generate_opaque_token))
+                    .default_service(web::to(authme::method_not_allowed)),
+            )
+            .service(
+                web::resource(format!("{p}/product-accesses/validate-opaque-token"))
+                    .route(web::post().to(authme::validate_opaque_token))
+                    .default_service(web::to(authme::method_not_allowed)),
+            )
+            .service(web::resource(format!("{p}/public-key")).route(web::get().to(meta::jwks)));
         }
         cfg.app_data(state)
             .service(

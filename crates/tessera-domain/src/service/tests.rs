@@ -174,7 +174,7 @@ async fn client_credentials_builds_rfc_9068_claims_from_policy_and_client() {
     let issued = svc
         .issue(
             TokenRequest {
-                default_ttl: None,
+                profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None),
             },
@@ -214,7 +214,7 @@ async fn the_clients_own_lifetime_algorithm_and_audience_win_and_jti_is_fresh() 
     for _ in 0..2 {
         svc.issue(
             TokenRequest {
-                default_ttl: None,
+                profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(Some("write")),
             },
@@ -262,7 +262,7 @@ async fn every_authentication_failure_is_invalid_client_and_signs_nothing() {
         let got = svc
             .issue(
                 TokenRequest {
-                    default_ttl: None,
+                    profile: ApiProfile::default(),
                     auth: auth.clone(),
                     grant: cc(None),
                 },
@@ -294,7 +294,7 @@ async fn grant_and_scope_policy_errors() {
     let got = svc
         .issue(
             TokenRequest {
-                default_ttl: None,
+                profile: ApiProfile::default(),
                 auth: basic("code", &secret("code")),
                 grant: cc(None),
             },
@@ -305,7 +305,7 @@ async fn grant_and_scope_policy_errors() {
     let got = svc
         .issue(
             TokenRequest {
-                default_ttl: None,
+                profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(Some("read admin")),
             },
@@ -378,7 +378,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
     assert!(
         svc.issue(
             TokenRequest {
-                default_ttl: None,
+                profile: ApiProfile::default(),
                 auth: basic("legacy", &old),
                 grant: cc(None)
             },
@@ -392,7 +392,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
     assert_eq!(
         svc.issue(
             TokenRequest {
-                default_ttl: None,
+                profile: ApiProfile::default(),
                 auth: basic("legacy", &wrong),
                 grant: cc(None)
             },
@@ -404,7 +404,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
     assert!(
         svc.issue(
             TokenRequest {
-                default_ttl: None,
+                profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None)
             },
@@ -434,7 +434,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
     let got = svc
         .issue(
             TokenRequest {
-                default_ttl: None,
+                profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None),
             },
@@ -455,7 +455,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
     let got = svc
         .issue(
             TokenRequest {
-                default_ttl: None,
+                profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None),
             },
@@ -476,7 +476,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
     let got = svc
         .issue(
             TokenRequest {
-                default_ttl: None,
+                profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None),
             },
@@ -716,7 +716,7 @@ async fn a_rotated_secret_works_at_once_and_the_old_one_until_the_grace_ends() {
     let svc = service(repo.clone(), signer, Arc::new(CountingBlocking::default()));
     let ask = |s: &PlainSecret, at: UnixTime| {
         let req = TokenRequest {
-            default_ttl: None,
+            profile: ApiProfile::default(),
             auth: basic("svc", s),
             grant: cc(None),
         };
@@ -771,7 +771,10 @@ async fn the_api_default_lifetime_applies_only_when_the_client_has_none() {
             let req = TokenRequest {
                 auth: basic(id, &secret(id)),
                 grant: cc(None),
-                default_ttl,
+                profile: ApiProfile {
+                    default_ttl,
+                    ..ApiProfile::default()
+                },
             };
             svc.issue(req, NOW).await.unwrap().expires_in
         }

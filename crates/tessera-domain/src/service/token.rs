@@ -7,6 +7,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::assurance::RoleRequirement;
 use crate::cache::ClientCache;
 use crate::client::{AccessTokenFormat, Client, ClientAuthMethod, ClientId, GrantType, TokenTtl};
 use crate::error::{StoreError, TokenError};
@@ -160,9 +161,19 @@ pub struct TokenRequest {
     pub auth: ClientAuthentication,
     /// The grant.
     pub grant: GrantRequest,
-    /// The access-token lifetime configured for the API this request came through, used when the
-    /// client has none of its own.
+    /// What the API this request came through adds: its configuration, not a decision.
+    pub profile: ApiProfile,
+}
+
+/// What an API (a dialect) asks of every request that comes through it, from its configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApiProfile {
+    /// The access-token lifetime when the client has none of its own.
     pub default_ttl: Option<TokenTtl>,
+    /// The roles a client needs to use this API (AuthMe: `ROLE_CLI-1STPARTY+ROLE_CLI-AUTH-BASIC`).
+    pub required_roles: RoleRequirement,
+    /// An access-token format this API always issues (AuthMe's product tokens are opaque).
+    pub format: Option<AccessTokenFormat>,
 }
 
 /// The ports the token service works through.
@@ -225,7 +236,15 @@ impl TokenService {
     /// The [`TokenError`] the request deserves (RFC 6749 §5.2).
     pub async fn issue(&self, request: TokenRequest, now: UnixTime) -> Result<Issued, TokenError> {
         let client = self.authenticate(request.auth, now).await?;
-        let ttl = self.policy.ttl_for(&client, request.default_ttl);
+        if !request.profile.required_roles.is_met_by(client.roles()) {
+            tracing::info!(client_id = %client.id(), required = %request.profile.required_roles, "client lacks the roles this API requires");
+            return Err(TokenError::UnauthorizedClient);
+        }
+        let ttl = self.policy.ttl_for(&client, request.profile.default_ttl);
+        let format = request
+            .profile
+            .format
+            .unwrap_or_else(|| client.access_token_format());
         if !client.grant_types().contains(&request.grant.grant_type()) {
             return Err(TokenError::UnauthorizedClient);
         }
@@ -234,7 +253,7 @@ impl TokenService {
                 let scope = resolve_scope(scope.as_ref(), &client)?;
                 let subject = client.id().as_str().to_owned();
                 let mut issued = self
-                    .access_for(&client, subject.clone(), scope.clone(), ttl, now)
+                    .access_for(&client, subject.clone(), scope.clone(), ttl, format, now)
                     .await?;
                 if client.grant_types().contains(&GrantType::RefreshToken) {
                     issued.refresh_token =
@@ -245,7 +264,10 @@ impl TokenService {
             GrantRequest::RefreshToken {
                 refresh_token,
                 scope,
-            } => self.refresh(&client, &refresh_token, scope, ttl, now).await,
+            } => {
+                self.refresh(&client, &refresh_token, scope, ttl, format, now)
+                    .await
+            }
         }
     }
 
@@ -258,6 +280,7 @@ impl TokenService {
         raw: &str,
         requested: Option<ScopeSet>,
         ttl: TokenTtl,
+        format: AccessTokenFormat,
         now: UnixTime,
     ) -> Result<Issued, TokenError> {
         let presented = ReferenceToken::recognise(REFRESH_PREFIX, raw).ok_or_else(invalid_grant)?;
@@ -314,7 +337,7 @@ impl TokenService {
         {
             RotateOutcome::Rotated | RotateOutcome::Replayed => {
                 let mut issued = self
-                    .access_for(client, family.subject.clone(), scope, ttl, now)
+                    .access_for(client, family.subject.clone(), scope, ttl, format, now)
                     .await?;
                 issued.refresh_token = Some(successor);
                 Ok(issued)
@@ -598,6 +621,7 @@ impl TokenService {
         subject: String,
         scope: ScopeSet,
         ttl: TokenTtl,
+        format: AccessTokenFormat,
         now: UnixTime,
     ) -> Result<Issued, TokenError> {
         let alg = self.policy.alg_for(client);
@@ -615,7 +639,7 @@ impl TokenService {
             scope: scope.clone(),
             roles: client.roles().iter().cloned().collect(),
         };
-        let access_token = match client.access_token_format() {
+        let access_token = match format {
             AccessTokenFormat::Jwt => self.ports.signer.sign(alg, &claims).map_err(|e| {
                 match &e {
                     SignError::NoActiveKey(_) | SignError::BadKey(_) | SignError::Invalid => {

@@ -1,6 +1,7 @@
 //! The token API dialects. Each owns only its wire format: where credentials sit, field names, the
 //! success body, and the table that maps every [`TokenError`] to its status and error body.
 
+pub mod authme;
 pub mod rfc6749;
 pub mod screening_eagle;
 pub mod serproid;

@@ -9,7 +9,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
-use tessera_domain::service::{ClientAuthentication, GrantRequest, TokenRequest};
+use tessera_domain::service::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest};
 use tessera_domain::token::{Introspection, Issued};
 use tessera_domain::{ClientAuthMethod, TokenError};
 
@@ -82,7 +82,7 @@ async fn parse(req: &HttpRequest, payload: Payload) -> Result<TokenRequest, Refu
     )?;
     let auth = authentication(req, &form)?;
     Ok(TokenRequest {
-        default_ttl: None,
+        profile: ApiProfile::default(),
         auth,
         grant,
     })

@@ -11,7 +11,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
-use tessera_domain::service::{ClientAuthentication, GrantRequest, TokenRequest};
+use tessera_domain::service::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest};
 use tessera_domain::{ClientAuthMethod, ClientId, TokenError};
 
 use super::{BadForm, MAX_BODY, read_form};
@@ -139,7 +139,10 @@ async fn parse(
     Ok(TokenRequest {
         auth,
         grant,
-        default_ttl: state.dialects.serproid.as_ref().and_then(|d| d.default_ttl),
+        profile: ApiProfile {
+            default_ttl: state.dialects.serproid.as_ref().and_then(|d| d.default_ttl),
+            ..ApiProfile::default()
+        },
     })
 }
 

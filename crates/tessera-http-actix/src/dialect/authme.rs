@@ -1,0 +1,364 @@
+//! The AuthMe dialect (`/security/iam/v1/…` by default): JSON bodies with camelCase fields, HTTP
+//! Basic client authentication, clients that must hold a configured role set
+//! (`ROLE_CLI-1STPARTY+ROLE_CLI-AUTH-BASIC`), and errors as an array of `{code, message}`.
+//!
+//! Served here: `generate-token` (`tokenRequestType` `CLIENT` and `PRODUCT`), the product-access
+//! opaque tokens (generate and validate), and the public key used to validate JWTs. The error
+//! table is in `docs/dialects.md`.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::web::{Data, Payload};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use tessera_domain::service::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest};
+use tessera_domain::token::Introspection;
+use tessera_domain::{AccessTokenFormat, ClientAuthMethod, TokenError};
+
+use super::{BodyError, MAX_BODY, has_content_type, no_store, read_body};
+use crate::form::Authorization;
+use crate::server::HttpState;
+
+/// One row of the AuthMe error table.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AuthMeError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+fn err(status: StatusCode, code: &'static str, message: impl Into<String>) -> AuthMeError {
+    AuthMeError {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+fn required(field: &str) -> AuthMeError {
+    err(
+        StatusCode::BAD_REQUEST,
+        "02",
+        format!("The field {field} is required."),
+    )
+}
+
+fn invalid(field: &str) -> AuthMeError {
+    err(
+        StatusCode::BAD_REQUEST,
+        "03",
+        format!("The field {field} is invalid."),
+    )
+}
+
+/// The AuthMe row for each domain error.
+#[must_use]
+pub fn from_token_error(e: &TokenError) -> AuthMeError {
+    match e {
+        TokenError::InvalidClient => err(
+            StatusCode::UNAUTHORIZED,
+            "10",
+            "Client authentication failed.",
+        ),
+        TokenError::UnauthorizedClient => err(
+            StatusCode::FORBIDDEN,
+            "11",
+            "The client does not have the roles or grants required for this request.",
+        ),
+        TokenError::InvalidRequest(_) => invalid("request"),
+        TokenError::InvalidScope(_) => invalid("scope"),
+        TokenError::InvalidGrant(_) => err(
+            StatusCode::UNAUTHORIZED,
+            "30",
+            "The refresh token is invalid, expired or revoked.",
+        ),
+        TokenError::UnsupportedGrantType(_) => not_implemented(),
+        TokenError::ServerError | TokenError::TemporarilyUnavailable => err(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "99",
+            "Internal server error.",
+        ),
+    }
+}
+
+fn not_implemented() -> AuthMeError {
+    err(
+        StatusCode::BAD_REQUEST,
+        "79",
+        "The TokenRequestType is not implemented.",
+    )
+}
+
+#[derive(Serialize)]
+struct ErrorItem<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+fn render(e: &AuthMeError) -> HttpResponse {
+    let mut builder = HttpResponse::build(e.status);
+    if e.status == StatusCode::UNAUTHORIZED {
+        builder.insert_header((
+            header::WWW_AUTHENTICATE,
+            format!("Basic realm=\"{}\"", super::rfc6749::REALM),
+        ));
+    }
+    no_store(builder.json([ErrorItem {
+        code: e.code,
+        message: &e.message,
+    }]))
+}
+
+/// Reads a JSON body into `T`.
+async fn read_json<T: for<'de> Deserialize<'de>>(
+    req: &HttpRequest,
+    payload: Payload,
+) -> Result<T, AuthMeError> {
+    if !has_content_type(req, "application/json") {
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "01",
+            "The request body must be application/json.",
+        ));
+    }
+    let body = read_body(payload).await.map_err(|e| match e {
+        BodyError::TooLarge => err(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "01",
+            format!("The request body is larger than {MAX_BODY} bytes."),
+        ),
+        BodyError::Broken => err(
+            StatusCode::BAD_REQUEST,
+            "01",
+            "The request body could not be read.",
+        ),
+    })?;
+    serde_json::from_slice(&body).map_err(|_| {
+        err(
+            StatusCode::BAD_REQUEST,
+            "01",
+            "The request body is not valid JSON.",
+        )
+    })
+}
+
+/// The caller's Basic credentials.
+fn basic(req: &HttpRequest) -> Result<ClientAuthentication, AuthMeError> {
+    match Authorization::parse(
+        req.headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes()),
+    ) {
+        Authorization::Basic { id, secret } => {
+            ClientAuthentication::from_raw(ClientAuthMethod::ClientSecretBasic, &id, Some(&secret))
+                .map_err(|e| from_token_error(&e))
+        }
+        Authorization::Absent | Authorization::Malformed => {
+            Err(from_token_error(&TokenError::InvalidClient))
+        }
+    }
+}
+
+fn profile(state: &HttpState, format: Option<AccessTokenFormat>) -> ApiProfile {
+    let route = state.dialects.authme.as_ref();
+    ApiProfile {
+        default_ttl: route.and_then(|r| r.client_ttl),
+        required_roles: route.map(|r| r.required_roles.clone()).unwrap_or_default(),
+        format,
+    }
+}
+
+/// The `generate-token` body (AuthMe's field names).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GenerateToken {
+    client_id: Option<String>,
+    token_request_type: Option<String>,
+    login_granted_authorities: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenBody<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+}
+
+async fn generate(
+    req: &HttpRequest,
+    payload: Payload,
+    state: &HttpState,
+    forced: Option<&str>,
+) -> Result<HttpResponse, AuthMeError> {
+    let auth = basic(req)?;
+    let body: GenerateToken = read_json(req, payload).await?;
+    let kind = match forced {
+        Some(kind) => kind.to_owned(),
+        None => body
+            .token_request_type
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| required("tokenRequestType"))?,
+    };
+    let client_id = body
+        .client_id
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| required("clientId"))?;
+    if forced.is_none() {
+        let level = body
+            .login_granted_authorities
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| required("loginGrantedAuthorities"))?;
+        tessera_domain::assurance::AssuranceLevel::parse(&level)
+            .map_err(|_| invalid("loginGrantedAuthorities"))?;
+    }
+    let caller = match &auth {
+        ClientAuthentication::SecretBasic { client_id, .. } => client_id.as_str().to_owned(),
+        _ => String::new(),
+    };
+    if client_id != caller {
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            "12",
+            "clientId does not match the authenticated client.",
+        ));
+    }
+    let format = match kind.as_str() {
+        "CLIENT" => None,
+        "PRODUCT" => Some(AccessTokenFormat::Opaque),
+        _ => return Err(not_implemented()),
+    };
+    let request = TokenRequest {
+        auth,
+        grant: GrantRequest::ClientCredentials { scope: None },
+        profile: profile(state, format),
+    };
+    let issued = state
+        .tokens
+        .issue(request, state.clock.now())
+        .await
+        .map_err(|e| from_token_error(&e))?;
+    Ok(no_store(HttpResponse::Created().json(TokenBody {
+        access_token: issued.access_token.expose(),
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        refresh_token: issued.refresh_token.as_ref().map(|t| t.expose()),
+    })))
+}
+
+/// `POST …/generate-token`.
+pub async fn generate_token(
+    req: HttpRequest,
+    payload: Payload,
+    state: Data<HttpState>,
+) -> HttpResponse {
+    generate(&req, payload, &state, None)
+        .await
+        .unwrap_or_else(|e| render(&e))
+}
+
+/// `POST …/product-accesses/generate-opaque-token`: a `PRODUCT` token.
+pub async fn generate_opaque_token(
+    req: HttpRequest,
+    payload: Payload,
+    state: Data<HttpState>,
+) -> HttpResponse {
+    generate(&req, payload, &state, Some("PRODUCT"))
+        .await
+        .unwrap_or_else(|e| render(&e))
+}
+
+#[derive(Deserialize)]
+struct ValidateBody {
+    token: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Validation<'a> {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+}
+
+/// `POST …/product-accesses/validate-opaque-token`: whether an opaque token is active (the caller
+/// sees its own tokens, or any with the introspection role).
+pub async fn validate_opaque_token(
+    req: HttpRequest,
+    payload: Payload,
+    state: Data<HttpState>,
+) -> HttpResponse {
+    let result = async {
+        let auth = basic(&req)?;
+        let body: ValidateBody = read_json(&req, payload).await?;
+        let token = body
+            .token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| required("token"))?;
+        state
+            .tokens
+            .introspect(auth, &token, state.clock.now())
+            .await
+            .map_err(|e| from_token_error(&e))
+    };
+    match result.await {
+        Ok(Introspection::Active(info)) => no_store(HttpResponse::Ok().json(Validation {
+            active: true,
+            client_id: Some(info.client_id.as_str()),
+            sub: Some(&info.sub),
+            scope: Some(info.scope.to_string()),
+            expires_at: Some(info.exp.as_secs()),
+        })),
+        Ok(Introspection::Inactive) => no_store(HttpResponse::Ok().json(Validation {
+            active: false,
+            client_id: None,
+            sub: None,
+            scope: None,
+            expires_at: None,
+        })),
+        Err(e) => render(&e),
+    }
+}
+
+/// Any other method on an AuthMe path.
+pub async fn method_not_allowed() -> HttpResponse {
+    let mut res = render(&err(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "01",
+        "Method not allowed.",
+    ));
+    res.headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_domain_error_has_a_row() {
+        let cases = [
+            (TokenError::InvalidClient, 401, "10"),
+            (TokenError::UnauthorizedClient, 403, "11"),
+            (TokenError::InvalidGrant(String::new()), 401, "30"),
+            (TokenError::UnsupportedGrantType(String::new()), 400, "79"),
+            (TokenError::ServerError, 500, "99"),
+        ];
+        for (e, status, code) in cases {
+            let row = from_token_error(&e);
+            assert_eq!((row.status.as_u16(), row.code), (status, code), "{e:?}");
+        }
+        assert_eq!(
+            not_implemented().message,
+            "The TokenRequestType is not implemented."
+        );
+    }
+}
