@@ -571,3 +571,302 @@ fn authme_generate_token_for_clients_and_products() {
         "12",
     );
 }
+
+#[test]
+fn authme_user_tokens_with_params_remember_me_and_renewal() {
+    let t = Tessera::new();
+    let id = "5c6e91ed8321222db87124a3";
+    let roles = [
+        "--role",
+        "ROLE_CLI-1STPARTY",
+        "--role",
+        "ROLE_CLI-AUTH-BASIC",
+    ];
+    let (_, secret) = t.create_client(id, &roles);
+    let mut capped = roles.to_vec();
+    capped.extend(["--max-assurance", "AUTH_BASIC"]);
+    let (_, capped_secret) = t.create_client("capped", &capped);
+    let user = "5ef904d4b91ac90414895f3c";
+    t.cli_json(&[
+        "user",
+        "create",
+        "--id",
+        user,
+        "--logon",
+        "A123321B",
+        "--email",
+        "ana@example.com",
+        "--name",
+        "Ana",
+    ]);
+    t.cli_json(&[
+        "user",
+        "create",
+        "--id",
+        "u-gone",
+        "--logon",
+        "GONE1",
+        "--email",
+        "gone@example.com",
+        "--name",
+        "Gone",
+    ]);
+    let server = t.serve(&[]);
+    let auth = basic(id, &secret);
+    let path = |p: &str| format!("{AUTHME}/{p}");
+    let param_for = |auth: &str, who: &str| {
+        let reply = json_post(
+            &server,
+            &path("generate-param"),
+            Some(auth),
+            &format!(r#"{{"userId": "{who}"}}"#),
+        );
+        assert_eq!(
+            reply.status,
+            201,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        let body = reply.json();
+        assert_eq!(body["expiresIn"], 300);
+        body["param"].as_str().unwrap().to_owned()
+    };
+    let user_body = |param: &str, remember: bool, level: &str, client: &str| {
+        format!(
+            r#"{{"clientId": "{client}", "defaultClientId": "6021a87ee80a460ad3791511", "tokenRequestType": "USER", "deviceId": "604b856442b4441b91c99fe4", "userId": "{user}", "logon": "A123321B", "param": "{param}", "rememberMe": {remember}, "loginGrantedAuthorities": "{level}"}}"#
+        )
+    };
+
+    // The seed's own request, with a param this client generated.
+    let param = param_for(&auth, user);
+    assert_eq!(param.len(), 61);
+    let reply = json_post(
+        &server,
+        &path("generate-token"),
+        Some(&auth),
+        &user_body(&param, false, "AUTH-IDENTIFIED", id),
+    );
+    assert_eq!(
+        reply.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let body = reply.json();
+    assert_eq!(
+        keys(&body),
+        ["accessToken", "expiresIn", "tokenType"]
+            .map(String::from)
+            .into()
+    );
+    assert_eq!(body["expiresIn"], 1800, "30 minutes without remember-me");
+    let (_, claims) = verify(&server, body["accessToken"].as_str().unwrap(), &server.base);
+    assert_eq!(
+        (
+            claims["sub"].as_str(),
+            claims["userId"].as_str(),
+            claims["logon"].as_str()
+        ),
+        (Some(user), Some(user), Some("A123321B"))
+    );
+    assert_eq!(
+        (claims["acr"].as_str(), claims["authorities"].clone()),
+        (
+            Some("AUTH-IDENTIFIED"),
+            serde_json::json!(["AUTH-IDENTIFIED"])
+        )
+    );
+    assert_eq!(
+        (
+            claims["deviceId"].as_str(),
+            claims["defaultClientId"].as_str()
+        ),
+        (
+            Some("604b856442b4441b91c99fe4"),
+            Some("6021a87ee80a460ad3791511")
+        )
+    );
+    assert_eq!(claims["client_id"], id);
+    // A param is single-use.
+    let reused = json_post(
+        &server,
+        &path("generate-token"),
+        Some(&auth),
+        &user_body(&param, false, "AUTH-IDENTIFIED", id),
+    );
+    authme_error(&reused, 401, "21");
+
+    // Remember-me: a 10-minute token and a refresh token that renews the user's token.
+    let reply = json_post(
+        &server,
+        &path("generate-token"),
+        Some(&auth),
+        &user_body(&param_for(&auth, user), true, "AUTH_MFA", id),
+    );
+    let body = reply.json();
+    assert_eq!((reply.status, body["expiresIn"].as_u64()), (201, Some(600)));
+    let refresh = body["refreshToken"].as_str().unwrap().to_owned();
+    let (_, claims) = verify(&server, body["accessToken"].as_str().unwrap(), &server.base);
+    assert_eq!(
+        claims["authorities"],
+        serde_json::json!(["AUTH-IDENTIFIED", "AUTH_BASIC", "AUTH_MFA"])
+    );
+    let again = json_post(
+        &server,
+        &path("generate-token"),
+        Some(&auth),
+        &format!(
+            r#"{{"clientId": "{id}", "tokenRequestType": "REMEMBER_ME", "refreshToken": "{refresh}", "loginGrantedAuthorities": "AUTH_MFA"}}"#
+        ),
+    );
+    assert_eq!(
+        again.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&again.body)
+    );
+    let again = again.json();
+    let (_, claims) = verify(
+        &server,
+        again["accessToken"].as_str().unwrap(),
+        &server.base,
+    );
+    assert_eq!(
+        (claims["sub"].as_str(), claims["acr"].as_str()),
+        (Some(user), Some("AUTH_MFA")),
+        "the user context survives renewal"
+    );
+    let renewed = json_post(
+        &server,
+        &path("renew-token"),
+        Some(&auth),
+        &format!(
+            r#"{{"refreshToken": "{}"}}"#,
+            again["refreshToken"].as_str().unwrap()
+        ),
+    );
+    assert_eq!(renewed.status, 201);
+    assert_eq!(renewed.json()["expiresIn"], 600);
+    authme_error(
+        &json_post(
+            &server,
+            &path("renew-token"),
+            Some(&auth),
+            &format!(r#"{{"refreshToken": "{refresh}"}}"#),
+        ),
+        401,
+        "30",
+    );
+
+    // A client limited to AUTH_BASIC cannot mint stronger tokens.
+    let capped_auth = basic("capped", &capped_secret);
+    let strong = user_body(
+        &param_for(&capped_auth, user),
+        false,
+        "AUTH_STRONG",
+        "capped",
+    );
+    authme_error(
+        &json_post(
+            &server,
+            &path("generate-token"),
+            Some(&capped_auth),
+            &strong,
+        ),
+        403,
+        "11",
+    );
+    // Another client's param, or a param for someone else, is refused.
+    let foreign = param_for(&capped_auth, user);
+    authme_error(
+        &json_post(
+            &server,
+            &path("generate-token"),
+            Some(&auth),
+            &user_body(&foreign, false, "AUTH_BASIC", id),
+        ),
+        401,
+        "21",
+    );
+    let other_user = param_for(&auth, "u-gone");
+    authme_error(
+        &json_post(
+            &server,
+            &path("generate-token"),
+            Some(&auth),
+            &user_body(&other_user, false, "AUTH_BASIC", id),
+        ),
+        401,
+        "21",
+    );
+    // Disabled users: a pending param stops working, and no new one is issued.
+    let pending = json_post(
+        &server,
+        &path("generate-param"),
+        Some(&auth),
+        r#"{"logon": "GONE1"}"#,
+    )
+    .json()["param"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let remembered = json_post(
+        &server,
+        &path("generate-token"),
+        Some(&auth),
+        &format!(
+            r#"{{"clientId": "{id}", "tokenRequestType": "USER", "userId": "u-gone", "param": "{}", "rememberMe": true, "loginGrantedAuthorities": "AUTH_BASIC"}}"#,
+            param_for(&auth, "u-gone")
+        ),
+    )
+    .json()["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.cli_json(&["user", "disable", "u-gone"]);
+    authme_error(
+        &json_post(
+            &server,
+            &path("renew-token"),
+            Some(&auth),
+            &format!(r#"{{"refreshToken": "{remembered}"}}"#),
+        ),
+        401,
+        "30",
+    );
+    let body = format!(
+        r#"{{"clientId": "{id}", "tokenRequestType": "USER", "userId": "u-gone", "param": "{pending}", "loginGrantedAuthorities": "AUTH_BASIC"}}"#
+    );
+    authme_error(
+        &json_post(&server, &path("generate-token"), Some(&auth), &body),
+        403,
+        "22",
+    );
+    authme_error(
+        &json_post(
+            &server,
+            &path("generate-param"),
+            Some(&auth),
+            r#"{"userId": "u-gone"}"#,
+        ),
+        404,
+        "20",
+    );
+    authme_error(
+        &json_post(&server, &path("generate-param"), Some(&auth), r#"{}"#),
+        400,
+        "02",
+    );
+    authme_error(
+        &json_post(
+            &server,
+            &path("generate-token"),
+            Some(&auth),
+            &format!(
+                r#"{{"clientId": "{id}", "tokenRequestType": "USER", "loginGrantedAuthorities": "AUTH_BASIC"}}"#
+            ),
+        ),
+        400,
+        "02",
+    );
+}

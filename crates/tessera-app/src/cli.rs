@@ -194,6 +194,10 @@ pub struct CreateArgs {
     /// Signing algorithm: ES256, RS256, PS256 or EdDSA [default: the deployment's].
     #[arg(long, value_name = "ALG")]
     pub alg: Option<String>,
+    /// The strongest assurance level it may grant in user tokens (AUTH-IDENTIFIED, AUTH_BASIC,
+    /// AUTH_MFA, AUTH_SMART, AUTH_STRONG) [default: no limit].
+    #[arg(long, value_name = "LEVEL")]
+    pub max_assurance: Option<String>,
     /// Access-token format: jwt (verifiable offline) or opaque (validated by introspection).
     #[arg(long, default_value = "jwt", value_name = "FORMAT")]
     pub access_token_format: String,

@@ -34,6 +34,7 @@ fn client_json(c: &Client) -> Value {
         "access_token_ttl": c.access_token_ttl().map(TokenTtl::as_secs),
         "alg": c.signing_alg().map(SigningAlgorithm::as_str),
         "access_token_format": c.access_token_format().as_str(),
+        "max_assurance": c.max_assurance().map(|l| l.as_str()),
         "secret_kinds": c.secrets().iter().map(|s| if s.verifier.is_slow() { "argon2id" } else { "hmac-sha256" }).collect::<Vec<_>>(),
         "created_at": c.created_at().as_secs(),
     })
@@ -168,6 +169,12 @@ fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient
         access_token_ttl: args.ttl.map(TokenTtl::from_secs).transpose().map_err(e)?,
         signing_alg,
         access_token_format: AccessTokenFormat::parse(&args.access_token_format).map_err(e)?,
+        max_assurance: args
+            .max_assurance
+            .as_deref()
+            .map(tessera_domain::assurance::AssuranceLevel::parse)
+            .transpose()
+            .map_err(e)?,
         secret,
     })
 }

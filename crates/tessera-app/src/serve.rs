@@ -81,6 +81,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         refresh: store.clone(),
         opaque: store.clone(),
         revoked: store.clone(),
+        users: store.clone(),
+        params: store.clone(),
     };
     let tokens = TokenService::new(ports, pepper, policy);
     let state = HttpState {

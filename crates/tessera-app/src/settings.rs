@@ -50,6 +50,8 @@ struct RawAuthMe {
     path_prefix: String,
     required_roles: String,
     access_ttl_seconds: u64,
+    remember_me_ttl_seconds: u64,
+    param_ttl_seconds: u32,
 }
 
 #[derive(Deserialize, Debug)]
@@ -192,6 +194,8 @@ fn defaults(
             "ROLE_CLI-1STPARTY+ROLE_CLI-AUTH-BASIC",
         )?
         .set_default("dialects.authme.access_ttl_seconds", 1800)?
+        .set_default("dialects.authme.remember_me_ttl_seconds", 600)?
+        .set_default("dialects.authme.param_ttl_seconds", 300)?
         .set_default("cache.refresh_interval_ms", 1000)?
         .set_default("log.filter", "info")?
         .set_default("log.format", "pretty")
@@ -217,10 +221,17 @@ fn authme(raw: &RawAuthMe) -> anyhow::Result<Option<AuthMeRoute>> {
         .map_err(|e| anyhow!("dialects.authme.required_roles: {e}"))?;
     let client_ttl = TokenTtl::from_secs(raw.access_ttl_seconds)
         .map_err(|e| anyhow!("dialects.authme.access_ttl_seconds: {e}"))?;
+    let remember_me_ttl = TokenTtl::from_secs(raw.remember_me_ttl_seconds)
+        .map_err(|e| anyhow!("dialects.authme.remember_me_ttl_seconds: {e}"))?;
+    if !(10..=3600).contains(&raw.param_ttl_seconds) {
+        bail!("dialects.authme.param_ttl_seconds: must be between 10 and 3600");
+    }
     Ok(Some(AuthMeRoute {
         prefix: prefix.to_owned(),
         required_roles,
         client_ttl: Some(client_ttl),
+        remember_me_ttl,
+        param_ttl_secs: raw.param_ttl_seconds,
     }))
 }
 

@@ -72,6 +72,7 @@ fn claims() -> anyhow::Result<AccessTokenClaims> {
         client_id: ClientId::parse("bench").map_err(p)?,
         scope: ScopeSet::parse("read write").map_err(p)?,
         roles: vec![Role::parse("ROLE_CLI-1STPARTY").map_err(p)?],
+        user: None,
     })
 }
 

@@ -288,6 +288,7 @@ pub struct Client {
     access_token_ttl: Option<TokenTtl>,
     signing_alg: Option<SigningAlgorithm>,
     access_token_format: AccessTokenFormat,
+    max_assurance: Option<crate::assurance::AssuranceLevel>,
     enabled: bool,
     created_at: UnixTime,
 }
@@ -319,6 +320,8 @@ pub struct ClientSpec {
     pub signing_alg: Option<SigningAlgorithm>,
     /// JWT or opaque access tokens.
     pub access_token_format: AccessTokenFormat,
+    /// The strongest assurance level it may put in a user token; no limit when absent.
+    pub max_assurance: Option<crate::assurance::AssuranceLevel>,
     /// Whether it may obtain tokens at all.
     pub enabled: bool,
     /// When it was registered.
@@ -395,6 +398,7 @@ impl Client {
             access_token_ttl: spec.access_token_ttl,
             signing_alg: spec.signing_alg,
             access_token_format: spec.access_token_format,
+            max_assurance: spec.max_assurance,
             enabled: spec.enabled,
             created_at: spec.created_at,
         })
@@ -460,6 +464,11 @@ impl Client {
     pub fn access_token_format(&self) -> AccessTokenFormat {
         self.access_token_format
     }
+    /// The strongest assurance level it may put in a user token.
+    #[must_use]
+    pub fn max_assurance(&self) -> Option<crate::assurance::AssuranceLevel> {
+        self.max_assurance
+    }
     /// Whether it may obtain tokens.
     #[must_use]
     pub fn is_enabled(&self) -> bool {
@@ -487,6 +496,7 @@ impl Client {
             access_token_ttl: self.access_token_ttl,
             signing_alg: self.signing_alg,
             access_token_format: self.access_token_format,
+            max_assurance: self.max_assurance,
             enabled: self.enabled,
             created_at: self.created_at,
         }
@@ -566,6 +576,7 @@ mod tests {
             access_token_ttl: None,
             signing_alg: None,
             access_token_format: AccessTokenFormat::Jwt,
+            max_assurance: None,
             enabled: true,
             created_at: UnixTime::from_secs(0),
         }

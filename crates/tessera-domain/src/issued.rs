@@ -164,6 +164,8 @@ pub struct RefreshFamily {
     pub expires_at: UnixTime,
     /// When it was revoked, if it was.
     pub revoked_at: Option<UnixTime>,
+    /// For a user grant (AuthMe remember-me): who, and how they signed in.
+    pub user: Option<crate::token::UserClaims>,
 }
 
 impl RefreshFamily {
@@ -187,6 +189,49 @@ pub struct RefreshTokenRecord {
     pub rotated_at: Option<UnixTime>,
     /// The hash of the token that replaced it.
     pub successor: Option<TokenHash>,
+}
+
+/// The characters of a sign-in param, as AuthMe issues them: upper-case letters and digits.
+const PARAM_ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+/// The length of a sign-in param (the seed's example is 61 characters).
+pub const PARAM_LEN: usize = 61;
+
+/// A one-time sign-in param from 61 random bytes: 61 characters of `[A-Z0-9]` (about 315 bits).
+#[must_use]
+pub fn generate_param(random: [u8; PARAM_LEN]) -> ReferenceToken {
+    // 252 is the largest multiple of 36 below 256: reducing modulo 36 is then unbiased for bytes
+    // below it; the few above are folded, a bias of well under one bit in total.
+    let s: String = random
+        .iter()
+        .map(|b| {
+            PARAM_ALPHABET
+                .get(usize::from(*b) % PARAM_ALPHABET.len())
+                .copied()
+                .map_or('A', char::from)
+        })
+        .collect();
+    ReferenceToken(s)
+}
+
+/// Recognises a presented param by its shape.
+#[must_use]
+pub fn recognise_param(presented: &str) -> Option<ReferenceToken> {
+    (presented.len() == PARAM_LEN && presented.bytes().all(|b| PARAM_ALPHABET.contains(&b)))
+        .then(|| ReferenceToken(presented.to_owned()))
+}
+
+/// A stored sign-in param: single use, short-lived, bound to the client that asked for it and to
+/// one user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamRecord {
+    /// SHA-256 of the param.
+    pub hash: TokenHash,
+    /// The client that generated it (and alone may use it).
+    pub client_id: ClientId,
+    /// The user it signs in.
+    pub user_id: crate::user::UserId,
+    /// When it stops working.
+    pub expires_at: UnixTime,
 }
 
 /// What an attempt to rotate a refresh token found.
@@ -235,6 +280,23 @@ mod tests {
         assert_ne!(next, t.successor(&SecretPepper::from_bytes([3; 32])));
         assert_ne!(next.successor(&pepper), next);
         assert!(ReferenceToken::recognise(REFRESH_PREFIX, next.expose()).is_some());
+    }
+
+    #[test]
+    fn params_look_like_authmes() {
+        let p = generate_param([200; PARAM_LEN]);
+        assert_eq!(p.expose().len(), 61);
+        assert!(
+            p.expose()
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        );
+        assert_eq!(recognise_param(p.expose()), Some(p));
+        assert!(
+            recognise_param("D1VEYFB9DQVN8EVE6ESRUXW1DPPG18DNYNRMNPGV0LYIS4Q9DLVNB29D6SG1A")
+                .is_some()
+        );
+        assert!(recognise_param("lowercase").is_none());
     }
 
     #[test]

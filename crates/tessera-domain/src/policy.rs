@@ -142,6 +142,7 @@ mod tests {
             access_token_ttl: None,
             signing_alg: None,
             access_token_format: crate::client::AccessTokenFormat::Jwt,
+            max_assurance: None,
             enabled: true,
             created_at: UnixTime::from_secs(0),
         })

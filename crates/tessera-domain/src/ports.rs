@@ -18,7 +18,7 @@ use mockall::automock;
 use crate::client::{Client, ClientId, SigningAlgorithm};
 use crate::error::StoreError;
 use crate::issued::{
-    OpaqueTokenRecord, RefreshFamily, RefreshTokenRecord, RotateOutcome, TokenHash,
+    OpaqueTokenRecord, ParamRecord, RefreshFamily, RefreshTokenRecord, RotateOutcome, TokenHash,
 };
 use crate::keys::{PrivateKeyDer, PublicJwk, SigningKey};
 use crate::secret::SecretPepper;
@@ -358,6 +358,35 @@ pub trait RevocationList: Send + Sync {
     /// # Cancel safety
     /// One statement.
     async fn purge(&self, now: UnixTime) -> Result<u64, StoreError>;
+}
+
+/// Where one-time sign-in params live.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait ParamStore: Send + Sync {
+    /// Stores a new param.
+    ///
+    /// # Errors
+    /// `Conflict` when the hash exists.
+    ///
+    /// # Cancel safety
+    /// One statement.
+    async fn insert(&self, param: &ParamRecord) -> Result<(), StoreError>;
+
+    /// Uses the param: atomically deletes it and returns it, when it exists, belongs to `client`
+    /// and has not expired at `now`. A param is used at most once, however many callers race.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    ///
+    /// # Cancel safety
+    /// One statement.
+    async fn consume(
+        &self,
+        hash: &TokenHash,
+        client: &ClientId,
+        now: UnixTime,
+    ) -> Result<Option<ParamRecord>, StoreError>;
 }
 
 /// Where users live.

@@ -12,6 +12,7 @@ pub use admin::{AdminError, ClientAdmin, NewClient, SecretSource};
 pub use keys::{KeyError, KeyService};
 pub use token::{
     ApiProfile, ClientAuthentication, GrantRequest, TokenPorts, TokenRequest, TokenService,
+    UserSelector,
 };
 pub use users::{UserAdmin, UserError};
 

@@ -29,6 +29,23 @@ pub struct AccessTokenClaims {
     pub scope: ScopeSet,
     /// `roles` (RFC 9068 §2.2.3.1 / RFC 7643): omitted when the client has none.
     pub roles: Vec<Role>,
+    /// The user the token is about, for user tokens (AuthMe `USER`, `REMEMBER_ME`).
+    pub user: Option<UserClaims>,
+}
+
+/// What a user token says about its user and how they signed in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserClaims {
+    /// `acr`: the assurance level of the sign-in; `authorities` lists it and every weaker one.
+    pub acr: crate::assurance::AssuranceLevel,
+    /// `userId`.
+    pub user_id: crate::user::UserId,
+    /// `logon`.
+    pub logon: Option<crate::user::Logon>,
+    /// `deviceId`, when the client named one.
+    pub device_id: Option<String>,
+    /// `defaultClientId`, when the client named one.
+    pub default_client_id: Option<String>,
 }
 
 /// A signed access token, as sent to the client. Never printed.

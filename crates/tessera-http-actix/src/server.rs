@@ -62,8 +62,13 @@ pub struct AuthMeRoute {
     pub prefix: String,
     /// The role sets a client needs (any set suffices).
     pub required_roles: tessera_domain::assurance::RoleRequirement,
-    /// Lifetime of `CLIENT` and `PRODUCT` tokens when the client has none of its own.
+    /// Lifetime of `CLIENT` and `PRODUCT` tokens when the client has none of its own, and of every
+    /// `USER` token without remember-me.
     pub client_ttl: Option<TokenTtl>,
+    /// Lifetime of user access tokens issued with remember-me.
+    pub remember_me_ttl: TokenTtl,
+    /// How long a generated param works, in seconds.
+    pub param_ttl_secs: u32,
 }
 
 /// How the server runs.
@@ -123,6 +128,16 @@ pub fn configure(state: Data<HttpState>) -> impl FnOnce(&mut ServiceConfig) {
             .service(
                 web::resource(format!("{p}/product-accesses/validate-opaque-token"))
                     .route(web::post().to(authme::validate_opaque_token))
+                    .default_service(web::to(authme::method_not_allowed)),
+            )
+            .service(
+                web::resource(format!("{p}/generate-param"))
+                    .route(web::post().to(authme::generate_param))
+                    .default_service(web::to(authme::method_not_allowed)),
+            )
+            .service(
+                web::resource(format!("{p}/renew-token"))
+                    .route(web::post().to(authme::renew_token))
                     .default_service(web::to(authme::method_not_allowed)),
             )
             .service(web::resource(format!("{p}/public-key")).route(web::get().to(meta::jwks)));

@@ -2,8 +2,10 @@
 //! only names them.
 
 use serde::{Deserialize, Serialize};
+use tessera_domain::assurance::AssuranceLevel;
 use tessera_domain::policy::Issuer;
-use tessera_domain::token::AccessTokenClaims;
+use tessera_domain::token::{AccessTokenClaims, UserClaims};
+use tessera_domain::user::{Logon, UserId};
 use tessera_domain::{Audience, ClientId, Role, ScopeSet, UnixTime};
 
 /// RFC 9068 §2.2 claims, borrowed from the domain's value.
@@ -20,6 +22,18 @@ pub(crate) struct JwtClaims<'a> {
     scope: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     roles: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authorities: Vec<&'a str>,
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    user_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logon: Option<&'a str>,
+    #[serde(rename = "deviceId", skip_serializing_if = "Option::is_none")]
+    device_id: Option<&'a str>,
+    #[serde(rename = "defaultClientId", skip_serializing_if = "Option::is_none")]
+    default_client_id: Option<&'a str>,
 }
 
 impl<'a> From<&'a AccessTokenClaims> for JwtClaims<'a> {
@@ -34,6 +48,20 @@ impl<'a> From<&'a AccessTokenClaims> for JwtClaims<'a> {
             client_id: c.client_id.as_str(),
             scope: (!c.scope.is_empty()).then(|| c.scope.to_string()),
             roles: c.roles.iter().map(|r| r.as_str()).collect(),
+            acr: c.user.as_ref().map(|u| u.acr.as_str()),
+            authorities: c
+                .user
+                .as_ref()
+                .map(|u| u.acr.implied().map(AssuranceLevel::as_str).collect())
+                .unwrap_or_default(),
+            user_id: c.user.as_ref().map(|u| u.user_id.as_str()),
+            logon: c
+                .user
+                .as_ref()
+                .and_then(|u| u.logon.as_ref())
+                .map(Logon::as_str),
+            device_id: c.user.as_ref().and_then(|u| u.device_id.as_deref()),
+            default_client_id: c.user.as_ref().and_then(|u| u.default_client_id.as_deref()),
         }
     }
 }
@@ -52,6 +80,16 @@ pub(crate) struct OwnedClaims {
     scope: Option<String>,
     #[serde(default)]
     roles: Vec<String>,
+    #[serde(default)]
+    acr: Option<String>,
+    #[serde(default, rename = "userId")]
+    user_id: Option<String>,
+    #[serde(default)]
+    logon: Option<String>,
+    #[serde(default, rename = "deviceId")]
+    device_id: Option<String>,
+    #[serde(default, rename = "defaultClientId")]
+    default_client_id: Option<String>,
 }
 
 impl OwnedClaims {
@@ -71,6 +109,16 @@ impl OwnedClaims {
                 .iter()
                 .map(|r| Role::parse(r).ok())
                 .collect::<Option<_>>()?,
+            user: match (self.acr, self.user_id) {
+                (Some(acr), Some(user_id)) => Some(UserClaims {
+                    acr: AssuranceLevel::parse(&acr).ok()?,
+                    user_id: UserId::parse(&user_id).ok()?,
+                    logon: self.logon.map(|l| Logon::parse(&l)).transpose().ok()?,
+                    device_id: self.device_id,
+                    default_client_id: self.default_client_id,
+                }),
+                _ => None,
+            },
         })
     }
 }

@@ -42,6 +42,7 @@ fn claims(scope: &str, roles: &[&str]) -> AccessTokenClaims {
             .iter()
             .map(|r| Role::parse(r).unwrap_or_else(|e| panic!("{e}")))
             .collect(),
+        user: None,
     }
 }
 

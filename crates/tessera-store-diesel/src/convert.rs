@@ -32,6 +32,7 @@ pub(crate) struct ClientRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub access_token_format: String,
+    pub max_assurance: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug)]
@@ -89,6 +90,7 @@ pub(crate) fn client_rows(client: &Client, now: UnixTime) -> (ClientRow, Vec<Sec
         created_at: client.created_at().as_secs(),
         updated_at: now.as_secs(),
         access_token_format: client.access_token_format().as_str().to_owned(),
+        max_assurance: client.max_assurance().map(|l| l.as_str().to_owned()),
     };
     let secrets = client
         .secrets()
@@ -187,6 +189,12 @@ pub(crate) fn client_from_rows(
             .transpose()
             .map_err(&c)?,
         access_token_format: AccessTokenFormat::parse(&row.access_token_format).map_err(&c)?,
+        max_assurance: row
+            .max_assurance
+            .as_deref()
+            .map(tessera_domain::assurance::AssuranceLevel::parse)
+            .transpose()
+            .map_err(&c)?,
         enabled: row.enabled,
         created_at: UnixTime::from_secs(row.created_at),
     };

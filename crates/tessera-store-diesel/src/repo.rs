@@ -157,6 +157,7 @@ impl ClientRepository for DieselStore {
                         clients::signing_alg.eq(&row.signing_alg),
                         clients::enabled.eq(row.enabled),
                         clients::access_token_format.eq(&row.access_token_format),
+                        clients::max_assurance.eq(&row.max_assurance),
                         clients::updated_at.eq(row.updated_at),
                     ))
                     .execute(conn)?;

@@ -16,6 +16,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         access_token_format -> Text,
+        max_assurance -> Nullable<Text>,
     }
 }
 
@@ -28,6 +29,20 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        acr -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        logon -> Nullable<Text>,
+        device_id -> Nullable<Text>,
+        default_client_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    params (hash) {
+        hash -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        expires_at -> BigInt,
     }
 }
 

@@ -3,16 +3,19 @@
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
+use tessera_domain::assurance::AssuranceLevel;
 use tessera_domain::issued::{
-    OpaqueTokenRecord, RefreshFamily, RefreshTokenRecord, RotateOutcome, TokenHash,
+    OpaqueTokenRecord, ParamRecord, RefreshFamily, RefreshTokenRecord, RotateOutcome, TokenHash,
 };
 use tessera_domain::policy::Issuer;
-use tessera_domain::ports::{OpaqueTokenStore, RefreshTokenStore, RevocationList};
+use tessera_domain::ports::{OpaqueTokenStore, ParamStore, RefreshTokenStore, RevocationList};
+use tessera_domain::token::UserClaims;
+use tessera_domain::user::{Logon, UserId};
 use tessera_domain::{Audience, ClientId, ParseError, Role, ScopeSet, StoreError, UnixTime};
 
 use crate::error::from_diesel;
 use crate::repo::{DieselStore, write_tx};
-use crate::schema::{opaque_tokens, refresh_families, refresh_tokens, revoked_jtis};
+use crate::schema::{opaque_tokens, params, refresh_families, refresh_tokens, revoked_jtis};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = refresh_families)]
@@ -24,6 +27,20 @@ struct FamilyRow {
     created_at: i64,
     expires_at: i64,
     revoked_at: Option<i64>,
+    acr: Option<String>,
+    user_id: Option<String>,
+    logon: Option<String>,
+    device_id: Option<String>,
+    default_client_id: Option<String>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = params)]
+struct ParamRow {
+    hash: String,
+    client_id: String,
+    user_id: String,
+    expires_at: i64,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -65,6 +82,15 @@ fn family_row(f: &RefreshFamily) -> FamilyRow {
         created_at: f.created_at.as_secs(),
         expires_at: f.expires_at.as_secs(),
         revoked_at: f.revoked_at.map(UnixTime::as_secs),
+        acr: f.user.as_ref().map(|u| u.acr.as_str().to_owned()),
+        user_id: f.user.as_ref().map(|u| u.user_id.to_string()),
+        logon: f
+            .user
+            .as_ref()
+            .and_then(|u| u.logon.as_ref())
+            .map(ToString::to_string),
+        device_id: f.user.as_ref().and_then(|u| u.device_id.clone()),
+        default_client_id: f.user.as_ref().and_then(|u| u.default_client_id.clone()),
     }
 }
 
@@ -78,6 +104,21 @@ fn family_from(r: FamilyRow) -> Result<RefreshFamily, StoreError> {
         created_at: UnixTime::from_secs(r.created_at),
         expires_at: UnixTime::from_secs(r.expires_at),
         revoked_at: r.revoked_at.map(UnixTime::from_secs),
+        user: match (r.acr, r.user_id) {
+            (Some(acr), Some(user_id)) => Some(UserClaims {
+                acr: AssuranceLevel::parse(&acr).map_err(&c)?,
+                user_id: UserId::parse(&user_id).map_err(&c)?,
+                logon: r
+                    .logon
+                    .as_deref()
+                    .map(Logon::parse)
+                    .transpose()
+                    .map_err(&c)?,
+                device_id: r.device_id,
+                default_client_id: r.default_client_id,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -385,6 +426,65 @@ impl RevocationList for DieselStore {
                 .execute(conn)
                 .map(|n| u64::try_from(n).unwrap_or(0))
                 .map_err(from_diesel)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ParamStore for DieselStore {
+    async fn insert(&self, param: &ParamRecord) -> Result<(), StoreError> {
+        let row = ParamRow {
+            hash: param.hash.to_text(),
+            client_id: param.client_id.to_string(),
+            user_id: param.user_id.to_string(),
+            expires_at: param.expires_at.as_secs(),
+        };
+        self.run(move |conn| {
+            write_tx(conn, |conn| {
+                // Expired params are swept whenever a new one is made.
+                diesel::delete(
+                    params::table.filter(params::expires_at.le(row.expires_at - 86_400)),
+                )
+                .execute(conn)?;
+                diesel::insert_into(params::table)
+                    .values(&row)
+                    .execute(conn)
+                    .map(|_| ())
+            })
+        })
+        .await
+    }
+
+    async fn consume(
+        &self,
+        hash: &TokenHash,
+        client: &ClientId,
+        now: UnixTime,
+    ) -> Result<Option<ParamRecord>, StoreError> {
+        let (hash, client) = (hash.to_text(), client.to_string());
+        self.run(move |conn| {
+            // One conditional DELETE … RETURNING: of any number of racing uses, one gets the row.
+            let row: Option<ParamRow> = diesel::delete(
+                params::table
+                    .filter(params::hash.eq(&hash))
+                    .filter(params::client_id.eq(&client))
+                    .filter(params::expires_at.gt(now.as_secs())),
+            )
+            .returning(ParamRow::as_returning())
+            .get_result(conn)
+            .optional()
+            .map_err(from_diesel)?;
+            let c = corrupt("param");
+            row.map(|r| {
+                Ok(ParamRecord {
+                    hash: TokenHash::parse(&r.hash).map_err(&c)?,
+                    client_id: ClientId::parse(&r.client_id).map_err(&c)?,
+                    user_id: UserId::parse(&r.user_id).map_err(&c)?,
+                    expires_at: UnixTime::from_secs(r.expires_at),
+                })
+            })
+            .transpose()
         })
         .await
     }

@@ -29,6 +29,7 @@ pub async fn clients(repo: &dyn ClientRepository) {
     spec.audience = Some(tessera_domain::Audience::parse("https://api.example").unwrap());
     spec.access_token_ttl = Some(TokenTtl::from_secs(120).unwrap());
     spec.signing_alg = Some(SigningAlgorithm::EdDsa);
+    spec.max_assurance = Some(tessera_domain::assurance::AssuranceLevel::Smart);
     spec.secrets.push(
         SecretVerifier::argon2id(&crate::fixtures::secret_of("x"), [1; 16])
             .unwrap()
@@ -175,6 +176,13 @@ fn family(id: &str, client: &str, expires_at: i64) -> tessera_domain::issued::Re
         created_at: tessera_domain::UnixTime::from_secs(100),
         expires_at: tessera_domain::UnixTime::from_secs(expires_at),
         revoked_at: None,
+        user: (id == "f1").then(|| tessera_domain::token::UserClaims {
+            acr: tessera_domain::assurance::AssuranceLevel::Mfa,
+            user_id: tessera_domain::user::UserId::parse("u-1").unwrap(),
+            logon: Some(tessera_domain::user::Logon::parse("A123321B").unwrap()),
+            device_id: Some("604b856442b4441b91c99fe4".into()),
+            default_client_id: None,
+        }),
     }
 }
 
@@ -441,4 +449,48 @@ pub async fn users(repo: &dyn tessera_domain::ports::UserRepository) {
         "logon taken"
     );
     assert_eq!(repo.list().await, Ok(vec![a, locked]), "by id");
+}
+
+/// [`tessera_domain::ports::ParamStore`]'s contract.
+pub async fn params(store: &dyn tessera_domain::ports::ParamStore) {
+    use tessera_domain::UnixTime;
+    use tessera_domain::issued::{ParamRecord, TokenHash};
+    let record = |p: &str, client: &str, exp: i64| ParamRecord {
+        hash: TokenHash::of(p),
+        client_id: client_id(client),
+        user_id: tessera_domain::user::UserId::parse("u-1").unwrap(),
+        expires_at: UnixTime::from_secs(exp),
+    };
+    let p1 = record("p1", "svc", 100);
+    store.insert(&p1).await.unwrap();
+    assert_eq!(store.insert(&p1).await, Err(StoreError::Conflict));
+    assert_eq!(
+        store
+            .consume(&p1.hash, &client_id("other"), UnixTime::from_secs(50))
+            .await,
+        Ok(None),
+        "another client's"
+    );
+    assert_eq!(
+        store
+            .consume(&p1.hash, &client_id("svc"), UnixTime::from_secs(50))
+            .await,
+        Ok(Some(p1.clone()))
+    );
+    assert_eq!(
+        store
+            .consume(&p1.hash, &client_id("svc"), UnixTime::from_secs(51))
+            .await,
+        Ok(None),
+        "single use"
+    );
+    let p2 = record("p2", "svc", 100);
+    store.insert(&p2).await.unwrap();
+    assert_eq!(
+        store
+            .consume(&p2.hash, &client_id("svc"), UnixTime::from_secs(100))
+            .await,
+        Ok(None),
+        "expired"
+    );
 }

@@ -192,6 +192,7 @@ mod tests {
         contract::opaque_tokens(&InMemoryTokens::default()).await;
         contract::revocation_list(&InMemoryTokens::default()).await;
         contract::users(&InMemoryUsers::default()).await;
+        contract::params(&InMemoryParams::default()).await;
     }
 }
 
@@ -488,5 +489,37 @@ impl tessera_domain::ports::UserRepository for InMemoryUsers {
         let mut all = self.0.lock().unwrap().clone();
         all.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(all)
+    }
+}
+
+/// One-time params in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryParams(Mutex<Vec<tessera_domain::issued::ParamRecord>>);
+
+#[async_trait]
+impl tessera_domain::ports::ParamStore for InMemoryParams {
+    async fn insert(&self, param: &tessera_domain::issued::ParamRecord) -> Result<(), StoreError> {
+        let mut all = self.0.lock().unwrap();
+        if all.iter().any(|p| p.hash == param.hash) {
+            return Err(StoreError::Conflict);
+        }
+        all.push(param.clone());
+        Ok(())
+    }
+
+    async fn consume(
+        &self,
+        hash: &tessera_domain::issued::TokenHash,
+        client: &ClientId,
+        now: UnixTime,
+    ) -> Result<Option<tessera_domain::issued::ParamRecord>, StoreError> {
+        let mut all = self.0.lock().unwrap();
+        let Some(i) = all
+            .iter()
+            .position(|p| p.hash == *hash && p.client_id == *client && now < p.expires_at)
+        else {
+            return Ok(None);
+        };
+        Ok(Some(all.remove(i)))
     }
 }

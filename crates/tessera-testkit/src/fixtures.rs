@@ -51,6 +51,7 @@ pub fn client_spec(id: &str) -> ClientSpec {
         access_token_ttl: None,
         signing_alg: None,
         access_token_format: tessera_domain::AccessTokenFormat::Jwt,
+        max_assurance: None,
         enabled: true,
         created_at: UnixTime::from_secs(1_700_000_000),
     }

@@ -50,6 +50,8 @@ pub struct NewClient {
     pub signing_alg: Option<SigningAlgorithm>,
     /// JWT or opaque access tokens.
     pub access_token_format: AccessTokenFormat,
+    /// The strongest assurance level it may put in a user token.
+    pub max_assurance: Option<crate::assurance::AssuranceLevel>,
     /// Its secret.
     pub secret: SecretSource,
 }
@@ -155,6 +157,7 @@ impl ClientAdmin {
             access_token_ttl: req.access_token_ttl,
             signing_alg: req.signing_alg,
             access_token_format: req.access_token_format,
+            max_assurance: req.max_assurance,
             enabled: true,
             created_at: now,
         })?;

@@ -14,8 +14,8 @@ use crate::keys::{KeyId, KeyState, PrivateKeyDer, SigningKey};
 use crate::policy::{Issuer, TokenPolicy};
 use crate::ports::{
     BlockingWork, ClientRepository, MockClientRepository, MockKeyGenerator, MockKeyRepository,
-    MockOpaqueTokenStore, MockRefreshTokenStore, MockRevocationList, MockTokenSigner, RandomSource,
-    SignError,
+    MockOpaqueTokenStore, MockParamStore, MockRefreshTokenStore, MockRevocationList,
+    MockTokenSigner, MockUserRepository, RandomSource, SignError,
 };
 use crate::secret::{PlainSecret, SecretPepper, SecretVerifier};
 use crate::token::AccessToken;
@@ -52,6 +52,7 @@ fn spec(id: &str) -> ClientSpec {
         access_token_ttl: None,
         signing_alg: None,
         access_token_format: crate::client::AccessTokenFormat::Jwt,
+        max_assurance: None,
         enabled: true,
         created_at: UnixTime::from_secs(0),
     }
@@ -144,6 +145,8 @@ fn service(
             refresh: Arc::new(MockRefreshTokenStore::new()),
             opaque: Arc::new(MockOpaqueTokenStore::new()),
             revoked: Arc::new(MockRevocationList::new()),
+            users: Arc::new(MockUserRepository::new()),
+            params: Arc::new(MockParamStore::new()),
         },
         pepper(),
         policy(),
@@ -549,6 +552,7 @@ fn new_client(id: Option<&str>, secret: SecretSource) -> NewClient {
         access_token_ttl: None,
         signing_alg: None,
         access_token_format: crate::client::AccessTokenFormat::Jwt,
+        max_assurance: None,
         secret,
     }
 }

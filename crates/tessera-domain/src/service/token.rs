@@ -7,23 +7,25 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::assurance::AssuranceLevel;
 use crate::assurance::RoleRequirement;
 use crate::cache::ClientCache;
 use crate::client::{AccessTokenFormat, Client, ClientAuthMethod, ClientId, GrantType, TokenTtl};
 use crate::error::{StoreError, TokenError};
 use crate::issued::{
-    OPAQUE_PREFIX, OpaqueTokenRecord, REFRESH_PREFIX, ReferenceToken, RefreshFamily,
-    RefreshTokenRecord, RotateOutcome,
+    OPAQUE_PREFIX, OpaqueTokenRecord, PARAM_LEN, ParamRecord, REFRESH_PREFIX, ReferenceToken,
+    RefreshFamily, RefreshTokenRecord, RotateOutcome, generate_param, recognise_param,
 };
 use crate::policy::{TokenPolicy, resolve_scope};
 use crate::ports::{
-    BlockingWork, OpaqueTokenStore, RandomSource, RefreshTokenStore, RevocationList, SignError,
-    TokenSigner,
+    BlockingWork, OpaqueTokenStore, ParamStore, RandomSource, RefreshTokenStore, RevocationList,
+    SignError, TokenSigner, UserRepository,
 };
 use crate::scope::ScopeSet;
 use crate::secret::{PlainSecret, SecretPepper, SecretVerifier, verify_any};
 use crate::time::UnixTime;
-use crate::token::{AccessToken, AccessTokenClaims, Introspection, Issued, TokenInfo};
+use crate::token::{AccessToken, AccessTokenClaims, Introspection, Issued, TokenInfo, UserClaims};
+use crate::user::{Logon, UserId, UserStatus};
 
 /// What the caller presented to authenticate itself, as a dialect found it (RFC 6749 §2.3).
 #[derive(Clone, Debug)]
@@ -96,6 +98,33 @@ pub enum GrantRequest {
         /// The requested (narrower) scope; `None` for the originally granted one.
         scope: Option<ScopeSet>,
     },
+    /// A first-party user grant (AuthMe `USER`): the user is proven by a one-time param that the
+    /// same client obtained for them.
+    User {
+        /// Which user the caller means, when it says.
+        user: UserSelector,
+        /// The one-time param, as sent.
+        param: String,
+        /// How strongly the user signed in.
+        level: AssuranceLevel,
+        /// Whether to issue a (remember-me) refresh token.
+        remember_me: bool,
+        /// `deviceId`, to carry in the token.
+        device_id: Option<String>,
+        /// `defaultClientId`, to carry in the token.
+        default_client_id: Option<String>,
+    },
+}
+
+/// How a request names a user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserSelector {
+    /// By id.
+    Id(UserId),
+    /// By logon.
+    Logon(Logon),
+    /// Not named: whoever the param was made for.
+    Any,
 }
 
 impl GrantRequest {
@@ -136,12 +165,14 @@ impl GrantRequest {
         }
     }
 
-    /// The grant type of this request.
+    /// The registered grant type of this request; `None` for the first-party user grant, which
+    /// the API's role requirement authorises instead.
     #[must_use]
-    pub const fn grant_type(&self) -> GrantType {
+    pub const fn grant_type(&self) -> Option<GrantType> {
         match self {
-            Self::ClientCredentials { .. } => GrantType::ClientCredentials,
-            Self::RefreshToken { .. } => GrantType::RefreshToken,
+            Self::ClientCredentials { .. } => Some(GrantType::ClientCredentials),
+            Self::RefreshToken { .. } => Some(GrantType::RefreshToken),
+            Self::User { .. } => None,
         }
     }
 }
@@ -174,6 +205,12 @@ pub struct ApiProfile {
     pub required_roles: RoleRequirement,
     /// An access-token format this API always issues (AuthMe's product tokens are opaque).
     pub format: Option<AccessTokenFormat>,
+    /// A lifetime this API always gives (AuthMe: 30 minutes, 10 with remember-me), over the
+    /// client's own.
+    pub fixed_ttl: Option<TokenTtl>,
+    /// The API authorises user and refresh grants through its role requirement rather than the
+    /// client's grant list (AuthMe's first-party clients).
+    pub first_party: bool,
 }
 
 /// The ports the token service works through.
@@ -193,6 +230,17 @@ pub struct TokenPorts {
     pub opaque: Arc<dyn OpaqueTokenStore>,
     /// The JWT denylist.
     pub revoked: Arc<dyn RevocationList>,
+    /// The user directory.
+    pub users: Arc<dyn UserRepository>,
+    /// One-time sign-in params.
+    pub params: Arc<dyn ParamStore>,
+}
+
+/// Whom an access token is about, and what it grants.
+struct Grantee {
+    subject: String,
+    scope: ScopeSet,
+    user: Option<UserClaims>,
 }
 
 /// Issues, refreshes, revokes and introspects tokens.
@@ -240,12 +288,23 @@ impl TokenService {
             tracing::info!(client_id = %client.id(), required = %request.profile.required_roles, "client lacks the roles this API requires");
             return Err(TokenError::UnauthorizedClient);
         }
-        let ttl = self.policy.ttl_for(&client, request.profile.default_ttl);
+        let ttl = request
+            .profile
+            .fixed_ttl
+            .unwrap_or_else(|| self.policy.ttl_for(&client, request.profile.default_ttl));
         let format = request
             .profile
             .format
             .unwrap_or_else(|| client.access_token_format());
-        if !client.grant_types().contains(&request.grant.grant_type()) {
+        let first_party_grant = request.profile.first_party
+            && matches!(
+                request.grant,
+                GrantRequest::User { .. } | GrantRequest::RefreshToken { .. }
+            );
+        if let Some(grant_type) = request.grant.grant_type()
+            && !first_party_grant
+            && !client.grant_types().contains(&grant_type)
+        {
             return Err(TokenError::UnauthorizedClient);
         }
         match request.grant {
@@ -253,13 +312,44 @@ impl TokenService {
                 let scope = resolve_scope(scope.as_ref(), &client)?;
                 let subject = client.id().as_str().to_owned();
                 let mut issued = self
-                    .access_for(&client, subject.clone(), scope.clone(), ttl, format, now)
+                    .access_for(
+                        &client,
+                        Grantee {
+                            subject: subject.clone(),
+                            scope: scope.clone(),
+                            user: None,
+                        },
+                        ttl,
+                        format,
+                        now,
+                    )
                     .await?;
                 if client.grant_types().contains(&GrantType::RefreshToken) {
                     issued.refresh_token =
-                        Some(self.new_family(&client, subject, scope, now).await?);
+                        Some(self.new_family(&client, subject, scope, None, now).await?);
                 }
                 Ok(issued)
+            }
+            GrantRequest::User {
+                user,
+                param,
+                level,
+                remember_me,
+                device_id,
+                default_client_id,
+            } => {
+                self.user_grant(
+                    &client,
+                    user,
+                    &param,
+                    level,
+                    remember_me,
+                    device_id,
+                    default_client_id,
+                    ttl,
+                    now,
+                )
+                .await
             }
             GrantRequest::RefreshToken {
                 refresh_token,
@@ -320,6 +410,18 @@ impl TokenService {
                     .cloned(),
             ),
         };
+        // A user grant lives only as long as its user may sign in.
+        if let Some(user) = &family.user {
+            let found = self
+                .ports
+                .users
+                .find(&user.user_id)
+                .await
+                .map_err(store_error)?;
+            if !found.is_some_and(|u| u.status == UserStatus::Active) {
+                return Err(invalid_grant());
+            }
+        }
         let successor = presented.successor(&self.pepper);
         let record = RefreshTokenRecord {
             hash: successor.hash(),
@@ -337,7 +439,17 @@ impl TokenService {
         {
             RotateOutcome::Rotated | RotateOutcome::Replayed => {
                 let mut issued = self
-                    .access_for(client, family.subject.clone(), scope, ttl, format, now)
+                    .access_for(
+                        client,
+                        Grantee {
+                            subject: family.subject.clone(),
+                            scope,
+                            user: family.user.clone(),
+                        },
+                        ttl,
+                        format,
+                        now,
+                    )
                     .await?;
                 issued.refresh_token = Some(successor);
                 Ok(issued)
@@ -573,6 +685,129 @@ impl TokenService {
             .await
     }
 
+    /// The first-party user grant: the param proves the user to this client, once.
+    #[allow(clippy::too_many_arguments)]
+    async fn user_grant(
+        &self,
+        client: &Client,
+        selector: UserSelector,
+        param: &str,
+        level: AssuranceLevel,
+        remember_me: bool,
+        device_id: Option<String>,
+        default_client_id: Option<String>,
+        ttl: TokenTtl,
+        now: UnixTime,
+    ) -> Result<Issued, TokenError> {
+        if client.max_assurance().is_some_and(|max| level > max) {
+            return Err(TokenError::UnauthorizedClient);
+        }
+        let invalid_param =
+            || TokenError::InvalidGrant("the param is invalid, expired or already used".into());
+        let presented = recognise_param(param).ok_or_else(invalid_param)?;
+        let record = self
+            .ports
+            .params
+            .consume(&presented.hash(), client.id(), now)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(invalid_param)?;
+        let user = self
+            .ports
+            .users
+            .find(&record.user_id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(invalid_param)?;
+        let named_other = match &selector {
+            UserSelector::Id(id) => *id != user.id,
+            UserSelector::Logon(logon) => *logon != user.logon,
+            UserSelector::Any => false,
+        };
+        if named_other {
+            return Err(invalid_param());
+        }
+        if user.status != UserStatus::Active {
+            return Err(TokenError::InvalidGrant("the user is not active".into()));
+        }
+        let claims = UserClaims {
+            acr: level,
+            user_id: user.id.clone(),
+            logon: Some(user.logon.clone()),
+            device_id,
+            default_client_id,
+        };
+        let subject = user.id.as_str().to_owned();
+        let scope = client.default_scopes().clone();
+        let mut issued = self
+            .access_for(
+                client,
+                Grantee {
+                    subject: subject.clone(),
+                    scope: scope.clone(),
+                    user: Some(claims.clone()),
+                },
+                ttl,
+                AccessTokenFormat::Jwt,
+                now,
+            )
+            .await?;
+        if remember_me {
+            issued.refresh_token = Some(
+                self.new_family(client, subject, scope, Some(claims), now)
+                    .await?,
+            );
+        }
+        Ok(issued)
+    }
+
+    /// Issues a one-time sign-in param for a user, usable by the calling client only, for
+    /// `ttl_secs`. Returns it with its lifetime.
+    ///
+    /// # Errors
+    /// `invalid_client`, `unauthorized_client` (roles), `invalid_grant` when the user does not
+    /// exist or is not active, `invalid_request` when no user is named.
+    pub async fn generate_param(
+        &self,
+        auth: ClientAuthentication,
+        selector: UserSelector,
+        profile: &ApiProfile,
+        ttl_secs: u32,
+        now: UnixTime,
+    ) -> Result<(ReferenceToken, u32), TokenError> {
+        let client = self.authenticate(auth, now).await?;
+        if !profile.required_roles.is_met_by(client.roles()) {
+            return Err(TokenError::UnauthorizedClient);
+        }
+        let user = match &selector {
+            UserSelector::Id(id) => self.ports.users.find(id).await,
+            UserSelector::Logon(logon) => self.ports.users.find_by_logon(logon).await,
+            UserSelector::Any => {
+                return Err(TokenError::InvalidRequest(
+                    "name the user by userId or logon".into(),
+                ));
+            }
+        }
+        .map_err(store_error)?
+        .filter(|u| u.status == UserStatus::Active)
+        .ok_or_else(|| TokenError::InvalidGrant("no active user by that name".into()))?;
+        let mut raw = [0u8; PARAM_LEN];
+        self.ports.random.fill(&mut raw);
+        let param = generate_param(raw);
+        let record = ParamRecord {
+            hash: param.hash(),
+            client_id: client.id().clone(),
+            user_id: user.id,
+            expires_at: now.plus_secs(i64::from(ttl_secs)),
+        };
+        self.ports
+            .params
+            .insert(&record)
+            .await
+            .map_err(store_error)?;
+        Ok((param, ttl_secs))
+    }
+
     fn random_32(&self) -> [u8; 32] {
         let mut raw = [0u8; 32];
         self.ports.random.fill(&mut raw);
@@ -585,6 +820,7 @@ impl TokenService {
         client: &Client,
         subject: String,
         scope: ScopeSet,
+        user: Option<UserClaims>,
         now: UnixTime,
     ) -> Result<ReferenceToken, TokenError> {
         let mut id = [0u8; 16];
@@ -598,6 +834,7 @@ impl TokenService {
             created_at: now,
             expires_at: now.plus_secs(i64::from(self.policy.refresh_ttl_secs)),
             revoked_at: None,
+            user,
         };
         let first = RefreshTokenRecord {
             hash: token.hash(),
@@ -618,12 +855,16 @@ impl TokenService {
     async fn access_for(
         &self,
         client: &Client,
-        subject: String,
-        scope: ScopeSet,
+        grantee: Grantee,
         ttl: TokenTtl,
         format: AccessTokenFormat,
         now: UnixTime,
     ) -> Result<Issued, TokenError> {
+        let Grantee {
+            subject,
+            scope,
+            user,
+        } = grantee;
         let alg = self.policy.alg_for(client);
         let mut jti = [0u8; 16];
         self.ports.random.fill(&mut jti);
@@ -638,6 +879,7 @@ impl TokenService {
             client_id: client.id().clone(),
             scope: scope.clone(),
             roles: client.roles().iter().cloned().collect(),
+            user,
         };
         let access_token = match format {
             AccessTokenFormat::Jwt => self.ports.signer.sign(alg, &claims).map_err(|e| {

@@ -10,8 +10,12 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use tessera_domain::service::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest};
+use tessera_domain::assurance::AssuranceLevel;
+use tessera_domain::service::{
+    ApiProfile, ClientAuthentication, GrantRequest, TokenRequest, UserSelector,
+};
 use tessera_domain::token::Introspection;
+use tessera_domain::user::{Logon, UserId};
 use tessera_domain::{AccessTokenFormat, ClientAuthMethod, TokenError};
 
 use super::{BodyError, MAX_BODY, has_content_type, no_store, read_body};
@@ -158,12 +162,20 @@ fn basic(req: &HttpRequest) -> Result<ClientAuthentication, AuthMeError> {
     }
 }
 
-fn profile(state: &HttpState, format: Option<AccessTokenFormat>) -> ApiProfile {
-    let route = state.dialects.authme.as_ref();
+fn route(state: &HttpState) -> Result<&crate::server::AuthMeRoute, AuthMeError> {
+    state
+        .dialects
+        .authme
+        .as_ref()
+        .ok_or_else(|| err(StatusCode::NOT_FOUND, "01", "Not found."))
+}
+
+fn profile(route: &crate::server::AuthMeRoute) -> ApiProfile {
     ApiProfile {
-        default_ttl: route.and_then(|r| r.client_ttl),
-        required_roles: route.map(|r| r.required_roles.clone()).unwrap_or_default(),
-        format,
+        default_ttl: route.client_ttl,
+        required_roles: route.required_roles.clone(),
+        first_party: true,
+        ..ApiProfile::default()
     }
 }
 
@@ -172,7 +184,14 @@ fn profile(state: &HttpState, format: Option<AccessTokenFormat>) -> ApiProfile {
 #[serde(rename_all = "camelCase")]
 struct GenerateToken {
     client_id: Option<String>,
+    default_client_id: Option<String>,
     token_request_type: Option<String>,
+    device_id: Option<String>,
+    user_id: Option<String>,
+    logon: Option<String>,
+    param: Option<String>,
+    refresh_token: Option<String>,
+    remember_me: Option<bool>,
     login_granted_authorities: Option<String>,
 }
 
@@ -186,33 +205,58 @@ struct TokenBody<'a> {
     refresh_token: Option<&'a str>,
 }
 
+fn nonempty(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.is_empty())
+}
+
+/// Which user the body names, if any.
+fn selector(user_id: Option<String>, logon: Option<String>) -> Result<UserSelector, AuthMeError> {
+    match (nonempty(user_id), nonempty(logon)) {
+        (Some(id), _) => UserId::parse(&id)
+            .map(UserSelector::Id)
+            .map_err(|_| invalid("userId")),
+        (None, Some(logon)) => Logon::parse(&logon)
+            .map(UserSelector::Logon)
+            .map_err(|_| invalid("logon")),
+        (None, None) => Ok(UserSelector::Any),
+    }
+}
+
+fn param_error(e: &TokenError) -> AuthMeError {
+    match e {
+        TokenError::InvalidGrant(d) if d.contains("not active") => {
+            err(StatusCode::FORBIDDEN, "22", "The user is not active.")
+        }
+        TokenError::InvalidGrant(_) => err(
+            StatusCode::UNAUTHORIZED,
+            "21",
+            "The param is invalid, expired or already used.",
+        ),
+        other => from_token_error(other),
+    }
+}
+
 async fn generate(
     req: &HttpRequest,
     payload: Payload,
     state: &HttpState,
     forced: Option<&str>,
 ) -> Result<HttpResponse, AuthMeError> {
+    let route = route(state)?;
     let auth = basic(req)?;
     let body: GenerateToken = read_json(req, payload).await?;
     let kind = match forced {
         Some(kind) => kind.to_owned(),
-        None => body
-            .token_request_type
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| required("tokenRequestType"))?,
+        None => nonempty(body.token_request_type).ok_or_else(|| required("tokenRequestType"))?,
     };
-    let client_id = body
-        .client_id
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| required("clientId"))?;
-    if forced.is_none() {
-        let level = body
-            .login_granted_authorities
-            .filter(|l| !l.is_empty())
+    let client_id = nonempty(body.client_id).ok_or_else(|| required("clientId"))?;
+    let level = if forced.is_none() {
+        let level = nonempty(body.login_granted_authorities)
             .ok_or_else(|| required("loginGrantedAuthorities"))?;
-        tessera_domain::assurance::AssuranceLevel::parse(&level)
-            .map_err(|_| invalid("loginGrantedAuthorities"))?;
-    }
+        Some(AssuranceLevel::parse(&level).map_err(|_| invalid("loginGrantedAuthorities"))?)
+    } else {
+        None
+    };
     let caller = match &auth {
         ClientAuthentication::SecretBasic { client_id, .. } => client_id.as_str().to_owned(),
         _ => String::new(),
@@ -224,27 +268,162 @@ async fn generate(
             "clientId does not match the authenticated client.",
         ));
     }
-    let format = match kind.as_str() {
-        "CLIENT" => None,
-        "PRODUCT" => Some(AccessTokenFormat::Opaque),
+    let mut profile = profile(route);
+    let (grant, on_error): (GrantRequest, fn(&TokenError) -> AuthMeError) = match kind.as_str() {
+        "CLIENT" => (
+            GrantRequest::ClientCredentials { scope: None },
+            from_token_error,
+        ),
+        "PRODUCT" => {
+            profile.format = Some(AccessTokenFormat::Opaque);
+            (
+                GrantRequest::ClientCredentials { scope: None },
+                from_token_error,
+            )
+        }
+        "USER" => {
+            let remember_me = body.remember_me.unwrap_or(false);
+            let param = nonempty(body.param).ok_or_else(|| required("param"))?;
+            profile.fixed_ttl = if remember_me {
+                Some(route.remember_me_ttl)
+            } else {
+                route.client_ttl
+            };
+            let grant = GrantRequest::User {
+                user: selector(body.user_id, body.logon)?,
+                param,
+                level: level.unwrap_or(AssuranceLevel::Identified),
+                remember_me,
+                device_id: nonempty(body.device_id),
+                default_client_id: nonempty(body.default_client_id),
+            };
+            (grant, param_error)
+        }
+        "REMEMBER_ME" => {
+            let token = nonempty(body.refresh_token)
+                .or(nonempty(body.param))
+                .ok_or_else(|| required("refreshToken"))?;
+            profile.fixed_ttl = Some(route.remember_me_ttl);
+            (
+                GrantRequest::RefreshToken {
+                    refresh_token: token,
+                    scope: None,
+                },
+                from_token_error,
+            )
+        }
         _ => return Err(not_implemented()),
     };
     let request = TokenRequest {
         auth,
-        grant: GrantRequest::ClientCredentials { scope: None },
-        profile: profile(state, format),
+        grant,
+        profile,
     };
     let issued = state
         .tokens
         .issue(request, state.clock.now())
         .await
-        .map_err(|e| from_token_error(&e))?;
+        .map_err(|e| on_error(&e))?;
     Ok(no_store(HttpResponse::Created().json(TokenBody {
         access_token: issued.access_token.expose(),
         token_type: "Bearer",
         expires_in: issued.expires_in,
         refresh_token: issued.refresh_token.as_ref().map(|t| t.expose()),
     })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RenewBody {
+    refresh_token: Option<String>,
+}
+
+/// `POST …/renew-token`: a new access token and refresh token for a remember-me refresh token.
+pub async fn renew_token(
+    req: HttpRequest,
+    payload: Payload,
+    state: Data<HttpState>,
+) -> HttpResponse {
+    let result = async {
+        let route = route(&state)?;
+        let auth = basic(&req)?;
+        let body: RenewBody = read_json(&req, payload).await?;
+        let token = nonempty(body.refresh_token).ok_or_else(|| required("refreshToken"))?;
+        let mut profile = profile(route);
+        profile.fixed_ttl = Some(route.remember_me_ttl);
+        let request = TokenRequest {
+            auth,
+            grant: GrantRequest::RefreshToken {
+                refresh_token: token,
+                scope: None,
+            },
+            profile,
+        };
+        let issued = state
+            .tokens
+            .issue(request, state.clock.now())
+            .await
+            .map_err(|e| from_token_error(&e))?;
+        Ok::<_, AuthMeError>(no_store(HttpResponse::Created().json(TokenBody {
+            access_token: issued.access_token.expose(),
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            refresh_token: issued.refresh_token.as_ref().map(|t| t.expose()),
+        })))
+    };
+    result.await.unwrap_or_else(|e| render(&e))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ParamBody {
+    user_id: Option<String>,
+    logon: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ParamResponse<'a> {
+    param: &'a str,
+    expires_in: u32,
+}
+
+/// `POST …/generate-param`: a one-time param proving a user to the calling client.
+pub async fn generate_param(
+    req: HttpRequest,
+    payload: Payload,
+    state: Data<HttpState>,
+) -> HttpResponse {
+    let result = async {
+        let route = route(&state)?;
+        let auth = basic(&req)?;
+        let body: ParamBody = read_json(&req, payload).await?;
+        let who = selector(body.user_id, body.logon)?;
+        if who == UserSelector::Any {
+            return Err(required("userId"));
+        }
+        let (param, expires_in) = state
+            .tokens
+            .generate_param(
+                auth,
+                who,
+                &profile(route),
+                route.param_ttl_secs,
+                state.clock.now(),
+            )
+            .await
+            .map_err(|e| match e {
+                TokenError::InvalidGrant(_) => {
+                    err(StatusCode::NOT_FOUND, "20", "User not found or not active.")
+                }
+                other => from_token_error(&other),
+            })?;
+        Ok::<_, AuthMeError>(no_store(HttpResponse::Created().json(ParamResponse {
+            param: param.expose(),
+            expires_in,
+        })))
+    };
+    result.await.unwrap_or_else(|e| render(&e))
 }
 
 /// `POST …/generate-token`.

@@ -67,6 +67,8 @@ fn ports(clients: Arc<ClientCache>, signer: Arc<StubSigner>) -> TokenPorts {
         refresh: tokens.clone(),
         opaque: tokens.clone(),
         revoked: tokens,
+        users: Arc::new(tessera_testkit::fakes::InMemoryUsers::default()),
+        params: Arc::new(tessera_testkit::fakes::InMemoryParams::default()),
     }
 }
 

@@ -109,6 +109,7 @@ async fn sqlite_keeps_the_issued_token_contracts() {
     contract::opaque_tokens(&s).await;
     contract::revocation_list(&s).await;
     contract::users(&s).await;
+    contract::params(&s).await;
 }
 
 #[tokio::test]
@@ -126,6 +127,7 @@ async fn of_many_concurrent_rotations_of_one_token_exactly_one_rotates() {
         created_at: UnixTime::from_secs(0),
         expires_at: UnixTime::from_secs(10_000),
         revoked_at: None,
+        user: None,
     };
     let rec = |t: &str| RefreshTokenRecord {
         hash: TokenHash::of(t),
