@@ -31,6 +31,16 @@ const DEMO: &[(&str, &str, &[&str])] = &[
         ],
     ),
     (
+        "demo-authme",
+        "Demo AuthMe first-party app",
+        &[
+            "--role",
+            "ROLE_CLI-1STPARTY",
+            "--role",
+            "ROLE_CLI-AUTH-BASIC",
+        ],
+    ),
+    (
         "demo-firstparty",
         "Demo first-party app",
         &[
@@ -121,6 +131,39 @@ pub fn run() -> anyhow::Result<()> {
         println!("# Screening Eagle dialect (docs/dialects.md)");
         println!(
             "curl -s -X POST http://{BIND}/api/id/v1/auth/token -u '{id}:{secret}' -d grant_type=client_credentials --data-urlencode 'scope=openid email profile inspect'\n"
+        );
+    }
+    if let Some((id, secret)) = secrets.iter().find(|(i, _)| i == "demo-authme") {
+        let user = "5ef904d4b91ac90414895f3c";
+        let _ = tessera(
+            &bin,
+            &data,
+            &[
+                "user",
+                "create",
+                "--id",
+                user,
+                "--logon",
+                "A123321B",
+                "--email",
+                "demo@example.com",
+                "--name",
+                "Demo User",
+            ],
+        )
+        .output();
+        println!("# AuthMe dialect (docs/dialects.md): a client token");
+        println!(
+            "curl -s -X POST http://{BIND}/security/iam/v1/generate-token -u '{id}:{secret}' -H 'Content-Type: application/json' -d '{{\"clientId\": \"{id}\", \"tokenRequestType\": \"CLIENT\", \"loginGrantedAuthorities\": \"AUTH-IDENTIFIED\"}}'\n"
+        );
+        println!(
+            "# AuthMe: a user token (a param for the demo user, then the seed's request with it)"
+        );
+        println!(
+            "PARAM=$(curl -s -X POST http://{BIND}/security/iam/v1/generate-param -u '{id}:{secret}' -H 'Content-Type: application/json' -d '{{\"userId\": \"{user}\"}}' | sed 's/.*\"param\":\"\\([A-Z0-9]*\\)\".*/\\1/')"
+        );
+        println!(
+            "curl -s -X POST http://{BIND}/security/iam/v1/generate-token -u '{id}:{secret}' -H 'Content-Type: application/json' -d '{{\"clientId\": \"{id}\", \"tokenRequestType\": \"USER\", \"userId\": \"{user}\", \"logon\": \"A123321B\", \"param\": \"'$PARAM'\", \"rememberMe\": true, \"loginGrantedAuthorities\": \"AUTH_MFA\"}}'\n"
         );
     }
     println!("# the public keys and the metadata");
