@@ -127,7 +127,7 @@ fn configuration_comes_from_flag_environment_and_file() {
     let config = t.data_dir().join("tessera.toml");
     std::fs::write(
         &config,
-        "[tokens]\ndefault_ttl_seconds = 90\n[keys]\nalgorithms = [\"ES256\"]\n",
+        "[tokens]\ndefault_ttl_seconds = 90\n[keys]\nalgorithms = [\"ES256\"]\n[dialects.semear]\nenabled = false\n",
     )
     .unwrap();
     // The file (found in the working directory) sets the lifetime; the environment moves the

@@ -50,7 +50,10 @@ fn serproid_client_token_replays_the_seed() {
         &["--auth-method", "client_secret_post", "--alg", "RS256"],
     );
     // RS256 is switched off for this run: the client's tokens cannot be signed, a server-side fault.
-    let server = t.serve(&[("TESSERA_KEYS__ALGORITHMS", "ES256")]);
+    let server = t.serve(&[
+        ("TESSERA_KEYS__ALGORITHMS", "ES256"),
+        ("TESSERA_DIALECTS__SEMEAR__ENABLED", "false"),
+    ]);
 
     let ok = post(
         &server,
@@ -228,7 +231,10 @@ fn screening_eagle_auth_token_replays_the_seed() {
     );
     let (code_only, code_secret) = t.create_client("code-only", &["--grant", "authorization_code"]);
     let (broken, broken_secret) = t.create_client("rsa-app", &["--alg", "RS256"]);
-    let server = t.serve(&[("TESSERA_KEYS__ALGORITHMS", "ES256")]);
+    let server = t.serve(&[
+        ("TESSERA_KEYS__ALGORITHMS", "ES256"),
+        ("TESSERA_DIALECTS__SEMEAR__ENABLED", "false"),
+    ]);
     let auth = basic(&id, &secret);
 
     let ok = post(
@@ -868,5 +874,245 @@ fn authme_user_tokens_with_params_remember_me_and_renewal() {
         ),
         400,
         "02",
+    );
+}
+
+const SEMEAR: &str = "/oauth-apipix/oauth/token";
+const PIX_SCOPES: &str = "cob.write cob.read cobv.write cobv.read lotecobv.write lotecobv.read pix.write pix.read webhook.read webhook.write payloadlocation.write payloadlocation.read GI_006_ENDERECAMENTO_CLIENTE_CONSULTA_CHAVE:GET";
+
+/// A self-signed certificate made for the test: its PEM and its RFC 8705 thumbprint.
+fn certificate(name: &str) -> (String, String) {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let cert = rcgen::generate_simple_self_signed(vec![name.to_owned()]).unwrap();
+    let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(cert.cert.der()));
+    (cert.cert.pem(), thumbprint)
+}
+
+fn semear_request(
+    server: &Server,
+    cert: Option<&str>,
+    gateway: Option<&str>,
+    id: &str,
+    secret: &str,
+) -> Reply {
+    let mut req = agent()
+        .post(&server.url(SEMEAR))
+        .set("Content-Type", "application/x-www-form-urlencoded");
+    if let Some(c) = cert {
+        req = req.set("client-cert", c);
+    }
+    if let Some(g) = gateway {
+        req = req.set("access_token", g);
+    }
+    let body = format!(
+        "client_id={id}&client_secret={secret}&grant_type=client_credentials&scope={}",
+        PIX_SCOPES.replace(' ', "%20").replace(':', "%3A")
+    );
+    send(req, Some(body.as_bytes()))
+}
+
+#[test]
+fn semear_pix_token_is_bound_to_the_forwarded_certificate() {
+    let t = Tessera::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (pem, thumbprint) = certificate("pix-app");
+    let (next_pem, next_thumbprint) = certificate("pix-app-next");
+    let (stranger_pem, _) = certificate("someone-else");
+    let (cert_file, next_file) = (dir.path().join("app.pem"), dir.path().join("next.pem"));
+    std::fs::write(&cert_file, &pem).unwrap();
+    std::fs::write(&next_file, &next_pem).unwrap();
+    let (id, secret) = t.create_client(
+        "appl_spiAutbank_hml",
+        &[
+            "--auth-method",
+            "client_secret_post",
+            "--scope",
+            PIX_SCOPES,
+            "--cert",
+            cert_file.to_str().unwrap(),
+            "--cert",
+            next_file.to_str().unwrap(),
+        ],
+    );
+    let shown = t.cli_json(&["client", "show", &id]);
+    assert_eq!(
+        shown["cert_thumbprints"],
+        serde_json::json!([thumbprint, next_thumbprint])
+    );
+    let (gateway_id, gateway_secret) = t.create_client("pix-gateway", &[]);
+    let server = t.serve(&[("TESSERA_DIALECTS__SEMEAR__TRUST_CLIENT_CERT_HEADER", "true")]);
+    let gateway = crate::harness::token_request(
+        &server,
+        Some(&basic(&gateway_id, &gateway_secret)),
+        "grant_type=client_credentials",
+    )
+    .json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The seed's request, with the certificate URL-encoded as a gateway forwards it.
+    let encoded: String = pem
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let ok = semear_request(&server, Some(&encoded), Some(&gateway), &id, &secret);
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    let body = ok.json();
+    assert_eq!(
+        keys(&body),
+        ["access_token", "expires_in", "token_type"]
+            .map(String::from)
+            .into()
+    );
+    assert_eq!(
+        (body["token_type"].as_str(), body["expires_in"].as_u64()),
+        (Some("Bearer"), Some(3600))
+    );
+    let access = body["access_token"].as_str().unwrap();
+    let (header, claims) = verify(&server, access, &server.base);
+    assert_eq!(
+        header.alg,
+        jsonwebtoken::Algorithm::RS256,
+        "the seed's sample is RS256"
+    );
+    assert_eq!(claims["cnf"], serde_json::json!({"x5t#S256": thumbprint}));
+    assert_eq!(
+        (claims["client_id"].as_str(), claims["cid"].as_str()),
+        (Some(id.as_str()), Some(id.as_str()))
+    );
+    let granted: BTreeSet<&str> = claims["scope"].as_str().unwrap().split(' ').collect();
+    assert_eq!(granted, PIX_SCOPES.split(' ').collect());
+    // Introspection reports the binding.
+    let introspected = send(
+        agent()
+            .post(&server.url("/oauth2/introspect"))
+            .set("Content-Type", "application/x-www-form-urlencoded"),
+        Some(format!("token={access}&client_id={id}&client_secret={secret}").as_bytes()),
+    );
+    assert_eq!(introspected.status, 200);
+    assert_eq!(
+        introspected.json()["cnf"],
+        serde_json::json!({"x5t#S256": thumbprint})
+    );
+    // The second registered certificate works too (rollover), with spaces for newlines.
+    let rolled = semear_request(
+        &server,
+        Some(&next_pem.replace('\n', " ")),
+        Some(&gateway),
+        &id,
+        &secret,
+    );
+    assert_eq!(rolled.status, 200);
+    let (_, claims) = verify(
+        &server,
+        rolled.json()["access_token"].as_str().unwrap(),
+        &server.base,
+    );
+    assert_eq!(claims["cnf"]["x5t#S256"], next_thumbprint.as_str());
+
+    let check = |reply: Reply, status: u16, code: &str| {
+        assert_eq!(
+            (reply.status, reply.json()["error"].as_str()),
+            (status, Some(code)),
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
+    };
+    check(
+        semear_request(
+            &server,
+            Some(&stranger_pem.replace('\n', " ")),
+            Some(&gateway),
+            &id,
+            &secret,
+        ),
+        401,
+        "invalid_client",
+    );
+    check(
+        semear_request(&server, None, Some(&gateway), &id, &secret),
+        401,
+        "invalid_client",
+    );
+    check(
+        semear_request(&server, Some(&encoded), None, &id, &secret),
+        401,
+        "invalid_client",
+    );
+    check(
+        semear_request(&server, Some(&encoded), Some("not-a-token"), &id, &secret),
+        401,
+        "invalid_client",
+    );
+    check(
+        semear_request(&server, Some("garbage"), Some(&gateway), &id, &secret),
+        401,
+        "invalid_client",
+    );
+    check(
+        semear_request(&server, Some(&encoded), Some(&gateway), &id, "wrong"),
+        401,
+        "invalid_client",
+    );
+    // A client with a registered certificate cannot get a token without presenting it.
+    check(
+        crate::harness::token_request(
+            &server,
+            None,
+            &format!("grant_type=client_credentials&client_id={id}&client_secret={secret}"),
+        ),
+        401,
+        "invalid_client",
+    );
+}
+
+#[test]
+fn semear_refuses_the_certificate_header_unless_told_a_gateway_sets_it() {
+    let t = Tessera::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (pem, _) = certificate("pix-app");
+    let file = dir.path().join("app.pem");
+    std::fs::write(&file, &pem).unwrap();
+    let (id, secret) = t.create_client(
+        "pix",
+        &[
+            "--auth-method",
+            "client_secret_post",
+            "--scope",
+            PIX_SCOPES,
+            "--cert",
+            file.to_str().unwrap(),
+        ],
+    );
+    let (gateway_id, gateway_secret) = t.create_client("gw", &[]);
+    let server = t.serve(&[]);
+    let gateway = crate::harness::token_request(
+        &server,
+        Some(&basic(&gateway_id, &gateway_secret)),
+        "grant_type=client_credentials",
+    )
+    .json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = semear_request(
+        &server,
+        Some(&pem.replace('\n', " ")),
+        Some(&gateway),
+        &id,
+        &secret,
+    );
+    assert_eq!(
+        (reply.status, reply.json()["error"].as_str()),
+        (401, Some("invalid_client"))
     );
 }

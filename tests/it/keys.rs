@@ -50,6 +50,8 @@ fn rotation_publishes_before_signing_and_retires_after_the_last_token_expires() 
     let auth = basic(&id, &secret);
     let server = t.serve(&[
         ("TESSERA_KEYS__ALGORITHMS", "ES256"),
+        ("TESSERA_DIALECTS__SEMEAR__ENABLED", "false"),
+        ("TESSERA_DIALECTS__SEMEAR__ENABLED", "false"),
         ("TESSERA_DIALECTS__SERPROID__ENABLED", "false"),
         ("TESSERA_DIALECTS__SCREENING_EAGLE__ENABLED", "false"),
         ("TESSERA_KEYS__JWKS_MAX_AGE_SECONDS", "1"),
@@ -142,6 +144,8 @@ fn keys_rotate_by_themselves_on_the_configured_period_and_survive_a_restart() {
     let (id, secret) = t.create_client("svc", &[]);
     let env = [
         ("TESSERA_KEYS__ALGORITHMS", "ES256"),
+        ("TESSERA_DIALECTS__SEMEAR__ENABLED", "false"),
+        ("TESSERA_DIALECTS__SEMEAR__ENABLED", "false"),
         ("TESSERA_DIALECTS__SERPROID__ENABLED", "false"),
         ("TESSERA_DIALECTS__SCREENING_EAGLE__ENABLED", "false"),
         ("TESSERA_KEYS__JWKS_MAX_AGE_SECONDS", "1"),

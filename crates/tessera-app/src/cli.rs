@@ -198,6 +198,10 @@ pub struct CreateArgs {
     /// AUTH_MFA, AUTH_SMART, AUTH_STRONG) [default: no limit].
     #[arg(long, value_name = "LEVEL")]
     pub max_assurance: Option<String>,
+    /// A PEM certificate file the client must present, its tokens then bound to it (RFC 8705;
+    /// repeatable, for rollover).
+    #[arg(long = "cert", value_name = "FILE")]
+    pub certs: Vec<std::path::PathBuf>,
     /// Access-token format: jwt (verifiable offline) or opaque (validated by introspection).
     #[arg(long, default_value = "jwt", value_name = "FORMAT")]
     pub access_token_format: String,

@@ -35,6 +35,7 @@ fn client_json(c: &Client) -> Value {
         "alg": c.signing_alg().map(SigningAlgorithm::as_str),
         "access_token_format": c.access_token_format().as_str(),
         "max_assurance": c.max_assurance().map(|l| l.as_str()),
+        "cert_thumbprints": c.cert_thumbprints().iter().map(|t| t.as_str()).collect::<Vec<_>>(),
         "secret_kinds": c.secrets().iter().map(|s| if s.verifier.is_slow() { "argon2id" } else { "hmac-sha256" }).collect::<Vec<_>>(),
         "created_at": c.created_at().as_secs(),
     })
@@ -169,6 +170,17 @@ fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient
         access_token_ttl: args.ttl.map(TokenTtl::from_secs).transpose().map_err(e)?,
         signing_alg,
         access_token_format: AccessTokenFormat::parse(&args.access_token_format).map_err(e)?,
+        cert_thumbprints: args
+            .certs
+            .iter()
+            .map(|path| {
+                let pem = std::fs::read_to_string(path)
+                    .with_context(|| format!("cert: cannot read {}", path.display()))?;
+                let der = tessera_http_actix::dialect::semear::certificate_from_header(&pem)
+                    .ok_or_else(|| anyhow!("cert: {} is not a PEM certificate", path.display()))?;
+                Ok(tessera_domain::cert::CertThumbprint::of_der(&der))
+            })
+            .collect::<anyhow::Result<_>>()?,
         max_assurance: args
             .max_assurance
             .as_deref()

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tessera_domain::keys::KeyPolicy;
 use tessera_domain::policy::Issuer;
 use tessera_domain::{Audience, Role, SigningAlgorithm, TokenTtl};
-use tessera_http_actix::{AuthMeRoute, DialectRoute, Dialects};
+use tessera_http_actix::{AuthMeRoute, DialectRoute, Dialects, SemearRoute};
 use tessera_store_diesel::{DatabaseUrl, StoreConfig};
 
 use crate::cli::{GlobalArgs, ServeArgs};
@@ -41,6 +41,17 @@ struct RawDialects {
     serproid: RawDialect,
     screening_eagle: RawDialect,
     authme: RawAuthMe,
+    semear: RawSemear,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawSemear {
+    enabled: bool,
+    path: String,
+    trust_client_cert_header: bool,
+    default_ttl_seconds: Option<u64>,
+    algorithm: String,
 }
 
 #[derive(Deserialize, Debug)]
@@ -187,6 +198,11 @@ fn defaults(
         .set_default("dialects.screening_eagle.enabled", true)?
         .set_default("dialects.screening_eagle.path", "/api/id/v1/auth/token")?
         .set_default("dialects.screening_eagle.default_ttl_seconds", 7 * 86_400)?
+        .set_default("dialects.semear.enabled", true)?
+        .set_default("dialects.semear.path", "/oauth-apipix/oauth/token")?
+        .set_default("dialects.semear.trust_client_cert_header", false)?
+        .set_default("dialects.semear.default_ttl_seconds", 3600)?
+        .set_default("dialects.semear.algorithm", "RS256")?
         .set_default("dialects.authme.enabled", true)?
         .set_default("dialects.authme.path_prefix", "/security/iam/v1")?
         .set_default(
@@ -397,6 +413,31 @@ impl Settings {
             serproid: dialect("serproid", &raw.dialects.serproid)?,
             screening_eagle: dialect("screening_eagle", &raw.dialects.screening_eagle)?,
             authme: authme(&raw.dialects.authme)?,
+            semear: match dialect(
+                "semear",
+                &RawDialect {
+                    enabled: raw.dialects.semear.enabled,
+                    path: raw.dialects.semear.path.clone(),
+                    default_ttl_seconds: raw.dialects.semear.default_ttl_seconds,
+                },
+            )? {
+                Some(route) => {
+                    let algorithm = SigningAlgorithm::parse(&raw.dialects.semear.algorithm)
+                        .map_err(|e| anyhow!("dialects.semear.algorithm: {e}"))?;
+                    if !algorithms.contains(&algorithm) {
+                        bail!(
+                            "dialects.semear.algorithm: {algorithm} is not in keys.algorithms (enable it, or switch the dialect off with dialects.semear.enabled = false)"
+                        );
+                    }
+                    Some(SemearRoute {
+                        path: route.path,
+                        trust_cert_header: raw.dialects.semear.trust_client_cert_header,
+                        default_ttl: route.default_ttl,
+                        algorithm,
+                    })
+                }
+                None => None,
+            },
         };
         if let Some(a) = &dialects.authme {
             for other in [&dialects.serproid, &dialects.screening_eagle]
@@ -419,9 +460,14 @@ impl Settings {
             "/oauth2/jwks",
             "/healthz",
         ];
+        let semear_route = dialects.semear.as_ref().map(|s| DialectRoute {
+            path: s.path.clone(),
+            default_ttl: s.default_ttl,
+        });
         for (name, d) in [
             ("serproid", &dialects.serproid),
             ("screening_eagle", &dialects.screening_eagle),
+            ("semear", &semear_route),
         ] {
             if let Some(d) = d {
                 if paths.contains(&d.path.as_str()) || d.path.starts_with("/.well-known/") {
@@ -433,6 +479,7 @@ impl Settings {
         let longest = [
             dialects.serproid.as_ref(),
             dialects.screening_eagle.as_ref(),
+            semear_route.as_ref(),
         ]
         .into_iter()
         .flatten()
@@ -571,7 +618,11 @@ mod tests {
     fn the_config_file_can_come_from_the_environment() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("t.toml");
-        std::fs::write(&file, "[keys]\nalgorithms = [\"ES256\"]\n").unwrap();
+        std::fs::write(
+            &file,
+            "[keys]\nalgorithms = [\"ES256\"]\n[dialects.semear]\nenabled = false\n",
+        )
+        .unwrap();
         let s = Settings::load_from(
             &GlobalArgs::default(),
             None,
@@ -582,7 +633,10 @@ mod tests {
         let s = Settings::load_from(
             &GlobalArgs::default(),
             None,
-            &env(&[("TESSERA_KEYS__ALGORITHMS", "ES256,EdDSA")]),
+            &env(&[
+                ("TESSERA_KEYS__ALGORITHMS", "ES256,EdDSA"),
+                ("TESSERA_DIALECTS__SEMEAR__ENABLED", "false"),
+            ]),
         )
         .unwrap();
         assert_eq!(

@@ -73,6 +73,8 @@ fn claims() -> anyhow::Result<AccessTokenClaims> {
         scope: ScopeSet::parse("read write").map_err(p)?,
         roles: vec![Role::parse("ROLE_CLI-1STPARTY").map_err(p)?],
         user: None,
+        cnf: None,
+        cid: None,
     })
 }
 

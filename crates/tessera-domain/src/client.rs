@@ -289,6 +289,7 @@ pub struct Client {
     signing_alg: Option<SigningAlgorithm>,
     access_token_format: AccessTokenFormat,
     max_assurance: Option<crate::assurance::AssuranceLevel>,
+    cert_thumbprints: Vec<crate::cert::CertThumbprint>,
     enabled: bool,
     created_at: UnixTime,
 }
@@ -322,6 +323,9 @@ pub struct ClientSpec {
     pub access_token_format: AccessTokenFormat,
     /// The strongest assurance level it may put in a user token; no limit when absent.
     pub max_assurance: Option<crate::assurance::AssuranceLevel>,
+    /// Thumbprints of its registered certificates (several during a rollover); when any are
+    /// registered, it must present one of them and its tokens are bound to it (RFC 8705).
+    pub cert_thumbprints: Vec<crate::cert::CertThumbprint>,
     /// Whether it may obtain tokens at all.
     pub enabled: bool,
     /// When it was registered.
@@ -399,6 +403,7 @@ impl Client {
             signing_alg: spec.signing_alg,
             access_token_format: spec.access_token_format,
             max_assurance: spec.max_assurance,
+            cert_thumbprints: spec.cert_thumbprints,
             enabled: spec.enabled,
             created_at: spec.created_at,
         })
@@ -469,6 +474,11 @@ impl Client {
     pub fn max_assurance(&self) -> Option<crate::assurance::AssuranceLevel> {
         self.max_assurance
     }
+    /// Thumbprints of its registered certificates.
+    #[must_use]
+    pub fn cert_thumbprints(&self) -> &[crate::cert::CertThumbprint] {
+        &self.cert_thumbprints
+    }
     /// Whether it may obtain tokens.
     #[must_use]
     pub fn is_enabled(&self) -> bool {
@@ -497,6 +507,7 @@ impl Client {
             signing_alg: self.signing_alg,
             access_token_format: self.access_token_format,
             max_assurance: self.max_assurance,
+            cert_thumbprints: self.cert_thumbprints.clone(),
             enabled: self.enabled,
             created_at: self.created_at,
         }
@@ -577,6 +588,7 @@ mod tests {
             signing_alg: None,
             access_token_format: AccessTokenFormat::Jwt,
             max_assurance: None,
+            cert_thumbprints: Vec::new(),
             enabled: true,
             created_at: UnixTime::from_secs(0),
         }

@@ -145,6 +145,8 @@ pub struct OpaqueTokenRecord {
     pub exp: UnixTime,
     /// When it was revoked, if it was.
     pub revoked_at: Option<UnixTime>,
+    /// The certificate it is bound to (RFC 8705), if any.
+    pub cnf: Option<crate::cert::CertThumbprint>,
 }
 
 /// A refresh-token family: every token descended from one grant. Revoking the family revokes all.

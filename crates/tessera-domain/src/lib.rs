@@ -11,6 +11,7 @@
 
 pub mod assurance;
 pub mod cache;
+pub mod cert;
 pub mod client;
 pub mod error;
 pub mod issued;

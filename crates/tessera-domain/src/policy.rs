@@ -143,6 +143,7 @@ mod tests {
             signing_alg: None,
             access_token_format: crate::client::AccessTokenFormat::Jwt,
             max_assurance: None,
+            cert_thumbprints: Vec::new(),
             enabled: true,
             created_at: UnixTime::from_secs(0),
         })

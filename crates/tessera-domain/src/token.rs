@@ -31,6 +31,10 @@ pub struct AccessTokenClaims {
     pub roles: Vec<Role>,
     /// The user the token is about, for user tokens (AuthMe `USER`, `REMEMBER_ME`).
     pub user: Option<UserClaims>,
+    /// `cnf.x5t#S256`: the certificate the token is bound to (RFC 8705 §3.1).
+    pub cnf: Option<crate::cert::CertThumbprint>,
+    /// `cid`: the client id again, for APIs whose tokens carry it (Banco Semear).
+    pub cid: Option<ClientId>,
 }
 
 /// What a user token says about its user and how they signed in.
@@ -110,6 +114,8 @@ pub struct TokenInfo {
     pub iat: UnixTime,
     /// `exp`.
     pub exp: UnixTime,
+    /// `cnf.x5t#S256`, for certificate-bound tokens.
+    pub cnf: Option<crate::cert::CertThumbprint>,
 }
 
 /// The answer of introspection: an active token and what it is, or inactive (which also covers

@@ -12,4 +12,6 @@ mod form;
 mod meta;
 mod server;
 
-pub use server::{AuthMeRoute, DialectRoute, Dialects, HttpState, ServerOptions, configure, start};
+pub use server::{
+    AuthMeRoute, DialectRoute, Dialects, HttpState, SemearRoute, ServerOptions, configure, start,
+};

@@ -14,7 +14,7 @@ use tessera_domain::ports::{Clock, TokenSigner};
 use tessera_domain::service::TokenService;
 use tessera_domain::{SigningAlgorithm, TokenTtl};
 
-use crate::dialect::{authme, rfc6749, screening_eagle, serproid};
+use crate::dialect::{authme, rfc6749, screening_eagle, semear, serproid};
 use crate::meta;
 
 /// What the handlers share.
@@ -53,6 +53,22 @@ pub struct Dialects {
     pub screening_eagle: Option<DialectRoute>,
     /// AuthMe's `/security/iam/v1` endpoints.
     pub authme: Option<AuthMeRoute>,
+    /// Banco Semear's Pix `oauth/token`.
+    pub semear: Option<SemearRoute>,
+}
+
+/// Where the Banco Semear dialect is served and how far it trusts its gateway.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SemearRoute {
+    /// The path of its token endpoint.
+    pub path: String,
+    /// Whether the listener sits behind a gateway that sets `client-cert`: only then is the header
+    /// believed.
+    pub trust_cert_header: bool,
+    /// The lifetime of its tokens when the client has none of its own.
+    pub default_ttl: Option<TokenTtl>,
+    /// The algorithm its tokens are signed with.
+    pub algorithm: SigningAlgorithm,
 }
 
 /// Where AuthMe is served and what it requires.
@@ -111,6 +127,13 @@ pub fn configure(state: Data<HttpState>) -> impl FnOnce(&mut ServiceConfig) {
                 web::resource(d.path.as_str())
                     .route(web::post().to(screening_eagle::token))
                     .default_service(web::to(screening_eagle::method_not_allowed)),
+            );
+        }
+        if let Some(d) = &dialects.semear {
+            cfg.service(
+                web::resource(d.path.as_str())
+                    .route(web::post().to(semear::token))
+                    .default_service(web::to(semear::method_not_allowed)),
             );
         }
         if let Some(a) = &dialects.authme {

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use tessera_domain::assurance::AssuranceLevel;
+use tessera_domain::cert::CertThumbprint;
 use tessera_domain::policy::Issuer;
 use tessera_domain::token::{AccessTokenClaims, UserClaims};
 use tessera_domain::user::{Logon, UserId};
@@ -34,6 +35,17 @@ pub(crate) struct JwtClaims<'a> {
     device_id: Option<&'a str>,
     #[serde(rename = "defaultClientId", skip_serializing_if = "Option::is_none")]
     default_client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Cnf<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cid: Option<&'a str>,
+}
+
+/// RFC 8705 §3.1 confirmation claim.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Cnf<T> {
+    #[serde(rename = "x5t#S256")]
+    x5t_s256: T,
 }
 
 impl<'a> From<&'a AccessTokenClaims> for JwtClaims<'a> {
@@ -62,6 +74,10 @@ impl<'a> From<&'a AccessTokenClaims> for JwtClaims<'a> {
                 .map(Logon::as_str),
             device_id: c.user.as_ref().and_then(|u| u.device_id.as_deref()),
             default_client_id: c.user.as_ref().and_then(|u| u.default_client_id.as_deref()),
+            cnf: c.cnf.as_ref().map(|t| Cnf {
+                x5t_s256: t.as_str(),
+            }),
+            cid: c.cid.as_ref().map(ClientId::as_str),
         }
     }
 }
@@ -90,6 +106,10 @@ pub(crate) struct OwnedClaims {
     device_id: Option<String>,
     #[serde(default, rename = "defaultClientId")]
     default_client_id: Option<String>,
+    #[serde(default)]
+    cnf: Option<Cnf<String>>,
+    #[serde(default)]
+    cid: Option<String>,
 }
 
 impl OwnedClaims {
@@ -119,6 +139,12 @@ impl OwnedClaims {
                 }),
                 _ => None,
             },
+            cnf: self
+                .cnf
+                .map(|c| CertThumbprint::parse(&c.x5t_s256))
+                .transpose()
+                .ok()?,
+            cid: self.cid.map(|c| ClientId::parse(&c)).transpose().ok()?,
         })
     }
 }

@@ -43,6 +43,8 @@ fn claims(scope: &str, roles: &[&str]) -> AccessTokenClaims {
             .map(|r| Role::parse(r).unwrap_or_else(|e| panic!("{e}")))
             .collect(),
         user: None,
+        cnf: None,
+        cid: None,
     }
 }
 

@@ -33,6 +33,7 @@ pub(crate) struct ClientRow {
     pub updated_at: i64,
     pub access_token_format: String,
     pub max_assurance: Option<String>,
+    pub cert_thumbprints: String,
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug)]
@@ -91,6 +92,7 @@ pub(crate) fn client_rows(client: &Client, now: UnixTime) -> (ClientRow, Vec<Sec
         updated_at: now.as_secs(),
         access_token_format: client.access_token_format().as_str().to_owned(),
         max_assurance: client.max_assurance().map(|l| l.as_str().to_owned()),
+        cert_thumbprints: join(client.cert_thumbprints()),
     };
     let secrets = client
         .secrets()
@@ -195,6 +197,11 @@ pub(crate) fn client_from_rows(
             .map(tessera_domain::assurance::AssuranceLevel::parse)
             .transpose()
             .map_err(&c)?,
+        cert_thumbprints: words(
+            &row.cert_thumbprints,
+            tessera_domain::cert::CertThumbprint::parse,
+        )
+        .map_err(&c)?,
         enabled: row.enabled,
         created_at: UnixTime::from_secs(row.created_at),
     };

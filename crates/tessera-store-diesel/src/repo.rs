@@ -158,6 +158,7 @@ impl ClientRepository for DieselStore {
                         clients::enabled.eq(row.enabled),
                         clients::access_token_format.eq(&row.access_token_format),
                         clients::max_assurance.eq(&row.max_assurance),
+                        clients::cert_thumbprints.eq(&row.cert_thumbprints),
                         clients::updated_at.eq(row.updated_at),
                     ))
                     .execute(conn)?;

@@ -17,6 +17,7 @@ diesel::table! {
         updated_at -> BigInt,
         access_token_format -> Text,
         max_assurance -> Nullable<Text>,
+        cert_thumbprints -> Text,
     }
 }
 
@@ -69,6 +70,7 @@ diesel::table! {
         iat -> BigInt,
         exp -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        cnf -> Nullable<Text>,
     }
 }
 

@@ -67,6 +67,7 @@ struct OpaqueRow {
     iat: i64,
     exp: i64,
     revoked_at: Option<i64>,
+    cnf: Option<String>,
 }
 
 fn corrupt(what: &'static str) -> impl Fn(ParseError) -> StoreError {
@@ -317,6 +318,12 @@ fn opaque_from(r: OpaqueRow) -> Result<OpaqueTokenRecord, StoreError> {
         iat: UnixTime::from_secs(r.iat),
         exp: UnixTime::from_secs(r.exp),
         revoked_at: r.revoked_at.map(UnixTime::from_secs),
+        cnf: r
+            .cnf
+            .as_deref()
+            .map(tessera_domain::cert::CertThumbprint::parse)
+            .transpose()
+            .map_err(&c)?,
     })
 }
 
@@ -335,6 +342,7 @@ impl OpaqueTokenStore for DieselStore {
             iat: record.iat.as_secs(),
             exp: record.exp.as_secs(),
             revoked_at: record.revoked_at.map(UnixTime::as_secs),
+            cnf: record.cnf.as_ref().map(ToString::to_string),
         };
         self.run(move |conn| {
             diesel::insert_into(opaque_tokens::table)

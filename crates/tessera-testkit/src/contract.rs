@@ -30,6 +30,10 @@ pub async fn clients(repo: &dyn ClientRepository) {
     spec.access_token_ttl = Some(TokenTtl::from_secs(120).unwrap());
     spec.signing_alg = Some(SigningAlgorithm::EdDsa);
     spec.max_assurance = Some(tessera_domain::assurance::AssuranceLevel::Smart);
+    spec.cert_thumbprints = vec![
+        tessera_domain::cert::CertThumbprint::of_der(b"one"),
+        tessera_domain::cert::CertThumbprint::of_der(b"two"),
+    ];
     spec.secrets.push(
         SecretVerifier::argon2id(&crate::fixtures::secret_of("x"), [1; 16])
             .unwrap()
@@ -340,6 +344,7 @@ fn opaque(token: &str, client: &str, exp: i64) -> tessera_domain::issued::Opaque
         iat: tessera_domain::UnixTime::from_secs(100),
         exp: tessera_domain::UnixTime::from_secs(exp),
         revoked_at: None,
+        cnf: (token == "a").then(|| tessera_domain::cert::CertThumbprint::of_der(b"cert")),
     }
 }
 

@@ -52,6 +52,7 @@ pub fn client_spec(id: &str) -> ClientSpec {
         signing_alg: None,
         access_token_format: tessera_domain::AccessTokenFormat::Jwt,
         max_assurance: None,
+        cert_thumbprints: Vec::new(),
         enabled: true,
         created_at: UnixTime::from_secs(1_700_000_000),
     }

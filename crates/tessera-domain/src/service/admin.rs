@@ -52,6 +52,8 @@ pub struct NewClient {
     pub access_token_format: AccessTokenFormat,
     /// The strongest assurance level it may put in a user token.
     pub max_assurance: Option<crate::assurance::AssuranceLevel>,
+    /// Thumbprints of its certificates (RFC 8705).
+    pub cert_thumbprints: Vec<crate::cert::CertThumbprint>,
     /// Its secret.
     pub secret: SecretSource,
 }
@@ -158,6 +160,7 @@ impl ClientAdmin {
             signing_alg: req.signing_alg,
             access_token_format: req.access_token_format,
             max_assurance: req.max_assurance,
+            cert_thumbprints: req.cert_thumbprints,
             enabled: true,
             created_at: now,
         })?;

@@ -53,6 +53,7 @@ fn spec(id: &str) -> ClientSpec {
         signing_alg: None,
         access_token_format: crate::client::AccessTokenFormat::Jwt,
         max_assurance: None,
+        cert_thumbprints: Vec::new(),
         enabled: true,
         created_at: UnixTime::from_secs(0),
     }
@@ -177,6 +178,7 @@ async fn client_credentials_builds_rfc_9068_claims_from_policy_and_client() {
     let issued = svc
         .issue(
             TokenRequest {
+                certificate: None,
                 profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None),
@@ -217,6 +219,7 @@ async fn the_clients_own_lifetime_algorithm_and_audience_win_and_jti_is_fresh() 
     for _ in 0..2 {
         svc.issue(
             TokenRequest {
+                certificate: None,
                 profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(Some("write")),
@@ -265,6 +268,7 @@ async fn every_authentication_failure_is_invalid_client_and_signs_nothing() {
         let got = svc
             .issue(
                 TokenRequest {
+                    certificate: None,
                     profile: ApiProfile::default(),
                     auth: auth.clone(),
                     grant: cc(None),
@@ -297,6 +301,7 @@ async fn grant_and_scope_policy_errors() {
     let got = svc
         .issue(
             TokenRequest {
+                certificate: None,
                 profile: ApiProfile::default(),
                 auth: basic("code", &secret("code")),
                 grant: cc(None),
@@ -308,6 +313,7 @@ async fn grant_and_scope_policy_errors() {
     let got = svc
         .issue(
             TokenRequest {
+                certificate: None,
                 profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(Some("read admin")),
@@ -381,6 +387,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
     assert!(
         svc.issue(
             TokenRequest {
+                certificate: None,
                 profile: ApiProfile::default(),
                 auth: basic("legacy", &old),
                 grant: cc(None)
@@ -395,6 +402,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
     assert_eq!(
         svc.issue(
             TokenRequest {
+                certificate: None,
                 profile: ApiProfile::default(),
                 auth: basic("legacy", &wrong),
                 grant: cc(None)
@@ -407,6 +415,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
     assert!(
         svc.issue(
             TokenRequest {
+                certificate: None,
                 profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None)
@@ -437,6 +446,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
     let got = svc
         .issue(
             TokenRequest {
+                certificate: None,
                 profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None),
@@ -458,6 +468,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
     let got = svc
         .issue(
             TokenRequest {
+                certificate: None,
                 profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None),
@@ -479,6 +490,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
     let got = svc
         .issue(
             TokenRequest {
+                certificate: None,
                 profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None),
@@ -553,6 +565,7 @@ fn new_client(id: Option<&str>, secret: SecretSource) -> NewClient {
         signing_alg: None,
         access_token_format: crate::client::AccessTokenFormat::Jwt,
         max_assurance: None,
+        cert_thumbprints: Vec::new(),
         secret,
     }
 }
@@ -720,6 +733,7 @@ async fn a_rotated_secret_works_at_once_and_the_old_one_until_the_grace_ends() {
     let svc = service(repo.clone(), signer, Arc::new(CountingBlocking::default()));
     let ask = |s: &PlainSecret, at: UnixTime| {
         let req = TokenRequest {
+            certificate: None,
             profile: ApiProfile::default(),
             auth: basic("svc", s),
             grant: cc(None),
@@ -773,6 +787,7 @@ async fn the_api_default_lifetime_applies_only_when_the_client_has_none() {
         let svc = &svc;
         async move {
             let req = TokenRequest {
+                certificate: None,
                 auth: basic(id, &secret(id)),
                 grant: cc(None),
                 profile: ApiProfile {

@@ -10,6 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::assurance::AssuranceLevel;
 use crate::assurance::RoleRequirement;
 use crate::cache::ClientCache;
+use crate::cert::CertThumbprint;
+use crate::client::SigningAlgorithm;
 use crate::client::{AccessTokenFormat, Client, ClientAuthMethod, ClientId, GrantType, TokenTtl};
 use crate::error::{StoreError, TokenError};
 use crate::issued::{
@@ -194,6 +196,8 @@ pub struct TokenRequest {
     pub grant: GrantRequest,
     /// What the API this request came through adds: its configuration, not a decision.
     pub profile: ApiProfile,
+    /// The client certificate presented (by mutual TLS, or a trusted gateway), as its thumbprint.
+    pub certificate: Option<CertThumbprint>,
 }
 
 /// What an API (a dialect) asks of every request that comes through it, from its configuration.
@@ -211,6 +215,12 @@ pub struct ApiProfile {
     /// The API authorises user and refresh grants through its role requirement rather than the
     /// client's grant list (AuthMe's first-party clients).
     pub first_party: bool,
+    /// Every client of this API must present a registered certificate (Banco Semear).
+    pub require_certificate: bool,
+    /// A signing algorithm this API always uses (Banco Semear's tokens are RS256).
+    pub alg: Option<SigningAlgorithm>,
+    /// Repeat the client id as a `cid` claim (Banco Semear).
+    pub cid_claim: bool,
 }
 
 /// The ports the token service works through.
@@ -241,6 +251,16 @@ struct Grantee {
     subject: String,
     scope: ScopeSet,
     user: Option<UserClaims>,
+}
+
+/// How the API and the connection shape every token of a request.
+#[derive(Clone)]
+struct Shape {
+    ttl: TokenTtl,
+    format: AccessTokenFormat,
+    alg: SigningAlgorithm,
+    cnf: Option<CertThumbprint>,
+    cid: bool,
 }
 
 /// Issues, refreshes, revokes and introspects tokens.
@@ -296,6 +316,28 @@ impl TokenService {
             .profile
             .format
             .unwrap_or_else(|| client.access_token_format());
+        // RFC 8705 §2: a client with registered certificates must present one of them, and its
+        // tokens are bound to it.
+        let cnf = if !client.cert_thumbprints().is_empty() || request.profile.require_certificate {
+            match &request.certificate {
+                Some(presented) if client.cert_thumbprints().contains(presented) => {
+                    Some(presented.clone())
+                }
+                _ => return Err(TokenError::InvalidClient),
+            }
+        } else {
+            None
+        };
+        let shape = Shape {
+            ttl,
+            format,
+            alg: request
+                .profile
+                .alg
+                .unwrap_or_else(|| self.policy.alg_for(&client)),
+            cnf,
+            cid: request.profile.cid_claim,
+        };
         let first_party_grant = request.profile.first_party
             && matches!(
                 request.grant,
@@ -319,8 +361,7 @@ impl TokenService {
                             scope: scope.clone(),
                             user: None,
                         },
-                        ttl,
-                        format,
+                        shape.clone(),
                         now,
                     )
                     .await?;
@@ -346,7 +387,7 @@ impl TokenService {
                     remember_me,
                     device_id,
                     default_client_id,
-                    ttl,
+                    shape,
                     now,
                 )
                 .await
@@ -355,7 +396,7 @@ impl TokenService {
                 refresh_token,
                 scope,
             } => {
-                self.refresh(&client, &refresh_token, scope, ttl, format, now)
+                self.refresh(&client, &refresh_token, scope, shape, now)
                     .await
             }
         }
@@ -369,8 +410,7 @@ impl TokenService {
         client: &Client,
         raw: &str,
         requested: Option<ScopeSet>,
-        ttl: TokenTtl,
-        format: AccessTokenFormat,
+        shape: Shape,
         now: UnixTime,
     ) -> Result<Issued, TokenError> {
         let presented = ReferenceToken::recognise(REFRESH_PREFIX, raw).ok_or_else(invalid_grant)?;
@@ -446,8 +486,7 @@ impl TokenService {
                             scope,
                             user: family.user.clone(),
                         },
-                        ttl,
-                        format,
+                        shape.clone(),
                         now,
                     )
                     .await?;
@@ -538,6 +577,22 @@ impl TokenService {
         })
     }
 
+    /// Whether `raw` is an active access token (not a refresh token) issued by this server: what
+    /// an API that trusts a gateway's token checks.
+    ///
+    /// # Errors
+    /// `temporarily_unavailable` when the store fails.
+    pub async fn is_active_access_token(
+        &self,
+        raw: &str,
+        now: UnixTime,
+    ) -> Result<bool, TokenError> {
+        Ok(self
+            .lookup(raw, now)
+            .await?
+            .is_some_and(|info| info.token_type == "Bearer"))
+    }
+
     /// The active token `raw`, if it is one.
     async fn lookup(&self, raw: &str, now: UnixTime) -> Result<Option<TokenInfo>, TokenError> {
         if let Some(token) = ReferenceToken::recognise(REFRESH_PREFIX, raw) {
@@ -559,6 +614,7 @@ impl TokenService {
                     jti: None,
                     iat: t.issued_at,
                     exp: f.expires_at,
+                    cnf: None,
                 }));
         }
         if let Some(token) = ReferenceToken::recognise(OPAQUE_PREFIX, raw) {
@@ -580,6 +636,7 @@ impl TokenService {
                     jti: Some(r.jti),
                     iat: r.iat,
                     exp: r.exp,
+                    cnf: r.cnf,
                 }));
         }
         let Ok(claims) = self.ports.signer.verify(raw) else {
@@ -605,6 +662,7 @@ impl TokenService {
             jti: Some(claims.jti),
             iat: claims.iat,
             exp: claims.exp,
+            cnf: claims.cnf,
         }))
     }
 
@@ -696,7 +754,7 @@ impl TokenService {
         remember_me: bool,
         device_id: Option<String>,
         default_client_id: Option<String>,
-        ttl: TokenTtl,
+        shape: Shape,
         now: UnixTime,
     ) -> Result<Issued, TokenError> {
         if client.max_assurance().is_some_and(|max| level > max) {
@@ -747,8 +805,10 @@ impl TokenService {
                     scope: scope.clone(),
                     user: Some(claims.clone()),
                 },
-                ttl,
-                AccessTokenFormat::Jwt,
+                Shape {
+                    format: AccessTokenFormat::Jwt,
+                    ..shape.clone()
+                },
                 now,
             )
             .await?;
@@ -856,8 +916,7 @@ impl TokenService {
         &self,
         client: &Client,
         grantee: Grantee,
-        ttl: TokenTtl,
-        format: AccessTokenFormat,
+        shape: Shape,
         now: UnixTime,
     ) -> Result<Issued, TokenError> {
         let Grantee {
@@ -865,7 +924,13 @@ impl TokenService {
             scope,
             user,
         } = grantee;
-        let alg = self.policy.alg_for(client);
+        let Shape {
+            ttl,
+            format,
+            alg,
+            cnf,
+            cid,
+        } = shape;
         let mut jti = [0u8; 16];
         self.ports.random.fill(&mut jti);
         let jti = URL_SAFE_NO_PAD.encode(jti);
@@ -880,6 +945,8 @@ impl TokenService {
             scope: scope.clone(),
             roles: client.roles().iter().cloned().collect(),
             user,
+            cnf,
+            cid: cid.then(|| client.id().clone()),
         };
         let access_token = match format {
             AccessTokenFormat::Jwt => self.ports.signer.sign(alg, &claims).map_err(|e| {
@@ -904,6 +971,7 @@ impl TokenService {
                     iat: claims.iat,
                     exp: claims.exp,
                     revoked_at: None,
+                    cnf: claims.cnf,
                 };
                 self.ports
                     .opaque

@@ -315,6 +315,7 @@ async fn generate(
         _ => return Err(not_implemented()),
     };
     let request = TokenRequest {
+        certificate: None,
         auth,
         grant,
         profile,
@@ -352,6 +353,7 @@ pub async fn renew_token(
         let mut profile = profile(route);
         profile.fixed_ttl = Some(route.remember_me_ttl);
         let request = TokenRequest {
+            certificate: None,
             auth,
             grant: GrantRequest::RefreshToken {
                 refresh_token: token,

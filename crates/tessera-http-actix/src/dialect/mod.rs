@@ -4,6 +4,7 @@
 pub mod authme;
 pub mod rfc6749;
 pub mod screening_eagle;
+pub mod semear;
 pub mod serproid;
 
 use actix_web::HttpRequest;

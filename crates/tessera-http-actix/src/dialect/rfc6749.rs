@@ -82,6 +82,7 @@ async fn parse(req: &HttpRequest, payload: Payload) -> Result<TokenRequest, Refu
     )?;
     let auth = authentication(req, &form)?;
     Ok(TokenRequest {
+        certificate: None,
         profile: ApiProfile::default(),
         auth,
         grant,
@@ -145,6 +146,8 @@ struct IntrospectionBody<'a> {
     aud: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     jti: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<serde_json::Value>,
 }
 
 /// `POST /oauth2/introspect` (RFC 7662 §2).
@@ -163,18 +166,24 @@ pub async fn introspect(
         .introspect(auth, &token, state.clock.now())
         .await
     {
-        Ok(Introspection::Active(info)) => no_store(HttpResponse::Ok().json(IntrospectionBody {
-            active: true,
-            scope: (!info.scope.is_empty()).then(|| info.scope.to_string()),
-            client_id: info.client_id.as_str(),
-            sub: &info.sub,
-            exp: info.exp.as_secs(),
-            iat: info.iat.as_secs(),
-            iss: info.iss.as_str(),
-            token_type: info.token_type,
-            aud: info.aud.as_ref().map(|a| a.as_str()),
-            jti: info.jti.as_deref(),
-        })),
+        Ok(Introspection::Active(info)) => no_store(
+            HttpResponse::Ok().json(IntrospectionBody {
+                active: true,
+                scope: (!info.scope.is_empty()).then(|| info.scope.to_string()),
+                client_id: info.client_id.as_str(),
+                sub: &info.sub,
+                exp: info.exp.as_secs(),
+                iat: info.iat.as_secs(),
+                iss: info.iss.as_str(),
+                token_type: info.token_type,
+                aud: info.aud.as_ref().map(|a| a.as_str()),
+                jti: info.jti.as_deref(),
+                cnf: info
+                    .cnf
+                    .as_ref()
+                    .map(|t| serde_json::json!({"x5t#S256": t.as_str()})),
+            }),
+        ),
         Ok(Introspection::Inactive) => {
             no_store(HttpResponse::Ok().json(serde_json::json!({"active": false})))
         }

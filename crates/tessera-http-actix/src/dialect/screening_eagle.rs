@@ -130,6 +130,7 @@ async fn parse(
         .as_ref()
         .and_then(|d| d.default_ttl);
     Ok(TokenRequest {
+        certificate: None,
         auth,
         grant,
         profile: ApiProfile {

@@ -137,6 +137,7 @@ async fn parse(
     .map_err(|e| from_token_error(&e))?;
     let grant = GrantRequest::ClientCredentials { scope: None };
     Ok(TokenRequest {
+        certificate: None,
         auth,
         grant,
         profile: ApiProfile {

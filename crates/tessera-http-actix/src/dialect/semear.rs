@@ -1,0 +1,201 @@
+//! The Banco Semear Pix dialect: `POST /oauth-apipix/oauth/token` (by default), a form body with
+//! `client_id`, `client_secret`, `grant_type=client_credentials` and the Pix `scope` list, and two
+//! headers: `client-cert` (the client's PEM certificate as a TLS-terminating gateway forwards it,
+//! raw or URL-encoded) and `access_token` (a token this server issued to the gateway).
+//!
+//! The certificate must be one registered for the client, and the token is bound to it
+//! (RFC 8705: `cnf.x5t#S256`), signed with the seed's algorithm (RS256) and carrying `cid`. The
+//! `client-cert` header is believed only when configuration says the listener sits behind a
+//! gateway that sets it; otherwise no certificate is presented and every request is refused.
+//! Errors are RFC 6749 §5.2 JSON, as the seed is a plain OAuth 2.0 token endpoint.
+
+use actix_web::http::header;
+use actix_web::web::{Data, Payload};
+use actix_web::{HttpRequest, HttpResponse};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use percent_encoding::percent_decode_str;
+use serde::Serialize;
+use tessera_domain::cert::CertThumbprint;
+use tessera_domain::service::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest};
+use tessera_domain::{AccessTokenFormat, ClientAuthMethod, TokenError};
+
+use super::rfc6749::error;
+use super::{BadForm, MAX_BODY, invalid_request, no_store, read_form};
+use crate::server::HttpState;
+
+/// The DER of a certificate forwarded in a header: PEM (with newlines, or with them turned into
+/// spaces as headers require), URL-encoded or not; or bare base64 DER.
+#[must_use]
+pub fn certificate_from_header(value: &str) -> Option<Vec<u8>> {
+    let decoded = if value.contains('%') {
+        percent_decode_str(value).decode_utf8().ok()?.into_owned()
+    } else {
+        value.to_owned()
+    };
+    let body = match decoded.split_once("-----BEGIN CERTIFICATE-----") {
+        Some((_, rest)) => rest.split_once("-----END CERTIFICATE-----")?.0.to_owned(),
+        None => decoded,
+    };
+    let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    let der = STANDARD.decode(compact).ok()?;
+    // An X.509 certificate is a DER SEQUENCE.
+    (der.first() == Some(&0x30) && der.len() > 64).then_some(der)
+}
+
+#[derive(Serialize)]
+struct TokenBody<'a> {
+    access_token: &'a str,
+    token_type: &'static str,
+    expires_in: u32,
+}
+
+fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+}
+
+async fn parse(
+    req: &HttpRequest,
+    payload: Payload,
+    state: &HttpState,
+) -> Result<TokenRequest, HttpResponse> {
+    let route = state
+        .dialects
+        .semear
+        .as_ref()
+        .ok_or_else(|| error(&TokenError::ServerError))?;
+    let form = read_form(req, payload).await.map_err(|e| match e {
+        BadForm::TooLarge => {
+            let mut res = error(&invalid_request(format!(
+                "the request body is larger than {MAX_BODY} bytes"
+            )));
+            *res.status_mut() = actix_web::http::StatusCode::PAYLOAD_TOO_LARGE;
+            res
+        }
+        BadForm::NotForm => error(&invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        )),
+        BadForm::Repeated(name) => {
+            error(&invalid_request(format!("parameter {name:?} is repeated")))
+        }
+        BadForm::NotUtf8 | BadForm::Broken => {
+            error(&invalid_request("the body is not valid UTF-8 form data"))
+        }
+    })?;
+    let grant = GrantRequest::parse(form.get("grant_type"), form.get("scope"), None)
+        .map_err(|e| error(&e))?;
+    if !matches!(grant, GrantRequest::ClientCredentials { .. }) {
+        return Err(error(&TokenError::UnsupportedGrantType(
+            "only client_credentials is served here".into(),
+        )));
+    }
+    let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) else {
+        return Err(error(&invalid_request(
+            "client_id and client_secret are required",
+        )));
+    };
+    let auth = ClientAuthentication::from_raw(ClientAuthMethod::ClientSecretPost, id, Some(secret))
+        .map_err(|e| error(&e))?;
+    // The gateway's own token: it must be an active access token of this server.
+    let gateway =
+        header_str(req, "access_token").ok_or_else(|| error(&TokenError::InvalidClient))?;
+    if !state
+        .tokens
+        .is_active_access_token(gateway, state.clock.now())
+        .await
+        .map_err(|e| error(&e))?
+    {
+        return Err(error(&TokenError::InvalidClient));
+    }
+    let certificate = if route.trust_cert_header {
+        match header_str(req, "client-cert") {
+            Some(value) => Some(CertThumbprint::of_der(
+                &certificate_from_header(value).ok_or_else(|| error(&TokenError::InvalidClient))?,
+            )),
+            None => None,
+        }
+    } else {
+        None
+    };
+    Ok(TokenRequest {
+        auth,
+        grant,
+        certificate,
+        profile: ApiProfile {
+            default_ttl: route.default_ttl,
+            require_certificate: true,
+            alg: Some(route.algorithm),
+            cid_claim: true,
+            format: Some(AccessTokenFormat::Jwt),
+            ..ApiProfile::default()
+        },
+    })
+}
+
+/// `POST` on the Semear token path.
+pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -> HttpResponse {
+    let request = match parse(&req, payload, &state).await {
+        Ok(r) => r,
+        Err(res) => return res,
+    };
+    match state.tokens.issue(request, state.clock.now()).await {
+        Ok(issued) => no_store(HttpResponse::Ok().json(TokenBody {
+            access_token: issued.access_token.expose(),
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+        })),
+        Err(e) => error(&e),
+    }
+}
+
+/// Any other method on the Semear token path.
+pub async fn method_not_allowed() -> HttpResponse {
+    let mut res = error(&invalid_request("this endpoint accepts only POST"));
+    *res.status_mut() = actix_web::http::StatusCode::METHOD_NOT_ALLOWED;
+    res.headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_certificates_are_read_in_every_usual_shape() {
+        let der: Vec<u8> = std::iter::once(0x30)
+            .chain((0..100).map(|i| i as u8))
+            .collect();
+        let b64 = STANDARD.encode(&der);
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap_or_default())
+            .collect();
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
+        );
+        let spaced = pem.replace('\n', " ");
+        let encoded: String =
+            percent_encoding::utf8_percent_encode(&pem, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        for shape in [
+            pem.as_str(),
+            spaced.as_str(),
+            encoded.as_str(),
+            b64.as_str(),
+        ] {
+            assert_eq!(
+                certificate_from_header(shape).as_deref(),
+                Some(der.as_slice()),
+                "{shape:.40}"
+            );
+        }
+        assert_eq!(certificate_from_header("not a certificate"), None);
+        assert_eq!(certificate_from_header(&STANDARD.encode([1, 2, 3])), None);
+    }
+}
