@@ -40,6 +40,19 @@ const DEMO: &[(&str, &str, &[&str])] = &[
             "ROLE_CLI-AUTH-BASIC",
         ],
     ),
+    ("demo-pix-gateway", "Demo Pix gateway", &[]),
+    (
+        "demo-pix",
+        "Demo Pix app",
+        &[
+            "--auth-method",
+            "client_secret_post",
+            "--scope",
+            "cob.write cob.read pix.write pix.read",
+            "--cert",
+            "xtask/demo-pix.pem",
+        ],
+    ),
     (
         "demo-firstparty",
         "Demo first-party app",
@@ -58,7 +71,10 @@ const BIND: &str = "127.0.0.1:8080";
 
 fn tessera(bin: &Path, data: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(bin);
-    cmd.arg("--data-dir").arg(data).args(args);
+    cmd.current_dir(crate::root())
+        .arg("--data-dir")
+        .arg(data)
+        .args(args);
     cmd
 }
 
@@ -166,11 +182,26 @@ pub fn run() -> anyhow::Result<()> {
             "curl -s -X POST http://{BIND}/security/iam/v1/generate-token -u '{id}:{secret}' -H 'Content-Type: application/json' -d '{{\"clientId\": \"{id}\", \"tokenRequestType\": \"USER\", \"userId\": \"{user}\", \"logon\": \"A123321B\", \"param\": \"'$PARAM'\", \"rememberMe\": true, \"loginGrantedAuthorities\": \"AUTH_MFA\"}}'\n"
         );
     }
+    if let (Some((gw, gw_secret)), Some((pix, pix_secret))) = (
+        secrets.iter().find(|(i, _)| i == "demo-pix-gateway"),
+        secrets.iter().find(|(i, _)| i == "demo-pix"),
+    ) {
+        println!(
+            "# Banco Semear Pix dialect (docs/dialects.md): the gateway's token, then the Pix token"
+        );
+        println!(
+            "GATEWAY=$(curl -s -u '{gw}:{gw_secret}' -d grant_type=client_credentials http://{BIND}/oauth2/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')"
+        );
+        println!(
+            "curl -s -X POST http://{BIND}/oauth-apipix/oauth/token -H \"client-cert: $(tr '\\n' ' ' < xtask/demo-pix.pem)\" -H \"access_token: $GATEWAY\" --data-urlencode client_id={pix} --data-urlencode client_secret={pix_secret} --data-urlencode grant_type=client_credentials --data-urlencode 'scope=cob.write cob.read pix.write pix.read'\n"
+        );
+    }
     println!("# the public keys and the metadata");
     println!("curl -s http://{BIND}/oauth2/jwks");
     println!("curl -s http://{BIND}/.well-known/oauth-authorization-server\n");
 
     let status = tessera(&bin, &data, &["serve", "--bind", BIND])
+        .env("TESSERA_DIALECTS__SEMEAR__TRUST_CLIENT_CERT_HEADER", "true")
         .status()
         .context("cannot run tessera serve")?;
     if !status.success() {
