@@ -85,6 +85,10 @@ pub fn check() -> anyhow::Result<String> {
             bad.join(", ")
         );
     }
+    let policy = policy_in_adapters();
+    if !policy.is_empty() {
+        bail!("policy outside the domain: {}", policy.join("; "));
+    }
     let mut names: Vec<&str> = tree
         .lines()
         .filter_map(|l| l.split_whitespace().next())
@@ -113,5 +117,53 @@ mod tests {
             ["actix-web", "serde_json", "tokio", "tokio-macros"]
         );
         assert!(violations("tessera-domain v0.1.0\nsha2 v0.10\nargon2 v0.5\n").is_empty());
+    }
+}
+
+/// Domain functions that decide policy; the HTTP adapter must never call them itself (a dialect
+/// translates, the domain decides), so a second copy of secret, scope or role checking cannot
+/// creep into a dialect.
+const POLICY_ONLY_IN_DOMAIN: &[&str] = &[
+    "verify_any",
+    "SecretVerifier",
+    "resolve_scope",
+    ".is_subset(",
+    ".is_met_by(",
+    "ttl_for(",
+    "alg_for(",
+];
+
+/// Files of the HTTP adapter that mention a policy function.
+pub fn policy_in_adapters() -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![crate::root().join("crates/tessera-http-actix/src")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("tests.rs") {
+                // Test fixtures may build verifiers; production code may not decide with them.
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                for needle in POLICY_ONLY_IN_DOMAIN {
+                    if text.contains(needle) {
+                        found.push(format!("{} uses {needle}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod policy_tests {
+    #[test]
+    fn dialects_hold_no_policy() {
+        let found = super::policy_in_adapters();
+        assert!(found.is_empty(), "policy outside the domain: {found:?}");
     }
 }
