@@ -106,8 +106,15 @@ impl Tessera {
         let stdout = child.stdout.take().expect("stdout");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = mpsc::channel();
+        let tls_base = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+        let tls_sink = tls_base.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("tessera listening with mutual TLS on ")
+                    && let Ok(mut t) = tls_sink.lock()
+                {
+                    *t = Some(rest.trim().to_owned());
+                }
                 if let Some(rest) = line.strip_prefix("tessera listening on ") {
                     let url = rest
                         .split_whitespace()
@@ -129,7 +136,15 @@ impl Tessera {
             }
         });
         match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(base) => Server { child, base, log },
+            Ok(base) => {
+                let tls_base = tls_base.lock().ok().and_then(|t| t.clone());
+                Server {
+                    child,
+                    base,
+                    log,
+                    tls_base,
+                }
+            }
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -147,6 +162,8 @@ pub struct Server {
     child: Child,
     pub base: String,
     log: std::sync::Arc<std::sync::Mutex<String>>,
+    /// `https://ADDR` of the mutual-TLS listener, when configured.
+    pub tls_base: Option<String>,
 }
 
 impl Server {

@@ -16,5 +16,6 @@ mod harness;
 mod jwt;
 mod keys;
 mod lifecycle;
+mod mtls;
 mod refresh;
 mod tokens;

@@ -98,7 +98,25 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         workers: settings.workers,
         ..ServerOptions::default()
     };
-    let server = tessera_http_actix::start(listener, state, &options)
+    let tls = match &settings.tls {
+        Some((addr, cert_file, key_file)) => {
+            let cert = std::fs::read(cert_file)
+                .with_context(|| format!("server.tls.cert_file: {}", cert_file.display()))?;
+            let key = std::fs::read(key_file)
+                .with_context(|| format!("server.tls.key_file: {}", key_file.display()))?;
+            let config = tessera_http_actix::tls::server_config(&cert, &key)
+                .map_err(|e| anyhow::anyhow!("server.tls: {e}"))?;
+            let tls_listener =
+                TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+            Some((tls_listener, config))
+        }
+        None => None,
+    };
+    let tls_bound = match &tls {
+        Some((l, _)) => Some(l.local_addr()?),
+        None => None,
+    };
+    let server = tessera_http_actix::start(listener, tls, state, &options)
         .context("cannot start the HTTP server")?;
 
     // Caches follow the store: every change made by any process sharing the database (the CLI,
@@ -117,6 +135,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     ));
 
     // The line tests and scripts wait for; printed once the socket is listening.
+    if let Some(addr) = tls_bound {
+        println!("tessera listening with mutual TLS on https://{addr}");
+    }
     println!("tessera listening on http://{bound} (issuer {issuer})");
     tracing::info!(address = %bound, %issuer, "serving");
     let result = server.await.context("HTTP server failed");

@@ -79,6 +79,15 @@ struct RawServer {
     bind: String,
     issuer: Option<String>,
     workers: usize,
+    tls: Option<RawTls>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    bind: String,
+    cert_file: PathBuf,
+    key_file: PathBuf,
 }
 
 #[derive(Deserialize, Debug)]
@@ -143,6 +152,8 @@ pub struct Settings {
     pub issuer: Option<Issuer>,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
+    /// The optional mutual-TLS listener: address, certificate chain file, key file.
+    pub tls: Option<(SocketAddr, PathBuf, PathBuf)>,
     /// Default access-token lifetime.
     pub default_ttl: TokenTtl,
     /// Default signing algorithm.
@@ -356,6 +367,24 @@ impl Settings {
             raw.server.bind.parse().map_err(|_| {
                 anyhow!("server.bind: {:?} is not an ADDRESS:PORT", raw.server.bind)
             })?;
+        let tls = match &raw.server.tls {
+            Some(t) => {
+                let addr: SocketAddr = t
+                    .bind
+                    .parse()
+                    .map_err(|_| anyhow!("server.tls.bind: {:?} is not an ADDRESS:PORT", t.bind))?;
+                for (key, file) in [
+                    ("server.tls.cert_file", &t.cert_file),
+                    ("server.tls.key_file", &t.key_file),
+                ] {
+                    if !file.is_file() {
+                        bail!("{key}: {} does not exist", file.display());
+                    }
+                }
+                Some((addr, t.cert_file.clone(), t.key_file.clone()))
+            }
+            None => None,
+        };
         let issuer = raw
             .server
             .issuer
@@ -513,6 +542,7 @@ impl Settings {
             bind,
             issuer,
             workers: raw.server.workers,
+            tls,
             default_ttl,
             default_alg,
             default_audience,

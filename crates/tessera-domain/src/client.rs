@@ -213,6 +213,9 @@ vocabulary!(
         ClientSecretPost => "client_secret_post",
         /// A public client: no secret (RFC 6749 §2.1).
         None => "none",
+        /// A registered (possibly self-signed) certificate presented over mutual TLS
+        /// (RFC 8705 §2.2).
+        SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
     }
 );
 
@@ -374,7 +377,23 @@ impl Client {
                 "\"none\" (a public client) cannot be combined with secret-based methods",
             ));
         }
-        if confidential && spec.secrets.is_empty() {
+        let secret_based = spec.auth_methods.iter().any(|m| {
+            matches!(
+                m,
+                ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost
+            )
+        });
+        if spec
+            .auth_methods
+            .contains(&ClientAuthMethod::SelfSignedTlsClientAuth)
+            && spec.cert_thumbprints.is_empty()
+        {
+            return Err(ParseError::new(
+                "auth_method",
+                "self_signed_tls_client_auth needs a registered certificate (--cert)",
+            ));
+        }
+        if secret_based && spec.secrets.is_empty() {
             return Err(ParseError::new(
                 "secret",
                 "a confidential client needs a secret",

@@ -11,6 +11,7 @@ pub mod dialect;
 mod form;
 mod meta;
 mod server;
+pub mod tls;
 
 pub use server::{
     AuthMeRoute, DialectRoute, Dialects, HttpState, SemearRoute, ServerOptions, configure, start,

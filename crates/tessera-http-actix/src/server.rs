@@ -207,18 +207,24 @@ async fn not_found() -> HttpResponse {
 /// When the listener cannot be used.
 pub fn start(
     listener: TcpListener,
+    tls: Option<(TcpListener, rustls::ServerConfig)>,
     state: HttpState,
     options: &ServerOptions,
 ) -> std::io::Result<Server> {
     let state = Data::new(state);
     let mut server = HttpServer::new(move || App::new().configure(configure(state.clone())))
+        .on_connect(crate::tls::on_connect)
         .max_connections(options.max_connections)
         .client_request_timeout(options.request_timeout)
         .shutdown_timeout(options.shutdown_timeout.as_secs());
     if options.workers > 0 {
         server = server.workers(options.workers);
     }
-    Ok(server.listen(listener)?.run())
+    server = server.listen(listener)?;
+    if let Some((tls_listener, config)) = tls {
+        server = server.listen_rustls_0_23(tls_listener, config)?;
+    }
+    Ok(server.run())
 }
 
 #[cfg(test)]

@@ -46,6 +46,13 @@ pub enum ClientAuthentication {
         /// The secret.
         secret: PlainSecret,
     },
+    /// A `client_id` and a certificate proven over mutual TLS (`self_signed_tls_client_auth`).
+    Certificate {
+        /// The client id.
+        client_id: ClientId,
+        /// The thumbprint of the certificate the TLS handshake proved.
+        thumbprint: CertThumbprint,
+    },
     /// Only a `client_id`: a public client (`none`).
     None {
         /// The client id.
@@ -683,6 +690,29 @@ impl TokenService {
                 (client_id, Some(secret), ClientAuthMethod::ClientSecretPost)
             }
             ClientAuthentication::None { client_id } => (client_id, None, ClientAuthMethod::None),
+            ClientAuthentication::Certificate {
+                client_id,
+                thumbprint,
+            } => {
+                // RFC 8705 §2.2: the certificate is the credential.
+                let client = self
+                    .ports
+                    .clients
+                    .get(&client_id)
+                    .await
+                    .map_err(store_error)?;
+                return match client {
+                    Some(c)
+                        if c.is_enabled()
+                            && c.auth_methods()
+                                .contains(&ClientAuthMethod::SelfSignedTlsClientAuth)
+                            && c.cert_thumbprints().contains(&thumbprint) =>
+                    {
+                        Ok(c)
+                    }
+                    _ => Err(TokenError::InvalidClient),
+                };
+            }
             ClientAuthentication::Absent => return Err(TokenError::InvalidClient),
         };
         let mut client = self

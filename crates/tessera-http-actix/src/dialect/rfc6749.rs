@@ -82,7 +82,7 @@ async fn parse(req: &HttpRequest, payload: Payload) -> Result<TokenRequest, Refu
     )?;
     let auth = authentication(req, &form)?;
     Ok(TokenRequest {
-        certificate: None,
+        certificate: crate::tls::peer_certificate(req),
         profile: ApiProfile::default(),
         auth,
         grant,
@@ -218,7 +218,14 @@ fn authentication(req: &HttpRequest, form: &Form) -> Result<ClientAuthentication
             (Some(id), Some(secret)) => {
                 ClientAuthentication::from_raw(ClientAuthMethod::ClientSecretPost, id, Some(secret))
             }
-            (Some(id), None) => ClientAuthentication::from_raw(ClientAuthMethod::None, id, None),
+            (Some(id), None) => match crate::tls::peer_certificate(req) {
+                Some(thumbprint) => Ok(ClientAuthentication::Certificate {
+                    client_id: tessera_domain::ClientId::parse(id)
+                        .map_err(|_| TokenError::InvalidClient)?,
+                    thumbprint,
+                }),
+                None => ClientAuthentication::from_raw(ClientAuthMethod::None, id, None),
+            },
             (None, Some(_)) => Err(invalid_request("client_secret without client_id")),
             (None, None) => Ok(ClientAuthentication::Absent),
         },

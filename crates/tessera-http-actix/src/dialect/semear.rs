@@ -110,7 +110,11 @@ async fn parse(
     {
         return Err(error(&TokenError::InvalidClient));
     }
-    let certificate = if route.trust_cert_header {
+    // A certificate proven by the TLS handshake wins; a forwarded header counts only behind a
+    // gateway that configuration says sets it.
+    let certificate = if let Some(proven) = crate::tls::peer_certificate(req) {
+        Some(proven)
+    } else if route.trust_cert_header {
         match header_str(req, "client-cert") {
             Some(value) => Some(CertThumbprint::of_der(
                 &certificate_from_header(value).ok_or_else(|| error(&TokenError::InvalidClient))?,

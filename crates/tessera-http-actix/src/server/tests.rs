@@ -440,8 +440,13 @@ async fn jwks_and_metadata_tell_the_truth() {
         );
         assert_eq!(
             body["token_endpoint_auth_methods_supported"],
-            serde_json::json!(["client_secret_basic", "client_secret_post"])
+            serde_json::json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "self_signed_tls_client_auth"
+            ])
         );
+        assert_eq!(body["tls_client_certificate_bound_access_tokens"], true);
     }
     let (status, _, body) = send(&w, TestRequest::get().uri("/healthz")).await;
     assert_eq!(
