@@ -325,12 +325,17 @@ async fn generate(
         .issue(request, state.clock.now())
         .await
         .map_err(|e| on_error(&e))?;
-    Ok(no_store(HttpResponse::Created().json(TokenBody {
+    Ok(created(&issued))
+}
+
+/// `201` with AuthMe's token body.
+fn created(issued: &tessera_domain::token::Issued) -> HttpResponse {
+    no_store(HttpResponse::Created().json(TokenBody {
         access_token: issued.access_token.expose(),
         token_type: "Bearer",
         expires_in: issued.expires_in,
         refresh_token: issued.refresh_token.as_ref().map(|t| t.expose()),
-    })))
+    }))
 }
 
 #[derive(Deserialize)]
@@ -366,12 +371,7 @@ pub async fn renew_token(
             .issue(request, state.clock.now())
             .await
             .map_err(|e| from_token_error(&e))?;
-        Ok::<_, AuthMeError>(no_store(HttpResponse::Created().json(TokenBody {
-            access_token: issued.access_token.expose(),
-            token_type: "Bearer",
-            expires_in: issued.expires_in,
-            refresh_token: issued.refresh_token.as_ref().map(|t| t.expose()),
-        })))
+        Ok::<_, AuthMeError>(created(&issued))
     };
     result.await.unwrap_or_else(|e| render(&e))
 }
