@@ -46,12 +46,6 @@ impl ClientCache {
         }
     }
 
-    /// The underlying repository, for writes.
-    #[must_use]
-    pub fn repository(&self) -> &Arc<dyn ClientRepository> {
-        &self.repo
-    }
-
     /// The client with this id, from memory when possible.
     ///
     /// # Errors

@@ -12,7 +12,7 @@ pub use admin::{AdminError, ClientAdmin, NewClient, SecretSource};
 pub use keys::{KeyError, KeyService};
 pub use token::{
     ApiProfile, ClientAuthentication, GrantRequest, TokenPorts, TokenRequest, TokenService,
-    UserSelector,
+    USER_NOT_ACTIVE, UserSelector,
 };
 pub use users::{UserAdmin, UserError};
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::client::{Audience, ClientId, Role, SigningAlgorithm};
+use crate::client::{Audience, ClientId, Role};
 use crate::policy::Issuer;
 use crate::scope::ScopeSet;
 use crate::time::UnixTime;
@@ -85,8 +85,6 @@ pub struct Issued {
     pub expires_in: u32,
     /// The scope granted.
     pub scope: ScopeSet,
-    /// The algorithm it was signed with.
-    pub alg: SigningAlgorithm,
     /// Its `jti`.
     pub jti: String,
     /// A refresh token, when the client may use the refresh_token grant.

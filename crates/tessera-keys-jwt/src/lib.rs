@@ -161,17 +161,12 @@ pub struct AwsLcRandom;
 
 impl RandomSource for AwsLcRandom {
     fn fill(&self, buf: &mut [u8]) {
-        // aws-lc's generator only fails if the OS has no entropy source, which is fatal anyway.
+        // aws-lc's generator fails only when the OS has no entropy source. Never go on with
+        // predictable bytes: abort rather than issue guessable secrets or tokens.
         if aws_lc_rs::rand::fill(buf).is_err() {
-            tracing_fallback(buf);
+            std::process::abort();
         }
     }
-}
-
-/// Never returns predictable bytes: if the system generator failed, abort rather than issue
-/// guessable secrets.
-fn tracing_fallback(_buf: &mut [u8]) {
-    std::process::abort();
 }
 
 #[cfg(test)]

@@ -277,6 +277,10 @@ pub struct TokenService {
     policy: TokenPolicy,
 }
 
+/// The `invalid_grant` description of a user grant whose user may not sign in: APIs that answer
+/// this case with a code of its own (AuthMe's `22`) compare against it.
+pub const USER_NOT_ACTIVE: &str = "the user is not active";
+
 fn invalid_grant() -> TokenError {
     TokenError::InvalidGrant("the refresh token is invalid, expired or revoked".into())
 }
@@ -1015,7 +1019,6 @@ impl TokenService {
             access_token,
             expires_in: ttl.as_secs(),
             scope,
-            alg,
             jti,
             refresh_token: None,
         })

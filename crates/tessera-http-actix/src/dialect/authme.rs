@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tessera_domain::assurance::AssuranceLevel;
 use tessera_domain::service::{
-    ApiProfile, ClientAuthentication, GrantRequest, TokenRequest, UserSelector,
+    ApiProfile, ClientAuthentication, GrantRequest, TokenRequest, USER_NOT_ACTIVE, UserSelector,
 };
 use tessera_domain::token::Introspection;
 use tessera_domain::user::{Logon, UserId};
@@ -224,7 +224,7 @@ fn selector(user_id: Option<String>, logon: Option<String>) -> Result<UserSelect
 
 fn param_error(e: &TokenError) -> AuthMeError {
     match e {
-        TokenError::InvalidGrant(d) if d.contains("not active") => {
+        TokenError::InvalidGrant(d) if d == USER_NOT_ACTIVE => {
             err(StatusCode::FORBIDDEN, "22", "The user is not active.")
         }
         TokenError::InvalidGrant(_) => err(

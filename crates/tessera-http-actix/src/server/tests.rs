@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
+use actix_web::App;
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::test::{TestRequest, call_service, init_service, read_body};
-use actix_web::{App, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
@@ -503,5 +503,4 @@ async fn a_client_disabled_in_the_store_is_refused_after_a_cache_refresh() {
     );
     assert_eq!(cache.refresh().await, Ok(true));
     check_error(&w, req(), StatusCode::UNAUTHORIZED, "invalid_client").await;
-    let _ = web::Data::new(());
 }
