@@ -202,6 +202,11 @@ pub struct CreateArgs {
     /// repeatable, for rollover).
     #[arg(long = "cert", value_name = "FILE")]
     pub certs: Vec<std::path::PathBuf>,
+    /// The subject DN (RFC 4514, e.g. "CN=pix.example,O=Example,C=BR") of the certificates a
+    /// trusted CA issues to the client (`tls_client_auth`, RFC 8705 §2.1; the CA is
+    /// `server.client_ca_file`). Like `--cert`, its tokens are then bound to the certificate.
+    #[arg(long, value_name = "DN")]
+    pub subject_dn: Option<String>,
     /// Access-token format: jwt (verifiable offline) or opaque (validated by introspection).
     #[arg(long, default_value = "jwt", value_name = "FORMAT")]
     pub access_token_format: String,

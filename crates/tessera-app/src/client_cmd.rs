@@ -36,6 +36,7 @@ fn client_json(c: &Client) -> Value {
         "access_token_format": c.access_token_format().as_str(),
         "max_assurance": c.max_assurance().map(|l| l.as_str()),
         "cert_thumbprints": c.cert_thumbprints().iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "tls_client_auth_subject_dn": c.tls_subject_dn().map(ToString::to_string),
         "secret_kinds": c.secrets().iter().map(|s| if s.verifier.is_slow() { "argon2id" } else { "hmac-sha256" }).collect::<Vec<_>>(),
         "created_at": c.created_at().as_secs(),
     })
@@ -127,7 +128,15 @@ fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient
         let raw = raw.strip_suffix('\n').unwrap_or(&raw);
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         SecretSource::Import(PlainSecret::parse(raw).map_err(e)?)
-    } else if auth_methods == BTreeSet::from([ClientAuthMethod::None]) {
+    } else if !auth_methods.is_empty()
+        && !auth_methods.iter().any(|m| {
+            matches!(
+                m,
+                ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost
+            )
+        })
+    {
+        // Public clients and certificate-only clients have no secret.
         SecretSource::None
     } else {
         SecretSource::Generate
@@ -181,6 +190,12 @@ fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient
                 Ok(tessera_domain::cert::CertThumbprint::of_der(&der))
             })
             .collect::<anyhow::Result<_>>()?,
+        tls_subject_dn: args
+            .subject_dn
+            .as_deref()
+            .map(tessera_domain::cert::SubjectDn::parse)
+            .transpose()
+            .map_err(e)?,
         max_assurance: args
             .max_assurance
             .as_deref()

@@ -85,6 +85,15 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         params: store.clone(),
     };
     let tokens = TokenService::new(ports, pepper, policy);
+    let client_cert_trust = match &settings.client_ca_file {
+        Some(file) => {
+            let pem = std::fs::read(file)
+                .with_context(|| format!("server.client_ca_file: {}", file.display()))?;
+            tessera_http_actix::tls::ClientCertTrust::from_pem(&pem)
+                .map_err(|e| anyhow::anyhow!("server.client_ca_file: {e}"))?
+        }
+        None => tessera_http_actix::tls::ClientCertTrust::default(),
+    };
     let state = HttpState {
         tokens: Arc::new(tokens),
         signer,
@@ -93,6 +102,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         jwks_max_age: settings.jwks_max_age,
         algorithms: settings.algorithms.clone(),
         dialects: settings.dialects.clone(),
+        mtls_listener: settings.tls.is_some(),
+        client_cert_trust,
     };
     let options = ServerOptions {
         workers: settings.workers,

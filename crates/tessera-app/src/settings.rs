@@ -80,6 +80,7 @@ struct RawServer {
     issuer: Option<String>,
     workers: usize,
     tls: Option<RawTls>,
+    client_ca_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -154,6 +155,9 @@ pub struct Settings {
     pub workers: usize,
     /// The optional mutual-TLS listener: address, certificate chain file, key file.
     pub tls: Option<(SocketAddr, PathBuf, PathBuf)>,
+    /// The PEM bundle of CAs trusted to issue `tls_client_auth` certificates (RFC 8705 §2.1),
+    /// whether they arrive over mutual TLS or from a trusted gateway's header.
+    pub client_ca_file: Option<PathBuf>,
     /// Default access-token lifetime.
     pub default_ttl: TokenTtl,
     /// Default signing algorithm.
@@ -385,6 +389,16 @@ impl Settings {
             }
             None => None,
         };
+        let client_ca_file = raw
+            .server
+            .client_ca_file
+            .clone()
+            .filter(|f| !f.as_os_str().is_empty());
+        if let Some(file) = &client_ca_file
+            && !file.is_file()
+        {
+            bail!("server.client_ca_file: {} does not exist", file.display());
+        }
         let issuer = raw
             .server
             .issuer
@@ -543,6 +557,7 @@ impl Settings {
             issuer,
             workers: raw.server.workers,
             tls,
+            client_ca_file,
             default_ttl,
             default_alg,
             default_audience,

@@ -152,6 +152,7 @@ mod tests {
             access_token_format: crate::client::AccessTokenFormat::Jwt,
             max_assurance: None,
             cert_thumbprints: Vec::new(),
+            tls_subject_dn: None,
             enabled: true,
             created_at: UnixTime::from_secs(0),
         })

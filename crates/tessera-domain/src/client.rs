@@ -216,6 +216,9 @@ vocabulary!(
         /// A registered (possibly self-signed) certificate presented over mutual TLS
         /// (RFC 8705 §2.2).
         SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
+        /// A certificate issued by a CA the deployment trusts, matched by its subject DN
+        /// (RFC 8705 §2.1).
+        TlsClientAuth => "tls_client_auth",
     }
 );
 
@@ -293,6 +296,7 @@ pub struct Client {
     access_token_format: AccessTokenFormat,
     max_assurance: Option<crate::assurance::AssuranceLevel>,
     cert_thumbprints: Vec<crate::cert::CertThumbprint>,
+    tls_subject_dn: Option<crate::cert::SubjectDn>,
     enabled: bool,
     created_at: UnixTime,
 }
@@ -329,6 +333,9 @@ pub struct ClientSpec {
     /// Thumbprints of its registered certificates (several during a rollover); when any are
     /// registered, it must present one of them and its tokens are bound to it (RFC 8705).
     pub cert_thumbprints: Vec<crate::cert::CertThumbprint>,
+    /// `tls_client_auth_subject_dn` (RFC 8705 §2.1.2): a certificate from a trusted CA with this
+    /// subject is the client's; like a registered thumbprint, it also binds its tokens.
+    pub tls_subject_dn: Option<crate::cert::SubjectDn>,
     /// Whether it may obtain tokens at all.
     pub enabled: bool,
     /// When it was registered.
@@ -393,6 +400,14 @@ impl Client {
                 "self_signed_tls_client_auth needs a registered certificate (--cert)",
             ));
         }
+        if spec.auth_methods.contains(&ClientAuthMethod::TlsClientAuth)
+            && spec.tls_subject_dn.is_none()
+        {
+            return Err(ParseError::new(
+                "auth_method",
+                "tls_client_auth needs the certificate's subject DN (--subject-dn)",
+            ));
+        }
         if secret_based && spec.secrets.is_empty() {
             return Err(ParseError::new(
                 "secret",
@@ -423,6 +438,7 @@ impl Client {
             access_token_format: spec.access_token_format,
             max_assurance: spec.max_assurance,
             cert_thumbprints: spec.cert_thumbprints,
+            tls_subject_dn: spec.tls_subject_dn,
             enabled: spec.enabled,
             created_at: spec.created_at,
         })
@@ -498,6 +514,41 @@ impl Client {
     pub fn cert_thumbprints(&self) -> &[crate::cert::CertThumbprint] {
         &self.cert_thumbprints
     }
+    /// The subject DN its CA-issued certificates carry (`tls_client_auth`).
+    #[must_use]
+    pub fn tls_subject_dn(&self) -> Option<&crate::cert::SubjectDn> {
+        self.tls_subject_dn.as_ref()
+    }
+    /// Whether it is bound to certificates: it must present one, and its tokens carry it.
+    #[must_use]
+    pub fn requires_certificate(&self) -> bool {
+        !self.cert_thumbprints.is_empty() || self.tls_subject_dn.is_some()
+    }
+    /// Whether a presented certificate is one of this client's: a registered thumbprint, or a
+    /// certificate from a trusted CA with the registered subject.
+    #[must_use]
+    pub fn accepts_certificate(&self, presented: &crate::cert::PresentedCertificate) -> bool {
+        self.cert_thumbprints.contains(&presented.thumbprint)
+            || matches!(
+                (&self.tls_subject_dn, &presented.trusted_subject),
+                (Some(registered), Some(subject)) if registered == subject
+            )
+    }
+    /// Whether it may authenticate with `presented` alone (RFC 8705 §2): by subject under
+    /// `tls_client_auth`, by thumbprint under `self_signed_tls_client_auth`.
+    #[must_use]
+    pub fn authenticates_with(&self, presented: &crate::cert::PresentedCertificate) -> bool {
+        let by_subject = self.auth_methods.contains(&ClientAuthMethod::TlsClientAuth)
+            && matches!(
+                (&self.tls_subject_dn, &presented.trusted_subject),
+                (Some(registered), Some(subject)) if registered == subject
+            );
+        let by_thumbprint = self
+            .auth_methods
+            .contains(&ClientAuthMethod::SelfSignedTlsClientAuth)
+            && self.cert_thumbprints.contains(&presented.thumbprint);
+        by_subject || by_thumbprint
+    }
     /// Whether it may obtain tokens.
     #[must_use]
     pub fn is_enabled(&self) -> bool {
@@ -527,6 +578,7 @@ impl Client {
             access_token_format: self.access_token_format,
             max_assurance: self.max_assurance,
             cert_thumbprints: self.cert_thumbprints.clone(),
+            tls_subject_dn: self.tls_subject_dn.clone(),
             enabled: self.enabled,
             created_at: self.created_at,
         }
@@ -608,6 +660,7 @@ mod tests {
             access_token_format: AccessTokenFormat::Jwt,
             max_assurance: None,
             cert_thumbprints: Vec::new(),
+            tls_subject_dn: None,
             enabled: true,
             created_at: UnixTime::from_secs(0),
         }
@@ -637,5 +690,45 @@ mod tests {
         let mut s = spec();
         s.grant_types.clear();
         assert!(Client::new(s).is_err(), "no grant");
+
+        let mut s = spec();
+        s.auth_methods = [ClientAuthMethod::TlsClientAuth].into();
+        s.secrets.clear();
+        assert!(Client::new(s).is_err(), "tls_client_auth without a subject");
+    }
+
+    #[test]
+    fn certificates_are_accepted_by_thumbprint_or_by_trusted_subject() {
+        use crate::cert::{CertThumbprint, PresentedCertificate, SubjectDn};
+        let dn = |s: &str| SubjectDn::parse(s).unwrap_or_else(|e| panic!("{e}"));
+        let registered = CertThumbprint::of_der(b"registered");
+        let mut s = spec();
+        s.auth_methods = [ClientAuthMethod::TlsClientAuth].into();
+        s.secrets.clear();
+        s.tls_subject_dn = Some(dn("CN=pix.example,O=Example"));
+        s.cert_thumbprints = vec![registered.clone()];
+        let client = Client::new(s).unwrap_or_else(|e| panic!("{e}"));
+        assert!(client.requires_certificate());
+
+        let by_ca = PresentedCertificate {
+            thumbprint: CertThumbprint::of_der(b"renewed"),
+            trusted_subject: Some(dn("cn=PIX.example, o=Example")),
+        };
+        assert!(client.accepts_certificate(&by_ca));
+        assert!(client.authenticates_with(&by_ca));
+        // The same subject in a certificate no trusted CA issued proves nothing.
+        let forged = PresentedCertificate::self_signed(CertThumbprint::of_der(b"forged"));
+        assert!(!client.accepts_certificate(&forged));
+        assert!(!client.authenticates_with(&forged));
+        let other = PresentedCertificate {
+            thumbprint: CertThumbprint::of_der(b"other"),
+            trusted_subject: Some(dn("CN=other.example,O=Example")),
+        };
+        assert!(!client.accepts_certificate(&other));
+        // A registered thumbprint binds, but authenticates alone only under
+        // self_signed_tls_client_auth.
+        let pinned = PresentedCertificate::self_signed(registered);
+        assert!(client.accepts_certificate(&pinned));
+        assert!(!client.authenticates_with(&pinned));
     }
 }

@@ -39,6 +39,13 @@ pub async fn jwks(state: Data<HttpState>) -> HttpResponse {
 pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
     let issuer = state.issuer.as_str();
     let algs: Vec<&str> = state.algorithms.iter().map(|a| a.as_str()).collect();
+    let mut auth_methods = vec!["client_secret_basic", "client_secret_post"];
+    if state.mtls_listener {
+        auth_methods.push("self_signed_tls_client_auth");
+        if state.client_cert_trust.is_configured() {
+            auth_methods.push("tls_client_auth");
+        }
+    }
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .json(json!({
@@ -49,7 +56,7 @@ pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
             "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
             "grant_types_supported": ["client_credentials", "refresh_token"],
             "response_types_supported": [],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "self_signed_tls_client_auth"],
+            "token_endpoint_auth_methods_supported": auth_methods,
             "tls_client_certificate_bound_access_tokens": true,
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],

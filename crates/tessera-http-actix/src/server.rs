@@ -33,6 +33,10 @@ pub struct HttpState {
     pub algorithms: Vec<SigningAlgorithm>,
     /// The vendor dialects that are switched on, and where.
     pub dialects: Dialects,
+    /// Whether the mutual-TLS listener is on (RFC 8705 client authentication is offered).
+    pub mtls_listener: bool,
+    /// The CAs trusted to issue `tls_client_auth` certificates.
+    pub client_cert_trust: crate::tls::ClientCertTrust,
 }
 
 /// Where a vendor dialect is served, and its default access-token lifetime.
@@ -211,9 +215,10 @@ pub fn start(
     state: HttpState,
     options: &ServerOptions,
 ) -> std::io::Result<Server> {
+    let trust = state.client_cert_trust.clone();
     let state = Data::new(state);
     let mut server = HttpServer::new(move || App::new().configure(configure(state.clone())))
-        .on_connect(crate::tls::on_connect)
+        .on_connect(crate::tls::on_connect(trust))
         .max_connections(options.max_connections)
         .client_request_timeout(options.request_timeout)
         .shutdown_timeout(options.shutdown_timeout.as_secs());

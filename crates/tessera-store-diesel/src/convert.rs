@@ -34,6 +34,7 @@ pub(crate) struct ClientRow {
     pub access_token_format: String,
     pub max_assurance: Option<String>,
     pub cert_thumbprints: String,
+    pub tls_subject_dn: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug)]
@@ -93,6 +94,7 @@ pub(crate) fn client_rows(client: &Client, now: UnixTime) -> (ClientRow, Vec<Sec
         access_token_format: client.access_token_format().as_str().to_owned(),
         max_assurance: client.max_assurance().map(|l| l.as_str().to_owned()),
         cert_thumbprints: join(client.cert_thumbprints()),
+        tls_subject_dn: client.tls_subject_dn().map(ToString::to_string),
     };
     let secrets = client
         .secrets()
@@ -202,6 +204,12 @@ pub(crate) fn client_from_rows(
             tessera_domain::cert::CertThumbprint::parse,
         )
         .map_err(&c)?,
+        tls_subject_dn: row
+            .tls_subject_dn
+            .as_deref()
+            .map(tessera_domain::cert::SubjectDn::parse)
+            .transpose()
+            .map_err(&c)?,
         enabled: row.enabled,
         created_at: UnixTime::from_secs(row.created_at),
     };

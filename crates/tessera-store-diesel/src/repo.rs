@@ -159,6 +159,7 @@ impl ClientRepository for DieselStore {
                         clients::access_token_format.eq(&row.access_token_format),
                         clients::max_assurance.eq(&row.max_assurance),
                         clients::cert_thumbprints.eq(&row.cert_thumbprints),
+                        clients::tls_subject_dn.eq(&row.tls_subject_dn),
                         clients::updated_at.eq(row.updated_at),
                     ))
                     .execute(conn)?;

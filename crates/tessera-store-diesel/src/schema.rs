@@ -18,6 +18,7 @@ diesel::table! {
         access_token_format -> Text,
         max_assurance -> Nullable<Text>,
         cert_thumbprints -> Text,
+        tls_subject_dn -> Nullable<Text>,
     }
 }
 

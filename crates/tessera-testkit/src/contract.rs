@@ -34,6 +34,8 @@ pub async fn clients(repo: &dyn ClientRepository) {
         tessera_domain::cert::CertThumbprint::of_der(b"one"),
         tessera_domain::cert::CertThumbprint::of_der(b"two"),
     ];
+    spec.tls_subject_dn =
+        Some(tessera_domain::cert::SubjectDn::parse(r"CN=pix\, one+UID=7,O=Example,C=BR").unwrap());
     spec.secrets.push(
         SecretVerifier::argon2id(&crate::fixtures::secret_of("x"), [1; 16])
             .unwrap()
@@ -50,6 +52,12 @@ pub async fn clients(repo: &dyn ClientRepository) {
         repo.find(full.id()).await,
         Ok(Some(full.clone())),
         "round trip"
+    );
+    let found = repo.find(full.id()).await.unwrap().unwrap();
+    assert_eq!(
+        found.tls_subject_dn().map(|d| d.as_str()),
+        Some(r"CN=pix\, one+UID=7,O=Example,C=BR"),
+        "the subject DN MUST keep its registered spelling"
     );
     let v1 = repo.version().await.unwrap();
     assert!(v1 > v0, "insert MUST grow the version");

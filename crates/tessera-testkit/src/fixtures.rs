@@ -53,6 +53,7 @@ pub fn client_spec(id: &str) -> ClientSpec {
         access_token_format: tessera_domain::AccessTokenFormat::Jwt,
         max_assurance: None,
         cert_thumbprints: Vec::new(),
+        tls_subject_dn: None,
         enabled: true,
         created_at: UnixTime::from_secs(1_700_000_000),
     }

@@ -54,6 +54,8 @@ pub struct NewClient {
     pub max_assurance: Option<crate::assurance::AssuranceLevel>,
     /// Thumbprints of its certificates (RFC 8705).
     pub cert_thumbprints: Vec<crate::cert::CertThumbprint>,
+    /// The subject DN of its CA-issued certificates (`tls_client_auth`).
+    pub tls_subject_dn: Option<crate::cert::SubjectDn>,
     /// Its secret.
     pub secret: SecretSource,
 }
@@ -161,6 +163,7 @@ impl ClientAdmin {
             access_token_format: req.access_token_format,
             max_assurance: req.max_assurance,
             cert_thumbprints: req.cert_thumbprints,
+            tls_subject_dn: req.tls_subject_dn,
             enabled: true,
             created_at: now,
         })?;

@@ -54,6 +54,7 @@ fn spec(id: &str) -> ClientSpec {
         access_token_format: crate::client::AccessTokenFormat::Jwt,
         max_assurance: None,
         cert_thumbprints: Vec::new(),
+        tls_subject_dn: None,
         enabled: true,
         created_at: UnixTime::from_secs(0),
     }
@@ -566,6 +567,7 @@ fn new_client(id: Option<&str>, secret: SecretSource) -> NewClient {
         access_token_format: crate::client::AccessTokenFormat::Jwt,
         max_assurance: None,
         cert_thumbprints: Vec::new(),
+        tls_subject_dn: None,
         secret,
     }
 }

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::assurance::AssuranceLevel;
 use crate::assurance::RoleRequirement;
 use crate::cache::ClientCache;
-use crate::cert::CertThumbprint;
+use crate::cert::{CertThumbprint, PresentedCertificate};
 use crate::client::SigningAlgorithm;
 use crate::client::{AccessTokenFormat, Client, ClientAuthMethod, ClientId, GrantType, TokenTtl};
 use crate::error::{StoreError, TokenError};
@@ -46,12 +46,13 @@ pub enum ClientAuthentication {
         /// The secret.
         secret: PlainSecret,
     },
-    /// A `client_id` and a certificate proven over mutual TLS (`self_signed_tls_client_auth`).
+    /// A `client_id` and a certificate proven over mutual TLS (`tls_client_auth` or
+    /// `self_signed_tls_client_auth`, RFC 8705 §2).
     Certificate {
         /// The client id.
         client_id: ClientId,
-        /// The thumbprint of the certificate the TLS handshake proved.
-        thumbprint: CertThumbprint,
+        /// The certificate the TLS handshake proved.
+        certificate: PresentedCertificate,
     },
     /// Only a `client_id`: a public client (`none`).
     None {
@@ -203,8 +204,8 @@ pub struct TokenRequest {
     pub grant: GrantRequest,
     /// What the API this request came through adds: its configuration, not a decision.
     pub profile: ApiProfile,
-    /// The client certificate presented (by mutual TLS, or a trusted gateway), as its thumbprint.
-    pub certificate: Option<CertThumbprint>,
+    /// The client certificate presented (by mutual TLS, or a trusted gateway).
+    pub certificate: Option<PresentedCertificate>,
 }
 
 /// What an API (a dialect) asks of every request that comes through it, from its configuration.
@@ -329,10 +330,10 @@ impl TokenService {
             .unwrap_or_else(|| client.access_token_format());
         // RFC 8705 §2: a client with registered certificates must present one of them, and its
         // tokens are bound to it.
-        let cnf = if !client.cert_thumbprints().is_empty() || request.profile.require_certificate {
+        let cnf = if client.requires_certificate() || request.profile.require_certificate {
             match &request.certificate {
-                Some(presented) if client.cert_thumbprints().contains(presented) => {
-                    Some(presented.clone())
+                Some(presented) if client.accepts_certificate(presented) => {
+                    Some(presented.thumbprint.clone())
                 }
                 _ => return Err(TokenError::InvalidClient),
             }
@@ -696,7 +697,7 @@ impl TokenService {
             ClientAuthentication::None { client_id } => (client_id, None, ClientAuthMethod::None),
             ClientAuthentication::Certificate {
                 client_id,
-                thumbprint,
+                certificate,
             } => {
                 // RFC 8705 §2.2: the certificate is the credential.
                 let client = self
@@ -706,14 +707,7 @@ impl TokenService {
                     .await
                     .map_err(store_error)?;
                 return match client {
-                    Some(c)
-                        if c.is_enabled()
-                            && c.auth_methods()
-                                .contains(&ClientAuthMethod::SelfSignedTlsClientAuth)
-                            && c.cert_thumbprints().contains(&thumbprint) =>
-                    {
-                        Ok(c)
-                    }
+                    Some(c) if c.is_enabled() && c.authenticates_with(&certificate) => Ok(c),
                     _ => Err(TokenError::InvalidClient),
                 };
             }

@@ -219,10 +219,10 @@ fn authentication(req: &HttpRequest, form: &Form) -> Result<ClientAuthentication
                 ClientAuthentication::from_raw(ClientAuthMethod::ClientSecretPost, id, Some(secret))
             }
             (Some(id), None) => match crate::tls::peer_certificate(req) {
-                Some(thumbprint) => Ok(ClientAuthentication::Certificate {
+                Some(certificate) => Ok(ClientAuthentication::Certificate {
                     client_id: tessera_domain::ClientId::parse(id)
                         .map_err(|_| TokenError::InvalidClient)?,
-                    thumbprint,
+                    certificate,
                 }),
                 None => ClientAuthentication::from_raw(ClientAuthMethod::None, id, None),
             },

@@ -16,7 +16,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
-use tessera_domain::cert::CertThumbprint;
 use tessera_domain::service::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest};
 use tessera_domain::{AccessTokenFormat, ClientAuthMethod, TokenError};
 
@@ -116,9 +115,15 @@ async fn parse(
         Some(proven)
     } else if route.trust_cert_header {
         match header_str(req, "client-cert") {
-            Some(value) => Some(CertThumbprint::of_der(
-                &certificate_from_header(value).ok_or_else(|| error(&TokenError::InvalidClient))?,
-            )),
+            Some(value) => {
+                let der = certificate_from_header(value)
+                    .ok_or_else(|| error(&TokenError::InvalidClient))?;
+                // The gateway forwards the end-entity certificate; its subject counts only if it
+                // was issued directly by a trusted CA.
+                state
+                    .client_cert_trust
+                    .present(&[rustls::pki_types::CertificateDer::from(der)])
+            }
             None => None,
         }
     } else {

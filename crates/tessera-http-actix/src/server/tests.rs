@@ -53,6 +53,8 @@ async fn world_with(repo: Arc<dyn ClientRepository>) -> World {
         jwks_max_age: 300,
         algorithms: SigningAlgorithm::ALL.to_vec(),
         dialects: Dialects::default(),
+        mtls_listener: false,
+        client_cert_trust: crate::tls::ClientCertTrust::default(),
     });
     World { state, signer }
 }
@@ -440,11 +442,8 @@ async fn jwks_and_metadata_tell_the_truth() {
         );
         assert_eq!(
             body["token_endpoint_auth_methods_supported"],
-            serde_json::json!([
-                "client_secret_basic",
-                "client_secret_post",
-                "self_signed_tls_client_auth"
-            ])
+            serde_json::json!(["client_secret_basic", "client_secret_post"]),
+            "no certificate methods without the mutual-TLS listener"
         );
         assert_eq!(body["tls_client_certificate_bound_access_tokens"], true);
     }
@@ -481,6 +480,8 @@ async fn a_client_disabled_in_the_store_is_refused_after_a_cache_refresh() {
         jwks_max_age: 1,
         algorithms: vec![],
         dialects: Dialects::default(),
+        mtls_listener: false,
+        client_cert_trust: crate::tls::ClientCertTrust::default(),
     });
     let w = World {
         state,
