@@ -292,3 +292,82 @@ fn users_are_created_listed_and_disabled() {
         );
     }
 }
+
+#[test]
+fn users_get_passwords_profiles_and_locks_from_the_cli() {
+    let t = Tessera::new();
+    let out = t.cli(
+        &[
+            "user",
+            "create",
+            "--logon",
+            "ana",
+            "--email",
+            "ana@example.com",
+            "--name",
+            "Ana Souza",
+            "--given-name",
+            "Ana",
+            "--family-name",
+            "Souza",
+            "--locale",
+            "pt-BR",
+            "--email-verified",
+            "--password-stdin",
+        ],
+        Some("first password\n"),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(created["has_password"], true);
+    assert_eq!(created["given_name"], "Ana");
+    assert_eq!(created["family_name"], "Souza");
+    assert_eq!(created["locale"], "pt-BR");
+    assert_eq!(created["email_verified"], true);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("argon2"),
+        "the hash is never printed"
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    let out = t.cli(&["user", "set-password", &id], Some("second password"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = t.cli(&["user", "set-password", &id], Some("short"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8 characters"));
+
+    assert_eq!(t.cli_json(&["user", "lock", &id])["status"], "locked");
+    let unlocked = t.cli_json(&["user", "unlock", &id]);
+    assert_eq!(
+        (
+            &unlocked["status"],
+            &unlocked["failed_sign_ins"],
+            &unlocked["locked_until"]
+        ),
+        (
+            &serde_json::json!("active"),
+            &serde_json::json!(0),
+            &serde_json::Value::Null
+        )
+    );
+
+    // The database file and its write-ahead log, whatever has been checkpointed.
+    let mut db = std::fs::read(t.data_dir().join("tessera.sqlite")).unwrap();
+    db.extend(std::fs::read(t.data_dir().join("tessera.sqlite-wal")).unwrap_or_default());
+    let db = String::from_utf8_lossy(&db);
+    assert!(db.contains("$argon2id$"), "stored as argon2id");
+    assert!(
+        !db.contains("first password") && !db.contains("second password"),
+        "never stored in clear"
+    );
+}

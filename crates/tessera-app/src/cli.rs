@@ -80,9 +80,40 @@ pub enum UserCommand {
         /// User id [default: generated].
         #[arg(long)]
         id: Option<String>,
+        /// OpenID Connect `given_name`.
+        #[arg(long)]
+        given_name: Option<String>,
+        /// OpenID Connect `family_name`.
+        #[arg(long)]
+        family_name: Option<String>,
+        /// OpenID Connect `locale` (e.g. pt-BR).
+        #[arg(long)]
+        locale: Option<String>,
+        /// The e-mail address has been verified (`email_verified`).
+        #[arg(long)]
+        email_verified: bool,
+        /// Read the password (8 to 256 characters) from standard input; without it the user
+        /// cannot sign in until `user set-password`.
+        #[arg(long)]
+        password_stdin: bool,
     },
     /// Lists every user as JSON.
     List,
+    /// Sets a user's password, read from standard input (stored as argon2id).
+    SetPassword {
+        /// The user id.
+        id: String,
+    },
+    /// Locks a user until `user unlock`: no sign-in, no token.
+    Lock {
+        /// The user id.
+        id: String,
+    },
+    /// Unlocks a user (re-enabling a disabled one), also lifting a lock after failed sign-ins.
+    Unlock {
+        /// The user id.
+        id: String,
+    },
     /// Disables a user: no token is issued about them any more.
     Disable {
         /// The user id.

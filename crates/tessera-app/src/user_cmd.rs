@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
-use anyhow::anyhow;
+use std::io::Read as _;
+
+use anyhow::{Context as _, anyhow};
 use serde_json::{Value, json};
 use tessera_domain::ClientName;
 use tessera_domain::ports::Clock;
-use tessera_domain::service::UserAdmin;
-use tessera_domain::user::{Email, Logon, User, UserId, UserStatus};
+use tessera_domain::service::{NewUser, UserAdmin};
+use tessera_domain::user::{Email, Logon, Password, Profile, User, UserId, UserStatus};
 use tessera_keys_jwt::AwsLcRandom;
 
 use crate::cli::UserCommand;
@@ -21,6 +23,13 @@ fn user_json(u: &User) -> Value {
         "email": u.email.as_str(),
         "name": u.name.as_str(),
         "status": u.status.as_str(),
+        "given_name": u.profile.given_name.as_ref().map(ClientName::as_str),
+        "family_name": u.profile.family_name.as_ref().map(ClientName::as_str),
+        "locale": u.profile.locale.as_ref().map(ClientName::as_str),
+        "email_verified": u.profile.email_verified,
+        "has_password": u.password.is_some(),
+        "failed_sign_ins": u.failed_sign_ins,
+        "locked_until": u.locked_until.map(tessera_domain::UnixTime::as_secs),
         "created_at": u.created_at.as_secs(),
         "updated_at": u.updated_at.as_secs(),
     })
@@ -31,35 +40,72 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
     let store = Arc::new(open_store(&settings)?);
     let admin = UserAdmin::new(store, Arc::new(AwsLcRandom));
     let e = |e: tessera_domain::ParseError| anyhow!("{e}");
+    let parse_id = |id: &str| UserId::parse(id).map_err(e);
+    let opt = |v: Option<String>| v.as_deref().map(ClientName::parse).transpose().map_err(e);
+    let now = SystemClock.now();
     let out = match command {
         UserCommand::Create {
             logon,
             email,
             name,
             id,
+            given_name,
+            family_name,
+            locale,
+            email_verified,
+            password_stdin,
         } => {
-            let id = id.as_deref().map(UserId::parse).transpose().map_err(e)?;
-            let user = admin
-                .create(
-                    id,
-                    Logon::parse(&logon).map_err(e)?,
-                    Email::parse(&email).map_err(e)?,
-                    ClientName::parse(&name).map_err(e)?,
-                    SystemClock.now(),
-                )
-                .await?;
-            user_json(&user)
+            let new = NewUser {
+                id: id.as_deref().map(UserId::parse).transpose().map_err(e)?,
+                logon: Logon::parse(&logon).map_err(e)?,
+                email: Email::parse(&email).map_err(e)?,
+                name: ClientName::parse(&name).map_err(e)?,
+                password: if password_stdin {
+                    Some(read_password()?)
+                } else {
+                    None
+                },
+                profile: Profile {
+                    given_name: opt(given_name)?,
+                    family_name: opt(family_name)?,
+                    locale: opt(locale)?,
+                    email_verified,
+                },
+            };
+            user_json(&admin.create(new, now).await?)
         }
         UserCommand::List => Value::Array(admin.list().await?.iter().map(user_json).collect()),
-        UserCommand::Disable { id } => {
-            let id = UserId::parse(&id).map_err(e)?;
-            user_json(
-                &admin
-                    .set_status(&id, UserStatus::Disabled, SystemClock.now())
-                    .await?,
-            )
+        UserCommand::SetPassword { id } => {
+            let id = parse_id(&id)?;
+            user_json(&admin.set_password(&id, &read_password()?, now).await?)
         }
+        UserCommand::Lock { id } => user_json(
+            &admin
+                .set_status(&parse_id(&id)?, UserStatus::Locked, now)
+                .await?,
+        ),
+        UserCommand::Unlock { id } => user_json(
+            &admin
+                .set_status(&parse_id(&id)?, UserStatus::Active, now)
+                .await?,
+        ),
+        UserCommand::Disable { id } => user_json(
+            &admin
+                .set_status(&parse_id(&id)?, UserStatus::Disabled, now)
+                .await?,
+        ),
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
+}
+
+/// A password from standard input, without its final line break.
+fn read_password() -> anyhow::Result<Password> {
+    let mut raw = String::new();
+    std::io::stdin()
+        .read_to_string(&mut raw)
+        .context("cannot read the password from standard input")?;
+    let raw = raw.strip_suffix('\n').unwrap_or(&raw);
+    let raw = raw.strip_suffix('\r').unwrap_or(raw);
+    Password::parse(raw).map_err(|e| anyhow!("{e}"))
 }

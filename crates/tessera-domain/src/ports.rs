@@ -437,6 +437,58 @@ pub trait UserRepository: Send + Sync {
     /// # Cancel safety
     /// Cancel safe: it only reads.
     async fn list(&self) -> Result<Vec<User>, StoreError>;
+
+    /// Counts one more failed sign-in of the user and returns the new count. MUST be atomic:
+    /// concurrent failures on several nodes each count.
+    ///
+    /// # Errors
+    /// `NotFound` when no user has that id.
+    ///
+    /// # Cancel safety
+    /// One statement.
+    async fn record_failed_sign_in(&self, id: &UserId) -> Result<u32, StoreError>;
+
+    /// Sets (or clears) the failed-sign-in lock and resets the failure count.
+    ///
+    /// # Errors
+    /// `NotFound` when no user has that id.
+    ///
+    /// # Cancel safety
+    /// One statement.
+    async fn set_sign_in_lock(
+        &self,
+        id: &UserId,
+        locked_until: Option<UnixTime>,
+    ) -> Result<(), StoreError>;
+}
+
+/// Failed sign-ins counted per source address, in fixed windows.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait SignInThrottle: Send + Sync {
+    /// Failures from `address` in its current window (0 when the window has ended).
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
+    async fn failures(&self, address: &str, now: UnixTime) -> Result<u32, StoreError>;
+
+    /// Counts a failure from `address`: one more in its window, or the first of a new window of
+    /// `window_seconds` when the last one has ended. Returns the count. MUST be atomic.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    ///
+    /// # Cancel safety
+    /// One transaction.
+    async fn record_failure(
+        &self,
+        address: &str,
+        now: UnixTime,
+        window_seconds: u32,
+    ) -> Result<u32, StoreError>;
 }
 
 /// The current time.

@@ -145,7 +145,7 @@ impl fmt::Debug for SecretVerifier {
 }
 
 /// OWASP's argon2id recommendation: 19 MiB, 2 passes, 1 lane.
-fn argon2() -> Argon2<'static> {
+pub(crate) fn argon2() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, Some(32)).unwrap_or_default();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }

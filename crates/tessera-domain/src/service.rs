@@ -14,7 +14,7 @@ pub use token::{
     ApiProfile, ClientAuthentication, GrantRequest, TokenPorts, TokenRequest, TokenService,
     USER_NOT_ACTIVE, UserSelector,
 };
-pub use users::{UserAdmin, UserError};
+pub use users::{NewUser, SignIn, SignInError, UserAdmin, UserError};
 
 #[cfg(test)]
 mod tests;

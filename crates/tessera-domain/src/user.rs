@@ -1,5 +1,5 @@
-//! The user directory: the people tokens can be issued about (AuthMe's `USER` tokens today, the
-//! sign-in flows later).
+//! The user directory: the people tokens can be issued about (AuthMe's `USER` tokens) and who
+//! sign in with a password (argon2id), with the OpenID Connect profile claims they release.
 
 use std::fmt;
 
@@ -104,6 +104,114 @@ impl UserStatus {
     }
 }
 
+/// A password as typed at sign-in or set by an operator: 8 to 256 characters, no control
+/// characters. It is never displayed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    /// Parses a password.
+    ///
+    /// # Errors
+    /// When it is shorter than 8 or longer than 256 characters, or holds a control character.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let n = s.chars().count();
+        if n < 8 {
+            return Err(ParseError::new("password", "must be at least 8 characters"));
+        }
+        if n > 256 {
+            return Err(ParseError::new(
+                "password",
+                "must be at most 256 characters",
+            ));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(ParseError::new(
+                "password",
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// A password's argon2id hash, in PHC string format.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    /// Hashes `password` with 16 random bytes of salt.
+    ///
+    /// # Errors
+    /// Only if argon2 refuses its own parameters, which would be a bug.
+    pub fn new(password: &Password, salt: [u8; 16]) -> Result<Self, ParseError> {
+        use argon2::password_hash::{PasswordHasher as _, SaltString};
+        let salt = SaltString::encode_b64(&salt)
+            .map_err(|e| ParseError::new("password", e.to_string()))?;
+        crate::secret::argon2()
+            .hash_password(password.0.as_bytes(), &salt)
+            .map(|h| Self(h.to_string()))
+            .map_err(|e| ParseError::new("password", e.to_string()))
+    }
+
+    /// Parses a stored hash.
+    ///
+    /// # Errors
+    /// When it is not an argon2id PHC string.
+    pub fn parse(phc: &str) -> Result<Self, ParseError> {
+        let parsed = argon2::password_hash::PasswordHash::new(phc)
+            .map_err(|e| ParseError::new("password_hash", e.to_string()))?;
+        if parsed.algorithm.as_str() != "argon2id" {
+            return Err(ParseError::new("password_hash", "not an argon2id hash"));
+        }
+        Ok(Self(phc.to_owned()))
+    }
+
+    /// Whether `password` matches (slow by design: run it off the request threads).
+    #[must_use]
+    pub fn verify(&self, password: &Password) -> bool {
+        use argon2::password_hash::PasswordVerifier as _;
+        argon2::password_hash::PasswordHash::new(&self.0)
+            .map(|h| {
+                crate::secret::argon2()
+                    .verify_password(password.0.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    }
+
+    /// The PHC string, for the store.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash(<redacted>)")
+    }
+}
+
+/// The OpenID Connect profile claims a user releases (Core §5.1) besides `name` and `email`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Profile {
+    /// `given_name`.
+    pub given_name: Option<ClientName>,
+    /// `family_name`.
+    pub family_name: Option<ClientName>,
+    /// `locale` (a BCP 47 tag such as `pt-BR`).
+    pub locale: Option<ClientName>,
+    /// `email_verified`.
+    pub email_verified: bool,
+}
+
 /// A user.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
@@ -117,15 +225,140 @@ pub struct User {
     pub name: ClientName,
     /// Whether it may obtain tokens.
     pub status: UserStatus,
+    /// The password hash; a user without one cannot sign in.
+    pub password: Option<PasswordHash>,
+    /// OpenID Connect profile claims.
+    pub profile: Profile,
+    /// Failed sign-ins since the last success or lock.
+    pub failed_sign_ins: u32,
+    /// Until when sign-in is refused after too many failures.
+    pub locked_until: Option<UnixTime>,
     /// When it was created.
     pub created_at: UnixTime,
     /// When it last changed.
     pub updated_at: UnixTime,
 }
 
+impl User {
+    /// Whether it may sign in at `now`: active, and not locked out after failed sign-ins.
+    #[must_use]
+    pub fn sign_in_state(&self, now: UnixTime) -> SignInState {
+        match (self.status, self.locked_until) {
+            (UserStatus::Disabled, _) => SignInState::Disabled,
+            (UserStatus::Locked, _) => SignInState::Locked { until: None },
+            (UserStatus::Active, Some(until)) if until > now => {
+                SignInState::Locked { until: Some(until) }
+            }
+            (UserStatus::Active, _) => SignInState::Open,
+        }
+    }
+}
+
+/// Whether a user may sign in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignInState {
+    /// Yes.
+    Open,
+    /// Locked, by an operator (`until: None`) or after failed sign-ins.
+    Locked {
+        /// When the lock ends by itself.
+        until: Option<UnixTime>,
+    },
+    /// Disabled by an operator.
+    Disabled,
+}
+
+/// How failed sign-ins are answered (AuthMe's "Lock/Unlock an user credential").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    /// Failures of one user's password before the user is locked.
+    pub max_user_failures: u32,
+    /// How long such a lock lasts, in seconds.
+    pub lock_seconds: u32,
+    /// Failures from one source address (any user) before the address is refused.
+    pub max_address_failures: u32,
+    /// The window those are counted in, and how long the address is then refused, in seconds.
+    pub address_window_seconds: u32,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        Self {
+            max_user_failures: 5,
+            lock_seconds: 900,
+            max_address_failures: 20,
+            address_window_seconds: 900,
+        }
+    }
+}
+
+impl LockoutPolicy {
+    /// After the `failures`-th failure in a row: until when the user is locked, if at all.
+    #[must_use]
+    pub fn lock_after(&self, failures: u32, now: UnixTime) -> Option<UnixTime> {
+        (failures >= self.max_user_failures.max(1))
+            .then(|| now.plus_secs(i64::from(self.lock_seconds)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_bounded_hashed_and_never_shown() {
+        assert!(Password::parse("short").is_err());
+        assert!(Password::parse(&"x".repeat(257)).is_err());
+        assert!(Password::parse("has a\nnewline").is_err());
+        let pw = Password::parse("correct horse battery").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(format!("{pw:?}"), "Password(<redacted>)");
+        let hash = PasswordHash::new(&pw, [9; 16]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(hash.as_str().starts_with("$argon2id$"));
+        assert_eq!(format!("{hash:?}"), "PasswordHash(<redacted>)");
+        assert!(hash.verify(&pw));
+        let wrong = Password::parse("correct horse battery!").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!hash.verify(&wrong));
+        assert_eq!(PasswordHash::parse(hash.as_str()), Ok(hash));
+        assert!(PasswordHash::parse("$argon2i$v=19$m=16,t=2,p=1$c2FsdHNhbHQ$aGFzaA").is_err());
+    }
+
+    #[test]
+    fn lockout_follows_failures_status_and_time() {
+        let policy = LockoutPolicy::default();
+        let now = UnixTime::from_secs(1000);
+        assert_eq!(policy.lock_after(4, now), None);
+        assert_eq!(policy.lock_after(5, now), Some(UnixTime::from_secs(1900)));
+        let mut user = User {
+            id: UserId::parse("u").unwrap_or_else(|e| panic!("{e}")),
+            logon: Logon::parse("u").unwrap_or_else(|e| panic!("{e}")),
+            email: Email::parse("u@example.com").unwrap_or_else(|e| panic!("{e}")),
+            name: ClientName::parse("U").unwrap_or_else(|e| panic!("{e}")),
+            status: UserStatus::Active,
+            password: None,
+            profile: Profile::default(),
+            failed_sign_ins: 0,
+            locked_until: Some(UnixTime::from_secs(1900)),
+            created_at: now,
+            updated_at: now,
+        };
+        assert_eq!(
+            user.sign_in_state(now),
+            SignInState::Locked {
+                until: Some(UnixTime::from_secs(1900))
+            }
+        );
+        assert_eq!(
+            user.sign_in_state(UnixTime::from_secs(1900)),
+            SignInState::Open
+        );
+        user.status = UserStatus::Locked;
+        assert_eq!(
+            user.sign_in_state(UnixTime::from_secs(5000)),
+            SignInState::Locked { until: None }
+        );
+        user.status = UserStatus::Disabled;
+        assert_eq!(user.sign_in_state(now), SignInState::Disabled);
+    }
 
     #[test]
     fn user_values_parse_their_shapes() {

@@ -140,5 +140,20 @@ diesel::table! {
         status -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        password_hash -> Nullable<Text>,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        locale -> Nullable<Text>,
+        email_verified -> Bool,
+        failed_sign_ins -> Integer,
+        locked_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sign_in_failures (address) {
+        address -> Text,
+        failures -> Integer,
+        window_ends -> BigInt,
     }
 }

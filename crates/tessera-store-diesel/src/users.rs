@@ -2,15 +2,15 @@
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use tessera_domain::ports::UserRepository;
-use tessera_domain::user::{Email, Logon, User, UserId, UserStatus};
+use tessera_domain::ports::{SignInThrottle, UserRepository};
+use tessera_domain::user::{Email, Logon, PasswordHash, Profile, User, UserId, UserStatus};
 use tessera_domain::{ClientName, ParseError, StoreError, UnixTime};
 
 use crate::error::from_diesel;
 use crate::repo::DieselStore;
-use crate::schema::users;
+use crate::schema::{sign_in_failures, users};
 
-#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 struct UserRow {
     id: String,
@@ -20,6 +20,30 @@ struct UserRow {
     status: String,
     created_at: i64,
     updated_at: i64,
+    password_hash: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    locale: Option<String>,
+    email_verified: bool,
+    failed_sign_ins: i32,
+    locked_until: Option<i64>,
+}
+
+/// What `update` writes: everything but the sign-in counters, which only the atomic sign-in
+/// methods change (so an operator's edit cannot wipe a concurrent failure count).
+#[derive(AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+struct UserChanges<'a> {
+    logon: &'a str,
+    email: &'a str,
+    name: &'a str,
+    status: &'a str,
+    updated_at: i64,
+    password_hash: Option<&'a str>,
+    given_name: Option<&'a str>,
+    family_name: Option<&'a str>,
+    locale: Option<&'a str>,
+    email_verified: bool,
 }
 
 fn row(u: &User) -> UserRow {
@@ -31,6 +55,13 @@ fn row(u: &User) -> UserRow {
         status: u.status.as_str().to_owned(),
         created_at: u.created_at.as_secs(),
         updated_at: u.updated_at.as_secs(),
+        password_hash: u.password.as_ref().map(|p| p.as_str().to_owned()),
+        given_name: u.profile.given_name.as_ref().map(ToString::to_string),
+        family_name: u.profile.family_name.as_ref().map(ToString::to_string),
+        locale: u.profile.locale.as_ref().map(ToString::to_string),
+        email_verified: u.profile.email_verified,
+        failed_sign_ins: i32::try_from(u.failed_sign_ins).unwrap_or(i32::MAX),
+        locked_until: u.locked_until.map(UnixTime::as_secs),
     }
 }
 
@@ -42,6 +73,35 @@ fn user(r: UserRow) -> Result<User, StoreError> {
         email: Email::parse(&r.email).map_err(c)?,
         name: ClientName::parse(&r.name).map_err(c)?,
         status: UserStatus::parse(&r.status).map_err(c)?,
+        password: r
+            .password_hash
+            .as_deref()
+            .map(PasswordHash::parse)
+            .transpose()
+            .map_err(c)?,
+        profile: Profile {
+            given_name: r
+                .given_name
+                .as_deref()
+                .map(ClientName::parse)
+                .transpose()
+                .map_err(c)?,
+            family_name: r
+                .family_name
+                .as_deref()
+                .map(ClientName::parse)
+                .transpose()
+                .map_err(c)?,
+            locale: r
+                .locale
+                .as_deref()
+                .map(ClientName::parse)
+                .transpose()
+                .map_err(c)?,
+            email_verified: r.email_verified,
+        },
+        failed_sign_ins: u32::try_from(r.failed_sign_ins).unwrap_or(0),
+        locked_until: r.locked_until.map(UnixTime::from_secs),
         created_at: UnixTime::from_secs(r.created_at),
         updated_at: UnixTime::from_secs(r.updated_at),
     })
@@ -94,8 +154,20 @@ impl UserRepository for DieselStore {
     async fn update(&self, u: &User) -> Result<(), StoreError> {
         let r = row(u);
         self.run(move |conn| {
+            let changes = UserChanges {
+                logon: &r.logon,
+                email: &r.email,
+                name: &r.name,
+                status: &r.status,
+                updated_at: r.updated_at,
+                password_hash: r.password_hash.as_deref(),
+                given_name: r.given_name.as_deref(),
+                family_name: r.family_name.as_deref(),
+                locale: r.locale.as_deref(),
+                email_verified: r.email_verified,
+            };
             match diesel::update(users::table.find(&r.id))
-                .set(&r)
+                .set(&changes)
                 .execute(conn)
                 .map_err(from_diesel)?
             {
@@ -116,6 +188,96 @@ impl UserRepository for DieselStore {
                 .into_iter()
                 .map(user)
                 .collect()
+        })
+        .await
+    }
+
+    async fn record_failed_sign_in(&self, id: &UserId) -> Result<u32, StoreError> {
+        let id = id.to_string();
+        self.run(move |conn| {
+            let count: Option<i32> = diesel::update(users::table.find(&id))
+                .set(users::failed_sign_ins.eq(users::failed_sign_ins + 1))
+                .returning(users::failed_sign_ins)
+                .get_result(conn)
+                .optional()
+                .map_err(from_diesel)?;
+            count
+                .map(|c| u32::try_from(c).unwrap_or(0))
+                .ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn set_sign_in_lock(
+        &self,
+        id: &UserId,
+        locked_until: Option<UnixTime>,
+    ) -> Result<(), StoreError> {
+        let id = id.to_string();
+        self.run(move |conn| {
+            match diesel::update(users::table.find(&id))
+                .set((
+                    users::failed_sign_ins.eq(0),
+                    users::locked_until.eq(locked_until.map(UnixTime::as_secs)),
+                ))
+                .execute(conn)
+                .map_err(from_diesel)?
+            {
+                0 => Err(StoreError::NotFound),
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl SignInThrottle for DieselStore {
+    async fn failures(&self, address: &str, now: UnixTime) -> Result<u32, StoreError> {
+        let address = address.to_owned();
+        self.run(move |conn| {
+            let count: Option<i32> = sign_in_failures::table
+                .find(&address)
+                .filter(sign_in_failures::window_ends.gt(now.as_secs()))
+                .select(sign_in_failures::failures)
+                .first(conn)
+                .optional()
+                .map_err(from_diesel)?;
+            Ok(count.map_or(0, |c| u32::try_from(c).unwrap_or(0)))
+        })
+        .await
+    }
+
+    async fn record_failure(
+        &self,
+        address: &str,
+        now: UnixTime,
+        window_seconds: u32,
+    ) -> Result<u32, StoreError> {
+        let address = address.to_owned();
+        let ends = now.as_secs() + i64::from(window_seconds);
+        self.run(move |conn| {
+            crate::repo::write_tx(conn, |conn| {
+                // A window that has ended starts over; one that has not counts one more.
+                diesel::delete(
+                    sign_in_failures::table
+                        .find(&address)
+                        .filter(sign_in_failures::window_ends.le(now.as_secs())),
+                )
+                .execute(conn)?;
+                diesel::insert_into(sign_in_failures::table)
+                    .values((
+                        sign_in_failures::address.eq(&address),
+                        sign_in_failures::failures.eq(1),
+                        sign_in_failures::window_ends.eq(ends),
+                    ))
+                    .on_conflict(sign_in_failures::address)
+                    .do_update()
+                    .set(sign_in_failures::failures.eq(sign_in_failures::failures + 1))
+                    .returning(sign_in_failures::failures)
+                    .get_result::<i32>(conn)
+            })
+            .map(|c| u32::try_from(c).unwrap_or(0))
         })
         .await
     }

@@ -417,6 +417,10 @@ fn user(id: &str, logon: &str) -> tessera_domain::user::User {
         email: Email::parse(&format!("{logon}@example.com")).unwrap(),
         name: tessera_domain::ClientName::parse(&format!("User {logon}")).unwrap(),
         status: UserStatus::Active,
+        password: None,
+        profile: tessera_domain::user::Profile::default(),
+        failed_sign_ins: 0,
+        locked_until: None,
         created_at: tessera_domain::UnixTime::from_secs(10),
         updated_at: tessera_domain::UnixTime::from_secs(10),
     }
@@ -461,7 +465,80 @@ pub async fn users(repo: &dyn tessera_domain::ports::UserRepository) {
         Err(StoreError::Conflict),
         "logon taken"
     );
-    assert_eq!(repo.list().await, Ok(vec![a, locked]), "by id");
+    assert_eq!(
+        repo.list().await,
+        Ok(vec![a.clone(), locked.clone()]),
+        "by id"
+    );
+
+    // Passwords and profile claims round-trip.
+    let mut full = a.clone();
+    full.password = Some(
+        tessera_domain::user::PasswordHash::parse(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFy",
+        )
+        .unwrap(),
+    );
+    full.profile = tessera_domain::user::Profile {
+        given_name: Some(tessera_domain::ClientName::parse("Ana").unwrap()),
+        family_name: Some(tessera_domain::ClientName::parse("Souza").unwrap()),
+        locale: Some(tessera_domain::ClientName::parse("pt-BR").unwrap()),
+        email_verified: true,
+    };
+    repo.update(&full).await.unwrap();
+    assert_eq!(repo.find(&a.id).await, Ok(Some(full.clone())));
+
+    // Failed sign-ins count atomically; `update` leaves the counters alone; a lock resets them.
+    assert_eq!(repo.record_failed_sign_in(&a.id).await, Ok(1));
+    assert_eq!(repo.record_failed_sign_in(&a.id).await, Ok(2));
+    repo.update(&full).await.unwrap();
+    assert_eq!(
+        repo.record_failed_sign_in(&a.id).await,
+        Ok(3),
+        "update MUST NOT reset the count"
+    );
+    let until = tessera_domain::UnixTime::from_secs(5000);
+    repo.set_sign_in_lock(&a.id, Some(until)).await.unwrap();
+    let found = repo.find(&a.id).await.unwrap().unwrap();
+    assert_eq!(
+        (found.failed_sign_ins, found.locked_until),
+        (0, Some(until))
+    );
+    repo.set_sign_in_lock(&a.id, None).await.unwrap();
+    let found = repo.find(&a.id).await.unwrap().unwrap();
+    assert_eq!((found.failed_sign_ins, found.locked_until), (0, None));
+    let ghost = UserId::parse("ghost").unwrap();
+    assert_eq!(
+        repo.record_failed_sign_in(&ghost).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        repo.set_sign_in_lock(&ghost, None).await,
+        Err(StoreError::NotFound)
+    );
+}
+
+/// [`tessera_domain::ports::SignInThrottle`]'s contract.
+pub async fn sign_in_throttle(throttle: &dyn tessera_domain::ports::SignInThrottle) {
+    use tessera_domain::UnixTime;
+    let t = UnixTime::from_secs;
+    assert_eq!(throttle.failures("10.0.0.1", t(100)).await, Ok(0));
+    assert_eq!(throttle.record_failure("10.0.0.1", t(100), 60).await, Ok(1));
+    assert_eq!(throttle.record_failure("10.0.0.1", t(130), 60).await, Ok(2));
+    assert_eq!(throttle.record_failure("10.0.0.2", t(130), 60).await, Ok(1));
+    assert_eq!(throttle.failures("10.0.0.1", t(159)).await, Ok(2));
+    assert_eq!(
+        throttle.failures("10.0.0.1", t(160)).await,
+        Ok(0),
+        "the window ended"
+    );
+    assert_eq!(
+        throttle.record_failure("10.0.0.1", t(160), 60).await,
+        Ok(1),
+        "a new window starts over"
+    );
+    assert_eq!(throttle.failures("10.0.0.1", t(219)).await, Ok(1));
+    assert_eq!(throttle.failures("10.0.0.2", t(150)).await, Ok(1));
 }
 
 /// [`tessera_domain::ports::ParamStore`]'s contract.

@@ -192,6 +192,7 @@ mod tests {
         contract::opaque_tokens(&InMemoryTokens::default()).await;
         contract::revocation_list(&InMemoryTokens::default()).await;
         contract::users(&InMemoryUsers::default()).await;
+        contract::sign_in_throttle(&InMemoryThrottle::default()).await;
         contract::params(&InMemoryParams::default()).await;
     }
 }
@@ -481,7 +482,36 @@ impl tessera_domain::ports::UserRepository for InMemoryUsers {
             .iter_mut()
             .find(|u| u.id == user.id)
             .ok_or(StoreError::NotFound)?;
+        let (failed, locked) = (slot.failed_sign_ins, slot.locked_until);
         *slot = user.clone();
+        (slot.failed_sign_ins, slot.locked_until) = (failed, locked);
+        Ok(())
+    }
+
+    async fn record_failed_sign_in(
+        &self,
+        id: &tessera_domain::user::UserId,
+    ) -> Result<u32, StoreError> {
+        let mut all = self.0.lock().unwrap();
+        let user = all
+            .iter_mut()
+            .find(|u| u.id == *id)
+            .ok_or(StoreError::NotFound)?;
+        user.failed_sign_ins += 1;
+        Ok(user.failed_sign_ins)
+    }
+
+    async fn set_sign_in_lock(
+        &self,
+        id: &tessera_domain::user::UserId,
+        locked_until: Option<UnixTime>,
+    ) -> Result<(), StoreError> {
+        let mut all = self.0.lock().unwrap();
+        let user = all
+            .iter_mut()
+            .find(|u| u.id == *id)
+            .ok_or(StoreError::NotFound)?;
+        (user.failed_sign_ins, user.locked_until) = (0, locked_until);
         Ok(())
     }
 
@@ -489,6 +519,37 @@ impl tessera_domain::ports::UserRepository for InMemoryUsers {
         let mut all = self.0.lock().unwrap().clone();
         all.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(all)
+    }
+}
+
+/// Failed sign-ins per address in memory: address → (failures, window end).
+#[derive(Debug, Default)]
+pub struct InMemoryThrottle(Mutex<std::collections::HashMap<String, (u32, UnixTime)>>);
+
+#[async_trait]
+impl tessera_domain::ports::SignInThrottle for InMemoryThrottle {
+    async fn failures(&self, address: &str, now: UnixTime) -> Result<u32, StoreError> {
+        Ok(match self.0.lock().unwrap().get(address) {
+            Some((n, ends)) if *ends > now => *n,
+            _ => 0,
+        })
+    }
+
+    async fn record_failure(
+        &self,
+        address: &str,
+        now: UnixTime,
+        window_seconds: u32,
+    ) -> Result<u32, StoreError> {
+        let mut all = self.0.lock().unwrap();
+        let entry = all
+            .entry(address.to_owned())
+            .or_insert((0, UnixTime::from_secs(0)));
+        if entry.1 <= now {
+            *entry = (0, now.plus_secs(i64::from(window_seconds)));
+        }
+        entry.0 += 1;
+        Ok(entry.0)
     }
 }
 

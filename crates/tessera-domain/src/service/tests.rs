@@ -808,3 +808,162 @@ async fn the_api_default_lifetime_applies_only_when_the_client_has_none() {
         "the client's own lifetime wins"
     );
 }
+
+mod sign_in {
+    use super::*;
+    use crate::ports::MockSignInThrottle;
+    use crate::user::{Email, LockoutPolicy, Logon, Password, PasswordHash, Profile, User, UserId};
+
+    const ADDRESS: &str = "203.0.113.7";
+
+    fn user(failed: u32, locked_until: Option<UnixTime>) -> User {
+        let pw = Password::parse("correct horse").unwrap_or_else(|e| panic!("{e}"));
+        User {
+            id: UserId::parse("u-1").unwrap_or_else(|e| panic!("{e}")),
+            logon: Logon::parse("ana").unwrap_or_else(|e| panic!("{e}")),
+            email: Email::parse("ana@example.com").unwrap_or_else(|e| panic!("{e}")),
+            name: ClientName::parse("Ana").unwrap_or_else(|e| panic!("{e}")),
+            status: crate::user::UserStatus::Active,
+            password: Some(PasswordHash::new(&pw, [1; 16]).unwrap_or_else(|e| panic!("{e}"))),
+            profile: Profile::default(),
+            failed_sign_ins: failed,
+            locked_until,
+            created_at: NOW,
+            updated_at: NOW,
+        }
+    }
+
+    fn sign_in_service(
+        users: MockUserRepository,
+        throttle: MockSignInThrottle,
+    ) -> (SignIn, Arc<CountingBlocking>) {
+        let blocking = Arc::new(CountingBlocking(AtomicUsize::new(0)));
+        let service = SignIn::new(
+            Arc::new(users),
+            Arc::new(throttle),
+            blocking.clone(),
+            &Counter::default(),
+            LockoutPolicy::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        (service, blocking)
+    }
+
+    fn open_address(throttle: &mut MockSignInThrottle, failure_expected: bool) {
+        throttle.expect_failures().returning(|_, _| Ok(0));
+        throttle
+            .expect_record_failure()
+            .withf(|a, _, w| a == ADDRESS && *w == 900)
+            .times(usize::from(failure_expected))
+            .returning(|_, _, _| Ok(1));
+    }
+
+    #[tokio::test]
+    async fn the_failure_that_reaches_the_limit_locks_the_user() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_logon()
+            .returning(|_| Ok(Some(user(4, None))));
+        users
+            .expect_record_failed_sign_in()
+            .times(1)
+            .returning(|_| Ok(5));
+        users
+            .expect_set_sign_in_lock()
+            .withf(|_, until| *until == Some(NOW.plus_secs(900)))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let mut throttle = MockSignInThrottle::new();
+        open_address(&mut throttle, true);
+        let (service, blocking) = sign_in_service(users, throttle);
+        assert_eq!(
+            service.sign_in("ana", "wrong password", ADDRESS, NOW).await,
+            Err(SignInError::InvalidCredentials)
+        );
+        assert_eq!(
+            blocking.0.load(Ordering::SeqCst),
+            1,
+            "argon2 ran off-thread"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_locked_user_is_refused_without_looking_at_the_password() {
+        let until = NOW.plus_secs(60);
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_logon()
+            .returning(move |_| Ok(Some(user(0, Some(until)))));
+        // No expectation for record_failed_sign_in: a call would fail the test.
+        let mut throttle = MockSignInThrottle::new();
+        open_address(&mut throttle, true);
+        let (service, blocking) = sign_in_service(users, throttle);
+        assert_eq!(
+            service.sign_in("ana", "correct horse", ADDRESS, NOW).await,
+            Err(SignInError::Locked { until: Some(until) })
+        );
+        assert_eq!(blocking.0.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_logon_costs_a_password_check_and_counts_against_the_address() {
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_logon().returning(|_| Ok(None));
+        let mut throttle = MockSignInThrottle::new();
+        open_address(&mut throttle, true);
+        let (service, blocking) = sign_in_service(users, throttle);
+        assert_eq!(
+            service
+                .sign_in("nobody", "some password", ADDRESS, NOW)
+                .await,
+            Err(SignInError::InvalidCredentials)
+        );
+        assert_eq!(
+            blocking.0.load(Ordering::SeqCst),
+            1,
+            "the decoy hash was checked"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_throttled_address_is_refused_before_any_lookup() {
+        let users = MockUserRepository::new();
+        let mut throttle = MockSignInThrottle::new();
+        throttle.expect_failures().returning(|_, _| Ok(20));
+        let (service, _) = sign_in_service(users, throttle);
+        assert_eq!(
+            service.sign_in("ana", "correct horse", ADDRESS, NOW).await,
+            Err(SignInError::Throttled { retry_after: 900 })
+        );
+    }
+
+    #[tokio::test]
+    async fn success_forgets_earlier_failures_and_store_trouble_is_unavailable() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_logon()
+            .returning(|_| Ok(Some(user(3, None))));
+        users
+            .expect_set_sign_in_lock()
+            .withf(|_, until| until.is_none())
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let mut throttle = MockSignInThrottle::new();
+        open_address(&mut throttle, false);
+        let (service, _) = sign_in_service(users, throttle);
+        let signed_in = service.sign_in("ana", "correct horse", ADDRESS, NOW).await;
+        assert_eq!(signed_in.map(|u| u.logon.to_string()), Ok("ana".to_owned()));
+
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_logon()
+            .returning(|_| Err(StoreError::Unavailable("down".into())));
+        let mut throttle = MockSignInThrottle::new();
+        throttle.expect_failures().returning(|_, _| Ok(0));
+        let (service, _) = sign_in_service(users, throttle);
+        assert_eq!(
+            service.sign_in("ana", "correct horse", ADDRESS, NOW).await,
+            Err(SignInError::Unavailable)
+        );
+    }
+}

@@ -109,6 +109,7 @@ async fn sqlite_keeps_the_issued_token_contracts() {
     contract::opaque_tokens(&s).await;
     contract::revocation_list(&s).await;
     contract::users(&s).await;
+    contract::sign_in_throttle(&s).await;
     contract::params(&s).await;
 }
 
