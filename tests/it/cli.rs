@@ -361,6 +361,25 @@ fn users_get_passwords_profiles_and_locks_from_the_cli() {
         )
     );
 
+    let out = t.cli(
+        &[
+            "client",
+            "create",
+            "--name",
+            "web",
+            "--grant",
+            "authorization_code",
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        err.matches("needs at least one redirect URI").count(),
+        1,
+        "said once: {err}"
+    );
+
     // The database file and its write-ahead log, whatever has been checkpointed.
     let mut db = std::fs::read(t.data_dir().join("tessera.sqlite")).unwrap();
     db.extend(std::fs::read(t.data_dir().join("tessera.sqlite-wal")).unwrap_or_default());

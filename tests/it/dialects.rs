@@ -229,7 +229,15 @@ fn screening_eagle_auth_token_replays_the_seed() {
             "refresh_token",
         ],
     );
-    let (code_only, code_secret) = t.create_client("code-only", &["--grant", "authorization_code"]);
+    let (code_only, code_secret) = t.create_client(
+        "code-only",
+        &[
+            "--grant",
+            "authorization_code",
+            "--redirect-uri",
+            "https://app.example/cb",
+        ],
+    );
     let (broken, broken_secret) = t.create_client("rsa-app", &["--alg", "RS256"]);
     let server = t.serve(&[
         ("TESSERA_KEYS__ALGORITHMS", "ES256"),
@@ -322,17 +330,17 @@ fn screening_eagle_auth_token_replays_the_seed() {
         400,
         "Bad Request",
     );
-    let pending = eagle_error(
+    let unknown_code = eagle_error(
         &post(
             &server,
             EAGLE,
-            Some(&auth),
+            Some(&basic(&code_only, &code_secret)),
             "grant_type=authorization_code&code=x",
         ),
         400,
         "Bad Request",
     );
-    assert!(pending.contains("not available yet"), "{pending}");
+    assert!(unknown_code.contains("invalid"), "{unknown_code}");
     eagle_error(
         &post(&server, EAGLE, Some(&basic(&code_only, &code_secret)), cc),
         403,

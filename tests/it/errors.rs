@@ -34,7 +34,15 @@ fn every_error_case_has_its_status_code_and_headers() {
     let (id, secret) = t.create_client("svc", &["--scope", "read"]);
     let (post_only, post_secret) =
         t.create_client("post-only", &["--auth-method", "client_secret_post"]);
-    let (code_only, code_secret) = t.create_client("code-only", &["--grant", "authorization_code"]);
+    let (code_only, code_secret) = t.create_client(
+        "code-only",
+        &[
+            "--grant",
+            "authorization_code",
+            "--redirect-uri",
+            "https://app.example/cb",
+        ],
+    );
     let server = t.serve(&[]);
     let ok = basic(&id, &secret);
     let cc = "grant_type=client_credentials";
@@ -167,7 +175,16 @@ fn public_documents_are_served() {
         assert_eq!(meta["jwks_uri"], server.url("/oauth2/jwks"));
         assert_eq!(
             meta["grant_types_supported"],
-            serde_json::json!(["client_credentials", "refresh_token"])
+            serde_json::json!(["authorization_code", "client_credentials", "refresh_token"])
+        );
+        assert_eq!(
+            meta["authorization_endpoint"],
+            server.url("/oauth2/authorize")
+        );
+        assert_eq!(meta["userinfo_endpoint"], server.url("/oauth2/userinfo"));
+        assert_eq!(
+            meta["response_types_supported"],
+            serde_json::json!(["code"])
         );
         assert_eq!(meta["revocation_endpoint"], server.url("/oauth2/revoke"));
         assert_eq!(

@@ -237,12 +237,15 @@ pub fn send(req: ureq::Request, body: Option<&[u8]>) -> Reply {
         Err(e) => panic!("transport error: {e}"),
     };
     let status = res.status();
+    // Every value of every header (Set-Cookie comes several times).
     let headers = res
         .headers_names()
         .into_iter()
-        .map(|n| {
-            let v = res.header(&n).unwrap_or_default().to_owned();
-            (n.to_ascii_lowercase(), v)
+        .flat_map(|n| {
+            res.all(&n)
+                .into_iter()
+                .map(|v| (n.to_ascii_lowercase(), v.to_owned()))
+                .collect::<Vec<_>>()
         })
         .collect();
     let mut body = Vec::new();

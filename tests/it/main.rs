@@ -17,5 +17,6 @@ mod jwt;
 mod keys;
 mod lifecycle;
 mod mtls;
+mod oidc;
 mod refresh;
 mod tokens;

@@ -238,6 +238,9 @@ pub struct CreateArgs {
     /// `server.client_ca_file`). Like `--cert`, its tokens are then bound to the certificate.
     #[arg(long, value_name = "DN")]
     pub subject_dn: Option<String>,
+    /// A redirect URI for the authorization code grant (repeatable), matched exactly.
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
     /// Access-token format: jwt (verifiable offline) or opaque (validated by introspection).
     #[arg(long, default_value = "jwt", value_name = "FORMAT")]
     pub access_token_format: String,

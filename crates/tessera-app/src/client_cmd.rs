@@ -37,6 +37,7 @@ fn client_json(c: &Client) -> Value {
         "max_assurance": c.max_assurance().map(|l| l.as_str()),
         "cert_thumbprints": c.cert_thumbprints().iter().map(|t| t.as_str()).collect::<Vec<_>>(),
         "tls_client_auth_subject_dn": c.tls_subject_dn().map(ToString::to_string),
+        "redirect_uris": c.redirect_uris().iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         "secret_kinds": c.secrets().iter().map(|s| if s.verifier.is_slow() { "argon2id" } else { "hmac-sha256" }).collect::<Vec<_>>(),
         "created_at": c.created_at().as_secs(),
     })
@@ -190,6 +191,12 @@ fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient
                 Ok(tessera_domain::cert::CertThumbprint::of_der(&der))
             })
             .collect::<anyhow::Result<_>>()?,
+        redirect_uris: args
+            .redirect_uris
+            .iter()
+            .map(|r| tessera_domain::authorize::RedirectUri::parse(r))
+            .collect::<Result<_, _>>()
+            .map_err(e)?,
         tls_subject_dn: args
             .subject_dn
             .as_deref()

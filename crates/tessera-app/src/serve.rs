@@ -9,9 +9,12 @@ use tessera_domain::cache::ClientCache;
 use tessera_domain::keys::KeyPolicy;
 use tessera_domain::policy::{Issuer, TokenPolicy};
 use tessera_domain::ports::{
-    Clock, OpaqueTokenStore, RefreshTokenStore, RevocationList, TokenSigner,
+    AuthorizationCodeStore, Clock, OpaqueTokenStore, RefreshTokenStore, RevocationList,
+    SessionStore, SignInThrottle, TokenSigner,
 };
-use tessera_domain::service::{KeyService, TokenPorts, TokenService};
+use tessera_domain::service::{
+    AuthorizePorts, AuthorizeService, KeyService, SignIn, TokenPorts, TokenService,
+};
 use tessera_http_actix::{HttpState, ServerOptions};
 use tessera_keys_jwt::{AwsLcKeyGenerator, AwsLcRandom, JwtKeyRing};
 use tessera_store_diesel::DieselStore;
@@ -72,6 +75,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         refresh_ttl_secs: settings.refresh_ttl_secs,
         refresh_grace_secs: settings.refresh_grace_secs,
         introspection_role: settings.introspection_role.clone(),
+        id_token_alg: settings.id_token_alg,
     };
     let ports = TokenPorts {
         clients: clients.clone(),
@@ -83,8 +87,29 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         revoked: store.clone(),
         users: store.clone(),
         params: store.clone(),
+        codes: store.clone(),
     };
     let tokens = TokenService::new(ports, pepper, policy);
+    let sign_in = SignIn::new(
+        store.clone(),
+        store.clone(),
+        Arc::new(TokioBlocking),
+        &AwsLcRandom,
+        settings.lockout,
+    )
+    .context("sign-in")?;
+    let authorize = AuthorizeService::new(
+        AuthorizePorts {
+            clients: clients.clone(),
+            codes: store.clone(),
+            sessions: store.clone(),
+            consents: store.clone(),
+            users: store.clone(),
+            random: Arc::new(AwsLcRandom),
+        },
+        sign_in,
+        settings.authorize,
+    );
     let client_cert_trust = match &settings.client_ca_file {
         Some(file) => {
             let pem = std::fs::read(file)
@@ -103,6 +128,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         algorithms: settings.algorithms.clone(),
         dialects: settings.dialects.clone(),
         mtls_listener: settings.tls.is_some(),
+        authorize: Arc::new(authorize),
         client_cert_trust,
     };
     let options = ServerOptions {
@@ -179,6 +205,21 @@ async fn purge_expired(store: Arc<DieselStore>, clock: Arc<dyn Clock>, every: st
             }
             (Ok(_), Ok(_), Ok(_)) => {}
             (o, r, d) => tracing::warn!(?o, ?r, ?d, "purging expired tokens failed"),
+        }
+        let codes = AuthorizationCodeStore::purge(store.as_ref(), now).await;
+        let sessions = SessionStore::purge(store.as_ref(), now).await;
+        let throttle = SignInThrottle::purge(store.as_ref(), now).await;
+        match (codes, sessions, throttle) {
+            (Ok(c), Ok(s), Ok(t)) if c + s + t > 0 => {
+                tracing::info!(
+                    codes = c,
+                    sessions = s,
+                    sign_in_windows = t,
+                    "purged expired sign-in state"
+                );
+            }
+            (Ok(_), Ok(_), Ok(_)) => {}
+            (c, s, t) => tracing::warn!(?c, ?s, ?t, "purging expired sign-in state failed"),
         }
     }
 }

@@ -33,6 +33,26 @@ struct Raw {
     cache: RawCache,
     log: RawLog,
     dialects: RawDialects,
+    oidc: RawOidc,
+    users: RawUsers,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawOidc {
+    id_token_algorithm: Option<String>,
+    require_pkce: bool,
+    code_ttl_seconds: u32,
+    session_ttl_seconds: u32,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawUsers {
+    max_failed_sign_ins: u32,
+    lockout_seconds: u32,
+    max_failed_sign_ins_per_address: u32,
+    address_window_seconds: u32,
 }
 
 #[derive(Deserialize, Debug)]
@@ -162,6 +182,12 @@ pub struct Settings {
     pub default_ttl: TokenTtl,
     /// Default signing algorithm.
     pub default_alg: SigningAlgorithm,
+    /// The algorithm of ID tokens.
+    pub id_token_alg: SigningAlgorithm,
+    /// The authorization endpoint's policy.
+    pub authorize: tessera_domain::service::AuthorizePolicy,
+    /// How failed sign-ins are answered.
+    pub lockout: tessera_domain::user::LockoutPolicy,
     /// Default audience; the issuer when absent.
     pub default_audience: Option<Audience>,
     /// Absolute lifetime of refresh-token families, in seconds.
@@ -207,6 +233,13 @@ fn defaults(
         .set_default("keys.jwks_max_age_seconds", 300)?
         .set_default("keys.rotation_period_seconds", 90 * 86_400)?
         .set_default("keys.retire_after_seconds", 8 * 86_400)?
+        .set_default("oidc.require_pkce", true)?
+        .set_default("oidc.code_ttl_seconds", 60)?
+        .set_default("oidc.session_ttl_seconds", 8 * 3600)?
+        .set_default("users.max_failed_sign_ins", 5)?
+        .set_default("users.lockout_seconds", 900)?
+        .set_default("users.max_failed_sign_ins_per_address", 20)?
+        .set_default("users.address_window_seconds", 900)?
         .set_default("dialects.serproid.enabled", true)?
         .set_default("dialects.serproid.path", "/oauth/v0/oauth/client_token")?
         .set_default("dialects.serproid.default_ttl_seconds", 3600)?
@@ -540,6 +573,62 @@ impl Settings {
                 .then_some(raw.keys.rotation_period_seconds),
             retire_after_secs: raw.keys.retire_after_seconds,
         };
+        let id_token_alg = match raw
+            .oidc
+            .id_token_algorithm
+            .as_deref()
+            .filter(|a| !a.is_empty())
+        {
+            Some(a) => {
+                let alg = SigningAlgorithm::parse(a)
+                    .map_err(|e| anyhow!("oidc.id_token_algorithm: {e}"))?;
+                if !algorithms.contains(&alg) {
+                    bail!("oidc.id_token_algorithm: {alg} is not in keys.algorithms");
+                }
+                alg
+            }
+            // OpenID Connect's default (Core §3.1.3.7) when it has a key; else the default.
+            None if algorithms.contains(&SigningAlgorithm::Rs256) => SigningAlgorithm::Rs256,
+            None => default_alg,
+        };
+        if raw.oidc.code_ttl_seconds == 0
+            || raw.oidc.code_ttl_seconds > tessera_domain::authorize::MAX_CODE_TTL_SECS
+        {
+            bail!(
+                "oidc.code_ttl_seconds: must be 1 to {}",
+                tessera_domain::authorize::MAX_CODE_TTL_SECS
+            );
+        }
+        if raw.oidc.session_ttl_seconds == 0 {
+            bail!("oidc.session_ttl_seconds: must be at least 1");
+        }
+        let authorize = tessera_domain::service::AuthorizePolicy {
+            require_pkce: raw.oidc.require_pkce,
+            code_ttl_secs: raw.oidc.code_ttl_seconds,
+            session_ttl_secs: raw.oidc.session_ttl_seconds,
+        };
+        for (key, v) in [
+            ("users.max_failed_sign_ins", raw.users.max_failed_sign_ins),
+            ("users.lockout_seconds", raw.users.lockout_seconds),
+            (
+                "users.max_failed_sign_ins_per_address",
+                raw.users.max_failed_sign_ins_per_address,
+            ),
+            (
+                "users.address_window_seconds",
+                raw.users.address_window_seconds,
+            ),
+        ] {
+            if v == 0 {
+                bail!("{key}: must be at least 1");
+            }
+        }
+        let lockout = tessera_domain::user::LockoutPolicy {
+            max_user_failures: raw.users.max_failed_sign_ins,
+            lock_seconds: raw.users.lockout_seconds,
+            max_address_failures: raw.users.max_failed_sign_ins_per_address,
+            address_window_seconds: raw.users.address_window_seconds,
+        };
         if raw.tokens.purge_interval_seconds == 0 {
             bail!("tokens.purge_interval_seconds: must be at least 1");
         }
@@ -560,6 +649,9 @@ impl Settings {
             client_ca_file,
             default_ttl,
             default_alg,
+            id_token_alg,
+            authorize,
+            lockout,
             default_audience,
             refresh_ttl_secs,
             refresh_grace_secs,

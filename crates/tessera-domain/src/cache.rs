@@ -153,6 +153,7 @@ mod tests {
             max_assurance: None,
             cert_thumbprints: Vec::new(),
             tls_subject_dn: None,
+            redirect_uris: Vec::new(),
             enabled: true,
             created_at: UnixTime::from_secs(0),
         })

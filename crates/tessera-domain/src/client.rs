@@ -276,6 +276,10 @@ impl TokenTtl {
     }
 }
 
+/// The role of first-party clients (AuthMe's `ROLE_CLI-1STPARTY`): the deployment's own
+/// applications, whose users are not asked for consent.
+pub const FIRST_PARTY_ROLE: &str = "ROLE_CLI-1STPARTY";
+
 /// A registered client: everything the token endpoint needs to decide what it may have.
 ///
 /// Built only through [`Client::new`] (or by the store from rows that go through the same
@@ -297,6 +301,7 @@ pub struct Client {
     max_assurance: Option<crate::assurance::AssuranceLevel>,
     cert_thumbprints: Vec<crate::cert::CertThumbprint>,
     tls_subject_dn: Option<crate::cert::SubjectDn>,
+    redirect_uris: Vec<crate::authorize::RedirectUri>,
     enabled: bool,
     created_at: UnixTime,
 }
@@ -336,6 +341,8 @@ pub struct ClientSpec {
     /// `tls_client_auth_subject_dn` (RFC 8705 §2.1.2): a certificate from a trusted CA with this
     /// subject is the client's; like a registered thumbprint, it also binds its tokens.
     pub tls_subject_dn: Option<crate::cert::SubjectDn>,
+    /// Its registered redirect URIs (authorization code grant), matched exactly.
+    pub redirect_uris: Vec<crate::authorize::RedirectUri>,
     /// Whether it may obtain tokens at all.
     pub enabled: bool,
     /// When it was registered.
@@ -408,6 +415,13 @@ impl Client {
                 "tls_client_auth needs the certificate's subject DN (--subject-dn)",
             ));
         }
+        if spec.grant_types.contains(&GrantType::AuthorizationCode) && spec.redirect_uris.is_empty()
+        {
+            return Err(ParseError::new(
+                "redirect_uri",
+                "the authorization_code grant needs at least one redirect URI (--redirect-uri)",
+            ));
+        }
         if secret_based && spec.secrets.is_empty() {
             return Err(ParseError::new(
                 "secret",
@@ -439,6 +453,7 @@ impl Client {
             max_assurance: spec.max_assurance,
             cert_thumbprints: spec.cert_thumbprints,
             tls_subject_dn: spec.tls_subject_dn,
+            redirect_uris: spec.redirect_uris,
             enabled: spec.enabled,
             created_at: spec.created_at,
         })
@@ -549,6 +564,22 @@ impl Client {
             && self.cert_thumbprints.contains(&presented.thumbprint);
         by_subject || by_thumbprint
     }
+    /// Its registered redirect URIs.
+    #[must_use]
+    pub fn redirect_uris(&self) -> &[crate::authorize::RedirectUri] {
+        &self.redirect_uris
+    }
+    /// Whether it is a public client (`token_endpoint_auth_method=none`): it holds no secret, so
+    /// it must use PKCE.
+    #[must_use]
+    pub fn is_public(&self) -> bool {
+        self.auth_methods.contains(&ClientAuthMethod::None)
+    }
+    /// Whether it is first-party (`ROLE_CLI-1STPARTY`): its users are not asked for consent.
+    #[must_use]
+    pub fn is_first_party(&self) -> bool {
+        self.roles.contains(FIRST_PARTY_ROLE)
+    }
     /// Whether it may obtain tokens.
     #[must_use]
     pub fn is_enabled(&self) -> bool {
@@ -579,6 +610,7 @@ impl Client {
             max_assurance: self.max_assurance,
             cert_thumbprints: self.cert_thumbprints.clone(),
             tls_subject_dn: self.tls_subject_dn.clone(),
+            redirect_uris: self.redirect_uris.clone(),
             enabled: self.enabled,
             created_at: self.created_at,
         }
@@ -661,6 +693,7 @@ mod tests {
             max_assurance: None,
             cert_thumbprints: Vec::new(),
             tls_subject_dn: None,
+            redirect_uris: Vec::new(),
             enabled: true,
             created_at: UnixTime::from_secs(0),
         }

@@ -66,6 +66,8 @@ pub struct TokenPolicy {
     pub refresh_grace_secs: u32,
     /// The role that lets a client introspect tokens of other clients.
     pub introspection_role: Role,
+    /// The algorithm ID tokens are signed with (OpenID Connect's default is RS256).
+    pub id_token_alg: SigningAlgorithm,
 }
 
 impl TokenPolicy {
@@ -145,6 +147,7 @@ mod tests {
             max_assurance: None,
             cert_thumbprints: Vec::new(),
             tls_subject_dn: None,
+            redirect_uris: Vec::new(),
             enabled: true,
             created_at: UnixTime::from_secs(0),
         })

@@ -15,15 +15,17 @@ use async_trait::async_trait;
 #[cfg(any(test, feature = "mocks"))]
 use mockall::automock;
 
+use crate::authorize::{CodeIssue, CodeRecord, Redemption, Session};
 use crate::client::{Client, ClientId, SigningAlgorithm};
 use crate::error::StoreError;
 use crate::issued::{
     OpaqueTokenRecord, ParamRecord, RefreshFamily, RefreshTokenRecord, RotateOutcome, TokenHash,
 };
 use crate::keys::{PrivateKeyDer, PublicJwk, SigningKey};
+use crate::scope::ScopeSet;
 use crate::secret::SecretPepper;
 use crate::time::UnixTime;
-use crate::token::{AccessToken, AccessTokenClaims};
+use crate::token::{AccessToken, AccessTokenClaims, IdTokenClaims};
 use crate::user::{Logon, User, UserId};
 
 /// Where clients live.
@@ -167,6 +169,16 @@ pub trait TokenSigner: Send + Sync {
         &self,
         alg: SigningAlgorithm,
         claims: &AccessTokenClaims,
+    ) -> Result<AccessToken, SignError>;
+
+    /// Signs `claims` as an OpenID Connect ID token (`typ: JWT`) with the active key for `alg`.
+    ///
+    /// # Errors
+    /// [`SignError::NoActiveKey`] when no active key for `alg` is installed.
+    fn sign_id_token(
+        &self,
+        alg: SigningAlgorithm,
+        claims: &IdTokenClaims,
     ) -> Result<AccessToken, SignError>;
 
     /// Replaces the installed keys with `keys` (parsing each private key once). Keys whose state is
@@ -462,6 +474,117 @@ pub trait UserRepository: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// Authorization codes (RFC 6749 §4.1), stored by hash.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait AuthorizationCodeStore: Send + Sync {
+    /// Stores a new, unredeemed code.
+    ///
+    /// # Errors
+    /// MUST return `Conflict` when the hash exists.
+    ///
+    /// # Cancel safety
+    /// One statement.
+    async fn insert(&self, code: &CodeRecord) -> Result<(), StoreError>;
+
+    /// Redeems a code. An unredeemed code with `now < expires_at` is marked with `issue` and
+    /// returned as `Fresh` (its `issued` set to `issue`); a code redeemed before is returned as
+    /// `Reused` with what its first redemption issued; anything else is `Invalid`. MUST be atomic:
+    /// of concurrent redemptions on any number of nodes, exactly one is `Fresh`.
+    ///
+    /// # Errors
+    /// `Unavailable`, `Corrupt`.
+    ///
+    /// # Cancel safety
+    /// One transaction: if cancelled the code is either redeemed or not.
+    async fn redeem(
+        &self,
+        hash: &TokenHash,
+        issue: &CodeIssue,
+        now: UnixTime,
+    ) -> Result<Redemption, StoreError>;
+
+    /// Deletes codes that expired more than a day before `now` (kept that long so a late second
+    /// redemption still revokes what the first issued). Returns how many.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    ///
+    /// # Cancel safety
+    /// One statement.
+    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError>;
+}
+
+/// Signed-in browser sessions, stored by the hash of their cookie value.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session.
+    ///
+    /// # Errors
+    /// MUST return `Conflict` when the hash exists.
+    ///
+    /// # Cancel safety
+    /// One statement.
+    async fn insert(&self, session: &Session) -> Result<(), StoreError>;
+
+    /// The session with this hash, if it has not ended at `now`.
+    ///
+    /// # Errors
+    /// `Unavailable`, `Corrupt`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
+    async fn find(&self, hash: &TokenHash, now: UnixTime) -> Result<Option<Session>, StoreError>;
+
+    /// Ends a session (idempotent).
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    ///
+    /// # Cancel safety
+    /// One statement.
+    async fn delete(&self, hash: &TokenHash) -> Result<(), StoreError>;
+
+    /// Deletes sessions that ended before `now`; returns how many.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    ///
+    /// # Cancel safety
+    /// One statement.
+    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError>;
+}
+
+/// Scopes users have consented to per client.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// The scopes `user` has granted `client` (empty when none).
+    ///
+    /// # Errors
+    /// `Unavailable`, `Corrupt`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
+    async fn granted(&self, user: &UserId, client: &ClientId) -> Result<ScopeSet, StoreError>;
+
+    /// Adds `scope` to what `user` has granted `client`. MUST keep what was granted before.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    ///
+    /// # Cancel safety
+    /// One transaction.
+    async fn grant(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+        scope: &ScopeSet,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+}
+
 /// Failed sign-ins counted per source address, in fixed windows.
 #[cfg_attr(any(test, feature = "mocks"), automock)]
 #[async_trait]
@@ -489,6 +612,15 @@ pub trait SignInThrottle: Send + Sync {
         now: UnixTime,
         window_seconds: u32,
     ) -> Result<u32, StoreError>;
+
+    /// Forgets windows that ended before `now`; returns how many.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    ///
+    /// # Cancel safety
+    /// One statement.
+    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError>;
 }
 
 /// The current time.

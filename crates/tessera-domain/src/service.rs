@@ -3,16 +3,18 @@
 //! Each service sequences pure policy ([`crate::policy`]) around the ports ([`crate::ports`]).
 
 mod admin;
+mod authorize;
 mod keys;
 mod token;
 mod users;
 
 pub use crate::keys::{KeyChange, KeyPolicy};
 pub use admin::{AdminError, ClientAdmin, NewClient, SecretSource};
+pub use authorize::{AuthorizePolicy, AuthorizePorts, AuthorizeService};
 pub use keys::{KeyError, KeyService};
 pub use token::{
-    ApiProfile, ClientAuthentication, GrantRequest, TokenPorts, TokenRequest, TokenService,
-    USER_NOT_ACTIVE, UserSelector,
+    ApiProfile, ClientAuthentication, GrantRequest, PASSWORD_LEVEL, TokenPorts, TokenRequest,
+    TokenService, USER_NOT_ACTIVE, UserSelector,
 };
 pub use users::{NewUser, SignIn, SignInError, UserAdmin, UserError};
 

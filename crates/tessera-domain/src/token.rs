@@ -37,6 +37,96 @@ pub struct AccessTokenClaims {
     pub cid: Option<ClientId>,
 }
 
+/// The OpenID Connect standard claims of a user that a set of scopes releases (Core §5.1, §5.4):
+/// `profile` releases the name claims, `email` the address. The ID token and the userinfo
+/// endpoint both carry it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserInfo {
+    /// `sub`.
+    pub sub: String,
+    /// `name` (profile).
+    pub name: Option<String>,
+    /// `given_name` (profile).
+    pub given_name: Option<String>,
+    /// `family_name` (profile).
+    pub family_name: Option<String>,
+    /// `preferred_username` (profile): the logon.
+    pub preferred_username: Option<String>,
+    /// `locale` (profile).
+    pub locale: Option<String>,
+    /// `updated_at` (profile).
+    pub updated_at: Option<UnixTime>,
+    /// `email` (email).
+    pub email: Option<String>,
+    /// `email_verified` (email).
+    pub email_verified: Option<bool>,
+}
+
+impl UserInfo {
+    /// The claims `scope` releases about `user`.
+    #[must_use]
+    pub fn of(user: &crate::user::User, scope: &ScopeSet) -> Self {
+        let mut info = Self {
+            sub: user.id.as_str().to_owned(),
+            ..Self::default()
+        };
+        if scope.contains("profile") {
+            let text = |v: &Option<crate::client::ClientName>| v.as_ref().map(ToString::to_string);
+            info.name = Some(user.name.to_string());
+            info.given_name = text(&user.profile.given_name);
+            info.family_name = text(&user.profile.family_name);
+            info.locale = text(&user.profile.locale);
+            info.preferred_username = Some(user.logon.to_string());
+            info.updated_at = Some(user.updated_at);
+        }
+        if scope.contains("email") {
+            info.email = Some(user.email.to_string());
+            info.email_verified = Some(user.profile.email_verified);
+        }
+        info
+    }
+}
+
+/// The claims of an OpenID Connect ID token (Core §2, §3.1.3.6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdTokenClaims {
+    /// `iss`.
+    pub iss: Issuer,
+    /// `aud` (and `azp`): the client.
+    pub aud: ClientId,
+    /// `exp`.
+    pub exp: UnixTime,
+    /// `iat`.
+    pub iat: UnixTime,
+    /// `auth_time`: when the user signed in.
+    pub auth_time: UnixTime,
+    /// `nonce`, from the authorization request.
+    pub nonce: Option<crate::authorize::Nonce>,
+    /// `acr`: the assurance level of the sign-in.
+    pub acr: crate::assurance::AssuranceLevel,
+    /// `amr` (RFC 8176): how the user signed in, e.g. `pwd`.
+    pub amr: Vec<&'static str>,
+    /// `at_hash`: binds the access token issued with it.
+    pub at_hash: String,
+    /// `sub` and the claims the scopes release.
+    pub user: UserInfo,
+}
+
+/// `at_hash` (OpenID Connect Core §3.1.3.6): the left half of the hash of the access token's
+/// ASCII, base64url, with the hash of the ID token's algorithm (SHA-256 for ES256, RS256, PS256;
+/// SHA-512 for Ed25519's EdDSA).
+#[must_use]
+pub fn at_hash(alg: crate::client::SigningAlgorithm, access_token: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest: Vec<u8> = match alg {
+        crate::client::SigningAlgorithm::EdDsa => sha2::Sha512::digest(access_token).to_vec(),
+        _ => sha2::Sha256::digest(access_token).to_vec(),
+    };
+    let half = digest.get(..digest.len() / 2).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(half)
+}
+
 /// What a user token says about its user and how they signed in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserClaims {
@@ -89,6 +179,8 @@ pub struct Issued {
     pub jti: String,
     /// A refresh token, when the client may use the refresh_token grant.
     pub refresh_token: Option<crate::issued::ReferenceToken>,
+    /// An OpenID Connect ID token, when `openid` was granted in the code flow.
+    pub id_token: Option<AccessToken>,
 }
 
 /// What a token is, for introspection (RFC 7662 §2.2).
@@ -124,4 +216,28 @@ pub enum Introspection {
     Active(TokenInfo),
     /// `{"active": false}`.
     Inactive,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::SigningAlgorithm;
+
+    #[test]
+    fn at_hash_uses_the_left_half_of_the_algorithms_hash() {
+        // Computed independently: base64url(SHA-256(token)[..16]).
+        assert_eq!(
+            at_hash(
+                SigningAlgorithm::Rs256,
+                "jHkWEdUXMU1BwAsC4vtUsZwnNmQN6CN1WIa-FqhUHKk"
+            ),
+            "3Ia0i4f3F0HC6UKdiEhYCA"
+        );
+        assert_eq!(at_hash(SigningAlgorithm::Es256, "x").len(), 22);
+        assert_eq!(
+            at_hash(SigningAlgorithm::EdDsa, "x").len(),
+            43,
+            "SHA-512 for Ed25519"
+        );
+    }
 }

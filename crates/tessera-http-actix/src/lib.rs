@@ -10,6 +10,7 @@
 pub mod dialect;
 mod form;
 mod meta;
+pub mod oidc;
 mod server;
 pub mod tls;
 

@@ -39,7 +39,7 @@ pub async fn jwks(state: Data<HttpState>) -> HttpResponse {
 pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
     let issuer = state.issuer.as_str();
     let algs: Vec<&str> = state.algorithms.iter().map(|a| a.as_str()).collect();
-    let mut auth_methods = vec!["client_secret_basic", "client_secret_post"];
+    let mut auth_methods = vec!["client_secret_basic", "client_secret_post", "none"];
     if state.mtls_listener {
         auth_methods.push("self_signed_tls_client_auth");
         if state.client_cert_trust.is_configured() {
@@ -54,8 +54,22 @@ pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
             "jwks_uri": format!("{issuer}/oauth2/jwks"),
             "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
             "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
-            "grant_types_supported": ["client_credentials", "refresh_token"],
-            "response_types_supported": [],
+            "authorization_endpoint": format!("{issuer}/oauth2/authorize"),
+            "userinfo_endpoint": format!("{issuer}/oauth2/userinfo"),
+            "end_session_endpoint": format!("{issuer}/oauth2/logout"),
+            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "code_challenge_methods_supported": ["S256"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [state.tokens.policy().id_token_alg.as_str()],
+            "acr_values_supported": [tessera_domain::service::PASSWORD_LEVEL.as_str()],
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "azp", "name", "given_name", "family_name", "preferred_username", "locale", "updated_at", "email", "email_verified"],
+            "claims_parameter_supported": false,
+            "request_parameter_supported": false,
+            "request_uri_parameter_supported": false,
+            "authorization_response_iss_parameter_supported": true,
             "token_endpoint_auth_methods_supported": auth_methods,
             "tls_client_certificate_bound_access_tokens": true,
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],

@@ -37,6 +37,8 @@ pub struct HttpState {
     pub mtls_listener: bool,
     /// The CAs trusted to issue `tls_client_auth` certificates.
     pub client_cert_trust: crate::tls::ClientCertTrust,
+    /// The authorization endpoint's use cases.
+    pub authorize: Arc<tessera_domain::service::AuthorizeService>,
 }
 
 /// Where a vendor dialect is served, and its default access-token lifetime.
@@ -184,6 +186,21 @@ pub fn configure(state: Data<HttpState>) -> impl FnOnce(&mut ServiceConfig) {
                 web::resource("/oauth2/introspect")
                     .route(web::post().to(rfc6749::introspect))
                     .default_service(web::to(rfc6749::method_not_allowed)),
+            )
+            .service(
+                web::resource("/oauth2/authorize")
+                    .route(web::get().to(crate::oidc::authorize_get))
+                    .route(web::post().to(crate::oidc::authorize_post)),
+            )
+            .service(
+                web::resource("/oauth2/userinfo")
+                    .route(web::get().to(crate::oidc::userinfo))
+                    .route(web::post().to(crate::oidc::userinfo)),
+            )
+            .service(
+                web::resource("/oauth2/logout")
+                    .route(web::get().to(crate::oidc::end_session))
+                    .route(web::post().to(crate::oidc::end_session)),
             )
             .service(web::resource("/oauth2/jwks").route(web::get().to(meta::jwks)))
             .service(

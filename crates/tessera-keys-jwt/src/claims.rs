@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use tessera_domain::assurance::AssuranceLevel;
 use tessera_domain::cert::CertThumbprint;
 use tessera_domain::policy::Issuer;
-use tessera_domain::token::{AccessTokenClaims, UserClaims};
+use tessera_domain::token::{AccessTokenClaims, IdTokenClaims, UserClaims};
 use tessera_domain::user::{Logon, UserId};
 use tessera_domain::{Audience, ClientId, Role, ScopeSet, UnixTime};
 
@@ -39,6 +39,66 @@ pub(crate) struct JwtClaims<'a> {
     cnf: Option<Cnf<&'a str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cid: Option<&'a str>,
+}
+
+/// OpenID Connect ID token claims (Core §2, §5.1), borrowed from the domain's value.
+#[derive(Serialize)]
+pub(crate) struct IdClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    azp: &'a str,
+    exp: i64,
+    iat: i64,
+    auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    acr: &'a str,
+    amr: &'a [&'static str],
+    at_hash: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    given_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    family_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preferred_username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locale: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email_verified: Option<bool>,
+}
+
+impl<'a> From<&'a IdTokenClaims> for IdClaims<'a> {
+    fn from(c: &'a IdTokenClaims) -> Self {
+        let u = &c.user;
+        Self {
+            iss: c.iss.as_str(),
+            sub: &u.sub,
+            aud: c.aud.as_str(),
+            azp: c.aud.as_str(),
+            exp: c.exp.as_secs(),
+            iat: c.iat.as_secs(),
+            auth_time: c.auth_time.as_secs(),
+            nonce: c.nonce.as_ref().map(|n| n.as_str()),
+            acr: c.acr.as_str(),
+            amr: &c.amr,
+            at_hash: &c.at_hash,
+            name: u.name.as_deref(),
+            given_name: u.given_name.as_deref(),
+            family_name: u.family_name.as_deref(),
+            preferred_username: u.preferred_username.as_deref(),
+            locale: u.locale.as_deref(),
+            updated_at: u.updated_at.map(UnixTime::as_secs),
+            email: u.email.as_deref(),
+            email_verified: u.email_verified,
+        }
+    }
 }
 
 /// RFC 8705 §3.1 confirmation claim.

@@ -37,6 +37,7 @@ pub struct LoadedKey {
     decoding: jsonwebtoken::DecodingKey,
     public: PublicJwk,
     encoded_header: String,
+    encoded_id_header: String,
 }
 
 fn bad(e: impl std::fmt::Display) -> SignError {
@@ -189,6 +190,8 @@ impl LoadedKey {
         header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
         header.kid = Some(key.kid.as_str().to_owned());
         let header_json = serde_json::to_vec(&header).map_err(bad)?;
+        header.typ = Some("JWT".to_owned());
+        let id_header_json = serde_json::to_vec(&header).map_err(bad)?;
         let decoding = match &params {
             PublicKeyParams::Ec { x, y, .. } => jsonwebtoken::DecodingKey::from_ec_components(x, y),
             PublicKeyParams::Rsa { n, e } => jsonwebtoken::DecodingKey::from_rsa_components(n, e),
@@ -205,6 +208,7 @@ impl LoadedKey {
                 params,
             },
             encoded_header: b64(&header_json),
+            encoded_id_header: b64(&id_header_json),
         })
     }
 
@@ -237,6 +241,12 @@ impl LoadedKey {
     #[must_use]
     pub fn encoded_header(&self) -> &str {
         &self.encoded_header
+    }
+
+    /// The base64url-encoded JWS header of ID tokens: `{"typ":"JWT","alg":…,"kid":…}`.
+    #[must_use]
+    pub fn encoded_id_header(&self) -> &str {
+        &self.encoded_id_header
     }
 }
 

@@ -19,7 +19,7 @@ use jsonwebtoken::signature::Signer as _;
 use tessera_domain::SigningAlgorithm;
 use tessera_domain::keys::{KeyId, KeyState, PrivateKeyDer, PublicJwk, SigningKey};
 use tessera_domain::ports::{KeyGenerator, RandomSource, SignError, TokenSigner};
-use tessera_domain::token::{AccessToken, AccessTokenClaims};
+use tessera_domain::token::{AccessToken, AccessTokenClaims, IdTokenClaims};
 
 pub use keypair::{LoadedKey, generate_key};
 
@@ -53,6 +53,15 @@ impl JwtKeyRing {
             .read()
             .map_or_else(|e| Arc::clone(e.get_ref()), |g| Arc::clone(&g))
     }
+
+    /// The active key for `alg`.
+    fn active(&self, alg: SigningAlgorithm) -> Result<Arc<LoadedKey>, SignError> {
+        self.snapshot()
+            .active
+            .get(alg_index(alg))
+            .and_then(Option::clone)
+            .ok_or(SignError::NoActiveKey(alg))
+    }
 }
 
 fn alg_index(alg: SigningAlgorithm) -> usize {
@@ -70,13 +79,18 @@ impl TokenSigner for JwtKeyRing {
         alg: SigningAlgorithm,
         claims: &AccessTokenClaims,
     ) -> Result<AccessToken, SignError> {
-        let installed = self.snapshot();
-        let key = installed
-            .active
-            .get(alg_index(alg))
-            .and_then(Option::as_ref)
-            .ok_or(SignError::NoActiveKey(alg))?;
-        sign_with(key, claims)
+        sign_with(&*self.active(alg)?, claims)
+    }
+
+    fn sign_id_token(
+        &self,
+        alg: SigningAlgorithm,
+        claims: &IdTokenClaims,
+    ) -> Result<AccessToken, SignError> {
+        let key = self.active(alg)?;
+        let payload = serde_json::to_vec(&claims::IdClaims::from(claims))
+            .map_err(|e| SignError::BadKey(format!("claims did not serialise: {e}")))?;
+        compact(&key, key.encoded_id_header(), &payload)
     }
 
     fn install(&self, keys: &[SigningKey]) -> Result<(), SignError> {
@@ -132,11 +146,15 @@ impl TokenSigner for JwtKeyRing {
 pub fn sign_with(key: &LoadedKey, claims: &AccessTokenClaims) -> Result<AccessToken, SignError> {
     let payload = serde_json::to_vec(&claims::JwtClaims::from(claims))
         .map_err(|e| SignError::BadKey(format!("claims did not serialise: {e}")))?;
-    let header = key.encoded_header();
+    compact(key, key.encoded_header(), &payload)
+}
+
+/// `header.payload.signature` with `key`.
+fn compact(key: &LoadedKey, header: &str, payload: &[u8]) -> Result<AccessToken, SignError> {
     let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 360);
     token.push_str(header);
     token.push('.');
-    URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+    URL_SAFE_NO_PAD.encode_string(payload, &mut token);
     let signature = key
         .try_sign(token.as_bytes())
         .map_err(|e| SignError::BadKey(e.to_string()))?;

@@ -256,3 +256,54 @@ fn verify_accepts_only_our_own_access_tokens() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ring.verify(t), Err(SignError::Invalid));
 }
+
+#[test]
+fn id_tokens_are_typ_jwt_verify_against_the_jwks_and_are_never_access_tokens() {
+    use tessera_domain::token::{IdTokenClaims, UserInfo};
+    let ring = JwtKeyRing::new();
+    ring.install(&[key(SigningAlgorithm::Rs256, KeyState::Active, 1)])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let now = jsonwebtoken::get_current_timestamp() as i64;
+    let claims = IdTokenClaims {
+        iss: Issuer::parse("https://id.example").unwrap_or_else(|e| panic!("{e}")),
+        aud: ClientId::parse("https://api.example").unwrap_or_else(|e| panic!("{e}")),
+        exp: UnixTime::from_secs(now + 300),
+        iat: UnixTime::from_secs(now),
+        auth_time: UnixTime::from_secs(now - 10),
+        nonce: Some(
+            tessera_domain::authorize::Nonce::parse("n-1").unwrap_or_else(|e| panic!("{e}")),
+        ),
+        acr: tessera_domain::assurance::AssuranceLevel::Basic,
+        amr: vec!["pwd"],
+        at_hash: "hash".into(),
+        user: UserInfo {
+            sub: "usr_1".into(),
+            email: Some("ana@example.com".into()),
+            email_verified: Some(true),
+            ..UserInfo::default()
+        },
+    };
+    let token = ring
+        .sign_id_token(SigningAlgorithm::Rs256, &claims)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let header = decode_header(token.expose()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(header.typ.as_deref(), Some("JWT"));
+    let got = verify(&ring, token.expose());
+    assert_eq!(got["sub"], "usr_1");
+    assert_eq!(got["azp"], "https://api.example");
+    assert_eq!(got["auth_time"], now - 10);
+    assert_eq!(got["nonce"], "n-1");
+    assert_eq!(got["acr"], "AUTH_BASIC");
+    assert_eq!(got["amr"], json!(["pwd"]));
+    assert_eq!(got["email_verified"], true);
+    assert!(got.get("name").is_none(), "claims not released are absent");
+    assert_eq!(
+        ring.verify(token.expose()),
+        Err(SignError::Invalid),
+        "an ID token is not an access token"
+    );
+    assert_eq!(
+        ring.sign_id_token(SigningAlgorithm::Es256, &claims),
+        Err(SignError::NoActiveKey(SigningAlgorithm::Es256))
+    );
+}

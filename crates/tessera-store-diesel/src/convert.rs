@@ -35,6 +35,7 @@ pub(crate) struct ClientRow {
     pub max_assurance: Option<String>,
     pub cert_thumbprints: String,
     pub tls_subject_dn: Option<String>,
+    pub redirect_uris: String,
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug)]
@@ -95,6 +96,7 @@ pub(crate) fn client_rows(client: &Client, now: UnixTime) -> (ClientRow, Vec<Sec
         max_assurance: client.max_assurance().map(|l| l.as_str().to_owned()),
         cert_thumbprints: join(client.cert_thumbprints()),
         tls_subject_dn: client.tls_subject_dn().map(ToString::to_string),
+        redirect_uris: join(client.redirect_uris()),
     };
     let secrets = client
         .secrets()
@@ -202,6 +204,11 @@ pub(crate) fn client_from_rows(
         cert_thumbprints: words(
             &row.cert_thumbprints,
             tessera_domain::cert::CertThumbprint::parse,
+        )
+        .map_err(&c)?,
+        redirect_uris: words(
+            &row.redirect_uris,
+            tessera_domain::authorize::RedirectUri::parse,
         )
         .map_err(&c)?,
         tls_subject_dn: row

@@ -160,6 +160,7 @@ impl ClientRepository for DieselStore {
                         clients::max_assurance.eq(&row.max_assurance),
                         clients::cert_thumbprints.eq(&row.cert_thumbprints),
                         clients::tls_subject_dn.eq(&row.tls_subject_dn),
+                        clients::redirect_uris.eq(&row.redirect_uris),
                         clients::updated_at.eq(row.updated_at),
                     ))
                     .execute(conn)?;

@@ -19,6 +19,7 @@ diesel::table! {
         max_assurance -> Nullable<Text>,
         cert_thumbprints -> Text,
         tls_subject_dn -> Nullable<Text>,
+        redirect_uris -> Text,
     }
 }
 
@@ -155,5 +156,42 @@ diesel::table! {
         address -> Text,
         failures -> Integer,
         window_ends -> BigInt,
+    }
+}
+
+diesel::table! {
+    authorization_codes (hash) {
+        hash -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        redirect_uri -> Text,
+        redirect_uri_explicit -> Bool,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        auth_time -> BigInt,
+        expires_at -> BigInt,
+        redeemed_at -> Nullable<BigInt>,
+        issued_family_id -> Nullable<Text>,
+        issued_jti -> Nullable<Text>,
+        issued_expires_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sessions (hash) {
+        hash -> Text,
+        user_id -> Text,
+        auth_time -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    consents (user_id, client_id) {
+        user_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        updated_at -> BigInt,
     }
 }

@@ -281,4 +281,16 @@ impl SignInThrottle for DieselStore {
         })
         .await
     }
+
+    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError> {
+        self.run(move |conn| {
+            diesel::delete(
+                sign_in_failures::table.filter(sign_in_failures::window_ends.le(now.as_secs())),
+            )
+            .execute(conn)
+            .map(|n| n as u64)
+            .map_err(from_diesel)
+        })
+        .await
+    }
 }

@@ -539,6 +539,12 @@ pub async fn sign_in_throttle(throttle: &dyn tessera_domain::ports::SignInThrott
     );
     assert_eq!(throttle.failures("10.0.0.1", t(219)).await, Ok(1));
     assert_eq!(throttle.failures("10.0.0.2", t(150)).await, Ok(1));
+    assert_eq!(
+        throttle.purge(t(190)).await,
+        Ok(1),
+        "10.0.0.2's window ended at 190"
+    );
+    assert_eq!(throttle.failures("10.0.0.1", t(200)).await, Ok(1), "kept");
 }
 
 /// [`tessera_domain::ports::ParamStore`]'s contract.
@@ -582,5 +588,156 @@ pub async fn params(store: &dyn tessera_domain::ports::ParamStore) {
             .await,
         Ok(None),
         "expired"
+    );
+}
+
+fn code(name: &str, expires: i64) -> tessera_domain::authorize::CodeRecord {
+    use tessera_domain::authorize::{CodeChallenge, CodeRecord, Nonce, RedirectUri};
+    CodeRecord {
+        hash: tessera_domain::issued::TokenHash::of(name),
+        client_id: client_id("web"),
+        user_id: tessera_domain::user::UserId::parse("u-1").unwrap(),
+        redirect_uri: RedirectUri::parse("https://app.example/cb").unwrap(),
+        redirect_uri_explicit: true,
+        scope: ScopeSet::parse("openid email").unwrap(),
+        nonce: Some(Nonce::parse("n-0S6_WzA2Mj").unwrap()),
+        challenge: Some(
+            CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", Some("S256"))
+                .unwrap(),
+        ),
+        auth_time: tessera_domain::UnixTime::from_secs(90),
+        expires_at: tessera_domain::UnixTime::from_secs(expires),
+        issued: None,
+    }
+}
+
+/// [`tessera_domain::ports::AuthorizationCodeStore`]'s contract.
+pub async fn authorization_codes(store: &dyn tessera_domain::ports::AuthorizationCodeStore) {
+    use tessera_domain::UnixTime;
+    use tessera_domain::authorize::{CodeIssue, Redemption};
+    let t = UnixTime::from_secs;
+    let issue = |jti: &str| CodeIssue {
+        family_id: Some(format!("fam-{jti}")),
+        jti: jti.to_owned(),
+        expires_at: t(5000),
+    };
+    let c1 = code("c1", 160);
+    store.insert(&c1).await.unwrap();
+    assert_eq!(store.insert(&c1).await, Err(StoreError::Conflict));
+    let Redemption::Fresh(fresh) = store.redeem(&c1.hash, &issue("j1"), t(100)).await.unwrap()
+    else {
+        panic!("the first redemption MUST be fresh")
+    };
+    assert_eq!(fresh.issued, Some(issue("j1")));
+    assert_eq!(
+        fresh,
+        tessera_domain::authorize::CodeRecord {
+            issued: Some(issue("j1")),
+            ..c1.clone()
+        },
+        "round trip"
+    );
+    let Redemption::Reused(again) = store.redeem(&c1.hash, &issue("j2"), t(101)).await.unwrap()
+    else {
+        panic!("a second redemption MUST be reported as reuse")
+    };
+    assert_eq!(
+        again.issued,
+        Some(issue("j1")),
+        "with what the FIRST issued"
+    );
+
+    let c2 = code("c2", 160);
+    store.insert(&c2).await.unwrap();
+    assert_eq!(
+        store.redeem(&c2.hash, &issue("j3"), t(160)).await,
+        Ok(Redemption::Invalid),
+        "expired"
+    );
+    assert_eq!(
+        store
+            .redeem(
+                &tessera_domain::issued::TokenHash::of("nope"),
+                &issue("j4"),
+                t(100)
+            )
+            .await,
+        Ok(Redemption::Invalid)
+    );
+    // Kept a day after expiry, then purged.
+    assert_eq!(store.purge(t(160 + 86_400)).await, Ok(0));
+    assert_eq!(store.purge(t(161 + 86_400)).await, Ok(2));
+    assert_eq!(
+        store.redeem(&c1.hash, &issue("j5"), t(100)).await,
+        Ok(Redemption::Invalid)
+    );
+}
+
+/// [`tessera_domain::ports::SessionStore`]'s contract.
+pub async fn sessions(store: &dyn tessera_domain::ports::SessionStore) {
+    use tessera_domain::UnixTime;
+    use tessera_domain::authorize::Session;
+    let s = Session {
+        hash: tessera_domain::issued::TokenHash::of("s1"),
+        user_id: tessera_domain::user::UserId::parse("u-1").unwrap(),
+        auth_time: UnixTime::from_secs(100),
+        expires_at: UnixTime::from_secs(200),
+    };
+    store.insert(&s).await.unwrap();
+    assert_eq!(store.insert(&s).await, Err(StoreError::Conflict));
+    assert_eq!(
+        store.find(&s.hash, UnixTime::from_secs(199)).await,
+        Ok(Some(s.clone()))
+    );
+    assert_eq!(
+        store.find(&s.hash, UnixTime::from_secs(200)).await,
+        Ok(None),
+        "ended"
+    );
+    store.delete(&s.hash).await.unwrap();
+    store.delete(&s.hash).await.unwrap();
+    assert_eq!(
+        store.find(&s.hash, UnixTime::from_secs(150)).await,
+        Ok(None)
+    );
+    let mut old = s.clone();
+    old.hash = tessera_domain::issued::TokenHash::of("s2");
+    store.insert(&old).await.unwrap();
+    assert_eq!(store.purge(UnixTime::from_secs(200)).await, Ok(1));
+}
+
+/// [`tessera_domain::ports::ConsentStore`]'s contract.
+pub async fn consents(store: &dyn tessera_domain::ports::ConsentStore) {
+    use tessera_domain::UnixTime;
+    let user = tessera_domain::user::UserId::parse("u-1").unwrap();
+    let web = client_id("web");
+    assert_eq!(store.granted(&user, &web).await, Ok(ScopeSet::empty()));
+    store
+        .grant(
+            &user,
+            &web,
+            &ScopeSet::parse("openid email").unwrap(),
+            UnixTime::from_secs(1),
+        )
+        .await
+        .unwrap();
+    store
+        .grant(
+            &user,
+            &web,
+            &ScopeSet::parse("profile").unwrap(),
+            UnixTime::from_secs(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.granted(&user, &web).await,
+        Ok(ScopeSet::parse("email openid profile").unwrap()),
+        "grants accumulate"
+    );
+    assert_eq!(
+        store.granted(&user, &client_id("other")).await,
+        Ok(ScopeSet::empty()),
+        "per client"
     );
 }

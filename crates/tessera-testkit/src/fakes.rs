@@ -194,6 +194,9 @@ mod tests {
         contract::users(&InMemoryUsers::default()).await;
         contract::sign_in_throttle(&InMemoryThrottle::default()).await;
         contract::params(&InMemoryParams::default()).await;
+        contract::authorization_codes(&InMemoryAuthz::default()).await;
+        contract::sessions(&InMemoryAuthz::default()).await;
+        contract::consents(&InMemoryAuthz::default()).await;
     }
 }
 
@@ -227,6 +230,20 @@ impl tessera_domain::ports::TokenSigner for StubSigner {
         Ok(tessera_domain::token::AccessToken::new(format!(
             "stub.{alg}.{}",
             claims.jti
+        )))
+    }
+
+    fn sign_id_token(
+        &self,
+        alg: tessera_domain::SigningAlgorithm,
+        claims: &tessera_domain::token::IdTokenClaims,
+    ) -> Result<tessera_domain::token::AccessToken, tessera_domain::ports::SignError> {
+        if let Some(e) = self.fail.lock().unwrap().clone() {
+            return Err(e);
+        }
+        Ok(tessera_domain::token::AccessToken::new(format!(
+            "stub-id.{alg}.{}.{}",
+            claims.user.sub, claims.at_hash
         )))
     }
 
@@ -550,6 +567,128 @@ impl tessera_domain::ports::SignInThrottle for InMemoryThrottle {
         }
         entry.0 += 1;
         Ok(entry.0)
+    }
+
+    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let mut all = self.0.lock().unwrap();
+        let before = all.len();
+        all.retain(|_, (_, ends)| *ends > now);
+        Ok((before - all.len()) as u64)
+    }
+}
+
+/// Authorization codes, sessions and consents in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryAuthz {
+    codes: Mutex<Vec<tessera_domain::authorize::CodeRecord>>,
+    sessions: Mutex<Vec<tessera_domain::authorize::Session>>,
+    consents: Mutex<BTreeMap<(String, String), tessera_domain::ScopeSet>>,
+}
+
+#[async_trait]
+impl tessera_domain::ports::AuthorizationCodeStore for InMemoryAuthz {
+    async fn insert(&self, code: &tessera_domain::authorize::CodeRecord) -> Result<(), StoreError> {
+        let mut all = self.codes.lock().unwrap();
+        if all.iter().any(|c| c.hash == code.hash) {
+            return Err(StoreError::Conflict);
+        }
+        all.push(code.clone());
+        Ok(())
+    }
+
+    async fn redeem(
+        &self,
+        hash: &tessera_domain::issued::TokenHash,
+        issue: &tessera_domain::authorize::CodeIssue,
+        now: UnixTime,
+    ) -> Result<tessera_domain::authorize::Redemption, StoreError> {
+        use tessera_domain::authorize::Redemption;
+        let mut all = self.codes.lock().unwrap();
+        Ok(match all.iter_mut().find(|c| c.hash == *hash) {
+            Some(c) if c.issued.is_some() => Redemption::Reused(c.clone()),
+            Some(c) if now < c.expires_at => {
+                c.issued = Some(issue.clone());
+                Redemption::Fresh(c.clone())
+            }
+            _ => Redemption::Invalid,
+        })
+    }
+
+    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let mut all = self.codes.lock().unwrap();
+        let before = all.len();
+        all.retain(|c| c.expires_at.plus_secs(86_400) >= now);
+        Ok((before - all.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl tessera_domain::ports::SessionStore for InMemoryAuthz {
+    async fn insert(&self, session: &tessera_domain::authorize::Session) -> Result<(), StoreError> {
+        let mut all = self.sessions.lock().unwrap();
+        if all.iter().any(|s| s.hash == session.hash) {
+            return Err(StoreError::Conflict);
+        }
+        all.push(session.clone());
+        Ok(())
+    }
+
+    async fn find(
+        &self,
+        hash: &tessera_domain::issued::TokenHash,
+        now: UnixTime,
+    ) -> Result<Option<tessera_domain::authorize::Session>, StoreError> {
+        Ok(self
+            .sessions
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|s| s.hash == *hash && now < s.expires_at)
+            .cloned())
+    }
+
+    async fn delete(&self, hash: &tessera_domain::issued::TokenHash) -> Result<(), StoreError> {
+        self.sessions.lock().unwrap().retain(|s| s.hash != *hash);
+        Ok(())
+    }
+
+    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let mut all = self.sessions.lock().unwrap();
+        let before = all.len();
+        all.retain(|s| now < s.expires_at);
+        Ok((before - all.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl tessera_domain::ports::ConsentStore for InMemoryAuthz {
+    async fn granted(
+        &self,
+        user: &tessera_domain::user::UserId,
+        client: &ClientId,
+    ) -> Result<tessera_domain::ScopeSet, StoreError> {
+        Ok(self
+            .consents
+            .lock()
+            .unwrap()
+            .get(&(user.to_string(), client.to_string()))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn grant(
+        &self,
+        user: &tessera_domain::user::UserId,
+        client: &ClientId,
+        scope: &tessera_domain::ScopeSet,
+        _now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let mut all = self.consents.lock().unwrap();
+        let entry = all
+            .entry((user.to_string(), client.to_string()))
+            .or_default();
+        *entry = tessera_domain::ScopeSet::from_scopes(entry.iter().chain(scope.iter()).cloned());
+        Ok(())
     }
 }
 

@@ -54,6 +54,7 @@ pub fn client_spec(id: &str) -> ClientSpec {
         max_assurance: None,
         cert_thumbprints: Vec::new(),
         tls_subject_dn: None,
+        redirect_uris: Vec::new(),
         enabled: true,
         created_at: UnixTime::from_secs(1_700_000_000),
     }

@@ -56,6 +56,8 @@ pub struct NewClient {
     pub cert_thumbprints: Vec<crate::cert::CertThumbprint>,
     /// The subject DN of its CA-issued certificates (`tls_client_auth`).
     pub tls_subject_dn: Option<crate::cert::SubjectDn>,
+    /// Its redirect URIs (authorization code grant).
+    pub redirect_uris: Vec<crate::authorize::RedirectUri>,
     /// Its secret.
     pub secret: SecretSource,
 }
@@ -64,7 +66,7 @@ pub struct NewClient {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AdminError {
     /// The request does not describe a valid client.
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] ParseError),
     /// No client has this id.
     #[error("no client with id {0}")]
@@ -164,6 +166,7 @@ impl ClientAdmin {
             max_assurance: req.max_assurance,
             cert_thumbprints: req.cert_thumbprints,
             tls_subject_dn: req.tls_subject_dn,
+            redirect_uris: req.redirect_uris,
             enabled: true,
             created_at: now,
         })?;

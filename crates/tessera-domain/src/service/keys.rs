@@ -16,7 +16,7 @@ pub enum KeyError {
     #[error("key store: {0}")]
     Store(#[from] StoreError),
     /// A key could not be generated or parsed.
-    #[error("{0}")]
+    #[error(transparent)]
     Sign(#[from] SignError),
     /// No key has this id.
     #[error("no key with kid {0}")]

@@ -55,6 +55,7 @@ fn spec(id: &str) -> ClientSpec {
         max_assurance: None,
         cert_thumbprints: Vec::new(),
         tls_subject_dn: None,
+        redirect_uris: Vec::new(),
         enabled: true,
         created_at: UnixTime::from_secs(0),
     }
@@ -130,6 +131,7 @@ fn policy() -> TokenPolicy {
         refresh_ttl_secs: 86_400,
         refresh_grace_secs: 5,
         introspection_role: Role::parse("ROLE_CLI-INTROSPECT").unwrap(),
+        id_token_alg: SigningAlgorithm::Rs256,
     }
 }
 
@@ -149,6 +151,7 @@ fn service(
             revoked: Arc::new(MockRevocationList::new()),
             users: Arc::new(MockUserRepository::new()),
             params: Arc::new(MockParamStore::new()),
+            codes: Arc::new(crate::ports::MockAuthorizationCodeStore::new()),
         },
         pepper(),
         policy(),
@@ -290,6 +293,8 @@ async fn every_authentication_failure_is_invalid_client_and_signs_nothing() {
 async fn grant_and_scope_policy_errors() {
     let mut code_only = spec("code");
     code_only.grant_types = [GrantType::AuthorizationCode].into();
+    code_only.redirect_uris =
+        vec![crate::authorize::RedirectUri::parse("https://app.example/cb").unwrap()];
     let (signer, _) = recording_signer();
     let svc = service(
         Arc::new(Fixed(vec![
@@ -568,6 +573,7 @@ fn new_client(id: Option<&str>, secret: SecretSource) -> NewClient {
         max_assurance: None,
         cert_thumbprints: Vec::new(),
         tls_subject_dn: None,
+        redirect_uris: Vec::new(),
         secret,
     }
 }

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::assurance::AssuranceLevel;
 use crate::assurance::RoleRequirement;
+use crate::authorize::{CODE_PREFIX, CodeIssue, CodeVerifier, Redemption};
 use crate::cache::ClientCache;
 use crate::cert::{CertThumbprint, PresentedCertificate};
 use crate::client::SigningAlgorithm;
@@ -20,14 +21,20 @@ use crate::issued::{
 };
 use crate::policy::{TokenPolicy, resolve_scope};
 use crate::ports::{
-    BlockingWork, OpaqueTokenStore, ParamStore, RandomSource, RefreshTokenStore, RevocationList,
-    SignError, TokenSigner, UserRepository,
+    AuthorizationCodeStore, BlockingWork, OpaqueTokenStore, ParamStore, RandomSource,
+    RefreshTokenStore, RevocationList, SignError, TokenSigner, UserRepository,
 };
 use crate::scope::ScopeSet;
 use crate::secret::{PlainSecret, SecretPepper, SecretVerifier, verify_any};
 use crate::time::UnixTime;
-use crate::token::{AccessToken, AccessTokenClaims, Introspection, Issued, TokenInfo, UserClaims};
+use crate::token::{
+    AccessToken, AccessTokenClaims, IdTokenClaims, Introspection, Issued, TokenInfo, UserClaims,
+    UserInfo, at_hash,
+};
 use crate::user::{Logon, UserId, UserStatus};
+
+/// The assurance level of a password sign-in (AuthMe's `AUTH_BASIC`: something the user knows).
+pub const PASSWORD_LEVEL: AssuranceLevel = AssuranceLevel::Basic;
 
 /// What the caller presented to authenticate itself, as a dialect found it (RFC 6749 §2.3).
 #[derive(Clone, Debug)]
@@ -108,6 +115,15 @@ pub enum GrantRequest {
         /// The requested (narrower) scope; `None` for the originally granted one.
         scope: Option<ScopeSet>,
     },
+    /// RFC 6749 §4.1.3: a code from the authorization endpoint.
+    AuthorizationCode {
+        /// The code, as sent.
+        code: String,
+        /// `redirect_uri`, as sent.
+        redirect_uri: Option<String>,
+        /// `code_verifier` (PKCE), as sent.
+        code_verifier: Option<String>,
+    },
     /// A first-party user grant (AuthMe `USER`): the user is proven by a one-time param that the
     /// same client obtained for them.
     User {
@@ -149,6 +165,20 @@ impl GrantRequest {
         scope: Option<&str>,
         refresh_token: Option<&str>,
     ) -> Result<Self, TokenError> {
+        Self::parse_with_code(grant_type, scope, refresh_token, None)
+    }
+
+    /// As [`GrantRequest::parse`], for an endpoint that also serves the authorization code grant:
+    /// `code` is the request's (`code`, `redirect_uri`, `code_verifier`).
+    ///
+    /// # Errors
+    /// As for `parse`; `invalid_request` when an authorization code grant has no `code`.
+    pub fn parse_with_code(
+        grant_type: Option<&str>,
+        scope: Option<&str>,
+        refresh_token: Option<&str>,
+        code: Option<(Option<&str>, Option<&str>, Option<&str>)>,
+    ) -> Result<Self, TokenError> {
         let grant_type = grant_type
             .filter(|g| !g.is_empty())
             .ok_or_else(|| TokenError::InvalidRequest("missing grant_type".into()))?;
@@ -169,9 +199,17 @@ impl GrantRequest {
                     scope,
                 })
             }
-            GrantType::AuthorizationCode => {
-                Err(TokenError::UnsupportedGrantType(known.as_str().to_owned()))
-            }
+            GrantType::AuthorizationCode => match code {
+                None => Err(TokenError::UnsupportedGrantType(known.as_str().to_owned())),
+                Some((code, redirect_uri, code_verifier)) => Ok(Self::AuthorizationCode {
+                    code: code
+                        .filter(|c| !c.is_empty())
+                        .ok_or_else(|| TokenError::InvalidRequest("missing code".into()))?
+                        .to_owned(),
+                    redirect_uri: redirect_uri.map(str::to_owned),
+                    code_verifier: code_verifier.map(str::to_owned),
+                }),
+            },
         }
     }
 
@@ -182,6 +220,7 @@ impl GrantRequest {
         match self {
             Self::ClientCredentials { .. } => Some(GrantType::ClientCredentials),
             Self::RefreshToken { .. } => Some(GrantType::RefreshToken),
+            Self::AuthorizationCode { .. } => Some(GrantType::AuthorizationCode),
             Self::User { .. } => None,
         }
     }
@@ -252,6 +291,8 @@ pub struct TokenPorts {
     pub users: Arc<dyn UserRepository>,
     /// One-time sign-in params.
     pub params: Arc<dyn ParamStore>,
+    /// Authorization codes.
+    pub codes: Arc<dyn AuthorizationCodeStore>,
 }
 
 /// Whom an access token is about, and what it grants.
@@ -374,6 +415,7 @@ impl TokenService {
                             user: None,
                         },
                         shape.clone(),
+                        None,
                         now,
                     )
                     .await?;
@@ -411,7 +453,197 @@ impl TokenService {
                 self.refresh(&client, &refresh_token, scope, shape, now)
                     .await
             }
+            GrantRequest::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => {
+                self.code_grant(
+                    &client,
+                    &code,
+                    redirect_uri.as_deref(),
+                    code_verifier.as_deref(),
+                    shape,
+                    now,
+                )
+                .await
+            }
         }
+    }
+
+    /// RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6) and OpenID Connect (Core §3.1.3): redeems a
+    /// code once. The ids of what the redemption will issue are chosen first and stored with the
+    /// redemption, so that a second redemption revokes them (RFC 6749 §4.1.2).
+    async fn code_grant(
+        &self,
+        client: &Client,
+        code: &str,
+        redirect_uri: Option<&str>,
+        code_verifier: Option<&str>,
+        shape: Shape,
+        now: UnixTime,
+    ) -> Result<Issued, TokenError> {
+        let invalid = |d: &str| TokenError::InvalidGrant(d.to_owned());
+        let presented = ReferenceToken::recognise(CODE_PREFIX, code)
+            .ok_or_else(|| invalid("the code is invalid, expired or already used"))?;
+        let issue = CodeIssue {
+            family_id: Some(self.new_id()),
+            jti: self.new_id(),
+            expires_at: now.plus_secs(i64::from(shape.ttl.as_secs())),
+        };
+        let record = match self
+            .ports
+            .codes
+            .redeem(&presented.hash(), &issue, now)
+            .await
+            .map_err(store_error)?
+        {
+            Redemption::Fresh(record) => record,
+            Redemption::Reused(record) => {
+                tracing::warn!(client_id = %client.id(), "an authorization code was redeemed twice; revoking what it issued");
+                if let Some(first) = &record.issued {
+                    if let Some(family) = &first.family_id {
+                        self.ports
+                            .refresh
+                            .revoke_family(family, now)
+                            .await
+                            .map_err(store_error)?;
+                    }
+                    self.ports
+                        .revoked
+                        .revoke(&first.jti, first.expires_at)
+                        .await
+                        .map_err(store_error)?;
+                }
+                return Err(invalid(
+                    "the code was already used; the tokens issued for it are revoked",
+                ));
+            }
+            Redemption::Invalid => {
+                return Err(invalid("the code is invalid, expired or already used"));
+            }
+        };
+        if record.client_id != *client.id() {
+            return Err(invalid("the code was issued to another client"));
+        }
+        match (redirect_uri, record.redirect_uri_explicit) {
+            (Some(given), _) if given != record.redirect_uri.as_str() => {
+                return Err(invalid(
+                    "redirect_uri differs from the authorization request's",
+                ));
+            }
+            (None, true) => {
+                return Err(invalid(
+                    "redirect_uri is required: the authorization request had one",
+                ));
+            }
+            _ => {}
+        }
+        let verifier = code_verifier
+            .map(CodeVerifier::parse)
+            .transpose()
+            .map_err(|e| invalid(&e.to_string()))?;
+        match (&record.challenge, &verifier) {
+            (Some(challenge), Some(verifier)) if challenge.is_met_by(verifier) => {}
+            (Some(_), Some(_)) => return Err(invalid("PKCE verification failed")),
+            (Some(_), None) => return Err(invalid("code_verifier is required (PKCE)")),
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "code_verifier given but the authorization request had no code_challenge",
+                ));
+            }
+            (None, None) => {}
+        }
+        let user = self
+            .ports
+            .users
+            .find(&record.user_id)
+            .await
+            .map_err(store_error)?
+            .filter(|u| u.status == UserStatus::Active)
+            .ok_or_else(|| invalid(USER_NOT_ACTIVE))?;
+        let claims = UserClaims {
+            acr: PASSWORD_LEVEL,
+            user_id: user.id.clone(),
+            logon: Some(user.logon.clone()),
+            device_id: None,
+            default_client_id: None,
+        };
+        let subject = user.id.as_str().to_owned();
+        let scope = record.scope.clone();
+        let mut issued = self
+            .access_for(
+                client,
+                Grantee {
+                    subject: subject.clone(),
+                    scope: scope.clone(),
+                    user: Some(claims.clone()),
+                },
+                shape,
+                Some(issue.jti),
+                now,
+            )
+            .await?;
+        let offline = scope.contains("offline_access") || scope.contains("offline");
+        if offline && client.grant_types().contains(&GrantType::RefreshToken) {
+            let family = issue.family_id.unwrap_or_else(|| self.new_id());
+            issued.refresh_token = Some(
+                self.new_family_with_id(client, family, subject, scope.clone(), Some(claims), now)
+                    .await?,
+            );
+        }
+        if scope.contains("openid") {
+            let alg = self.policy.id_token_alg;
+            let id_claims = IdTokenClaims {
+                iss: self.policy.issuer.clone(),
+                aud: client.id().clone(),
+                exp: now.plus_secs(i64::from(issued.expires_in)),
+                iat: now,
+                auth_time: record.auth_time,
+                nonce: record.nonce,
+                acr: PASSWORD_LEVEL,
+                amr: vec!["pwd"],
+                at_hash: at_hash(alg, issued.access_token.expose()),
+                user: UserInfo::of(&user, &scope),
+            };
+            issued.id_token = Some(self.ports.signer.sign_id_token(alg, &id_claims).map_err(
+                |e| {
+                    tracing::error!(error = %e, "signing an ID token failed");
+                    TokenError::ServerError
+                },
+            )?);
+        }
+        Ok(issued)
+    }
+
+    /// The OpenID Connect userinfo of the user an access token is about (Core §5.3): the token
+    /// must be active, about a user, and carry `openid`.
+    ///
+    /// # Errors
+    /// `InvalidGrant` (rendered as `invalid_token` by the adapter) when it is not; `Forbidden`
+    /// when it lacks `openid`; `temporarily_unavailable` when the store fails.
+    pub async fn userinfo(&self, raw: &str, now: UnixTime) -> Result<UserInfo, TokenError> {
+        let info = self
+            .lookup(raw, now)
+            .await?
+            .filter(|i| i.token_type == "Bearer")
+            .ok_or_else(|| TokenError::InvalidGrant("the access token is not active".into()))?;
+        if !info.scope.contains("openid") {
+            return Err(TokenError::InvalidScope(
+                "the access token does not carry the openid scope".into(),
+            ));
+        }
+        let not_a_user = || TokenError::InvalidGrant("the access token is not about a user".into());
+        let id = UserId::parse(&info.sub).map_err(|_| not_a_user())?;
+        let user = self
+            .ports
+            .users
+            .find(&id)
+            .await
+            .map_err(store_error)?
+            .filter(|u| u.status == UserStatus::Active)
+            .ok_or_else(not_a_user)?;
+        Ok(UserInfo::of(&user, &info.scope))
     }
 
     /// RFC 6749 §6 with rotation: every use replaces the token; a reused token revokes its family,
@@ -499,6 +731,7 @@ impl TokenService {
                             user: family.user.clone(),
                         },
                         shape.clone(),
+                        None,
                         now,
                     )
                     .await?;
@@ -636,6 +869,20 @@ impl TokenService {
                 .find(&token.hash())
                 .await
                 .map_err(store_error)?;
+            let found = match found {
+                // A code redeemed twice revokes its access token by `jti`, whatever its format.
+                Some(r)
+                    if self
+                        .ports
+                        .revoked
+                        .is_revoked(&r.jti)
+                        .await
+                        .map_err(store_error)? =>
+                {
+                    None
+                }
+                other => other,
+            };
             return Ok(found
                 .filter(|r| r.revoked_at.is_none() && now < r.exp)
                 .map(|r| TokenInfo {
@@ -837,6 +1084,7 @@ impl TokenService {
                     format: AccessTokenFormat::Jwt,
                     ..shape.clone()
                 },
+                None,
                 now,
             )
             .await?;
@@ -911,11 +1159,30 @@ impl TokenService {
         user: Option<UserClaims>,
         now: UnixTime,
     ) -> Result<ReferenceToken, TokenError> {
+        let id = self.new_id();
+        self.new_family_with_id(client, id, subject, scope, user, now)
+            .await
+    }
+
+    /// 128 random bits, base64url: a `jti` or a family id.
+    fn new_id(&self) -> String {
         let mut id = [0u8; 16];
         self.ports.random.fill(&mut id);
+        URL_SAFE_NO_PAD.encode(id)
+    }
+
+    async fn new_family_with_id(
+        &self,
+        client: &Client,
+        id: String,
+        subject: String,
+        scope: ScopeSet,
+        user: Option<UserClaims>,
+        now: UnixTime,
+    ) -> Result<ReferenceToken, TokenError> {
         let token = ReferenceToken::generate(REFRESH_PREFIX, self.random_32());
         let family = RefreshFamily {
-            id: URL_SAFE_NO_PAD.encode(id),
+            id,
             client_id: client.id().clone(),
             subject,
             scope,
@@ -945,6 +1212,7 @@ impl TokenService {
         client: &Client,
         grantee: Grantee,
         shape: Shape,
+        jti: Option<String>,
         now: UnixTime,
     ) -> Result<Issued, TokenError> {
         let Grantee {
@@ -959,9 +1227,7 @@ impl TokenService {
             cnf,
             cid,
         } = shape;
-        let mut jti = [0u8; 16];
-        self.ports.random.fill(&mut jti);
-        let jti = URL_SAFE_NO_PAD.encode(jti);
+        let jti = jti.unwrap_or_else(|| self.new_id());
         let claims = AccessTokenClaims {
             iss: self.policy.issuer.clone(),
             sub: subject,
@@ -1015,6 +1281,7 @@ impl TokenService {
             scope,
             jti,
             refresh_token: None,
+            id_token: None,
         })
     }
 }

@@ -15,7 +15,7 @@ use crate::user::{
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum UserError {
     /// A value does not parse.
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] crate::error::ParseError),
     /// No user has this id.
     #[error("no user with id {0}")]

@@ -29,6 +29,8 @@ struct TokenBody<'a> {
     scope: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -75,10 +77,15 @@ impl From<TokenError> for Refusal {
 /// Turns the HTTP request into a domain request, refusing what RFC 6749 calls malformed.
 async fn parse(req: &HttpRequest, payload: Payload) -> Result<TokenRequest, Refusal> {
     let form = read_form(req, payload).await?;
-    let grant = GrantRequest::parse(
+    let grant = GrantRequest::parse_with_code(
         form.get("grant_type"),
         form.get("scope"),
         form.get("refresh_token"),
+        Some((
+            form.get("code"),
+            form.get("redirect_uri"),
+            form.get("code_verifier"),
+        )),
     )?;
     let auth = authentication(req, &form)?;
     Ok(TokenRequest {
@@ -240,6 +247,7 @@ fn success(issued: &Issued) -> HttpResponse {
         expires_in: issued.expires_in,
         scope: (!issued.scope.is_empty()).then(|| issued.scope.to_string()),
         refresh_token: issued.refresh_token.as_ref().map(|t| t.expose()),
+        id_token: issued.id_token.as_ref().map(|t| t.expose()),
     }))
 }
 

@@ -83,6 +83,8 @@ struct TokenBody<'a> {
     expires_in: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<&'a str>,
 }
 
 async fn parse(
@@ -104,10 +106,15 @@ async fn parse(
             "send the client credentials in the Authorization header only",
         ));
     }
-    let grant = GrantRequest::parse(
+    let grant = GrantRequest::parse_with_code(
         form.get("grant_type"),
         form.get("scope"),
         form.get("refresh_token"),
+        Some((
+            form.get("code"),
+            form.get("redirect_uri"),
+            form.get("code_verifier"),
+        )),
     )
     .map_err(|e| from_token_error(&e))?;
     let header = Authorization::parse(
@@ -153,6 +160,7 @@ pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -
             access_token: issued.access_token.expose(),
             expires_in: issued.expires_in,
             refresh_token: issued.refresh_token.as_ref().map(|t| t.expose()),
+            id_token: issued.id_token.as_ref().map(|t| t.expose()),
         })),
         Err(e) => render(&from_token_error(&e)),
     }

@@ -32,8 +32,9 @@ struct World {
 async fn world_with(repo: Arc<dyn ClientRepository>) -> World {
     let signer = Arc::new(StubSigner::default());
     let issuer = Issuer::parse("https://id.example").unwrap();
+    let cache = Arc::new(ClientCache::new(repo));
     let tokens = TokenService::new(
-        ports(Arc::new(ClientCache::new(repo)), signer.clone()),
+        ports(cache.clone(), signer.clone()),
         pepper(),
         TokenPolicy {
             issuer: issuer.clone(),
@@ -43,6 +44,7 @@ async fn world_with(repo: Arc<dyn ClientRepository>) -> World {
             refresh_ttl_secs: 86_400,
             refresh_grace_secs: 5,
             introspection_role: tessera_domain::Role::parse("ROLE_CLI-INTROSPECT").unwrap(),
+            id_token_alg: SigningAlgorithm::Rs256,
         },
     );
     let state = Data::new(HttpState {
@@ -55,8 +57,34 @@ async fn world_with(repo: Arc<dyn ClientRepository>) -> World {
         dialects: Dialects::default(),
         mtls_listener: false,
         client_cert_trust: crate::tls::ClientCertTrust::default(),
+        authorize: authorize_service(cache),
     });
     World { state, signer }
+}
+
+fn authorize_service(clients: Arc<ClientCache>) -> Arc<tessera_domain::service::AuthorizeService> {
+    let users = Arc::new(tessera_testkit::fakes::InMemoryUsers::default());
+    let authz = Arc::new(tessera_testkit::fakes::InMemoryAuthz::default());
+    let sign_in = tessera_domain::service::SignIn::new(
+        users.clone(),
+        Arc::new(tessera_testkit::fakes::InMemoryThrottle::default()),
+        Arc::new(InlineBlocking),
+        &CountingRandom::default(),
+        tessera_domain::user::LockoutPolicy::default(),
+    )
+    .unwrap();
+    Arc::new(tessera_domain::service::AuthorizeService::new(
+        tessera_domain::service::AuthorizePorts {
+            clients,
+            codes: authz.clone(),
+            sessions: authz.clone(),
+            consents: authz,
+            users,
+            random: Arc::new(CountingRandom::default()),
+        },
+        sign_in,
+        tessera_domain::service::AuthorizePolicy::default(),
+    ))
 }
 
 fn ports(clients: Arc<ClientCache>, signer: Arc<StubSigner>) -> TokenPorts {
@@ -71,6 +99,7 @@ fn ports(clients: Arc<ClientCache>, signer: Arc<StubSigner>) -> TokenPorts {
         revoked: tokens,
         users: Arc::new(tessera_testkit::fakes::InMemoryUsers::default()),
         params: Arc::new(tessera_testkit::fakes::InMemoryParams::default()),
+        codes: Arc::new(tessera_testkit::fakes::InMemoryAuthz::default()),
     }
 }
 
@@ -306,6 +335,8 @@ async fn malformed_requests_are_invalid_request() {
 async fn grant_and_scope_errors_carry_their_own_codes() {
     let mut code_only = client_spec("code-only");
     code_only.grant_types = [GrantType::AuthorizationCode].into();
+    code_only.redirect_uris =
+        vec![tessera_domain::authorize::RedirectUri::parse("https://app.example/cb").unwrap()];
     let w = world(&[client("svc"), Client::new(code_only).unwrap()]).await;
     let auth = |id: &str| (header::AUTHORIZATION, basic(id, secret_of(id).expose()));
     check_error(
@@ -319,7 +350,7 @@ async fn grant_and_scope_errors_carry_their_own_codes() {
         &w,
         form_post("grant_type=authorization_code").insert_header(auth("svc")),
         StatusCode::BAD_REQUEST,
-        "unsupported_grant_type",
+        "invalid_request",
     )
     .await;
     check_error(
@@ -430,7 +461,27 @@ async fn jwks_and_metadata_tell_the_truth() {
         assert_eq!(body["jwks_uri"], "https://id.example/oauth2/jwks");
         assert_eq!(
             body["grant_types_supported"],
-            serde_json::json!(["client_credentials", "refresh_token"])
+            serde_json::json!(["authorization_code", "client_credentials", "refresh_token"])
+        );
+        assert_eq!(
+            body["authorization_endpoint"],
+            "https://id.example/oauth2/authorize"
+        );
+        assert_eq!(
+            body["userinfo_endpoint"],
+            "https://id.example/oauth2/userinfo"
+        );
+        assert_eq!(
+            body["end_session_endpoint"],
+            "https://id.example/oauth2/logout"
+        );
+        assert_eq!(
+            body["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+        assert_eq!(
+            body["id_token_signing_alg_values_supported"],
+            serde_json::json!(["RS256"])
         );
         assert_eq!(
             body["revocation_endpoint"],
@@ -442,7 +493,7 @@ async fn jwks_and_metadata_tell_the_truth() {
         );
         assert_eq!(
             body["token_endpoint_auth_methods_supported"],
-            serde_json::json!(["client_secret_basic", "client_secret_post"]),
+            serde_json::json!(["client_secret_basic", "client_secret_post", "none"]),
             "no certificate methods without the mutual-TLS listener"
         );
         assert_eq!(body["tls_client_certificate_bound_access_tokens"], true);
@@ -482,6 +533,7 @@ async fn a_client_disabled_in_the_store_is_refused_after_a_cache_refresh() {
         dialects: Dialects::default(),
         mtls_listener: false,
         client_cert_trust: crate::tls::ClientCertTrust::default(),
+        authorize: authorize_service(cache.clone()),
     });
     let w = World {
         state,

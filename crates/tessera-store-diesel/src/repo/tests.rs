@@ -110,6 +110,9 @@ async fn sqlite_keeps_the_issued_token_contracts() {
     contract::revocation_list(&s).await;
     contract::users(&s).await;
     contract::sign_in_throttle(&s).await;
+    contract::authorization_codes(&s).await;
+    contract::sessions(&s).await;
+    contract::consents(&s).await;
     contract::params(&s).await;
 }
 

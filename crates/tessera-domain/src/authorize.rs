@@ -1,0 +1,686 @@
+//! The authorization code flow's values and rules (RFC 6749 §4.1, RFC 7636 PKCE, OpenID Connect
+//! Core §3.1): redirect URIs, PKCE challenges and verifiers, nonces, the authorization request as
+//! checked against its client, codes, browser sessions and remembered consents.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::client::{Client, ClientId, GrantType};
+use crate::error::ParseError;
+use crate::issued::TokenHash;
+use crate::scope::ScopeSet;
+use crate::time::UnixTime;
+use crate::user::UserId;
+
+/// The prefix of authorization codes.
+pub const CODE_PREFIX: &str = "tac_";
+/// The prefix of browser session ids.
+pub const SESSION_PREFIX: &str = "tss_";
+/// The longest an authorization code lives (RFC 6749 §4.1.2 recommends at most 10 minutes; this
+/// server allows at most 60 seconds).
+pub const MAX_CODE_TTL_SECS: u32 = 60;
+
+/// A registered redirection endpoint (RFC 6749 §3.1.2): an absolute URI without a fragment;
+/// `https`, `http` only on a loopback host (RFC 8252 §7.3), or a private-use scheme of a native
+/// app with a dot in it (RFC 8252 §7.1, e.g. `com.example.app:/callback`). Compared as exact
+/// strings: no prefix, wildcard or normalisation.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RedirectUri(String);
+
+impl RedirectUri {
+    /// Parses a redirect URI.
+    ///
+    /// # Errors
+    /// When it is not one of the shapes above, has a fragment, white space or control characters,
+    /// or is longer than 2000 bytes.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let bad = |why: &str| ParseError::new("redirect_uri", format!("{s:?}: {why}"));
+        if s.len() > 2000 {
+            return Err(bad("longer than 2000 bytes"));
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad("contains white space or control characters"));
+        }
+        if s.contains('#') {
+            return Err(bad("must not have a fragment (RFC 6749 §3.1.2)"));
+        }
+        let (scheme, rest) = s
+            .split_once(':')
+            .ok_or_else(|| bad("is not an absolute URI"))?;
+        let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        if !scheme_ok {
+            return Err(bad("is not an absolute URI"));
+        }
+        let host = |rest: &str| -> Option<String> {
+            let authority = rest.strip_prefix("//")?.split(['/', '?']).next()?;
+            let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+            let host = if let Some(v6) = host_port.strip_prefix('[') {
+                format!("[{}]", v6.split(']').next()?)
+            } else {
+                host_port.split(':').next()?.to_owned()
+            };
+            (!host.is_empty()).then_some(host)
+        };
+        match scheme.to_ascii_lowercase().as_str() {
+            "https" => {
+                host(rest).ok_or_else(|| bad("has no host"))?;
+            }
+            "http" => {
+                let h = host(rest).ok_or_else(|| bad("has no host"))?;
+                if !matches!(h.as_str(), "localhost" | "127.0.0.1" | "[::1]") {
+                    return Err(bad(
+                        "http is allowed only on a loopback host; use https (RFC 6749 §3.1.2.1)",
+                    ));
+                }
+            }
+            other if other.contains('.') => {}
+            _ => {
+                return Err(bad(
+                    "must be https, http on a loopback host, or a reverse-domain private-use scheme",
+                ));
+            }
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The URI.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RedirectUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whether a character may appear in a PKCE verifier or an S256 challenge (RFC 7636 §4.1).
+fn unreserved(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')
+}
+
+/// A PKCE `code_challenge` with method `S256` (RFC 7636 §4.2): 43 base64url characters. `plain`
+/// is not accepted (RFC 9700 §2.1.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeChallenge(String);
+
+impl CodeChallenge {
+    /// Parses a challenge and its method.
+    ///
+    /// # Errors
+    /// When the method is not `S256` (absent means `plain`, RFC 7636 §4.3) or the challenge is
+    /// not 43 base64url characters.
+    pub fn parse(challenge: &str, method: Option<&str>) -> Result<Self, ParseError> {
+        match method {
+            Some("S256") => {}
+            Some("plain") | None => {
+                return Err(ParseError::new(
+                    "code_challenge_method",
+                    "only S256 is supported",
+                ));
+            }
+            Some(_) => {
+                return Err(ParseError::new(
+                    "code_challenge_method",
+                    "transform algorithm not supported; use S256",
+                ));
+            }
+        }
+        if challenge.len() != 43 || !challenge.chars().all(unreserved) || challenge.contains('.') {
+            return Err(ParseError::new(
+                "code_challenge",
+                "must be the 43-character base64url SHA-256 of the verifier",
+            ));
+        }
+        Ok(Self(challenge.to_owned()))
+    }
+
+    /// The stored challenge.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `verifier` is the one this challenge was made from, compared in constant time.
+    #[must_use]
+    pub fn is_met_by(&self, verifier: &CodeVerifier) -> bool {
+        let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.0.as_bytes()));
+        bool::from(computed.as_bytes().ct_eq(self.0.as_bytes()))
+    }
+}
+
+/// A PKCE `code_verifier` (RFC 7636 §4.1): 43 to 128 unreserved characters.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CodeVerifier(String);
+
+impl CodeVerifier {
+    /// Parses a verifier.
+    ///
+    /// # Errors
+    /// When it is shorter than 43 or longer than 128 characters or has a reserved character.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        if !(43..=128).contains(&s.len()) || !s.chars().all(unreserved) {
+            return Err(ParseError::new(
+                "code_verifier",
+                "must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl fmt::Debug for CodeVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CodeVerifier(<redacted>)")
+    }
+}
+
+crate::string_newtype!(
+    /// An OpenID Connect `nonce` (Core §3.1.2.1), echoed into the ID token: visible ASCII.
+    Nonce,
+    "nonce",
+    512,
+    |c| matches!(c, '\x21'..='\x7E'),
+    "visible ASCII characters"
+);
+
+crate::string_newtype!(
+    /// The client's opaque `state` (RFC 6749 §4.1.1), echoed back on the redirect.
+    State,
+    "state",
+    1024,
+    |c| matches!(c, '\x20'..='\x7E'),
+    "printable ASCII characters"
+);
+
+/// An authorization request whose client and redirect URI are verified, so that every further
+/// error can be sent back to the client (RFC 6749 §4.1.2.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorizationRequest {
+    /// The client.
+    pub client_id: ClientId,
+    /// Where the answer goes: registered, matched exactly.
+    pub redirect_uri: RedirectUri,
+    /// Whether the request named `redirect_uri` (then the token request must repeat it).
+    pub redirect_uri_explicit: bool,
+    /// The scope asked for, or the client's default.
+    pub scope: ScopeSet,
+    /// `state`, echoed back.
+    pub state: Option<State>,
+    /// `nonce`, echoed into the ID token.
+    pub nonce: Option<Nonce>,
+    /// The PKCE challenge.
+    pub challenge: Option<CodeChallenge>,
+}
+
+/// The raw parameters of an authorization request, as the adapter read them; `Err(name)` marks a
+/// parameter that was sent more than once (RFC 6749 §3.1).
+pub type RawParam<'a> = Result<Option<&'a str>, &'static str>;
+
+/// Why an authorization request is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthorizeError {
+    /// The client or the redirect URI cannot be trusted: the error is shown to the user and
+    /// never redirected (RFC 6749 §4.1.2.1).
+    Page(String),
+    /// Sent back to the verified redirect URI as `error`, `error_description` and `state`.
+    Redirect {
+        /// Where.
+        redirect_uri: RedirectUri,
+        /// `state`, when the request had a valid one.
+        state: Option<State>,
+        /// The RFC 6749 §4.1.2.1 error code.
+        error: &'static str,
+        /// A description for the developer.
+        description: String,
+    },
+}
+
+/// The parameters of an authorization request.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AuthorizeParams<'a> {
+    /// `response_type`.
+    pub response_type: Option<&'a str>,
+    /// `client_id`.
+    pub client_id: Option<&'a str>,
+    /// `redirect_uri`.
+    pub redirect_uri: Option<&'a str>,
+    /// `scope`.
+    pub scope: Option<&'a str>,
+    /// `state`.
+    pub state: Option<&'a str>,
+    /// `nonce`.
+    pub nonce: Option<&'a str>,
+    /// `code_challenge`.
+    pub code_challenge: Option<&'a str>,
+    /// `code_challenge_method`.
+    pub code_challenge_method: Option<&'a str>,
+    /// The name of a parameter that was repeated, if any.
+    pub repeated: Option<&'a str>,
+}
+
+impl AuthorizationRequest {
+    /// Checks an authorization request against its client (`None` when no client has that id):
+    /// first what makes the redirect URI trustworthy, then the rest.
+    ///
+    /// # Errors
+    /// `Page` for a missing or unknown client, a disabled client, or a redirect URI that is
+    /// missing (with several registered) or not registered; `Redirect` for everything else.
+    pub fn check(
+        params: &AuthorizeParams<'_>,
+        client: Option<&Client>,
+        require_pkce: bool,
+    ) -> Result<Self, AuthorizeError> {
+        let page = |s: &str| AuthorizeError::Page(s.to_owned());
+        if params.repeated == Some("client_id") || params.repeated == Some("redirect_uri") {
+            return Err(page("A parameter of this request was sent twice."));
+        }
+        if params.client_id.is_none_or(str::is_empty) {
+            return Err(page("The request does not name a client (client_id)."));
+        }
+        let client = client
+            .filter(|c| c.is_enabled())
+            .ok_or_else(|| page("The application that sent you here is not known."))?;
+        let registered = client.redirect_uris();
+        let (redirect_uri, explicit) = match params.redirect_uri.filter(|r| !r.is_empty()) {
+            Some(given) => (
+                registered
+                    .iter()
+                    .find(|r| r.as_str() == given)
+                    .ok_or_else(|| {
+                        page("The redirect address of this request is not registered for the application.")
+                    })?
+                    .clone(),
+                true,
+            ),
+            None => match registered {
+                [only] => (only.clone(), false),
+                _ => {
+                    return Err(page(
+                        "The request does not say where to return to (redirect_uri).",
+                    ));
+                }
+            },
+        };
+        let state = params.state.filter(|s| !s.is_empty()).map(State::parse);
+        let redirect = |state: Option<State>, error: &'static str, description: String| {
+            AuthorizeError::Redirect {
+                redirect_uri: redirect_uri.clone(),
+                state,
+                error,
+                description,
+            }
+        };
+        let state = match state.transpose() {
+            Ok(s) => s,
+            Err(e) => return Err(redirect(None, "invalid_request", e.to_string())),
+        };
+        let invalid = |d: String| redirect(state.clone(), "invalid_request", d);
+        if let Some(name) = params.repeated {
+            return Err(invalid(format!("parameter {name} is repeated")));
+        }
+        match params.response_type {
+            Some("code") => {}
+            None | Some("") => return Err(invalid("response_type is required".into())),
+            Some(_) => {
+                return Err(redirect(
+                    state,
+                    "unsupported_response_type",
+                    "only response_type=code is supported".into(),
+                ));
+            }
+        }
+        if !client.grant_types().contains(&GrantType::AuthorizationCode) {
+            return Err(redirect(
+                state,
+                "unauthorized_client",
+                "the client may not use the authorization code grant".into(),
+            ));
+        }
+        let scope = match params.scope.filter(|s| !s.is_empty()) {
+            None => client.default_scopes().clone(),
+            Some(raw) => match ScopeSet::parse(raw) {
+                Ok(asked) if asked.is_subset(client.allowed_scopes()) => asked,
+                Ok(_) => {
+                    return Err(redirect(
+                        state,
+                        "invalid_scope",
+                        "a requested scope is not allowed for this client".into(),
+                    ));
+                }
+                Err(e) => return Err(redirect(state, "invalid_scope", e.reason)),
+            },
+        };
+        let nonce = params
+            .nonce
+            .filter(|n| !n.is_empty())
+            .map(Nonce::parse)
+            .transpose()
+            .map_err(|e| invalid(e.to_string()))?;
+        let challenge = match (
+            params.code_challenge.filter(|c| !c.is_empty()),
+            params.code_challenge_method,
+        ) {
+            (Some(c), method) => {
+                Some(CodeChallenge::parse(c, method).map_err(|e| invalid(e.to_string()))?)
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "code_challenge_method without code_challenge".into(),
+                ));
+            }
+            (None, None) if require_pkce || client.is_public() => {
+                return Err(invalid(
+                    "code_challenge is required (PKCE, RFC 7636, method S256)".into(),
+                ));
+            }
+            (None, None) => None,
+        };
+        Ok(Self {
+            client_id: client.id().clone(),
+            redirect_uri,
+            redirect_uri_explicit: explicit,
+            scope,
+            state,
+            nonce,
+            challenge,
+        })
+    }
+}
+
+/// What a redemption of a code issued, so that a second redemption can revoke it
+/// (RFC 6749 §4.1.2). Chosen before the code is redeemed and stored in the same write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeIssue {
+    /// The refresh-token family started, if any.
+    pub family_id: Option<String>,
+    /// The access token's `jti`.
+    pub jti: String,
+    /// When the access token expires.
+    pub expires_at: UnixTime,
+}
+
+/// A stored authorization code (only its hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeRecord {
+    /// SHA-256 of the code.
+    pub hash: TokenHash,
+    /// The client it was issued to.
+    pub client_id: ClientId,
+    /// The user who signed in.
+    pub user_id: UserId,
+    /// The request it answers.
+    pub redirect_uri: RedirectUri,
+    /// Whether the request named the redirect URI.
+    pub redirect_uri_explicit: bool,
+    /// The scope granted.
+    pub scope: ScopeSet,
+    /// The OpenID Connect nonce.
+    pub nonce: Option<Nonce>,
+    /// The PKCE challenge.
+    pub challenge: Option<CodeChallenge>,
+    /// When the user signed in.
+    pub auth_time: UnixTime,
+    /// When it stops being redeemable.
+    pub expires_at: UnixTime,
+    /// What its redemption issued; `None` while unredeemed.
+    pub issued: Option<CodeIssue>,
+}
+
+/// The outcome of redeeming a code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Redemption {
+    /// First redemption, in time: the record, now marked with what it issues.
+    Fresh(CodeRecord),
+    /// Redeemed before: the record with what the first redemption issued.
+    Reused(CodeRecord),
+    /// Unknown, or expired unredeemed.
+    Invalid,
+}
+
+/// A signed-in browser session (only the hash of its cookie value is stored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// SHA-256 of the cookie value.
+    pub hash: TokenHash,
+    /// Who signed in.
+    pub user_id: UserId,
+    /// When (`auth_time`).
+    pub auth_time: UnixTime,
+    /// When it ends.
+    pub expires_at: UnixTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_take_only_safe_shapes() {
+        for good in [
+            "https://app.example/cb",
+            "https://app.example:8443/cb?x=1",
+            "http://127.0.0.1:53120/callback",
+            "http://localhost/cb",
+            "http://[::1]:8080/cb",
+            "com.example.app:/oauth2redirect",
+        ] {
+            assert!(RedirectUri::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "/relative",
+            "https://app.example/cb#frag",
+            "http://app.example/cb",
+            "http://127.0.0.1.evil.example/cb",
+            "javascript:alert(1)",
+            "https:///nohost",
+            "https://app.example/a b",
+            "data:text/html,hi",
+        ] {
+            assert!(RedirectUri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn client(uris: &[&str], grants: &[crate::client::GrantType]) -> Client {
+        use crate::client::{AccessTokenFormat, ClientAuthMethod, ClientName, ClientSpec, RoleSet};
+        Client::new(ClientSpec {
+            id: ClientId::parse("web").unwrap_or_else(|e| panic!("{e}")),
+            name: ClientName::parse("Web").unwrap_or_else(|e| panic!("{e}")),
+            secrets: vec![crate::secret::SecretVerifier::HmacSha256([1; 32]).into()],
+            auth_methods: [ClientAuthMethod::ClientSecretBasic].into(),
+            grant_types: grants.iter().copied().collect(),
+            allowed_scopes: ScopeSet::parse("openid email").unwrap_or_default(),
+            default_scopes: ScopeSet::parse("openid").unwrap_or_default(),
+            roles: RoleSet::default(),
+            audience: None,
+            access_token_ttl: None,
+            signing_alg: None,
+            access_token_format: AccessTokenFormat::Jwt,
+            max_assurance: None,
+            cert_thumbprints: Vec::new(),
+            tls_subject_dn: None,
+            redirect_uris: uris
+                .iter()
+                .map(|u| RedirectUri::parse(u).unwrap_or_else(|e| panic!("{e}")))
+                .collect(),
+            enabled: true,
+            created_at: UnixTime::from_secs(0),
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn params<'a>() -> AuthorizeParams<'a> {
+        AuthorizeParams {
+            response_type: Some("code"),
+            client_id: Some("web"),
+            redirect_uri: Some("https://app.example/cb"),
+            state: Some("xyz"),
+            code_challenge: Some(CHALLENGE),
+            code_challenge_method: Some("S256"),
+            ..AuthorizeParams::default()
+        }
+    }
+
+    #[test]
+    fn untrusted_clients_and_redirects_stay_on_the_page_and_the_rest_go_back() {
+        use crate::client::GrantType::AuthorizationCode;
+        let web = client(&["https://app.example/cb"], &[AuthorizationCode]);
+        let ok = AuthorizationRequest::check(&params(), Some(&web), true)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(ok.scope.to_string(), "openid", "the client's default scope");
+        assert!(ok.redirect_uri_explicit);
+        let page = |p: &AuthorizeParams<'_>, c: Option<&Client>| {
+            matches!(
+                AuthorizationRequest::check(p, c, true),
+                Err(AuthorizeError::Page(_))
+            )
+        };
+        assert!(page(&params(), None), "unknown client");
+        assert!(page(
+            &AuthorizeParams {
+                client_id: None,
+                ..params()
+            },
+            Some(&web)
+        ));
+        assert!(
+            page(
+                &AuthorizeParams {
+                    redirect_uri: Some("https://app.example/cb/x"),
+                    ..params()
+                },
+                Some(&web)
+            ),
+            "no prefix matching"
+        );
+        let two = client(
+            &["https://a.example/cb", "https://b.example/cb"],
+            &[AuthorizationCode],
+        );
+        assert!(page(
+            &AuthorizeParams {
+                redirect_uri: None,
+                ..params()
+            },
+            Some(&two)
+        ));
+        // With one registered URI it may be left out, and then the token request need not repeat it.
+        let implicit = AuthorizationRequest::check(
+            &AuthorizeParams {
+                redirect_uri: None,
+                ..params()
+            },
+            Some(&web),
+            true,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(!implicit.redirect_uri_explicit);
+
+        let back =
+            |p: &AuthorizeParams<'_>, c: &Client, pkce: bool| match AuthorizationRequest::check(
+                p,
+                Some(c),
+                pkce,
+            ) {
+                Err(AuthorizeError::Redirect { error, state, .. }) => {
+                    assert_eq!(state.map(|s| s.to_string()).as_deref(), Some("xyz"));
+                    error
+                }
+                other => panic!("{other:?}"),
+            };
+        assert_eq!(
+            back(
+                &AuthorizeParams {
+                    response_type: Some("token"),
+                    ..params()
+                },
+                &web,
+                true
+            ),
+            "unsupported_response_type"
+        );
+        assert_eq!(
+            back(
+                &AuthorizeParams {
+                    scope: Some("admin"),
+                    ..params()
+                },
+                &web,
+                true
+            ),
+            "invalid_scope"
+        );
+        assert_eq!(
+            back(
+                &AuthorizeParams {
+                    code_challenge: None,
+                    code_challenge_method: None,
+                    ..params()
+                },
+                &web,
+                true
+            ),
+            "invalid_request"
+        );
+        assert_eq!(
+            back(
+                &AuthorizeParams {
+                    code_challenge_method: Some("plain"),
+                    ..params()
+                },
+                &web,
+                true
+            ),
+            "invalid_request"
+        );
+        let cc_only = client(
+            &["https://app.example/cb"],
+            &[crate::client::GrantType::ClientCredentials],
+        );
+        assert_eq!(back(&params(), &cc_only, true), "unauthorized_client");
+        // PKCE may be optional for confidential clients by configuration.
+        assert!(
+            AuthorizationRequest::check(
+                &AuthorizeParams {
+                    code_challenge: None,
+                    code_challenge_method: None,
+                    ..params()
+                },
+                Some(&web),
+                false
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn pkce_s256_matches_rfc_7636_appendix_b() {
+        let verifier = CodeVerifier::parse("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let challenge =
+            CodeChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", Some("S256"))
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert!(challenge.is_met_by(&verifier));
+        let other = CodeVerifier::parse(&"a".repeat(43)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!challenge.is_met_by(&other));
+        assert!(CodeChallenge::parse(challenge.as_str(), Some("plain")).is_err());
+        assert!(CodeChallenge::parse(challenge.as_str(), None).is_err());
+        assert!(CodeChallenge::parse("short", Some("S256")).is_err());
+        assert!(CodeVerifier::parse("short").is_err());
+        assert!(CodeVerifier::parse(&"a".repeat(129)).is_err());
+        assert!(CodeVerifier::parse(&format!("{}+", "a".repeat(43))).is_err());
+        assert_eq!(format!("{verifier:?}"), "CodeVerifier(<redacted>)");
+    }
+}

@@ -1,0 +1,252 @@
+//! The authorization endpoint's use cases (RFC 6749 §4.1, OpenID Connect Core §3.1.2): checking
+//! a request against its client, browser sessions, remembered consent and issuing codes.
+
+use std::sync::Arc;
+
+use crate::authorize::{
+    AuthorizationRequest, AuthorizeError, AuthorizeParams, CODE_PREFIX, CodeRecord,
+    MAX_CODE_TTL_SECS, SESSION_PREFIX, Session,
+};
+use crate::cache::ClientCache;
+use crate::client::{Client, ClientId};
+use crate::error::StoreError;
+use crate::issued::ReferenceToken;
+use crate::ports::{
+    AuthorizationCodeStore, ConsentStore, RandomSource, SessionStore, UserRepository,
+};
+use crate::service::users::{SignIn, SignInError};
+use crate::time::UnixTime;
+use crate::user::{SignInState, User};
+
+/// How the authorization endpoint behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthorizePolicy {
+    /// Whether every client must use PKCE (public clients always must).
+    pub require_pkce: bool,
+    /// How long a code may be redeemed, in seconds (at most 60).
+    pub code_ttl_secs: u32,
+    /// How long a browser session lasts, in seconds.
+    pub session_ttl_secs: u32,
+}
+
+impl Default for AuthorizePolicy {
+    fn default() -> Self {
+        Self {
+            require_pkce: true,
+            code_ttl_secs: MAX_CODE_TTL_SECS,
+            session_ttl_secs: 8 * 3600,
+        }
+    }
+}
+
+/// The ports the authorization endpoint needs.
+pub struct AuthorizePorts {
+    /// Clients, cached.
+    pub clients: Arc<ClientCache>,
+    /// Codes.
+    pub codes: Arc<dyn AuthorizationCodeStore>,
+    /// Browser sessions.
+    pub sessions: Arc<dyn SessionStore>,
+    /// Remembered consent.
+    pub consents: Arc<dyn ConsentStore>,
+    /// The user directory.
+    pub users: Arc<dyn UserRepository>,
+    /// Randomness.
+    pub random: Arc<dyn RandomSource>,
+}
+
+/// The authorization endpoint's use cases.
+pub struct AuthorizeService {
+    ports: AuthorizePorts,
+    sign_in: SignIn,
+    policy: AuthorizePolicy,
+}
+
+impl AuthorizeService {
+    /// A service over the ports, with sign-in and the policy.
+    #[must_use]
+    pub fn new(ports: AuthorizePorts, sign_in: SignIn, mut policy: AuthorizePolicy) -> Self {
+        policy.code_ttl_secs = policy.code_ttl_secs.clamp(1, MAX_CODE_TTL_SECS);
+        Self {
+            ports,
+            sign_in,
+            policy,
+        }
+    }
+
+    /// The policy.
+    #[must_use]
+    pub fn policy(&self) -> &AuthorizePolicy {
+        &self.policy
+    }
+
+    /// The enabled client with this id, for display.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn client(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
+        Ok(self.ports.clients.get(id).await?.filter(|c| c.is_enabled()))
+    }
+
+    /// Checks a request against its client.
+    ///
+    /// # Errors
+    /// See [`AuthorizationRequest::check`]; a store failure is a page error.
+    pub async fn check(
+        &self,
+        params: &AuthorizeParams<'_>,
+    ) -> Result<AuthorizationRequest, AuthorizeError> {
+        let client = match params.client_id.map(ClientId::parse) {
+            Some(Ok(id)) => self.ports.clients.get(&id).await.map_err(|e| {
+                tracing::error!(error = %e, "client lookup failed");
+                AuthorizeError::Page("The service is temporarily unavailable.".into())
+            })?,
+            _ => None,
+        };
+        AuthorizationRequest::check(params, client.as_deref(), self.policy.require_pkce)
+    }
+
+    /// The signed-in user of a session cookie, if the session is live and the user may still
+    /// sign in.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn session(
+        &self,
+        cookie: &str,
+        now: UnixTime,
+    ) -> Result<Option<(Session, User)>, StoreError> {
+        let Some(token) = ReferenceToken::recognise(SESSION_PREFIX, cookie) else {
+            return Ok(None);
+        };
+        let Some(session) = self.ports.sessions.find(&token.hash(), now).await? else {
+            return Ok(None);
+        };
+        let user = self.ports.users.find(&session.user_id).await?;
+        Ok(user
+            .filter(|u| u.sign_in_state(now) == SignInState::Open)
+            .map(|u| (session, u)))
+    }
+
+    /// Signs a user in and opens a session; returns the cookie value.
+    ///
+    /// # Errors
+    /// See [`SignInError`].
+    pub async fn sign_in(
+        &self,
+        logon: &str,
+        password: &str,
+        address: &str,
+        now: UnixTime,
+    ) -> Result<(ReferenceToken, Session, User), SignInError> {
+        let user = self.sign_in.sign_in(logon, password, address, now).await?;
+        let cookie = ReferenceToken::generate(SESSION_PREFIX, self.random_32());
+        let session = Session {
+            hash: cookie.hash(),
+            user_id: user.id.clone(),
+            auth_time: now,
+            expires_at: now.plus_secs(i64::from(self.policy.session_ttl_secs)),
+        };
+        self.ports
+            .sessions
+            .insert(&session)
+            .await
+            .map_err(|_| SignInError::Unavailable)?;
+        Ok((cookie, session, user))
+    }
+
+    /// Ends the session of a cookie (RP-initiated logout).
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn end_session(&self, cookie: &str) -> Result<(), StoreError> {
+        match ReferenceToken::recognise(SESSION_PREFIX, cookie) {
+            Some(token) => self.ports.sessions.delete(&token.hash()).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Whether `user` must be asked to consent to `request`: never for a first-party client,
+    /// otherwise unless they granted every requested scope to this client before.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn needs_consent(
+        &self,
+        request: &AuthorizationRequest,
+        user: &User,
+    ) -> Result<bool, StoreError> {
+        let first_party = self
+            .ports
+            .clients
+            .get(&request.client_id)
+            .await?
+            .is_some_and(|c| c.is_first_party());
+        if first_party {
+            return Ok(false);
+        }
+        let granted = self
+            .ports
+            .consents
+            .granted(&user.id, &request.client_id)
+            .await?;
+        Ok(!request.scope.is_subset(&granted))
+    }
+
+    /// Remembers that `user` granted `request`'s scopes to its client.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn consent(
+        &self,
+        request: &AuthorizationRequest,
+        user: &User,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.ports
+            .consents
+            .grant(&user.id, &request.client_id, &request.scope, now)
+            .await
+    }
+
+    /// Issues a code for `request`, signed in as `session`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn issue_code(
+        &self,
+        request: &AuthorizationRequest,
+        session: &Session,
+        now: UnixTime,
+    ) -> Result<ReferenceToken, StoreError> {
+        let code = ReferenceToken::generate(CODE_PREFIX, self.random_32());
+        let record = CodeRecord {
+            hash: code.hash(),
+            client_id: request.client_id.clone(),
+            user_id: session.user_id.clone(),
+            redirect_uri: request.redirect_uri.clone(),
+            redirect_uri_explicit: request.redirect_uri_explicit,
+            scope: request.scope.clone(),
+            nonce: request.nonce.clone(),
+            challenge: request.challenge.clone(),
+            auth_time: session.auth_time,
+            expires_at: now.plus_secs(i64::from(self.policy.code_ttl_secs)),
+            issued: None,
+        };
+        self.ports.codes.insert(&record).await?;
+        Ok(code)
+    }
+
+    /// An unguessable value (256 bits, base64url) for the sign-in page's anti-forgery token.
+    #[must_use]
+    pub fn random_token(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.random_32())
+    }
+
+    fn random_32(&self) -> [u8; 32] {
+        let mut raw = [0u8; 32];
+        self.ports.random.fill(&mut raw);
+        raw
+    }
+}
