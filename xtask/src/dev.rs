@@ -65,9 +65,33 @@ const DEMO: &[(&str, &str, &[&str])] = &[
             "ROLE_CLI-AUTH-BASIC",
         ],
     ),
+    (
+        "demo-web",
+        "Demo web app (OpenID Connect)",
+        &[
+            "--role",
+            "ROLE_CLI-1STPARTY",
+            "--grant",
+            "authorization_code",
+            "--grant",
+            "refresh_token",
+            "--redirect-uri",
+            WEB_CALLBACK,
+            "--scope",
+            "openid profile email offline_access",
+        ],
+    ),
 ];
 
 const BIND: &str = "127.0.0.1:8080";
+/// Where the demo web app would receive its code; nothing listens there, the browser's address bar
+/// shows the code.
+const WEB_CALLBACK: &str = "http://127.0.0.1:8765/callback";
+/// The PKCE pair of RFC 7636 Appendix B.
+const DEMO_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const DEMO_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const DEMO_LOGON: &str = "demo";
+const DEMO_PASSWORD: &str = "demo password";
 
 fn tessera(bin: &Path, data: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(bin);
@@ -194,6 +218,44 @@ pub fn run() -> anyhow::Result<()> {
         );
         println!(
             "curl -s -X POST http://{BIND}/oauth-apipix/oauth/token -H \"client-cert: $(tr '\\n' ' ' < xtask/demo-pix.pem)\" -H \"access_token: $GATEWAY\" --data-urlencode client_id={pix} --data-urlencode client_secret={pix_secret} --data-urlencode grant_type=client_credentials --data-urlencode 'scope=cob.write cob.read pix.write pix.read'\n"
+        );
+    }
+    if let Some((id, secret)) = secrets.iter().find(|(i, _)| i == "demo-web") {
+        let mut create = tessera(
+            &bin,
+            &data,
+            &[
+                "user",
+                "create",
+                "--logon",
+                DEMO_LOGON,
+                "--email",
+                "demo.web@example.com",
+                "--name",
+                "Demo Web User",
+                "--email-verified",
+                "--password-stdin",
+            ],
+        );
+        let mut child = create
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            std::io::Write::write_all(&mut stdin, DEMO_PASSWORD.as_bytes())?;
+        }
+        // Fails harmlessly when the user exists from an earlier run.
+        let _ = child.wait()?;
+        println!(
+            "# OpenID Connect (docs/oidc.md): open this in a browser, sign in as {DEMO_LOGON} / '{DEMO_PASSWORD}',"
+        );
+        println!("# then copy the code from the address bar of the page it lands on");
+        println!(
+            "http://{BIND}/oauth2/authorize?response_type=code&client_id={id}&redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback&scope=openid%20profile%20email&state=demo&nonce=demo&code_challenge={DEMO_CHALLENGE}&code_challenge_method=S256"
+        );
+        println!(
+            "curl -s -u '{id}:{secret}' -d grant_type=authorization_code -d code=<code> --data-urlencode redirect_uri={WEB_CALLBACK} -d code_verifier={DEMO_VERIFIER} http://{BIND}/oauth2/token\n"
         );
     }
     println!("# the public keys and the metadata");
