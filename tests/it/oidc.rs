@@ -784,3 +784,23 @@ fn screening_eagle_exchanges_codes_in_its_own_format() {
         "the dialect's error body: {body}"
     );
 }
+
+#[test]
+fn cookies_are_secure_when_the_issuer_is_https() {
+    let s = first_party();
+    let server =
+        s.t.serve(&[("TESSERA_SERVER__ISSUER", "https://id.example")]);
+    let p = pkce("secure");
+    let page = Browser::new().get(&authorize_url(&server, &s.client, "openid", Some(&p)));
+    assert_eq!(page.status, 200);
+    let cookie = page
+        .headers
+        .iter()
+        .find(|(n, _)| n == "set-cookie")
+        .map(|(_, v)| v.as_str())
+        .unwrap();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+}
