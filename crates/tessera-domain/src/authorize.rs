@@ -42,8 +42,10 @@ impl RedirectUri {
         if s.len() > 2000 {
             return Err(bad("longer than 2000 bytes"));
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(bad("contains white space or control characters"));
+        if !s.is_ascii() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad(
+                "must be ASCII (percent-encode the rest) without white space or control characters",
+            ));
         }
         if s.contains('#') {
             return Err(bad("must not have a fragment (RFC 6749 §3.1.2)"));
@@ -486,6 +488,7 @@ mod tests {
             "https:///nohost",
             "https://app.example/a b",
             "data:text/html,hi",
+            "https://app.example/çallback",
         ] {
             assert!(RedirectUri::parse(bad).is_err(), "{bad}");
         }

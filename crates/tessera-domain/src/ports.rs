@@ -432,7 +432,8 @@ pub trait UserRepository: Send + Sync {
     /// One statement.
     async fn insert(&self, user: &User) -> Result<(), StoreError>;
 
-    /// Replaces a user (same id).
+    /// Replaces a user (same id). MUST leave `failed_sign_ins` and `locked_until` as stored: only
+    /// the two sign-in methods below change them, so an edit cannot wipe a concurrent count.
     ///
     /// # Errors
     /// MUST return `NotFound` when no user has that id, `Conflict` when the new logon is taken.
