@@ -176,10 +176,20 @@ impl Server {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
-    /// Stops the server with SIGTERM and waits for it; returns whether it exited successfully.
-    pub fn stop(mut self) -> bool {
+    /// Sends SIGTERM without waiting.
+    pub fn terminate(&self) {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    }
+
+    /// Stops the server with SIGTERM and waits for it; returns whether it exited successfully.
+    pub fn stop(self) -> bool {
+        self.terminate();
+        self.wait_exit()
+    }
+
+    /// Waits up to 10 s for the process to end; returns whether it exited successfully.
+    pub fn wait_exit(mut self) -> bool {
         for _ in 0..200 {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status.success();

@@ -19,5 +19,6 @@ mod keys;
 mod lifecycle;
 mod mtls;
 mod oidc;
+mod ops;
 mod refresh;
 mod tokens;

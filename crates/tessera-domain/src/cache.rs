@@ -46,6 +46,15 @@ impl ClientCache {
         }
     }
 
+    /// Asks the store for its client change counter: a cheap round trip that tells whether the
+    /// store answers at all (readiness).
+    ///
+    /// # Errors
+    /// When the store does not answer.
+    pub async fn store_version(&self) -> Result<u64, StoreError> {
+        self.repo.version().await
+    }
+
     /// The client with this id, from memory when possible.
     ///
     /// # Errors

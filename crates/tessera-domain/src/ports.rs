@@ -191,6 +191,9 @@ pub trait TokenSigner: Send + Sync {
     /// The public halves of the installed, published keys, for the JWKS.
     fn published(&self) -> Vec<PublicJwk>;
 
+    /// Whether a key for `alg` is installed and active (it can sign now).
+    fn can_sign(&self, alg: SigningAlgorithm) -> bool;
+
     /// Checks that `token` is an access token this server signed with one of its published keys
     /// (`typ: at+jwt`, the key's own algorithm, a valid signature) and returns its claims. Expiry
     /// is not checked here: the caller compares `exp` with its own `now`.

@@ -13,8 +13,8 @@ pub use admin::{AdminError, ClientAdmin, NewClient, SecretSource};
 pub use authorize::{AuthorizePolicy, AuthorizePorts, AuthorizeService};
 pub use keys::{KeyError, KeyService};
 pub use token::{
-    ApiProfile, ClientAuthentication, GrantRequest, PASSWORD_LEVEL, TokenPorts, TokenRequest,
-    TokenService, USER_NOT_ACTIVE, UserSelector,
+    ApiProfile, ClientAuthentication, GrantRequest, PASSWORD_LEVEL, Readiness, TokenPorts,
+    TokenRequest, TokenService, USER_NOT_ACTIVE, UserSelector,
 };
 pub use users::{NewUser, SignIn, SignInError, UserAdmin, UserError};
 

@@ -11,6 +11,7 @@ pub mod dialect;
 mod form;
 mod meta;
 pub mod oidc;
+pub mod request_id;
 mod server;
 pub mod tls;
 

@@ -78,6 +78,27 @@ pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
         }))
 }
 
+/// `GET /readyz`: tokens can be issued now — the database answers and every configured algorithm
+/// has an active signing key. 503 with the reasons otherwise (a load balancer takes the node out).
+pub async fn readyz(state: Data<HttpState>) -> HttpResponse {
+    let ready = state.tokens.readiness(&state.algorithms).await;
+    let body = json!({
+        "status": if ready.is_ready() { "ready" } else { "unavailable" },
+        "database": if ready.database { "ok" } else { "unreachable" },
+        "signing_keys": if ready.missing_keys.is_empty() { "ok".to_owned() } else {
+            format!("no active key for {}", ready.missing_keys.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "))
+        },
+    });
+    let mut builder = if ready.is_ready() {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::ServiceUnavailable()
+    };
+    builder
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
 /// `GET /healthz`: the process is up and serving.
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok()

@@ -212,6 +212,7 @@ pub fn configure(state: Data<HttpState>) -> impl FnOnce(&mut ServiceConfig) {
                     .route(web::get().to(meta::metadata)),
             )
             .service(web::resource("/healthz").route(web::get().to(meta::healthz)))
+            .service(web::resource("/readyz").route(web::get().to(meta::readyz)))
             .default_service(web::to(not_found));
     }
 }
@@ -234,11 +235,17 @@ pub fn start(
 ) -> std::io::Result<Server> {
     let trust = state.client_cert_trust.clone();
     let state = Data::new(state);
-    let mut server = HttpServer::new(move || App::new().configure(configure(state.clone())))
-        .on_connect(crate::tls::on_connect(trust))
-        .max_connections(options.max_connections)
-        .client_request_timeout(options.request_timeout)
-        .shutdown_timeout(options.shutdown_timeout.as_secs());
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(actix_web::middleware::from_fn(
+                crate::request_id::middleware,
+            ))
+            .configure(configure(state.clone()))
+    })
+    .on_connect(crate::tls::on_connect(trust))
+    .max_connections(options.max_connections)
+    .client_request_timeout(options.request_timeout)
+    .shutdown_timeout(options.shutdown_timeout.as_secs());
     if options.workers > 0 {
         server = server.workers(options.workers);
     }

@@ -93,6 +93,10 @@ impl TokenSigner for JwtKeyRing {
         compact(&key, key.encoded_id_header(), &payload)
     }
 
+    fn can_sign(&self, alg: SigningAlgorithm) -> bool {
+        self.active(alg).is_ok()
+    }
+
     fn install(&self, keys: &[SigningKey]) -> Result<(), SignError> {
         let mut next = Installed::default();
         // Oldest first, so a newer active key of the same algorithm wins.

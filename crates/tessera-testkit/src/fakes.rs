@@ -247,6 +247,10 @@ impl tessera_domain::ports::TokenSigner for StubSigner {
         )))
     }
 
+    fn can_sign(&self, _alg: tessera_domain::SigningAlgorithm) -> bool {
+        self.fail.lock().unwrap().is_none()
+    }
+
     fn install(&self, _keys: &[SigningKey]) -> Result<(), tessera_domain::ports::SignError> {
         Ok(())
     }

@@ -33,6 +33,23 @@ use crate::token::{
 };
 use crate::user::{Logon, UserId, UserStatus};
 
+/// What `/readyz` reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Readiness {
+    /// The store answered.
+    pub database: bool,
+    /// Algorithms without an active signing key.
+    pub missing_keys: Vec<SigningAlgorithm>,
+}
+
+impl Readiness {
+    /// Ready to issue tokens.
+    #[must_use]
+    pub fn is_ready(&self) -> bool {
+        self.database && self.missing_keys.is_empty()
+    }
+}
+
 /// The assurance level of a password sign-in (AuthMe's `AUTH_BASIC`: something the user knows).
 pub const PASSWORD_LEVEL: AssuranceLevel = AssuranceLevel::Basic;
 
@@ -347,6 +364,27 @@ impl TokenService {
     #[must_use]
     pub fn policy(&self) -> &TokenPolicy {
         &self.policy
+    }
+
+    /// Whether tokens can be issued now: the store answers, and every algorithm in `algorithms`
+    /// has an active key.
+    pub async fn readiness(&self, algorithms: &[SigningAlgorithm]) -> Readiness {
+        let database = match self.ports.clients.store_version().await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: the store does not answer");
+                false
+            }
+        };
+        let missing: Vec<SigningAlgorithm> = algorithms
+            .iter()
+            .copied()
+            .filter(|a| !self.ports.signer.can_sign(*a))
+            .collect();
+        Readiness {
+            database,
+            missing_keys: missing,
+        }
     }
 
     /// Authenticates the client, checks the grant, resolves the scope and lifetime, builds the

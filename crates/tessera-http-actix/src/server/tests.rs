@@ -437,6 +437,37 @@ async fn an_unreachable_store_is_503_and_a_signing_failure_500() {
 }
 
 #[actix_web::test]
+async fn readyz_is_503_when_the_store_or_a_key_is_missing() {
+    let mut repo = MockClientRepository::new();
+    repo.expect_version()
+        .returning(|| Err(StoreError::Unavailable("database is locked".into())));
+    let w = world_with(Arc::new(repo)).await;
+    let (status, _, body) = send(&w, TestRequest::get().uri("/readyz")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["database"], "unreachable");
+    assert!(
+        !body.to_string().contains("locked"),
+        "causes stay in the log"
+    );
+
+    let w = world(&[]).await;
+    let (status, _, body) = send(&w, TestRequest::get().uri("/readyz")).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (StatusCode::OK, &serde_json::json!("ready"))
+    );
+    *w.signer.fail.lock().unwrap() = Some(SignError::NoActiveKey(SigningAlgorithm::Es256));
+    let (status, _, body) = send(&w, TestRequest::get().uri("/readyz")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        body["signing_keys"]
+            .as_str()
+            .unwrap()
+            .starts_with("no active key for ES256")
+    );
+}
+
+#[actix_web::test]
 async fn jwks_and_metadata_tell_the_truth() {
     let w = world(&[]).await;
     let (status, headers, body) = send(&w, TestRequest::get().uri("/oauth2/jwks")).await;

@@ -1,0 +1,157 @@
+//! Operations: request ids, readiness, graceful shutdown, and failing closed when the database is
+//! locked.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use diesel::{Connection as _, RunQueryDsl as _, SqliteConnection};
+
+use crate::harness::{Tessera, agent, basic, send, token_request};
+
+#[test]
+fn every_response_carries_a_request_id() {
+    let t = Tessera::new();
+    let (id, secret) = t.create_client("svc", &[]);
+    let server = t.serve(&[]);
+    let ok = token_request(
+        &server,
+        Some(&basic(&id, &secret)),
+        "grant_type=client_credentials",
+    );
+    let bad = token_request(
+        &server,
+        Some(&basic(&id, "tsec_wrong")),
+        "grant_type=client_credentials",
+    );
+    let missing = send(agent().get(&server.url("/nope")), None);
+    let page = send(agent().get(&server.url("/oauth2/authorize")), None);
+    let mut seen = Vec::new();
+    for reply in [&ok, &bad, &missing, &page] {
+        let rid = reply
+            .header("x-request-id")
+            .expect("x-request-id")
+            .to_owned();
+        assert_eq!(rid.len(), 20, "{rid}");
+        seen.push(rid);
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 4, "unique");
+    // A proxy's id carries through; a malformed one is replaced.
+    let echoed = send(
+        agent()
+            .get(&server.url("/healthz"))
+            .set("X-Request-Id", "edge-42:a.b_c"),
+        None,
+    );
+    assert_eq!(echoed.header("x-request-id"), Some("edge-42:a.b_c"));
+    let replaced = send(
+        agent()
+            .get(&server.url("/healthz"))
+            .set("X-Request-Id", "<script>"),
+        None,
+    );
+    assert_ne!(replaced.header("x-request-id"), Some("<script>"));
+}
+
+#[test]
+fn readyz_reports_the_database_and_the_signing_keys() {
+    let t = Tessera::new();
+    let server = t.serve(&[]);
+    let reply = send(agent().get(&server.url("/readyz")), None);
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.json(),
+        serde_json::json!({"status": "ready", "database": "ok", "signing_keys": "ok"})
+    );
+    assert_eq!(send(agent().get(&server.url("/healthz")), None).status, 200);
+}
+
+/// Holds SQLite's write lock on the data directory's database until dropped.
+struct WriteLock(SqliteConnection);
+
+impl WriteLock {
+    fn take(t: &Tessera) -> Self {
+        let path = t.data_dir().join("tessera.sqlite");
+        let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        diesel::sql_query("BEGIN EXCLUSIVE")
+            .execute(&mut conn)
+            .unwrap();
+        Self(conn)
+    }
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        let _ = diesel::sql_query("ROLLBACK").execute(&mut self.0);
+    }
+}
+
+#[test]
+fn a_locked_database_fails_closed_with_503_and_recovers_by_itself() {
+    let t = Tessera::new();
+    let (jwt, jwt_secret) = t.create_client("jwt", &[]);
+    let (opaque, opaque_secret) = t.create_client("opaque", &["--access-token-format", "opaque"]);
+    let server = t.serve(&[("TESSERA_STORAGE__BUSY_TIMEOUT_MS", "300")]);
+    let cc = "grant_type=client_credentials";
+    assert_eq!(
+        token_request(&server, Some(&basic(&opaque, &opaque_secret)), cc).status,
+        200
+    );
+
+    let lock = WriteLock::take(&t);
+    // An opaque token must be stored: no store, no token.
+    let reply = token_request(&server, Some(&basic(&opaque, &opaque_secret)), cc);
+    assert_eq!(
+        reply.status,
+        503,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.json()["error"], "temporarily_unavailable");
+    assert_eq!(reply.header("retry-after"), Some("1"));
+    // A JWT needs no write: still served from memory.
+    assert_eq!(
+        token_request(&server, Some(&basic(&jwt, &jwt_secret)), cc).status,
+        200
+    );
+    drop(lock);
+
+    let reply = token_request(&server, Some(&basic(&opaque, &opaque_secret)), cc);
+    assert_eq!(reply.status, 200, "recovered without a restart");
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_and_exits_0() {
+    let t = Tessera::new();
+    let (id, secret) = t.create_client("svc", &[]);
+    let server = t.serve(&[]);
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let body = "grant_type=client_credentials";
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // Headers and half the body, then SIGTERM, then the rest.
+    write!(
+        stream,
+        "POST /oauth2/token HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        basic(&id, &secret),
+        body.len(),
+        &body[..10]
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    server.terminate();
+    std::thread::sleep(Duration::from_millis(300));
+    stream.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("access_token"));
+    // No new connections once stopping.
+    assert!(server.wait_exit(), "exit status 0");
+    assert!(TcpStream::connect(&addr).is_err(), "the port is closed");
+}
