@@ -17,6 +17,7 @@ mod harness;
 mod jwt;
 mod keys;
 mod lifecycle;
+mod limits;
 mod mtls;
 mod oidc;
 mod ops;

@@ -4,6 +4,7 @@
 mod cli;
 mod client_cmd;
 mod keys_cmd;
+mod limits;
 mod serve;
 mod settings;
 mod user_cmd;

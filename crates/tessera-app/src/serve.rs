@@ -88,6 +88,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         users: store.clone(),
         params: store.clone(),
         codes: store.clone(),
+        limiter: Arc::new(crate::limits::InMemoryRateLimiter::new(settings.limits)),
     };
     let tokens = TokenService::new(ports, pepper, policy);
     let sign_in = SignIn::new(

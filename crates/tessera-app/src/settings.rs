@@ -35,6 +35,18 @@ struct Raw {
     dialects: RawDialects,
     oidc: RawOidc,
     users: RawUsers,
+    limits: RawLimits,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    client_requests_per_second: f64,
+    client_burst: u32,
+    address_requests_per_second: f64,
+    address_burst: u32,
+    max_failed_authentications: u32,
+    failed_authentication_window_seconds: u64,
 }
 
 #[derive(Deserialize, Debug)]
@@ -188,6 +200,8 @@ pub struct Settings {
     pub authorize: tessera_domain::service::AuthorizePolicy,
     /// How failed sign-ins are answered.
     pub lockout: tessera_domain::user::LockoutPolicy,
+    /// Request-rate and failed-authentication limits.
+    pub limits: crate::limits::Limits,
     /// Default audience; the issuer when absent.
     pub default_audience: Option<Audience>,
     /// Absolute lifetime of refresh-token families, in seconds.
@@ -236,6 +250,12 @@ fn defaults(
         .set_default("oidc.require_pkce", true)?
         .set_default("oidc.code_ttl_seconds", 60)?
         .set_default("oidc.session_ttl_seconds", 8 * 3600)?
+        .set_default("limits.client_requests_per_second", 100.0)?
+        .set_default("limits.client_burst", 200)?
+        .set_default("limits.address_requests_per_second", 200.0)?
+        .set_default("limits.address_burst", 400)?
+        .set_default("limits.max_failed_authentications", 20)?
+        .set_default("limits.failed_authentication_window_seconds", 60)?
         .set_default("users.max_failed_sign_ins", 5)?
         .set_default("users.lockout_seconds", 900)?
         .set_default("users.max_failed_sign_ins_per_address", 20)?
@@ -629,6 +649,39 @@ impl Settings {
             max_address_failures: raw.users.max_failed_sign_ins_per_address,
             address_window_seconds: raw.users.address_window_seconds,
         };
+        let l = &raw.limits;
+        for (key, rate) in [
+            (
+                "limits.client_requests_per_second",
+                l.client_requests_per_second,
+            ),
+            (
+                "limits.address_requests_per_second",
+                l.address_requests_per_second,
+            ),
+        ] {
+            if !(rate.is_finite() && rate > 0.0) {
+                bail!("{key}: must be a positive number");
+            }
+        }
+        if l.client_burst == 0 || l.address_burst == 0 || l.max_failed_authentications == 0 {
+            bail!("limits: bursts and max_failed_authentications must be at least 1");
+        }
+        if l.failed_authentication_window_seconds == 0 {
+            bail!("limits.failed_authentication_window_seconds: must be at least 1");
+        }
+        let limits = crate::limits::Limits {
+            client: crate::limits::Rate {
+                per_second: l.client_requests_per_second,
+                burst: l.client_burst,
+            },
+            address: crate::limits::Rate {
+                per_second: l.address_requests_per_second,
+                burst: l.address_burst,
+            },
+            max_failures: l.max_failed_authentications,
+            failure_window: Duration::from_secs(l.failed_authentication_window_seconds),
+        };
         if raw.tokens.purge_interval_seconds == 0 {
             bail!("tokens.purge_interval_seconds: must be at least 1");
         }
@@ -652,6 +705,7 @@ impl Settings {
             id_token_alg,
             authorize,
             lockout,
+            limits,
             default_audience,
             refresh_ttl_secs,
             refresh_grace_secs,

@@ -141,6 +141,12 @@ fn start_server(tessera: &PathBuf, data: &std::path::Path) -> anyhow::Result<(Se
         .arg(data)
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("TESSERA_LOG__FILTER", "warn")
+        // One client on one address at full speed: raise the limits far above what the machine can
+        // do, so they are checked on every request but never refuse one.
+        .env("TESSERA_LIMITS__CLIENT_REQUESTS_PER_SECOND", "10000000")
+        .env("TESSERA_LIMITS__CLIENT_BURST", "10000000")
+        .env("TESSERA_LIMITS__ADDRESS_REQUESTS_PER_SECOND", "10000000")
+        .env("TESSERA_LIMITS__ADDRESS_BURST", "10000000")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

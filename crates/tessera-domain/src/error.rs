@@ -71,6 +71,10 @@ pub enum TokenError {
     /// A dependency (the store) is unavailable; retrying later may succeed.
     #[error("the service is temporarily unavailable")]
     TemporarilyUnavailable,
+    /// Too many requests from this client or address, or too many failed authentications: retry
+    /// after this many seconds (HTTP 429, RFC 6585).
+    #[error("too many requests; retry after {0} seconds")]
+    TooManyRequests(u32),
 }
 
 impl TokenError {
@@ -86,6 +90,7 @@ impl TokenError {
             Self::InvalidScope(_) => "invalid_scope",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::TooManyRequests(_) => "too_many_requests",
         }
     }
 

@@ -203,6 +203,30 @@ pub trait TokenSigner: Send + Sync {
     fn verify(&self, token: &str) -> Result<AccessTokenClaims, SignError>;
 }
 
+/// What a rate is counted for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RateKind {
+    /// A client id.
+    Client,
+    /// A source address.
+    Address,
+}
+
+/// Request rates and failed authentications, counted per client id and per source address. Kept
+/// in memory by each node: the limits are per node.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+pub trait RateLimiter: Send + Sync {
+    /// Counts one request for (`kind`, `key`); `Some(seconds to wait)` when it is over its rate,
+    /// and then the request is refused (and not counted).
+    fn admit(&self, kind: RateKind, key: &str) -> Option<u32>;
+
+    /// Counts one failed client authentication for (`kind`, `key`).
+    fn record_failure(&self, kind: RateKind, key: &str);
+
+    /// `Some(seconds)` while (`kind`, `key`) is backed off after too many failed authentications.
+    fn backed_off(&self, kind: RateKind, key: &str) -> Option<u32>;
+}
+
 /// Makes new key pairs.
 #[cfg_attr(any(test, feature = "mocks"), automock)]
 pub trait KeyGenerator: Send + Sync {

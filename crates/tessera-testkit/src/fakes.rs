@@ -543,6 +543,20 @@ impl tessera_domain::ports::UserRepository for InMemoryUsers {
     }
 }
 
+/// A rate limiter that never limits.
+#[derive(Debug, Default)]
+pub struct Unlimited;
+
+impl tessera_domain::ports::RateLimiter for Unlimited {
+    fn admit(&self, _kind: tessera_domain::ports::RateKind, _key: &str) -> Option<u32> {
+        None
+    }
+    fn record_failure(&self, _kind: tessera_domain::ports::RateKind, _key: &str) {}
+    fn backed_off(&self, _kind: tessera_domain::ports::RateKind, _key: &str) -> Option<u32> {
+        None
+    }
+}
+
 /// Failed sign-ins per address in memory: address → (failures, window end).
 #[derive(Debug, Default)]
 pub struct InMemoryThrottle(Mutex<std::collections::HashMap<String, (u32, UnixTime)>>);

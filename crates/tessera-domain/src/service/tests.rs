@@ -122,6 +122,15 @@ fn recording_signer() -> (MockTokenSigner, Signed) {
     (signer, seen)
 }
 
+/// A limiter mock that never limits.
+fn open_limiter() -> crate::ports::MockRateLimiter {
+    let mut limiter = crate::ports::MockRateLimiter::new();
+    limiter.expect_admit().returning(|_, _| None);
+    limiter.expect_record_failure().returning(|_, _| ());
+    limiter.expect_backed_off().returning(|_, _| None);
+    limiter
+}
+
 fn policy() -> TokenPolicy {
     TokenPolicy {
         issuer: Issuer::parse("https://id.example").unwrap(),
@@ -140,6 +149,15 @@ fn service(
     signer: MockTokenSigner,
     blocking: Arc<dyn BlockingWork>,
 ) -> TokenService {
+    service_limited(repo, signer, blocking, open_limiter())
+}
+
+fn service_limited(
+    repo: Arc<dyn ClientRepository>,
+    signer: MockTokenSigner,
+    blocking: Arc<dyn BlockingWork>,
+    limiter: crate::ports::MockRateLimiter,
+) -> TokenService {
     TokenService::new(
         TokenPorts {
             clients: Arc::new(ClientCache::new(repo)),
@@ -152,6 +170,7 @@ fn service(
             users: Arc::new(MockUserRepository::new()),
             params: Arc::new(MockParamStore::new()),
             codes: Arc::new(crate::ports::MockAuthorizationCodeStore::new()),
+            limiter: Arc::new(limiter),
         },
         pepper(),
         policy(),
@@ -183,6 +202,7 @@ async fn client_credentials_builds_rfc_9068_claims_from_policy_and_client() {
         .issue(
             TokenRequest {
                 certificate: None,
+                source: None,
                 profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None),
@@ -224,6 +244,7 @@ async fn the_clients_own_lifetime_algorithm_and_audience_win_and_jti_is_fresh() 
         svc.issue(
             TokenRequest {
                 certificate: None,
+                source: None,
                 profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(Some("write")),
@@ -273,6 +294,7 @@ async fn every_authentication_failure_is_invalid_client_and_signs_nothing() {
             .issue(
                 TokenRequest {
                     certificate: None,
+                    source: None,
                     profile: ApiProfile::default(),
                     auth: auth.clone(),
                     grant: cc(None),
@@ -308,6 +330,7 @@ async fn grant_and_scope_policy_errors() {
         .issue(
             TokenRequest {
                 certificate: None,
+                source: None,
                 profile: ApiProfile::default(),
                 auth: basic("code", &secret("code")),
                 grant: cc(None),
@@ -320,6 +343,7 @@ async fn grant_and_scope_policy_errors() {
         .issue(
             TokenRequest {
                 certificate: None,
+                source: None,
                 profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(Some("read admin")),
@@ -394,6 +418,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
         svc.issue(
             TokenRequest {
                 certificate: None,
+                source: None,
                 profile: ApiProfile::default(),
                 auth: basic("legacy", &old),
                 grant: cc(None)
@@ -409,6 +434,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
         svc.issue(
             TokenRequest {
                 certificate: None,
+                source: None,
                 profile: ApiProfile::default(),
                 auth: basic("legacy", &wrong),
                 grant: cc(None)
@@ -422,6 +448,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
         svc.issue(
             TokenRequest {
                 certificate: None,
+                source: None,
                 profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None)
@@ -453,6 +480,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
         .issue(
             TokenRequest {
                 certificate: None,
+                source: None,
                 profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None),
@@ -475,6 +503,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
         .issue(
             TokenRequest {
                 certificate: None,
+                source: None,
                 profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None),
@@ -497,6 +526,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
         .issue(
             TokenRequest {
                 certificate: None,
+                source: None,
                 profile: ApiProfile::default(),
                 auth: basic("svc", &secret("svc")),
                 grant: cc(None),
@@ -742,6 +772,7 @@ async fn a_rotated_secret_works_at_once_and_the_old_one_until_the_grace_ends() {
     let ask = |s: &PlainSecret, at: UnixTime| {
         let req = TokenRequest {
             certificate: None,
+            source: None,
             profile: ApiProfile::default(),
             auth: basic("svc", s),
             grant: cc(None),
@@ -796,6 +827,7 @@ async fn the_api_default_lifetime_applies_only_when_the_client_has_none() {
         async move {
             let req = TokenRequest {
                 certificate: None,
+                source: None,
                 auth: basic(id, &secret(id)),
                 grant: cc(None),
                 profile: ApiProfile {
@@ -972,4 +1004,101 @@ mod sign_in {
             Err(SignInError::Unavailable)
         );
     }
+}
+
+#[tokio::test]
+async fn rates_and_failed_authentications_are_limited_before_secrets_are_checked() {
+    use crate::ports::{MockRateLimiter, RateKind};
+    let request = |secret: &PlainSecret| TokenRequest {
+        certificate: None,
+        source: Some("203.0.113.9".into()),
+        profile: ApiProfile::default(),
+        auth: basic("svc", secret),
+        grant: cc(None),
+    };
+    let clients = || Arc::new(Fixed(vec![Client::new(spec("svc")).unwrap()]));
+
+    // The address is over its rate: refused before anything else.
+    let mut limiter = MockRateLimiter::new();
+    limiter
+        .expect_admit()
+        .withf(|k, a| *k == RateKind::Address && a == "203.0.113.9")
+        .returning(|_, _| Some(3));
+    let (signer, _) = recording_signer();
+    let svc = service_limited(
+        clients(),
+        signer,
+        Arc::new(CountingBlocking::default()),
+        limiter,
+    );
+    assert_eq!(
+        svc.issue(request(&secret("svc")), NOW).await.map(|_| ()),
+        Err(TokenError::TooManyRequests(3))
+    );
+
+    // The client id is backed off after failed authentications: the secret is not even checked.
+    let mut limiter = MockRateLimiter::new();
+    limiter.expect_admit().returning(|_, _| None);
+    limiter
+        .expect_backed_off()
+        .returning(|k, _| (k == RateKind::Client).then_some(42));
+    let (signer, _) = recording_signer();
+    let svc = service_limited(
+        clients(),
+        signer,
+        Arc::new(CountingBlocking::default()),
+        limiter,
+    );
+    assert_eq!(
+        svc.issue(request(&secret("svc")), NOW).await.map(|_| ()),
+        Err(TokenError::TooManyRequests(42))
+    );
+
+    // A wrong secret counts against both the client id and the address.
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let seen = failures.clone();
+    let mut limiter = MockRateLimiter::new();
+    limiter.expect_admit().returning(|_, _| None);
+    limiter.expect_backed_off().returning(|_, _| None);
+    limiter
+        .expect_record_failure()
+        .returning(move |k, key| seen.lock().unwrap().push((k, key.to_owned())));
+    let (signer, _) = recording_signer();
+    let svc = service_limited(
+        clients(),
+        signer,
+        Arc::new(CountingBlocking::default()),
+        limiter,
+    );
+    assert_eq!(
+        svc.issue(request(&secret("other")), NOW).await.map(|_| ()),
+        Err(TokenError::InvalidClient)
+    );
+    let mut recorded = failures.lock().unwrap().clone();
+    recorded.sort_by_key(|(k, _)| *k == RateKind::Client);
+    assert_eq!(
+        recorded,
+        vec![
+            (RateKind::Address, "203.0.113.9".to_owned()),
+            (RateKind::Client, "svc".to_owned())
+        ]
+    );
+
+    // Authenticated, but the client is over its own rate.
+    let mut limiter = MockRateLimiter::new();
+    limiter
+        .expect_admit()
+        .returning(|k, _| (k == RateKind::Client).then_some(1));
+    limiter.expect_backed_off().returning(|_, _| None);
+    let (signer, _) = recording_signer();
+    let svc = service_limited(
+        clients(),
+        signer,
+        Arc::new(CountingBlocking::default()),
+        limiter,
+    );
+    assert_eq!(
+        svc.issue(request(&secret("svc")), NOW).await.map(|_| ()),
+        Err(TokenError::TooManyRequests(1))
+    );
 }

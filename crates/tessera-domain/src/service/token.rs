@@ -21,8 +21,8 @@ use crate::issued::{
 };
 use crate::policy::{TokenPolicy, resolve_scope};
 use crate::ports::{
-    AuthorizationCodeStore, BlockingWork, OpaqueTokenStore, ParamStore, RandomSource,
-    RefreshTokenStore, RevocationList, SignError, TokenSigner, UserRepository,
+    AuthorizationCodeStore, BlockingWork, OpaqueTokenStore, ParamStore, RandomSource, RateKind,
+    RateLimiter, RefreshTokenStore, RevocationList, SignError, TokenSigner, UserRepository,
 };
 use crate::scope::ScopeSet;
 use crate::secret::{PlainSecret, SecretPepper, SecretVerifier, verify_any};
@@ -88,6 +88,18 @@ pub enum ClientAuthentication {
 }
 
 impl ClientAuthentication {
+    /// The client id the caller claims, if any.
+    #[must_use]
+    pub fn client_id(&self) -> Option<&ClientId> {
+        match self {
+            Self::SecretBasic { client_id, .. }
+            | Self::SecretPost { client_id, .. }
+            | Self::Certificate { client_id, .. }
+            | Self::None { client_id } => Some(client_id),
+            Self::Absent => None,
+        }
+    }
+
     /// Parses raw credentials as the dialect extracted them. An id or secret that cannot be valid
     /// is a failed authentication (`invalid_client`), not a malformed request: to the caller it is
     /// indistinguishable from a wrong secret.
@@ -262,6 +274,8 @@ pub struct TokenRequest {
     pub profile: ApiProfile,
     /// The client certificate presented (by mutual TLS, or a trusted gateway).
     pub certificate: Option<PresentedCertificate>,
+    /// The address the request came from, for per-address limits.
+    pub source: Option<String>,
 }
 
 /// What an API (a dialect) asks of every request that comes through it, from its configuration.
@@ -310,6 +324,8 @@ pub struct TokenPorts {
     pub params: Arc<dyn ParamStore>,
     /// Authorization codes.
     pub codes: Arc<dyn AuthorizationCodeStore>,
+    /// Request rates and failed authentications.
+    pub limiter: Arc<dyn RateLimiter>,
 }
 
 /// Whom an access token is about, and what it grants.
@@ -394,7 +410,9 @@ impl TokenService {
     /// # Errors
     /// The [`TokenError`] the request deserves (RFC 6749 §5.2).
     pub async fn issue(&self, request: TokenRequest, now: UnixTime) -> Result<Issued, TokenError> {
-        let client = self.authenticate(request.auth, now).await?;
+        let client = self
+            .admit(request.auth, request.source.as_deref(), now)
+            .await?;
         if !request.profile.required_roles.is_met_by(client.roles()) {
             tracing::info!(client_id = %client.id(), required = %request.profile.required_roles, "client lacks the roles this API requires");
             return Err(TokenError::UnauthorizedClient);
@@ -793,10 +811,11 @@ impl TokenService {
     pub async fn revoke(
         &self,
         auth: ClientAuthentication,
+        source: Option<&str>,
         raw: &str,
         now: UnixTime,
     ) -> Result<(), TokenError> {
-        let client = self.authenticate(auth, now).await?;
+        let client = self.authenticate_limited(auth, source, now).await?;
         if let Some(token) = ReferenceToken::recognise(REFRESH_PREFIX, raw) {
             if let Some((_, family)) = self
                 .ports
@@ -844,10 +863,11 @@ impl TokenService {
     pub async fn introspect(
         &self,
         auth: ClientAuthentication,
+        source: Option<&str>,
         raw: &str,
         now: UnixTime,
     ) -> Result<Introspection, TokenError> {
-        let caller = self.authenticate(auth, now).await?;
+        let caller = self.authenticate_limited(auth, source, now).await?;
         let privileged = caller
             .roles()
             .contains(self.policy.introspection_role.as_str());
@@ -961,6 +981,63 @@ impl TokenService {
             exp: claims.exp,
             cnf: claims.cnf,
         }))
+    }
+
+    /// What every issuing request passes first: the address's rate, the backoffs after failed
+    /// authentications, authentication itself (a failure counts against the client id and the
+    /// address), then the client's rate.
+    async fn admit(
+        &self,
+        auth: ClientAuthentication,
+        source: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Arc<Client>, TokenError> {
+        if let Some(address) = source
+            && let Some(wait) = self.ports.limiter.admit(RateKind::Address, address)
+        {
+            return Err(TokenError::TooManyRequests(wait));
+        }
+        let client = self.authenticate_limited(auth, source, now).await?;
+        if let Some(wait) = self
+            .ports
+            .limiter
+            .admit(RateKind::Client, client.id().as_str())
+        {
+            tracing::info!(client_id = %client.id(), "client over its request rate");
+            return Err(TokenError::TooManyRequests(wait));
+        }
+        Ok(client)
+    }
+
+    /// Authentication behind the failed-authentication backoff: while the client id or the
+    /// address is backed off the credentials are not even checked.
+    async fn authenticate_limited(
+        &self,
+        auth: ClientAuthentication,
+        source: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Arc<Client>, TokenError> {
+        let limiter = &self.ports.limiter;
+        let id = auth.client_id().map(|c| c.as_str().to_owned());
+        let backed_off = source
+            .and_then(|a| limiter.backed_off(RateKind::Address, a))
+            .or_else(|| {
+                id.as_deref()
+                    .and_then(|c| limiter.backed_off(RateKind::Client, c))
+            });
+        if let Some(wait) = backed_off {
+            return Err(TokenError::TooManyRequests(wait));
+        }
+        let result = self.authenticate(auth, now).await;
+        if matches!(result, Err(TokenError::InvalidClient)) {
+            if let Some(address) = source {
+                limiter.record_failure(RateKind::Address, address);
+            }
+            if let Some(c) = &id {
+                limiter.record_failure(RateKind::Client, c);
+            }
+        }
+        result
     }
 
     /// RFC 6749 §2.3: checks the presented credentials. Every failure is the same
@@ -1144,12 +1221,13 @@ impl TokenService {
     pub async fn generate_param(
         &self,
         auth: ClientAuthentication,
+        source: Option<&str>,
         selector: UserSelector,
         profile: &ApiProfile,
         ttl_secs: u32,
         now: UnixTime,
     ) -> Result<(ReferenceToken, u32), TokenError> {
-        let client = self.authenticate(auth, now).await?;
+        let client = self.admit(auth, source, now).await?;
         if !profile.required_roles.is_met_by(client.roles()) {
             return Err(TokenError::UnauthorizedClient);
         }

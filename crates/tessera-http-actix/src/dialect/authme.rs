@@ -26,6 +26,8 @@ use crate::server::HttpState;
 #[derive(Debug, PartialEq, Eq)]
 pub struct AuthMeError {
     status: StatusCode,
+    /// `Retry-After`, for 429.
+    retry_after: Option<u32>,
     code: &'static str,
     message: String,
 }
@@ -33,6 +35,7 @@ pub struct AuthMeError {
 fn err(status: StatusCode, code: &'static str, message: impl Into<String>) -> AuthMeError {
     AuthMeError {
         status,
+        retry_after: None,
         code,
         message: message.into(),
     }
@@ -81,6 +84,14 @@ pub fn from_token_error(e: &TokenError) -> AuthMeError {
             "99",
             "Internal server error.",
         ),
+        TokenError::TooManyRequests(secs) => AuthMeError {
+            retry_after: Some(*secs),
+            ..err(
+                StatusCode::TOO_MANY_REQUESTS,
+                "98",
+                "Too many requests. Try again later.",
+            )
+        },
     }
 }
 
@@ -100,6 +111,9 @@ struct ErrorItem<'a> {
 
 fn render(e: &AuthMeError) -> HttpResponse {
     let mut builder = HttpResponse::build(e.status);
+    if let Some(secs) = e.retry_after {
+        builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+    }
     if e.status == StatusCode::UNAUTHORIZED {
         builder.insert_header((
             header::WWW_AUTHENTICATE,
@@ -316,6 +330,7 @@ async fn generate(
     };
     let request = TokenRequest {
         certificate: None,
+        source: super::source(req),
         auth,
         grant,
         profile,
@@ -359,6 +374,7 @@ pub async fn renew_token(
         profile.fixed_ttl = Some(route.remember_me_ttl);
         let request = TokenRequest {
             certificate: None,
+            source: super::source(&req),
             auth,
             grant: GrantRequest::RefreshToken {
                 refresh_token: token,
@@ -408,6 +424,7 @@ pub async fn generate_param(
             .tokens
             .generate_param(
                 auth,
+                super::source(&req).as_deref(),
                 who,
                 &profile(route),
                 route.param_ttl_secs,
@@ -485,7 +502,12 @@ pub async fn validate_opaque_token(
             .ok_or_else(|| required("token"))?;
         state
             .tokens
-            .introspect(auth, &token, state.clock.now())
+            .introspect(
+                auth,
+                super::source(&req).as_deref(),
+                &token,
+                state.clock.now(),
+            )
             .await
             .map_err(|e| from_token_error(&e))
     };

@@ -13,6 +13,12 @@ use actix_web::web::Payload;
 
 use tessera_domain::TokenError;
 
+/// The address a request came from (the peer of the connection), for per-address limits.
+#[must_use]
+pub fn source(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
 /// The largest request body any token endpoint accepts.
 pub const MAX_BODY: usize = 64 * 1024;
 

@@ -90,6 +90,7 @@ async fn parse(req: &HttpRequest, payload: Payload) -> Result<TokenRequest, Refu
     let auth = authentication(req, &form)?;
     Ok(TokenRequest {
         certificate: crate::tls::peer_certificate(req),
+        source: super::source(req),
         profile: ApiProfile::default(),
         auth,
         grant,
@@ -132,7 +133,16 @@ pub async fn revoke(req: HttpRequest, payload: Payload, state: Data<HttpState>) 
         Err(Refusal::TooLarge) => return too_large(),
         Err(Refusal::Token(e)) => return error(&e),
     };
-    match state.tokens.revoke(auth, &token, state.clock.now()).await {
+    match state
+        .tokens
+        .revoke(
+            auth,
+            super::source(&req).as_deref(),
+            &token,
+            state.clock.now(),
+        )
+        .await
+    {
         Ok(()) => no_store(HttpResponse::Ok().finish()),
         Err(e) => error(&e),
     }
@@ -170,7 +180,12 @@ pub async fn introspect(
     };
     match state
         .tokens
-        .introspect(auth, &token, state.clock.now())
+        .introspect(
+            auth,
+            super::source(&req).as_deref(),
+            &token,
+            state.clock.now(),
+        )
         .await
     {
         Ok(Introspection::Active(info)) => no_store(
@@ -263,6 +278,7 @@ pub fn status_of(e: &TokenError) -> StatusCode {
         | TokenError::InvalidScope(_) => StatusCode::BAD_REQUEST,
         TokenError::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         TokenError::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        TokenError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
     }
 }
 
@@ -276,6 +292,9 @@ pub fn error(e: &TokenError) -> HttpResponse {
         }
         TokenError::TemporarilyUnavailable => {
             builder.insert_header((header::RETRY_AFTER, "1"));
+        }
+        TokenError::TooManyRequests(secs) => {
+            builder.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         _ => {}
     }

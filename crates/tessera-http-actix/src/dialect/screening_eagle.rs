@@ -30,12 +30,15 @@ struct ErrorBody<'a> {
 #[derive(Debug)]
 pub struct EagleError {
     status: StatusCode,
+    /// `Retry-After`, for 429.
+    retry_after: Option<u32>,
     description: String,
 }
 
 fn bad_request(description: impl Into<String>) -> EagleError {
     EagleError {
         status: StatusCode::BAD_REQUEST,
+        retry_after: None,
         description: description.into(),
     }
 }
@@ -45,11 +48,9 @@ fn bad_request(description: impl Into<String>) -> EagleError {
 pub fn from_token_error(e: &TokenError) -> EagleError {
     let (status, description) = match e {
         TokenError::InvalidClient => (StatusCode::UNAUTHORIZED, e.to_string()),
-        TokenError::UnauthorizedClient => (StatusCode::FORBIDDEN, format!("permission denied: {e}")),
-        TokenError::UnsupportedGrantType(g) if g == "authorization_code" => (
-            StatusCode::BAD_REQUEST,
-            "grant_type authorization_code is not available yet: it needs user sign-in, which this server does not offer".into(),
-        ),
+        TokenError::UnauthorizedClient => {
+            (StatusCode::FORBIDDEN, format!("permission denied: {e}"))
+        }
         TokenError::InvalidRequest(_)
         | TokenError::InvalidGrant(_)
         | TokenError::UnsupportedGrantType(_)
@@ -57,15 +58,23 @@ pub fn from_token_error(e: &TokenError) -> EagleError {
         TokenError::ServerError | TokenError::TemporarilyUnavailable => {
             (StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
         }
+        TokenError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
     };
     EagleError {
         status,
+        retry_after: match e {
+            TokenError::TooManyRequests(secs) => Some(*secs),
+            _ => None,
+        },
         description,
     }
 }
 
 fn render(e: &EagleError) -> HttpResponse {
     let mut builder = HttpResponse::build(e.status);
+    if let Some(secs) = e.retry_after {
+        builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+    }
     if e.status == StatusCode::UNAUTHORIZED {
         builder.insert_header((header::WWW_AUTHENTICATE, format!("Basic realm=\"{REALM}\"")));
     }
@@ -96,6 +105,7 @@ async fn parse(
         BadForm::NotForm => bad_request("the body must be application/x-www-form-urlencoded"),
         BadForm::TooLarge => EagleError {
             status: StatusCode::PAYLOAD_TOO_LARGE,
+            retry_after: None,
             description: format!("the request body is larger than {MAX_BODY} bytes"),
         },
         BadForm::Repeated(name) => bad_request(format!("parameter {name:?} is repeated")),
@@ -138,6 +148,7 @@ async fn parse(
         .and_then(|d| d.default_ttl);
     Ok(TokenRequest {
         certificate: None,
+        source: super::source(req),
         auth,
         grant,
         profile: ApiProfile {
@@ -170,6 +181,7 @@ pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -
 pub async fn method_not_allowed() -> HttpResponse {
     let mut res = render(&EagleError {
         status: StatusCode::METHOD_NOT_ALLOWED,
+        retry_after: None,
         description: "this endpoint accepts only POST".into(),
     });
     res.headers_mut()

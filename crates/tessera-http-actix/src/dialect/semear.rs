@@ -133,6 +133,7 @@ async fn parse(
         auth,
         grant,
         certificate,
+        source: super::source(req),
         profile: ApiProfile {
             default_ttl: route.default_ttl,
             require_certificate: true,

@@ -21,6 +21,8 @@ use crate::server::HttpState;
 #[derive(Debug, PartialEq, Eq)]
 pub struct SerproError {
     status: StatusCode,
+    /// `Retry-After`, for 429.
+    retry_after: Option<u32>,
     code: &'static str,
     msg: String,
 }
@@ -28,6 +30,7 @@ pub struct SerproError {
 fn campo_obrigatorio(field: &str) -> SerproError {
     SerproError {
         status: StatusCode::PRECONDITION_FAILED,
+        retry_after: None,
         code: "CAMPO_OBRIGATORIO",
         msg: format!("O campo {field} é obrigatório"),
     }
@@ -36,6 +39,7 @@ fn campo_obrigatorio(field: &str) -> SerproError {
 fn valor_invalido(param: &str) -> SerproError {
     SerproError {
         status: StatusCode::BAD_REQUEST,
+        retry_after: None,
         code: "VALOR_PARAMETRO_INVALIDO",
         msg: format!("Valor do parâmetro {param} inválido"),
     }
@@ -44,6 +48,7 @@ fn valor_invalido(param: &str) -> SerproError {
 fn cliente_nao_identificado() -> SerproError {
     SerproError {
         status: StatusCode::PRECONDITION_FAILED,
+        retry_after: None,
         code: "CLIENTE_OAUTH_NAO_IDENTIFICADO",
         msg: "Não foi possível identificar a aplicação cliente.".into(),
     }
@@ -52,6 +57,7 @@ fn cliente_nao_identificado() -> SerproError {
 fn autenticacao_invalida() -> SerproError {
     SerproError {
         status: StatusCode::UNAUTHORIZED,
+        retry_after: None,
         code: "AUTENTICACAO_INVALIDA_CLIENT_OAUTH",
         msg: "Falha na autenticidade do client_id e client_secret.".into(),
     }
@@ -60,6 +66,7 @@ fn autenticacao_invalida() -> SerproError {
 fn falha_interna() -> SerproError {
     SerproError {
         status: StatusCode::INTERNAL_SERVER_ERROR,
+        retry_after: None,
         code: "FALHA_TOKEN_MANUTENCAO_APLICACAO",
         msg: "Erro interno na obtenção do token de manutenção da aplicação.".into(),
     }
@@ -76,6 +83,12 @@ pub fn from_token_error(e: &TokenError) -> SerproError {
         TokenError::InvalidScope(_) => valor_invalido("scope"),
         TokenError::InvalidRequest(_) => valor_invalido("da requisição"),
         TokenError::ServerError | TokenError::TemporarilyUnavailable => falha_interna(),
+        TokenError::TooManyRequests(secs) => SerproError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            retry_after: Some(*secs),
+            code: "LIMITE_REQUISICOES_EXCEDIDO",
+            msg: "Limite de requisições excedido. Tente novamente mais tarde.".into(),
+        },
     }
 }
 
@@ -87,7 +100,11 @@ struct ErrorBody<'a> {
 }
 
 fn render(e: &SerproError) -> HttpResponse {
-    HttpResponse::build(e.status)
+    let mut builder = HttpResponse::build(e.status);
+    if let Some(secs) = e.retry_after {
+        builder.insert_header((header::RETRY_AFTER, secs.to_string()));
+    }
+    builder
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(ErrorBody {
             code: e.code,
@@ -113,6 +130,7 @@ async fn parse(
         BadForm::NotForm => valor_invalido("Content-Type"),
         BadForm::TooLarge => SerproError {
             status: StatusCode::PAYLOAD_TOO_LARGE,
+            retry_after: None,
             code: "VALOR_PARAMETRO_INVALIDO",
             msg: format!("Corpo da requisição maior que {MAX_BODY} bytes"),
         },
@@ -138,6 +156,7 @@ async fn parse(
     let grant = GrantRequest::ClientCredentials { scope: None };
     Ok(TokenRequest {
         certificate: None,
+        source: super::source(req),
         auth,
         grant,
         profile: ApiProfile {
@@ -170,6 +189,7 @@ pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -
 pub async fn method_not_allowed() -> HttpResponse {
     let mut res = render(&SerproError {
         status: StatusCode::METHOD_NOT_ALLOWED,
+        retry_after: None,
         code: "VALOR_PARAMETRO_INVALIDO",
         msg: "Valor do parâmetro método HTTP inválido: use POST".into(),
     });

@@ -100,6 +100,7 @@ fn ports(clients: Arc<ClientCache>, signer: Arc<StubSigner>) -> TokenPorts {
         users: Arc::new(tessera_testkit::fakes::InMemoryUsers::default()),
         params: Arc::new(tessera_testkit::fakes::InMemoryParams::default()),
         codes: Arc::new(tessera_testkit::fakes::InMemoryAuthz::default()),
+        limiter: Arc::new(tessera_testkit::fakes::Unlimited),
     }
 }
 
