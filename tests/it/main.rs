@@ -22,4 +22,5 @@ mod mtls;
 mod oidc;
 mod ops;
 mod refresh;
+mod secrets;
 mod tokens;

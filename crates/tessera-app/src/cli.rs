@@ -137,6 +137,15 @@ pub enum KeysCommand {
         /// The key id.
         kid: String,
     },
+    /// Re-encrypts the private signing keys and the secret pepper under a new master key, all at
+    /// once. Without --new-key-file a new key is generated into the data directory's master.key
+    /// (only when that file is the current key); with a configured key, give the new one in a
+    /// file and then configure it.
+    Rewrap {
+        /// A file holding the new master key (32 bytes, base64).
+        #[arg(long, value_name = "FILE")]
+        new_key_file: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Args, Debug, Clone, Default)]

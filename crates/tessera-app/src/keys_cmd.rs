@@ -3,16 +3,16 @@
 
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail};
+use anyhow::{Context as _, anyhow, bail};
 use serde_json::{Value, json};
 use tessera_domain::SigningAlgorithm;
 use tessera_domain::keys::{KeyId, SigningKey};
 use tessera_domain::ports::{Clock, TokenSigner};
 use tessera_domain::service::KeyService;
-use tessera_keys_jwt::{AwsLcKeyGenerator, JwtKeyRing};
+use tessera_keys_jwt::{AesGcmSealer, AwsLcKeyGenerator, JwtKeyRing, MasterKey};
 
 use crate::cli::KeysCommand;
-use crate::settings::Settings;
+use crate::settings::{MasterKeySource, Settings};
 use crate::wiring::{SystemClock, open_store};
 
 fn key_json(k: &SigningKey) -> Value {
@@ -29,6 +29,7 @@ fn key_json(k: &SigningKey) -> Value {
 /// Runs a `keys` subcommand.
 pub async fn run(settings: Settings, command: KeysCommand) -> anyhow::Result<()> {
     let store = Arc::new(open_store(&settings)?);
+    let rewrap_store = Arc::clone(&store);
     let signer: Arc<dyn TokenSigner> = Arc::new(JwtKeyRing::new());
     let keys = KeyService::new(store, Arc::new(AwsLcKeyGenerator), signer);
     let out = match command {
@@ -54,6 +55,35 @@ pub async fn run(settings: Settings, command: KeysCommand) -> anyhow::Result<()>
         KeysCommand::Retire { kid } => {
             let kid = KeyId::parse(&kid).map_err(|e| anyhow!("{e}"))?;
             key_json(&keys.retire(&kid, SystemClock.now()).await?)
+        }
+        KeysCommand::Rewrap { new_key_file } => {
+            let in_data_dir = settings.master_key == MasterKeySource::None;
+            let next = match &new_key_file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("--new-key-file {}", path.display()))?;
+                    MasterKey::parse(&text)
+                        .map_err(|e| anyhow!("--new-key-file {}: {e}", path.display()))?
+                }
+                None if in_data_dir => MasterKey::generate(),
+                None => bail!(
+                    "the master key is configured (master_key or master_key_file): give the new one with --new-key-file, then configure it"
+                ),
+            };
+            let count = rewrap_store
+                .rewrap(Arc::new(AesGcmSealer::new(&next)))
+                .await
+                .context("rewrap")?;
+            if in_data_dir {
+                let path = settings.data_dir.join(crate::wiring::MASTER_KEY_FILE);
+                crate::wiring::write_master_key(&path, &next)?;
+                json!({"rewrapped": count, "master_key_file": path.display().to_string()})
+            } else {
+                json!({
+                    "rewrapped": count,
+                    "next": "configure the new key now (master_key or master_key_file): the old one opens nothing any more",
+                })
+            }
         }
     };
     println!("{}", serde_json::to_string_pretty(&out)?);

@@ -20,7 +20,7 @@ use tessera_keys_jwt::{AwsLcKeyGenerator, AwsLcRandom, JwtKeyRing};
 use tessera_store_diesel::DieselStore;
 
 use crate::settings::Settings;
-use crate::wiring::{SystemClock, TokioBlocking, open_store, pepper};
+use crate::wiring::{SystemClock, TokioBlocking, pepper};
 
 /// The issuer: configured, or `http://` + the bound address (loopback for an unspecified one).
 fn derive_issuer(configured: Option<&Issuer>, bound: SocketAddr) -> anyhow::Result<Issuer> {
@@ -38,7 +38,10 @@ fn derive_issuer(configured: Option<&Issuer>, bound: SocketAddr) -> anyhow::Resu
 /// Runs the server until it is stopped (SIGINT or SIGTERM stop it gracefully).
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = Arc::new(open_store(&settings)?);
+    let store = Arc::new(crate::wiring::open_store_serving(
+        &settings,
+        Some(settings.bind),
+    )?);
     let pepper = pepper(&store).await?;
 
     let ring = Arc::new(JwtKeyRing::new());

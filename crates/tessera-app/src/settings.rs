@@ -18,6 +18,18 @@ use tessera_store_diesel::{DatabaseUrl, StoreConfig};
 
 use crate::cli::{GlobalArgs, ServeArgs};
 
+/// Where the master key comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MasterKeySource {
+    /// `master_key` (or `TESSERA_MASTER_KEY`): the key itself, base64.
+    Configured(tessera_keys_jwt::MasterKey),
+    /// `master_key_file`: a file holding it.
+    File(PathBuf),
+    /// Not configured: on a loopback address, the data directory's `master.key` (generated when
+    /// absent); elsewhere `serve` refuses to start.
+    None,
+}
+
 /// The file read when `--config` and `TESSERA_CONFIG` are both absent, if it exists.
 const DEFAULT_FILE: &str = "tessera.toml";
 
@@ -26,6 +38,8 @@ const DEFAULT_FILE: &str = "tessera.toml";
 struct Raw {
     data_dir: PathBuf,
     database_url: Option<String>,
+    master_key: Option<String>,
+    master_key_file: Option<PathBuf>,
     server: RawServer,
     storage: RawStorage,
     tokens: RawTokens,
@@ -179,6 +193,10 @@ pub enum LogFormat {
 pub struct Settings {
     /// Where the database is, and how to pool it.
     pub store: StoreConfig,
+    /// The data directory (the generated master key lives there on loopback deployments).
+    pub data_dir: PathBuf,
+    /// Where the master key that seals secrets at rest comes from.
+    pub master_key: MasterKeySource,
     /// Where to listen.
     pub bind: SocketAddr,
     /// The issuer, when configured; otherwise derived from the bound address.
@@ -693,8 +711,23 @@ impl Settings {
         if raw.cache.refresh_interval_ms == 0 {
             bail!("cache.refresh_interval_ms: must be at least 1");
         }
+        let master_key = match (
+            raw.master_key.as_deref().filter(|k| !k.trim().is_empty()),
+            raw.master_key_file
+                .clone()
+                .filter(|f| !f.as_os_str().is_empty()),
+        ) {
+            (Some(_), Some(_)) => bail!("master_key and master_key_file: set one, not both"),
+            (Some(text), None) => MasterKeySource::Configured(
+                tessera_keys_jwt::MasterKey::parse(text).map_err(|e| anyhow!("master_key: {e}"))?,
+            ),
+            (None, Some(file)) => MasterKeySource::File(file),
+            (None, None) => MasterKeySource::None,
+        };
         Ok(Self {
             store,
+            data_dir: raw.data_dir.clone(),
+            master_key,
             bind,
             issuer,
             workers: raw.server.workers,

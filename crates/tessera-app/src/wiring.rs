@@ -9,11 +9,11 @@ use async_trait::async_trait;
 use tessera_domain::UnixTime;
 use tessera_domain::ports::{BlockingWork, Clock, RandomSource, ServerSecretRepository};
 use tessera_domain::secret::SecretPepper;
-use tessera_keys_jwt::AwsLcRandom;
+use tessera_keys_jwt::{AesGcmSealer, AwsLcRandom, MasterKey};
 use tessera_store_diesel::DieselStore;
 use tracing_subscriber::EnvFilter;
 
-use crate::settings::{LogFormat, Settings};
+use crate::settings::{LogFormat, MasterKeySource, Settings};
 
 /// The system clock.
 #[derive(Debug, Default, Clone, Copy)]
@@ -55,9 +55,91 @@ pub fn init_tracing(settings: &Settings) {
     };
 }
 
-/// Opens the store (applying migrations).
+/// The generated master key's file in the data directory.
+pub const MASTER_KEY_FILE: &str = "master.key";
+
+/// The master key that seals secrets at rest. Configured (`master_key`, `TESSERA_MASTER_KEY`) or
+/// read from `master_key_file`; otherwise the data directory's `master.key`, generated (0600) when
+/// absent — but a server listening beyond loopback (`serving_on`) refuses to start without a
+/// configured one.
+///
+/// # Errors
+/// When none may be used, or a file cannot be read or written.
+pub fn master_key(
+    settings: &Settings,
+    serving_on: Option<std::net::SocketAddr>,
+) -> anyhow::Result<MasterKey> {
+    match &settings.master_key {
+        MasterKeySource::Configured(key) => Ok(key.clone()),
+        MasterKeySource::File(path) => read_master_key(path),
+        MasterKeySource::None => {
+            if let Some(addr) = serving_on
+                && !addr.ip().is_loopback()
+            {
+                anyhow::bail!(
+                    "refusing to serve on {addr} without a master key: private signing keys and the secret pepper are encrypted at rest with it; set master_key (TESSERA_MASTER_KEY) or master_key_file"
+                );
+            }
+            let path = settings.data_dir.join(MASTER_KEY_FILE);
+            if path.exists() {
+                return read_master_key(&path);
+            }
+            let key = MasterKey::generate();
+            write_master_key(&path, &key)?;
+            tracing::warn!(
+                file = %path.display(),
+                "generated a master key for secrets at rest; keep it with the database's backups, and configure master_key for production"
+            );
+            Ok(key)
+        }
+    }
+}
+
+fn read_master_key(path: &std::path::Path) -> anyhow::Result<MasterKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("master key file {}", path.display()))?;
+    MasterKey::parse(&text).map_err(|e| anyhow::anyhow!("master key file {}: {e}", path.display()))
+}
+
+/// Writes a master key file readable by its owner only, atomically (a temporary file renamed).
+pub fn write_master_key(path: &std::path::Path, key: &MasterKey) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("key.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    file.write_all(format!("{}\n", key.to_text()).as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Opens the store (applying migrations), sealing secrets under the master key. `serving_on` is
+/// the address `serve` listens on (the master-key rule depends on it).
+pub fn open_store_serving(
+    settings: &Settings,
+    serving_on: Option<std::net::SocketAddr>,
+) -> anyhow::Result<DieselStore> {
+    let key = master_key(settings, serving_on)?;
+    DieselStore::open(
+        &settings.store,
+        Arc::new(SystemClock),
+        Arc::new(AesGcmSealer::new(&key)),
+    )
+    .context("cannot open the database")
+}
+
+/// Opens the store for a command-line command.
 pub fn open_store(settings: &Settings) -> anyhow::Result<DieselStore> {
-    DieselStore::open(&settings.store, Arc::new(SystemClock)).context("cannot open the database")
+    open_store_serving(settings, None)
 }
 
 /// The deployment's pepper: the stored one, or a new random one stored now.

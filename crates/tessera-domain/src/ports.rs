@@ -203,6 +203,39 @@ pub trait TokenSigner: Send + Sync {
     fn verify(&self, token: &str) -> Result<AccessTokenClaims, SignError>;
 }
 
+/// Why a sealed value could not be opened.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SealError {
+    /// The value was stored before sealing existed (plaintext).
+    #[error("not sealed")]
+    NotSealed,
+    /// Authentication failed: another master key, another context, or tampering.
+    #[error("cannot be opened with this master key")]
+    WrongKey,
+    /// Sealing failed (the cipher refused; a bug).
+    #[error("sealing failed")]
+    Failed,
+}
+
+/// Encryption at rest of the server's own secrets (private signing keys, the secret pepper) under
+/// a master key. `context` names the value (e.g. the key id) and is authenticated with it, so a
+/// sealed value cannot be moved to another row.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+pub trait Sealer: Send + Sync {
+    /// Encrypts `plain`.
+    ///
+    /// # Errors
+    /// `Failed` only if the cipher refuses.
+    fn seal(&self, context: &str, plain: &[u8]) -> Result<Vec<u8>, SealError>;
+
+    /// Decrypts what `seal` made.
+    ///
+    /// # Errors
+    /// `NotSealed` for a value that is not in the sealed format; `WrongKey` when it does not
+    /// authenticate.
+    fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, SealError>;
+}
+
 /// What a rate is counted for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RateKind {

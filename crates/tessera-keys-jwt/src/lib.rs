@@ -10,6 +10,7 @@
 
 mod claims;
 mod keypair;
+mod seal;
 
 use std::sync::{Arc, RwLock};
 
@@ -22,6 +23,7 @@ use tessera_domain::ports::{KeyGenerator, RandomSource, SignError, TokenSigner};
 use tessera_domain::token::{AccessToken, AccessTokenClaims, IdTokenClaims};
 
 pub use keypair::{LoadedKey, generate_key};
+pub use seal::{AesGcmSealer, MasterKey};
 
 /// The JWS `typ` of an access token (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";

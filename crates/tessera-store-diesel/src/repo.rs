@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use tessera_domain::keys::{KeyState, SigningKey};
-use tessera_domain::ports::{ClientRepository, Clock, KeyRepository, ServerSecretRepository};
+use tessera_domain::ports::{
+    ClientRepository, Clock, KeyRepository, SealError, Sealer, ServerSecretRepository,
+};
 use tessera_domain::secret::SecretPepper;
 use tessera_domain::{Client, ClientId, StoreError};
 
@@ -27,6 +29,34 @@ const PEPPER: &str = "client-secret-pepper";
 pub struct DieselStore {
     pool: SqlitePool,
     clock: Arc<dyn Clock>,
+    sealer: Arc<dyn Sealer>,
+}
+
+/// The sealing context of a signing key's private half.
+fn key_context(kid: &str) -> String {
+    format!("signing_key:{kid}")
+}
+
+/// The sealing context of a server secret.
+fn secret_context(name: &str) -> String {
+    format!("server_secret:{name}")
+}
+
+fn unsealed(sealer: &dyn Sealer, context: &str, stored: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+    match sealer.open(context, &stored) {
+        Ok(plain) => Ok(plain),
+        // Stored before sealing existed; `open` seals such values at start-up.
+        Err(SealError::NotSealed) => Ok(stored),
+        Err(e) => Err(StoreError::Corrupt(format!(
+            "{context}: {e} (is the master key the one it was sealed under?)"
+        ))),
+    }
+}
+
+fn sealed(sealer: &dyn Sealer, context: &str, plain: &[u8]) -> Result<Vec<u8>, StoreError> {
+    sealer
+        .seal(context, plain)
+        .map_err(|e| StoreError::Corrupt(format!("{context}: {e}")))
 }
 
 impl DieselStore {
@@ -35,11 +65,34 @@ impl DieselStore {
     ///
     /// # Errors
     /// `Unavailable` when the database cannot be opened or migrated.
-    pub fn open(config: &StoreConfig, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
-        Ok(Self {
+    pub fn open(
+        config: &StoreConfig,
+        clock: Arc<dyn Clock>,
+        sealer: Arc<dyn Sealer>,
+    ) -> Result<Self, StoreError> {
+        let store = Self {
             pool: open(config)?,
             clock,
-        })
+            sealer,
+        };
+        let mut conn = store
+            .pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let sealer = Arc::clone(&store.sealer);
+        reseal(&mut conn, sealer.as_ref(), sealer.as_ref())?;
+        Ok(store)
+    }
+
+    /// Re-encrypts every sealed secret under `next` (`tessera keys rewrap`), in one transaction:
+    /// either every value is under the new master key afterwards, or none is.
+    ///
+    /// # Errors
+    /// `Corrupt` when a value does not open under the current key; `Unavailable`.
+    pub async fn rewrap(&self, next: Arc<dyn Sealer>) -> Result<usize, StoreError> {
+        let current = Arc::clone(&self.sealer);
+        self.run(move |conn| reseal(conn, current.as_ref(), next.as_ref()))
+            .await
     }
 
     /// Whether the database answers a trivial query.
@@ -224,7 +277,8 @@ impl ClientRepository for DieselStore {
 #[async_trait]
 impl KeyRepository for DieselStore {
     async fn live_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
-        self.run(|conn| {
+        let sealer = Arc::clone(&self.sealer);
+        self.run(move |conn| {
             signing_keys::table
                 .filter(signing_keys::state.ne(KeyState::Retired.as_str()))
                 .order((signing_keys::created_at, signing_keys::kid))
@@ -232,14 +286,26 @@ impl KeyRepository for DieselStore {
                 .load(conn)
                 .map_err(from_diesel)?
                 .into_iter()
-                .map(key_from_row)
+                .map(|mut row| {
+                    row.private_der = unsealed(
+                        sealer.as_ref(),
+                        &key_context(&row.kid),
+                        std::mem::take(&mut row.private_der),
+                    )?;
+                    key_from_row(row)
+                })
                 .collect()
         })
         .await
     }
 
     async fn insert(&self, key: &SigningKey) -> Result<(), StoreError> {
-        let row = key_row(key);
+        let mut row = key_row(key);
+        row.private_der = sealed(
+            self.sealer.as_ref(),
+            &key_context(&row.kid),
+            &row.private_der,
+        )?;
         self.run(move |conn| {
             write_tx(conn, |conn| {
                 diesel::insert_into(signing_keys::table)
@@ -252,14 +318,22 @@ impl KeyRepository for DieselStore {
     }
 
     async fn all_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
-        self.run(|conn| {
+        let sealer = Arc::clone(&self.sealer);
+        self.run(move |conn| {
             signing_keys::table
                 .order((signing_keys::created_at, signing_keys::kid))
                 .select(KeyRow::as_select())
                 .load(conn)
                 .map_err(from_diesel)?
                 .into_iter()
-                .map(key_from_row)
+                .map(|mut row| {
+                    row.private_der = unsealed(
+                        sealer.as_ref(),
+                        &key_context(&row.kid),
+                        std::mem::take(&mut row.private_der),
+                    )?;
+                    key_from_row(row)
+                })
                 .collect()
         })
         .await
@@ -294,6 +368,9 @@ impl KeyRepository for DieselStore {
 impl ServerSecretRepository for DieselStore {
     async fn pepper_or_insert(&self, candidate: SecretPepper) -> Result<SecretPepper, StoreError> {
         let now = self.clock.now().as_secs();
+        let context = secret_context(PEPPER);
+        let sealed_candidate = sealed(self.sealer.as_ref(), &context, candidate.expose())?;
+        let sealer = Arc::clone(&self.sealer);
         self.run(move |conn| {
             let value: Vec<u8> = write_tx(conn, |conn| {
                 let existing: Option<Vec<u8>> = server_secrets::table
@@ -307,18 +384,88 @@ impl ServerSecretRepository for DieselStore {
                 diesel::insert_into(server_secrets::table)
                     .values((
                         server_secrets::name.eq(PEPPER),
-                        server_secrets::value.eq(candidate.expose().as_slice()),
+                        server_secrets::value.eq(sealed_candidate.as_slice()),
                         server_secrets::created_at.eq(now),
                     ))
                     .execute(conn)?;
-                Ok(candidate.expose().to_vec())
+                Ok(sealed_candidate.clone())
             })?;
+            let value = unsealed(sealer.as_ref(), &context, value)?;
             let bytes: [u8; 32] = value
                 .try_into()
                 .map_err(|_| StoreError::Corrupt("the stored pepper is not 32 bytes".into()))?;
             Ok(SecretPepper::from_bytes(bytes))
         })
         .await
+    }
+}
+
+/// Seals every stored secret under `next`, opening it with `current` (plaintext values from
+/// before sealing are taken as they are). One IMMEDIATE transaction. Returns how many values were
+/// written.
+fn reseal(conn: &mut Conn, current: &dyn Sealer, next: &dyn Sealer) -> Result<usize, StoreError> {
+    let same = std::ptr::addr_eq(current, next);
+    let mut failure: Option<StoreError> = None;
+    let written = write_tx(conn, |conn| {
+        let mut written = 0;
+        let keys: Vec<(String, Vec<u8>)> = signing_keys::table
+            .select((signing_keys::kid, signing_keys::private_der))
+            .load(conn)?;
+        let secrets: Vec<(String, Vec<u8>)> = server_secrets::table
+            .select((server_secrets::name, server_secrets::value))
+            .load(conn)?;
+        let mut convert = |context: String, stored: Vec<u8>| -> Option<Vec<u8>> {
+            let plaintext = matches!(current.open(&context, &stored), Err(SealError::NotSealed));
+            if same && !plaintext {
+                return None;
+            }
+            let plain = match unsealed(current, &context, stored) {
+                Ok(p) => p,
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    return None;
+                }
+            };
+            match sealed(next, &context, &plain) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    None
+                }
+            }
+        };
+        let mut key_updates = Vec::new();
+        for (kid, stored) in keys {
+            if let Some(v) = convert(key_context(&kid), stored) {
+                key_updates.push((kid, v));
+            }
+        }
+        let mut secret_updates = Vec::new();
+        for (name, stored) in secrets {
+            if let Some(v) = convert(secret_context(&name), stored) {
+                secret_updates.push((name, v));
+            }
+        }
+        if failure.is_some() {
+            return Err(diesel::result::Error::RollbackTransaction);
+        }
+        for (kid, v) in key_updates {
+            diesel::update(signing_keys::table.find(&kid))
+                .set(signing_keys::private_der.eq(v))
+                .execute(conn)?;
+            written += 1;
+        }
+        for (name, v) in secret_updates {
+            diesel::update(server_secrets::table.find(&name))
+                .set(server_secrets::value.eq(v))
+                .execute(conn)?;
+            written += 1;
+        }
+        Ok(written)
+    });
+    match (failure, written) {
+        (Some(e), _) => Err(e),
+        (None, result) => result,
     }
 }
 

@@ -543,6 +543,50 @@ impl tessera_domain::ports::UserRepository for InMemoryUsers {
     }
 }
 
+/// A sealer without cryptography, for tests: `fake` ‖ key byte ‖ context checksum ‖ bytes XOR
+/// key. It keeps the port's contract (another key or context does not open, plaintext is
+/// `NotSealed`) without hiding anything.
+#[derive(Debug, Clone, Copy)]
+pub struct TestSealer(pub u8);
+
+impl TestSealer {
+    fn checksum(context: &str) -> [u8; 8] {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in context.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        h.to_le_bytes()
+    }
+}
+
+impl tessera_domain::ports::Sealer for TestSealer {
+    fn seal(
+        &self,
+        context: &str,
+        plain: &[u8],
+    ) -> Result<Vec<u8>, tessera_domain::ports::SealError> {
+        let mut out = b"fake".to_vec();
+        out.push(self.0);
+        out.extend_from_slice(&Self::checksum(context));
+        out.extend(plain.iter().map(|b| b ^ self.0));
+        Ok(out)
+    }
+
+    fn open(
+        &self,
+        context: &str,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, tessera_domain::ports::SealError> {
+        use tessera_domain::ports::SealError;
+        let rest = sealed.strip_prefix(b"fake").ok_or(SealError::NotSealed)?;
+        let (key, rest) = rest.split_first().ok_or(SealError::WrongKey)?;
+        if *key != self.0 || rest.len() < 8 || rest[..8] != Self::checksum(context) {
+            return Err(SealError::WrongKey);
+        }
+        Ok(rest[8..].iter().map(|b| b ^ self.0).collect())
+    }
+}
+
 /// A rate limiter that never limits.
 #[derive(Debug, Default)]
 pub struct Unlimited;

@@ -8,8 +8,131 @@ use super::*;
 use crate::pool::{DatabaseUrl, StoreConfig};
 
 fn store(dir: &tempfile::TempDir) -> DieselStore {
+    store_sealed(dir, 7).unwrap()
+}
+
+fn store_sealed(dir: &tempfile::TempDir, key: u8) -> Result<DieselStore, StoreError> {
     let config = StoreConfig::new(DatabaseUrl::in_data_dir(dir.path()));
-    DieselStore::open(&config, Arc::new(FixedClock::at(1_700_000_000))).unwrap()
+    DieselStore::open(
+        &config,
+        Arc::new(FixedClock::at(1_700_000_000)),
+        Arc::new(tessera_testkit::fakes::TestSealer(key)),
+    )
+}
+
+/// The raw bytes of a column, as the file holds them.
+async fn raw(s: &DieselStore, sql: &'static str) -> Vec<Vec<u8>> {
+    #[derive(diesel::QueryableByName)]
+    struct Blob {
+        #[diesel(sql_type = diesel::sql_types::Binary)]
+        v: Vec<u8>,
+    }
+    s.run(move |conn| {
+        diesel::sql_query(sql)
+            .load::<Blob>(conn)
+            .map(|rows| rows.into_iter().map(|r| r.v).collect())
+            .map_err(from_diesel)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn private_keys_and_the_pepper_are_sealed_at_rest_and_rewrapped_whole() {
+    use tessera_domain::secret::SecretPepper;
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir);
+    let key = tessera_testkit::fixtures::key_record(
+        "k1",
+        tessera_domain::SigningAlgorithm::Es256,
+        tessera_domain::keys::KeyState::Active,
+        5,
+    );
+    KeyRepository::insert(&s, &key).await.unwrap();
+    let pepper = s
+        .pepper_or_insert(SecretPepper::from_bytes([9; 32]))
+        .await
+        .unwrap();
+    let stored = raw(&s, "SELECT private_der AS v FROM signing_keys").await;
+    assert!(stored[0].starts_with(b"fake\x07"), "sealed under key 7");
+    assert_ne!(stored[0], key.private_der.expose(), "not in the clear");
+    let stored = raw(&s, "SELECT value AS v FROM server_secrets").await;
+    assert!(stored[0].starts_with(b"fake\x07"));
+    assert_eq!(
+        KeyRepository::all_keys(&s).await.unwrap(),
+        vec![key.clone()]
+    );
+
+    // Another master key cannot read them, and says so.
+    drop(s);
+    let wrong = store_sealed(&dir, 8).unwrap();
+    let got = KeyRepository::all_keys(&wrong).await;
+    assert!(
+        matches!(&got, Err(StoreError::Corrupt(m)) if m.contains("master key")),
+        "{got:?}"
+    );
+    drop(wrong);
+
+    // Rewrap: everything moves to the new key at once.
+    let s = store(&dir);
+    assert_eq!(
+        s.rewrap(Arc::new(tessera_testkit::fakes::TestSealer(9)))
+            .await,
+        Ok(2)
+    );
+    drop(s);
+    let s = store_sealed(&dir, 9).unwrap();
+    assert_eq!(KeyRepository::all_keys(&s).await.unwrap(), vec![key]);
+    assert_eq!(
+        s.pepper_or_insert(SecretPepper::from_bytes([1; 32]))
+            .await
+            .unwrap()
+            .expose(),
+        pepper.expose()
+    );
+    // A rewrap from the wrong key changes nothing.
+    drop(s);
+    let wrong = store_sealed(&dir, 7).unwrap();
+    assert!(
+        wrong
+            .rewrap(Arc::new(tessera_testkit::fakes::TestSealer(10)))
+            .await
+            .is_err()
+    );
+    drop(wrong);
+    assert!(
+        KeyRepository::all_keys(&store_sealed(&dir, 9).unwrap())
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn secrets_stored_in_the_clear_before_sealing_are_sealed_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir);
+    let key = tessera_testkit::fixtures::key_record(
+        "legacy",
+        tessera_domain::SigningAlgorithm::Es256,
+        tessera_domain::keys::KeyState::Active,
+        5,
+    );
+    KeyRepository::insert(&s, &key).await.unwrap();
+    // Put it back in the clear, as a database from before sealing holds it.
+    let der = key.private_der.expose().to_vec();
+    s.run(move |conn| {
+        diesel::update(crate::schema::signing_keys::table)
+            .set(crate::schema::signing_keys::private_der.eq(der))
+            .execute(conn)
+            .map_err(from_diesel)
+    })
+    .await
+    .unwrap();
+    drop(s);
+    let s = store(&dir);
+    let stored = raw(&s, "SELECT private_der AS v FROM signing_keys").await;
+    assert!(stored[0].starts_with(b"fake\x07"), "sealed at open");
+    assert_eq!(KeyRepository::all_keys(&s).await.unwrap(), vec![key]);
 }
 
 #[tokio::test]
