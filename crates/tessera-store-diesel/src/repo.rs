@@ -53,6 +53,16 @@ fn unsealed(sealer: &dyn Sealer, context: &str, stored: Vec<u8>) -> Result<Vec<u
     }
 }
 
+/// The key stored in `row`, its private half opened.
+fn open_key_row(sealer: &dyn Sealer, mut row: KeyRow) -> Result<SigningKey, StoreError> {
+    row.private_der = unsealed(
+        sealer,
+        &key_context(&row.kid),
+        std::mem::take(&mut row.private_der),
+    )?;
+    key_from_row(row)
+}
+
 fn sealed(sealer: &dyn Sealer, context: &str, plain: &[u8]) -> Result<Vec<u8>, StoreError> {
     sealer
         .seal(context, plain)
@@ -286,14 +296,7 @@ impl KeyRepository for DieselStore {
                 .load(conn)
                 .map_err(from_diesel)?
                 .into_iter()
-                .map(|mut row| {
-                    row.private_der = unsealed(
-                        sealer.as_ref(),
-                        &key_context(&row.kid),
-                        std::mem::take(&mut row.private_der),
-                    )?;
-                    key_from_row(row)
-                })
+                .map(|row| open_key_row(sealer.as_ref(), row))
                 .collect()
         })
         .await
@@ -326,14 +329,7 @@ impl KeyRepository for DieselStore {
                 .load(conn)
                 .map_err(from_diesel)?
                 .into_iter()
-                .map(|mut row| {
-                    row.private_der = unsealed(
-                        sealer.as_ref(),
-                        &key_context(&row.kid),
-                        std::mem::take(&mut row.private_der),
-                    )?;
-                    key_from_row(row)
-                })
+                .map(|row| open_key_row(sealer.as_ref(), row))
                 .collect()
         })
         .await
