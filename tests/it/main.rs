@@ -14,6 +14,7 @@ mod cli;
 mod dialects;
 mod errors;
 mod harness;
+mod hostile;
 mod jwt;
 mod keys;
 mod lifecycle;
