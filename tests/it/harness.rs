@@ -228,6 +228,12 @@ impl Reply {
     }
 }
 
+/// Waits until a running server has followed a change made on the command line: its caches poll
+/// the store every `cache.refresh_interval_ms` (200 ms in these tests).
+pub fn settle() {
+    std::thread::sleep(Duration::from_millis(600));
+}
+
 /// One shared agent (keep-alive).
 pub fn agent() -> ureq::Agent {
     ureq::AgentBuilder::new()

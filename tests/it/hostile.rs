@@ -602,24 +602,6 @@ fn hostile_input_gets_the_exact_error_and_never_a_500_or_a_token() {
             401,
             Expect::Oauth("invalid_client"),
         ),
-        case(
-            "huge Authorization header",
-            "POST",
-            "/oauth2/token",
-            form(&[("Authorization", format!("Basic {}", "A".repeat(200_000)))]),
-            cc,
-            431,
-            Expect::Status,
-        ),
-        case(
-            "huge unknown header",
-            "POST",
-            "/oauth2/token",
-            form(&[("X-Junk", "j".repeat(200_000))]),
-            cc,
-            431,
-            Expect::Status,
-        ),
         // Introspection of tokens that must not be active.
         introspect("alg none", &none),
         introspect("HS256 with the public key", &hs256),
@@ -978,10 +960,30 @@ fn hostile_input_gets_the_exact_error_and_never_a_500_or_a_token() {
             Expect::Oauth("invalid_token"),
         ),
     ];
-    assert!(cases.len() >= 60, "{} cases", cases.len());
     for c in &cases {
         check(&server, c);
     }
+    // Headers beyond the HTTP layer's limit: 431, or the connection closed on a client that keeps
+    // sending; never a token, and the server goes on serving.
+    let huge_headers = [
+        ("Authorization", format!("Basic {}", "A".repeat(200_000))),
+        ("X-Junk", "j".repeat(200_000)),
+    ];
+    for (name, value) in &huge_headers {
+        let result = ureq::AgentBuilder::new()
+            .build()
+            .post(&server.url("/oauth2/token"))
+            .set("Content-Type", FORM)
+            .set(name, value)
+            .send_string(cc);
+        match result {
+            Err(ureq::Error::Status(code, _)) => assert_eq!(code, 431, "{name}"),
+            Ok(r) => panic!("{name}: {}", r.status()),
+            Err(ureq::Error::Transport(_)) => {}
+        }
+    }
+    let total = cases.len() + huge_headers.len();
+    assert!(total >= 60, "{total} cases");
     // Still serving after all of it.
     assert_eq!(token_request(&server, Some(&ok), cc).status, 200);
     assert!(
@@ -989,5 +991,5 @@ fn hostile_input_gets_the_exact_error_and_never_a_500_or_a_token() {
         "a handler panicked: {}",
         server.log()
     );
-    println!("{} hostile cases", cases.len());
+    println!("{total} hostile cases");
 }

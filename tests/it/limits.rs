@@ -95,3 +95,50 @@ fn failed_authentications_back_off_the_client_id_even_with_the_right_secret() {
         429
     );
 }
+
+#[test]
+fn an_unknown_client_and_a_wrong_secret_take_indistinguishable_time() {
+    let t = Tessera::new();
+    let (id, _) = t.create_client("svc", &[]);
+    let server = t.serve(&[
+        ("TESSERA_LIMITS__MAX_FAILED_AUTHENTICATIONS", "1000000"),
+        ("TESSERA_LIMITS__ADDRESS_REQUESTS_PER_SECOND", "1000000"),
+        ("TESSERA_LIMITS__ADDRESS_BURST", "1000000"),
+    ]);
+    let wrong = basic(
+        &id,
+        "tsec_Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0nPq3sTv6wXy9aBc2eF",
+    );
+    let time = |auth: &str| {
+        let started = std::time::Instant::now();
+        let reply = token_request(&server, Some(auth), CC);
+        let took = started.elapsed();
+        assert_eq!(reply.status, 401);
+        took
+    };
+    for i in 0..50 {
+        time(&wrong);
+        time(&basic(&format!("warm-{i}"), "tsec_x"));
+    }
+    // Interleaved, so drift in the machine's load hits both alike; every unknown id is new.
+    let (mut unknown, mut known) = (Vec::new(), Vec::new());
+    for i in 0..400 {
+        unknown.push(time(&basic(
+            &format!("ghost-{i}"),
+            "tsec_Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0nPq3sTv6wXy9aBc2eF",
+        )));
+        known.push(time(&wrong));
+    }
+    let median = |v: &mut Vec<std::time::Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (u, k) = (median(&mut unknown), median(&mut known));
+    let diff = u.abs_diff(k);
+    let allowed = std::cmp::max(u.max(k) / 5, std::time::Duration::from_micros(100));
+    println!("median unknown client {u:?}, wrong secret {k:?}, difference {diff:?}");
+    assert!(
+        diff <= allowed,
+        "unknown {u:?} vs wrong secret {k:?}: differ by {diff:?} (> {allowed:?})"
+    );
+}

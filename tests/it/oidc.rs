@@ -534,6 +534,7 @@ fn every_code_grant_failure_rule_holds() {
             "openid",
         ],
     );
+    crate::harness::settle();
     let code = new_code(&mut browser);
     let reply = token_request(
         &server,
@@ -714,6 +715,7 @@ fn other_parties_ask_for_consent_once_and_public_clients_use_pkce() {
             "ROLE_CLI-1STPARTY",
         ],
     );
+    crate::harness::settle();
     assert!(secret.is_empty());
     let url = authorize_url(&server, &public, "openid", Some(&p));
     let code = code_from(&server, &browser.get(&url));

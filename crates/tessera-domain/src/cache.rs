@@ -1,10 +1,12 @@
-//! A read-through cache of clients in front of [`ClientRepository`], so issuing a token needs no
-//! database round trip. It is invalidated by the repository's version number: whoever owns the
-//! cache calls [`ClientCache::refresh`] periodically (the app does so every `refresh_interval`),
-//! and any change made by any process sharing the store is seen within that interval.
+//! A cache of clients in front of [`ClientRepository`], so issuing a token needs no database round
+//! trip. [`ClientCache::refresh`] loads every client whenever the repository's version number has
+//! moved; whoever owns the cache calls it periodically (the app does so every `refresh_interval`),
+//! so any change made by any process sharing the store is seen within that interval.
 //!
-//! Unknown ids are cached too (so a flood of made-up ids does not reach the database), in a
-//! bounded table that is simply emptied when full.
+//! Once loaded the cache is *complete*: an id it does not hold is unknown without asking the
+//! store, so an unknown client costs exactly what a known one with a wrong secret costs (no
+//! timing difference, and a flood of made-up ids never reaches the database). Before the first
+//! load it reads through, remembering unknown ids in a bounded table.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +23,8 @@ const MAX_NEGATIVE: usize = 10_000;
 struct Entries {
     known: HashMap<ClientId, Arc<Client>>,
     unknown: HashMap<ClientId, ()>,
+    /// `known` holds every client of the store (as of `version`).
+    complete: bool,
 }
 
 /// The cache. Cheap to share behind an `Arc`.
@@ -64,7 +68,7 @@ impl ClientCache {
             if let Some(client) = entries.known.get(id) {
                 return Ok(Some(Arc::clone(client)));
             }
-            if entries.unknown.contains_key(id) {
+            if entries.complete || entries.unknown.contains_key(id) {
                 return Ok(None);
             }
         }
@@ -108,27 +112,32 @@ impl ClientCache {
         Ok(found)
     }
 
-    /// Asks the repository for its version and drops everything cached when it changed.
-    /// Returns whether the cache was invalidated.
+    /// Asks the repository for its version and, when it moved, loads every client. Returns
+    /// whether the cache was reloaded.
     ///
     /// # Errors
-    /// What the repository returns; the cache is then left as it was.
+    /// What the repository returns; the cache is then left as it was (and the next call tries
+    /// again).
     pub async fn refresh(&self) -> Result<bool, StoreError> {
         let current = self.repo.version().await?;
-        if self.version.swap(current, Ordering::AcqRel) == current {
+        if self.version.load(Ordering::Acquire) == current {
             return Ok(false);
         }
-        self.invalidate();
-        Ok(true)
-    }
-
-    /// Drops everything cached.
-    pub fn invalidate(&self) {
+        // Reads that raced this reload must not put back what they read before it.
         self.generation.fetch_add(1, Ordering::AcqRel);
+        let all = self.repo.list().await?;
         if let Ok(mut entries) = self.entries.write() {
-            entries.known.clear();
+            entries.known = all
+                .into_iter()
+                .map(|c| (c.id().clone(), Arc::new(c)))
+                .collect();
             entries.unknown.clear();
+            entries.complete = true;
         }
+        // Recorded only once loaded: a write after the version was read moves it again, and the
+        // next call reloads.
+        self.version.store(current, Ordering::Release);
+        Ok(true)
     }
 }
 
@@ -170,42 +179,62 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn hits_and_misses_are_served_from_memory_until_the_version_moves() {
+    async fn a_loaded_cache_answers_hits_and_misses_from_memory_until_the_version_moves() {
         let mut repo = MockClientRepository::new();
-        // One read per id, however often it is asked for.
-        repo.expect_find()
-            .withf(|i| i.as_str() == "known")
+        // Every client is loaded once per version; no id is ever looked up on its own.
+        repo.expect_find().never();
+        repo.expect_list()
             .times(2)
-            .returning(|_| Ok(Some(client("known"))));
-        repo.expect_find()
-            .withf(|i| i.as_str() == "ghost")
-            .times(1)
-            .returning(|_| Ok(None));
+            .returning(|| Ok(vec![client("known")]));
         let mut versions = vec![1_u64, 1, 2].into_iter();
         repo.expect_version()
             .times(3)
             .returning(move || Ok(versions.next().unwrap_or(2)));
         let cache = ClientCache::new(Arc::new(repo));
 
-        assert_eq!(
-            cache.refresh().await,
-            Ok(true),
-            "first refresh records the version"
-        );
+        assert_eq!(cache.refresh().await, Ok(true), "the first refresh loads");
         for _ in 0..3 {
             assert!(matches!(cache.get(&id("known")).await, Ok(Some(_))));
             assert!(matches!(cache.get(&id("ghost")).await, Ok(None)));
+            assert!(matches!(cache.get(&id("ghost-2")).await, Ok(None)));
         }
         assert_eq!(
             cache.refresh().await,
             Ok(false),
-            "same version keeps the entries"
+            "same version: nothing read"
         );
+        assert_eq!(cache.refresh().await, Ok(true), "a new version reloads");
         assert!(matches!(cache.get(&id("known")).await, Ok(Some(_))));
-        assert_eq!(cache.refresh().await, Ok(true), "a new version drops them");
+    }
+
+    #[tokio::test]
+    async fn before_loading_it_reads_through_and_a_failed_load_is_retried() {
+        let mut repo = MockClientRepository::new();
+        repo.expect_find()
+            .withf(|i| i.as_str() == "ghost")
+            .times(1)
+            .returning(|_| Ok(None));
+        repo.expect_version().returning(|| Ok(7));
+        let mut lists = 0;
+        repo.expect_list().times(2).returning(move || {
+            lists += 1;
+            if lists == 1 {
+                Err(StoreError::Unavailable("locked".into()))
+            } else {
+                Ok(vec![])
+            }
+        });
+        let cache = ClientCache::new(Arc::new(repo));
+        assert!(matches!(cache.get(&id("ghost")).await, Ok(None)));
         assert!(
-            matches!(cache.get(&id("known")).await, Ok(Some(_))),
-            "and the next get reads again"
+            matches!(cache.get(&id("ghost")).await, Ok(None)),
+            "remembered"
+        );
+        assert!(cache.refresh().await.is_err());
+        assert_eq!(
+            cache.refresh().await,
+            Ok(true),
+            "the version was not recorded"
         );
     }
 

@@ -1075,30 +1075,20 @@ impl TokenService {
             }
             ClientAuthentication::Absent => return Err(TokenError::InvalidClient),
         };
-        let mut client = self
+        let client = self
             .ports
             .clients
             .get(&client_id)
             .await
             .map_err(store_error)?;
-        let mut verified = match &secret {
+        let verified = match &secret {
             Some(secret) => self.verify_secret(client.as_deref(), secret, now).await,
             // A public client proves nothing; it is accepted only if it is registered as public.
             None => client.is_some(),
         };
-        if let (Some(secret), Some(cached), false) = (&secret, &client, verified) {
-            // The cached copy may predate a secret rotation: check once against the store's.
-            let fresh = self
-                .ports
-                .clients
-                .reload(&client_id)
-                .await
-                .map_err(store_error)?;
-            if fresh.as_deref().is_some_and(|f| f != cached.as_ref()) {
-                verified = self.verify_secret(fresh.as_deref(), secret, now).await;
-                client = fresh;
-            }
-        }
+        // No second look at the store on failure: the cache is complete and follows the store
+        // within `cache.refresh_interval_ms`, so an unknown client and a wrong secret cost the
+        // same (a read on failure would tell them apart by its timing).
         match client {
             Some(client)
                 if verified && client.is_enabled() && client.auth_methods().contains(&method) =>
