@@ -155,3 +155,88 @@ fn sigterm_finishes_the_request_in_flight_and_exits_0() {
     assert!(server.wait_exit(), "exit status 0");
     assert!(TcpStream::connect(&addr).is_err(), "the port is closed");
 }
+
+#[test]
+fn no_secret_token_password_or_key_ever_reaches_the_log() {
+    use crate::oidc::{
+        Browser, PASSWORD, authorize_url, code_from, exchange, pkce, setup, sign_in,
+    };
+    let s = setup(&["--role", "ROLE_CLI-1STPARTY"]);
+    let t = &s.t;
+    let (svc, svc_secret) = t.create_client(
+        "svc",
+        &["--grant", "client_credentials", "--grant", "refresh_token"],
+    );
+    let server = t.serve(&[
+        ("TESSERA_LOG__FILTER", "debug"),
+        ("TESSERA_LOG__FORMAT", "json"),
+    ]);
+    let mut secrets: Vec<String> = vec![s.secret.clone(), svc_secret.clone(), PASSWORD.into()];
+    secrets.push(
+        std::fs::read_to_string(t.data_dir().join("master.key"))
+            .unwrap()
+            .trim()
+            .to_owned(),
+    );
+
+    // Tokens, refresh, revocation, introspection, and failures with wrong secrets.
+    let issued = token_request(
+        &server,
+        Some(&basic(&svc, &svc_secret)),
+        "grant_type=client_credentials",
+    )
+    .json();
+    let access = issued["access_token"].as_str().unwrap().to_owned();
+    let refresh = issued["refresh_token"].as_str().unwrap().to_owned();
+    let rotated = token_request(
+        &server,
+        Some(&basic(&svc, &svc_secret)),
+        &format!("grant_type=refresh_token&refresh_token={refresh}"),
+    )
+    .json();
+    let _ = token_request(
+        &server,
+        Some(&basic(&svc, "tsec_wrongwrongwrong")),
+        "grant_type=client_credentials",
+    );
+    for path in ["/oauth2/introspect", "/oauth2/revoke"] {
+        send(
+            agent()
+                .post(&server.url(path))
+                .set("Authorization", &basic(&svc, &svc_secret))
+                .set("Content-Type", "application/x-www-form-urlencoded"),
+            Some(format!("token={access}").as_bytes()),
+        );
+    }
+    // A browser sign-in with a wrong password first, then the code flow.
+    let mut browser = Browser::new();
+    let p = pkce("logs");
+    let url = authorize_url(&server, &s.client, "openid email offline_access", Some(&p));
+    let _ = sign_in(&mut browser, &url, "ana", "not the password at all");
+    let code = code_from(&server, &sign_in(&mut browser, &url, "ana", PASSWORD));
+    let flow = exchange(&s, &server, &code, Some(&p.verifier)).json();
+    secrets.extend([
+        access,
+        refresh,
+        rotated["access_token"].as_str().unwrap().to_owned(),
+        rotated["refresh_token"].as_str().unwrap().to_owned(),
+        code,
+        p.verifier.clone(),
+        flow["access_token"].as_str().unwrap().to_owned(),
+        flow["id_token"].as_str().unwrap().to_owned(),
+        flow["refresh_token"].as_str().unwrap().to_owned(),
+        "not the password at all".into(),
+        "tsec_wrongwrongwrong".into(),
+    ]);
+    std::thread::sleep(Duration::from_millis(200));
+    let log = server.log();
+    assert!(server.stop());
+    assert!(
+        log.lines().count() > 10 && log.contains("request_id"),
+        "debug logs were written: {log}"
+    );
+    for secret in &secrets {
+        assert!(secret.len() >= 8, "{secret}");
+        assert!(!log.contains(secret.as_str()), "the log holds {secret}");
+    }
+}
