@@ -4,6 +4,7 @@
 //! - `ci`: the whole check, exactly as CI runs it.
 //! - `deps`: the dependency-direction (hexagon) check.
 //! - `bench`: the release-mode throughput benchmark.
+//! - `fuzz`: the property-based fuzz targets with many cases.
 
 mod deps;
 mod dev;
@@ -12,11 +13,13 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context as _, bail};
 
-const USAGE: &str = "usage: cargo xtask <dev|ci|deps|bench> [args]
+const USAGE: &str = "usage: cargo xtask <dev|ci|deps|bench|fuzz> [args]
   dev                 build and run tessera on SQLite in .dev/ with demo clients
   ci                  fmt check, clippy -D warnings, every test, dependency-direction check
   deps                check that tessera-domain depends on no infrastructure crate
-  bench [ARGS]        release build, then the HTTP and signing benchmark (--help for its args)";
+  bench [ARGS]        release build, then the HTTP and signing benchmark (--help for its args)
+  fuzz [CASES]        the fuzz targets (parsers, dialect handlers) with CASES cases each
+                      (default 20000; the test suite runs them with 256)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -27,6 +30,7 @@ fn main() -> ExitCode {
             deps::check().map(|tree| println!("tessera-domain depends only on:\n{tree}"))
         }
         Some("bench") => bench(args.get(1..).unwrap_or_default()),
+        Some("fuzz") => fuzz(args.get(1).map(String::as_str), true),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -74,10 +78,51 @@ fn ci() -> anyhow::Result<()> {
         "warnings",
     ])?;
     cargo(&["test", "--workspace", "--locked"])?;
+    // A short fuzz run beyond the suite's own 256 cases per target (debug build, already made).
+    fuzz(Some("2000"), false)?;
     deps::check()?;
     eprintln!("xtask ci: all checks passed");
     Ok(())
 }
+
+/// The property-based fuzz targets (`fuzz` modules of the domain and the HTTP adapter) with
+/// `cases` cases each; a failure is shrunk, saved under `proptest-regressions/` and fails the run.
+fn fuzz(cases: Option<&str>, release: bool) -> anyhow::Result<()> {
+    let cases = cases.unwrap_or("20000");
+    let n: u64 = cases
+        .parse()
+        .with_context(|| format!("fuzz: {cases:?} is not a number of cases"))?;
+    let mut args = vec![
+        "test",
+        "--locked",
+        "-p",
+        "tessera-domain",
+        "-p",
+        "tessera-http-actix",
+    ];
+    if release {
+        args.push("--release");
+    }
+    args.extend(["fuzz::", "--", "--test-threads=2"]);
+    let started = std::time::Instant::now();
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root())
+        .args(&args)
+        .env("PROPTEST_CASES", cases)
+        .status()
+        .context("cannot run cargo")?;
+    if !status.success() {
+        bail!("a fuzz target failed; the shrunk input is in proptest-regressions/");
+    }
+    eprintln!(
+        "xtask fuzz: {FUZZ_TARGETS} targets × {n} cases (the handler targets run 1/20 of that) in {:.1?}, no failure",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// How many fuzz targets there are (checked by `fuzz_target_count_is_current`).
+const FUZZ_TARGETS: usize = 14;
 
 fn bench(args: &[String]) -> anyhow::Result<()> {
     cargo(&[
@@ -102,4 +147,24 @@ fn bench(args: &[String]) -> anyhow::Result<()> {
         bail!("the benchmark failed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fuzz_target_count_is_current() {
+        let count: usize = [
+            "crates/tessera-domain/src/fuzz.rs",
+            "crates/tessera-http-actix/src/fuzz.rs",
+        ]
+        .iter()
+        .map(|f| {
+            std::fs::read_to_string(super::root().join(f))
+                .unwrap_or_default()
+                .matches("#[test]")
+                .count()
+        })
+        .sum();
+        assert_eq!(count, super::FUZZ_TARGETS);
+    }
 }

@@ -15,6 +15,8 @@ pub mod cache;
 pub mod cert;
 pub mod client;
 pub mod error;
+#[cfg(test)]
+mod fuzz;
 pub mod issued;
 pub mod keys;
 pub mod policy;

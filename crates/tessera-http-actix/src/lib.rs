@@ -9,6 +9,8 @@
 
 pub mod dialect;
 mod form;
+#[cfg(test)]
+mod fuzz;
 mod meta;
 pub mod oidc;
 pub mod request_id;

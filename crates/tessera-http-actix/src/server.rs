@@ -257,4 +257,4 @@ pub fn start(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -30,6 +30,43 @@ struct World {
 }
 
 async fn world_with(repo: Arc<dyn ClientRepository>) -> World {
+    world_with_dialects(repo, Dialects::default())
+}
+
+/// Every dialect on at its seed's path, over one client `svc` (for the fuzz targets).
+pub(crate) async fn fuzz_state() -> Data<HttpState> {
+    let repo = InMemoryClients::default();
+    repo.insert(&client("svc")).await.unwrap();
+    let route = |path: &str| {
+        Some(DialectRoute {
+            path: path.into(),
+            default_ttl: None,
+        })
+    };
+    let dialects = Dialects {
+        serproid: route("/oauth/v0/oauth/client_token"),
+        screening_eagle: route("/api/id/v1/auth/token"),
+        authme: Some(AuthMeRoute {
+            prefix: "/security/iam/v1".into(),
+            required_roles: tessera_domain::assurance::RoleRequirement::parse(
+                "ROLE_CLI-1STPARTY+ROLE_CLI-AUTH-BASIC",
+            )
+            .unwrap(),
+            client_ttl: None,
+            remember_me_ttl: TokenTtl::from_secs(600).unwrap(),
+            param_ttl_secs: 60,
+        }),
+        semear: Some(SemearRoute {
+            path: "/oauth-apipix/oauth/token".into(),
+            trust_cert_header: true,
+            default_ttl: None,
+            algorithm: SigningAlgorithm::Rs256,
+        }),
+    };
+    world_with_dialects(Arc::new(repo), dialects).state
+}
+
+fn world_with_dialects(repo: Arc<dyn ClientRepository>, dialects: Dialects) -> World {
     let signer = Arc::new(StubSigner::default());
     let issuer = Issuer::parse("https://id.example").unwrap();
     let cache = Arc::new(ClientCache::new(repo));
@@ -54,7 +91,7 @@ async fn world_with(repo: Arc<dyn ClientRepository>) -> World {
         issuer,
         jwks_max_age: 300,
         algorithms: SigningAlgorithm::ALL.to_vec(),
-        dialects: Dialects::default(),
+        dialects,
         mtls_listener: false,
         client_cert_trust: crate::tls::ClientCertTrust::default(),
         authorize: authorize_service(cache),
