@@ -240,3 +240,77 @@ fn no_secret_token_password_or_key_ever_reaches_the_log() {
         assert!(!log.contains(secret.as_str()), "the log holds {secret}");
     }
 }
+
+#[test]
+fn slow_clients_are_cut_off_and_cannot_starve_the_others() {
+    let t = Tessera::new();
+    let (id, secret) = t.create_client("svc", &[]);
+    let server = t.serve(&[
+        ("TESSERA_SERVER__HEADER_TIMEOUT_MS", "500"),
+        ("TESSERA_SERVER__BODY_TIMEOUT_MS", "800"),
+    ]);
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let open = |first: &str| {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(first.as_bytes()).unwrap();
+        s
+    };
+    // Slowloris: heads that never end, and bodies that never come.
+    let heads: Vec<TcpStream> = (0..40)
+        .map(|_| open("POST /oauth2/token HTTP/1.1\r\nHost: x\r\nX-Slow: "))
+        .collect();
+    let bodies: Vec<TcpStream> = (0..10)
+        .map(|_| {
+            open(&format!(
+                "POST /oauth2/token HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=",
+                basic(&id, &secret)
+            ))
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let reply = token_request(
+        &server,
+        Some(&basic(&id, &secret)),
+        "grant_type=client_credentials",
+    );
+    assert_eq!(reply.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "not starved"
+    );
+
+    let answer = |mut s: TcpStream| {
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        text
+    };
+    for s in heads {
+        let text = answer(s);
+        assert!(
+            text.is_empty() || text.starts_with("HTTP/1.1 408"),
+            "a stalled head is timed out: {text}"
+        );
+    }
+    for s in bodies {
+        let text = answer(s);
+        assert!(
+            text.is_empty() || text.starts_with("HTTP/1.1 400"),
+            "a stalled body is refused: {text}"
+        );
+        assert!(!text.contains("access_token"));
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "cut off by the timeouts"
+    );
+    assert_eq!(
+        token_request(
+            &server,
+            Some(&basic(&id, &secret)),
+            "grant_type=client_credentials"
+        )
+        .status,
+        200
+    );
+}

@@ -135,8 +135,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         authorize: Arc::new(authorize),
         client_cert_trust,
     };
+    let (request_timeout, body_timeout, max_connections) = settings.http_limits;
     let options = ServerOptions {
         workers: settings.workers,
+        request_timeout,
+        body_timeout,
+        max_connections,
         ..ServerOptions::default()
     };
     let tls = match &settings.tls {

@@ -125,6 +125,9 @@ struct RawServer {
     bind: String,
     issuer: Option<String>,
     workers: usize,
+    header_timeout_ms: u64,
+    body_timeout_ms: u64,
+    max_connections: usize,
     tls: Option<RawTls>,
     client_ca_file: Option<PathBuf>,
 }
@@ -203,6 +206,9 @@ pub struct Settings {
     pub issuer: Option<Issuer>,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
+    /// How long a client may take to send its request head, its body, and how many connections
+    /// each worker holds at most (slow clients cannot exhaust the server).
+    pub http_limits: (Duration, Duration, usize),
     /// The optional mutual-TLS listener: address, certificate chain file, key file.
     pub tls: Option<(SocketAddr, PathBuf, PathBuf)>,
     /// The PEM bundle of CAs trusted to issue `tls_client_auth` certificates (RFC 8705 §2.1),
@@ -253,6 +259,9 @@ fn defaults(
         .set_default("data_dir", "./tessera-data")?
         .set_default("server.bind", "127.0.0.1:8080")?
         .set_default("server.workers", 0)?
+        .set_default("server.header_timeout_ms", 5000)?
+        .set_default("server.body_timeout_ms", 10_000)?
+        .set_default("server.max_connections", 25_000)?
         .set_default("storage.max_connections", 8)?
         .set_default("storage.busy_timeout_ms", 5000)?
         .set_default("tokens.default_ttl_seconds", 3600)?
@@ -731,6 +740,11 @@ impl Settings {
             bind,
             issuer,
             workers: raw.server.workers,
+            http_limits: (
+                Duration::from_millis(raw.server.header_timeout_ms.max(1)),
+                Duration::from_millis(raw.server.body_timeout_ms.max(1)),
+                raw.server.max_connections.max(1),
+            ),
             tls,
             client_ca_file,
             default_ttl,

@@ -102,6 +102,8 @@ pub struct ServerOptions {
     pub max_connections: usize,
     /// How long a client may take to send its request head.
     pub request_timeout: Duration,
+    /// How long a client may take to send its request body.
+    pub body_timeout: Duration,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_timeout: Duration,
 }
@@ -112,6 +114,7 @@ impl Default for ServerOptions {
             workers: 0,
             max_connections: 25_000,
             request_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(10),
         }
     }
@@ -233,6 +236,7 @@ pub fn start(
     state: HttpState,
     options: &ServerOptions,
 ) -> std::io::Result<Server> {
+    crate::dialect::set_body_timeout(options.body_timeout);
     let trust = state.client_cert_trust.clone();
     let state = Data::new(state);
     let mut server = HttpServer::new(move || {

@@ -31,12 +31,25 @@ pub enum BodyError {
     Broken,
 }
 
-/// Reads the whole body, refusing more than [`MAX_BODY`] bytes.
+/// How long a client may take to send a request body (set once when the server starts).
+static BODY_TIMEOUT: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+
+/// Sets how long a client may take to send a request body; the first call wins.
+pub fn set_body_timeout(timeout: std::time::Duration) {
+    let _ = BODY_TIMEOUT.set(timeout);
+}
+
+/// Reads the whole body, refusing more than [`MAX_BODY`] bytes and a client that trickles it
+/// slower than the body timeout allows (slowloris): that counts as a broken connection.
 pub async fn read_body(payload: Payload) -> Result<actix_web::web::Bytes, BodyError> {
-    match payload.to_bytes_limited(MAX_BODY).await {
-        Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(_)) => Err(BodyError::Broken),
-        Err(_) => Err(BodyError::TooLarge),
+    let limit = BODY_TIMEOUT
+        .get()
+        .copied()
+        .unwrap_or(std::time::Duration::from_secs(10));
+    match actix_web::rt::time::timeout(limit, payload.to_bytes_limited(MAX_BODY)).await {
+        Ok(Ok(Ok(bytes))) => Ok(bytes),
+        Ok(Ok(Err(_))) | Err(_) => Err(BodyError::Broken),
+        Ok(Err(_)) => Err(BodyError::TooLarge),
     }
 }
 
