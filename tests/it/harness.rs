@@ -176,6 +176,13 @@ impl Server {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
+    /// Kills the process with SIGKILL (no shutdown at all) and waits for it to be gone.
+    pub fn kill_hard(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM without waiting.
     pub fn terminate(&self) {
         let pid = self.child.id().to_string();
