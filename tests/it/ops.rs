@@ -427,3 +427,58 @@ fn kill_9_under_load_loses_nothing_that_was_acknowledged() {
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     }
 }
+
+#[test]
+fn metrics_count_tokens_errors_latency_pool_and_key_ages() {
+    let t = Tessera::new();
+    let (id, secret) = t.create_client("metered", &[]);
+    let server = t.serve(&[]);
+    for _ in 0..3 {
+        assert_eq!(
+            token_request(
+                &server,
+                Some(&basic(&id, &secret)),
+                "grant_type=client_credentials"
+            )
+            .status,
+            200
+        );
+    }
+    let _ = token_request(
+        &server,
+        Some(&basic(&id, "tsec_wrong")),
+        "grant_type=client_credentials",
+    );
+    let _ = send(
+        agent()
+            .post(&server.url("/oauth/v0/oauth/client_token"))
+            .set("Content-Type", "application/x-www-form-urlencoded"),
+        Some(
+            format!("grant_type=client_credentials&client_id={id}&client_secret={secret}")
+                .as_bytes(),
+        ),
+    );
+    // The pool and key gauges are pushed every 5 s, the first time at start-up.
+    std::thread::sleep(Duration::from_millis(300));
+    let reply = send(agent().get(&server.url("/metrics")), None);
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let text = String::from_utf8(reply.body).unwrap();
+    for expected in [
+        "tessera_tokens_issued_total{dialect=\"rfc6749\",grant=\"client_credentials\",client=\"metered\"} 3",
+        "tessera_tokens_issued_total{dialect=\"serproid\",grant=\"client_credentials\",client=\"metered\"} 1",
+        "tessera_token_errors_total{dialect=\"rfc6749\",code=\"invalid_client\"} 1",
+        "tessera_http_request_duration_seconds_count{method=\"POST\",route=\"/oauth2/token\",status=\"2xx\"} 3",
+        "tessera_db_pool_connections{state=\"idle\"}",
+        "tessera_signing_key_age_seconds{kid=",
+        "# EOF",
+    ] {
+        assert!(text.contains(expected), "missing {expected}:\n{text}");
+    }
+    assert!(!text.contains(&secret), "no secret in the metrics");
+}

@@ -168,7 +168,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     // another node) is seen within one refresh interval.
     let poller = tokio::spawn(follow_store(
         clients,
-        keys,
+        keys.clone(),
         settings.key_policy,
         clock.clone(),
         settings.cache_refresh,
@@ -178,6 +178,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         clock.clone(),
         settings.purge_interval,
     ));
+    let observer = tokio::spawn(observe(store.clone(), keys.clone(), clock.clone()));
 
     // The line tests and scripts wait for; printed once the socket is listening.
     if let Some(addr) = tls_bound {
@@ -188,6 +189,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let result = server.await.context("HTTP server failed");
     poller.abort();
     purger.abort();
+    observer.abort();
     tracing::info!("stopped");
     result
 }
@@ -228,6 +230,33 @@ async fn purge_expired(store: Arc<DieselStore>, clock: Arc<dyn Clock>, every: st
             }
             (Ok(_), Ok(_), Ok(_)) => {}
             (c, s, t) => tracing::warn!(?c, ?s, ?t, "purging expired sign-in state failed"),
+        }
+    }
+}
+
+/// Pushes the gauges `/metrics` reports: the database pool and the age of every live key.
+async fn observe(store: Arc<DieselStore>, keys: Arc<KeyService>, clock: Arc<dyn Clock>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let (connections, idle) = store.pool_state();
+        tessera_http_actix::metrics::set_pool(connections, idle);
+        if let Ok(all) = keys.list().await {
+            let now = clock.now().as_secs();
+            let live: Vec<_> = all
+                .iter()
+                .filter(|k| k.state != tessera_domain::keys::KeyState::Retired)
+                .map(|k| {
+                    (
+                        k.kid.to_string(),
+                        k.alg.as_str(),
+                        k.state.as_str(),
+                        now - k.created_at.as_secs(),
+                    )
+                })
+                .collect();
+            tessera_http_actix::metrics::set_key_ages(&live);
         }
     }
 }

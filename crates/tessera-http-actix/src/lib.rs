@@ -12,6 +12,7 @@ mod form;
 #[cfg(test)]
 mod fuzz;
 mod meta;
+pub mod metrics;
 pub mod oidc;
 pub mod request_id;
 mod server;

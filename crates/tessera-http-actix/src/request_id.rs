@@ -60,12 +60,20 @@ pub async fn middleware(
         path = %req.path()
     );
     let started = std::time::Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req.match_pattern();
     let mut res = next.call(req).instrument(span.clone()).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut()
             .insert(HeaderName::from_static(HEADER), value);
     }
     let status = res.status().as_u16();
+    crate::metrics::observe_request(
+        &method,
+        route.as_deref(),
+        status,
+        started.elapsed().as_secs_f64(),
+    );
     span.in_scope(|| {
         if status >= 500 {
             tracing::warn!(

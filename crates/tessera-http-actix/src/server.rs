@@ -216,6 +216,7 @@ pub fn configure(state: Data<HttpState>) -> impl FnOnce(&mut ServiceConfig) {
             )
             .service(web::resource("/healthz").route(web::get().to(meta::healthz)))
             .service(web::resource("/readyz").route(web::get().to(meta::readyz)))
+            .service(web::resource("/metrics").route(web::get().to(crate::metrics::scrape)))
             .default_service(web::to(not_found));
     }
 }

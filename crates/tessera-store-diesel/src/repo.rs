@@ -105,6 +105,13 @@ impl DieselStore {
             .await
     }
 
+    /// The connection pool's size and how many of its connections are idle.
+    #[must_use]
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.run(|conn| {

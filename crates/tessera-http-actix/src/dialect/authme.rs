@@ -335,9 +335,7 @@ async fn generate(
         grant,
         profile,
     };
-    let issued = state
-        .tokens
-        .issue(request, state.clock.now())
+    let issued = crate::metrics::issue(state, "authme", request)
         .await
         .map_err(|e| on_error(&e))?;
     Ok(created(&issued))
@@ -382,9 +380,7 @@ pub async fn renew_token(
             },
             profile,
         };
-        let issued = state
-            .tokens
-            .issue(request, state.clock.now())
+        let issued = crate::metrics::issue(&state, "authme", request)
             .await
             .map_err(|e| from_token_error(&e))?;
         Ok::<_, AuthMeError>(created(&issued))

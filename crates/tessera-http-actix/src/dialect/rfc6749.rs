@@ -46,7 +46,7 @@ pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -
         Err(Refusal::TooLarge) => return too_large(),
         Err(Refusal::Token(e)) => return error(&e),
     };
-    match state.tokens.issue(request, state.clock.now()).await {
+    match crate::metrics::issue(&state, "rfc6749", request).await {
         Ok(issued) => success(&issued),
         Err(e) => error(&e),
     }

@@ -164,7 +164,7 @@ pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -
         Ok(r) => r,
         Err(e) => return render(&e),
     };
-    match state.tokens.issue(request, state.clock.now()).await {
+    match crate::metrics::issue(&state, "screening_eagle", request).await {
         Ok(issued) => no_store(HttpResponse::Ok().json(TokenBody {
             scope: issued.scope.to_string(),
             token_type: "Bearer",

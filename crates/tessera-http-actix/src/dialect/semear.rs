@@ -151,7 +151,7 @@ pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -
         Ok(r) => r,
         Err(res) => return res,
     };
-    match state.tokens.issue(request, state.clock.now()).await {
+    match crate::metrics::issue(&state, "semear", request).await {
         Ok(issued) => no_store(HttpResponse::Ok().json(TokenBody {
             access_token: issued.access_token.expose(),
             token_type: "Bearer",

@@ -172,7 +172,7 @@ pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -
         Ok(r) => r,
         Err(e) => return render(&e),
     };
-    match state.tokens.issue(request, state.clock.now()).await {
+    match crate::metrics::issue(&state, "serproid", request).await {
         Ok(issued) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-cache, no-store"))
             .insert_header((header::PRAGMA, "no-cache"))
