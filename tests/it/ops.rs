@@ -482,3 +482,78 @@ fn metrics_count_tokens_errors_latency_pool_and_key_ages() {
     }
     assert!(!text.contains(&secret), "no secret in the metrics");
 }
+
+#[test]
+fn security_events_land_in_the_audit_trail_without_secrets() {
+    let t = Tessera::new();
+    let (id, secret) = t.create_client(
+        "audited",
+        &["--grant", "client_credentials", "--grant", "refresh_token"],
+    );
+    let server = t.serve(&[]);
+    let issued = token_request(
+        &server,
+        Some(&basic(&id, &secret)),
+        "grant_type=client_credentials",
+    )
+    .json();
+    let refresh = issued["refresh_token"].as_str().unwrap();
+    let refreshed = token_request(
+        &server,
+        Some(&basic(&id, &secret)),
+        &format!("grant_type=refresh_token&refresh_token={refresh}"),
+    );
+    assert_eq!(refreshed.status, 200);
+    assert_eq!(
+        token_request(
+            &server,
+            Some(&basic(&id, "tsec_wrong")),
+            "grant_type=client_credentials"
+        )
+        .status,
+        401
+    );
+    send(
+        agent()
+            .post(&server.url("/oauth2/revoke"))
+            .set("Authorization", &basic(&id, &secret))
+            .set("Content-Type", "application/x-www-form-urlencoded"),
+        Some(format!("token={refresh}").as_bytes()),
+    );
+    t.cli_json(&["client", "rotate-secret", &id]);
+    t.cli_json(&["keys", "rotate", "--alg", "ES256"]);
+    assert!(server.stop(), "a clean stop drains the audit queue");
+
+    let out = t.cli(&["audit", "tail", "-n", "100"], None);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    for expected in [
+        "client.created",
+        "key.changed",
+        "token.issued",
+        "token.refreshed",
+        "client.authentication_failed",
+        "token.revoked",
+        "client.changed",
+    ] {
+        assert!(
+            kinds.contains(&expected),
+            "{expected} missing from {kinds:?}"
+        );
+    }
+    let failed = events
+        .iter()
+        .find(|e| e["kind"] == "client.authentication_failed")
+        .unwrap();
+    assert_eq!(failed["client_id"], id.as_str());
+    assert_eq!(failed["source"], "127.0.0.1");
+    assert!(
+        !text.contains(&secret) && !text.contains(refresh),
+        "identifiers only"
+    );
+}

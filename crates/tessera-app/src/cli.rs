@@ -50,8 +50,23 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Reads the audit trail of security events.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Applies pending database migrations and exits (serve does this too).
     Migrate,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Prints the newest events, oldest first, one JSON object per line.
+    Tail {
+        /// How many.
+        #[arg(short = 'n', long, default_value_t = 50)]
+        lines: u32,
+    },
 }
 
 impl Command {

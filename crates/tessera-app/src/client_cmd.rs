@@ -55,8 +55,10 @@ fn parse_id(id: &str) -> anyhow::Result<ClientId> {
 /// Runs a `client` subcommand.
 pub async fn run(settings: Settings, command: ClientCommand) -> anyhow::Result<()> {
     let store = Arc::new(open_store(&settings)?);
-    let admin = ClientAdmin::new(store.clone(), Arc::new(AwsLcRandom), pepper(&store).await?);
-    match command {
+    let audit = Arc::new(crate::audit::CollectedAudit::default());
+    let admin = ClientAdmin::new(store.clone(), Arc::new(AwsLcRandom), pepper(&store).await?)
+        .with_audit(audit.clone());
+    let result = match command {
         ClientCommand::Create(args) => {
             let req = new_client(*args, &settings)?;
             let (client, secret) = admin.create(req, SystemClock.now()).await?;
@@ -71,9 +73,9 @@ pub async fn run(settings: Settings, command: ClientCommand) -> anyhow::Result<(
             print(&Value::Array(clients.iter().map(client_json).collect()))
         }
         ClientCommand::Show { id } => print(&client_json(&admin.show(&parse_id(&id)?).await?)),
-        ClientCommand::Disable { id } => {
-            print(&client_json(&admin.disable(&parse_id(&id)?).await?))
-        }
+        ClientCommand::Disable { id } => print(&client_json(
+            &admin.disable(&parse_id(&id)?, SystemClock.now()).await?,
+        )),
         ClientCommand::RotateSecret { id, grace } => {
             let grace_secs = u32::try_from(grace.as_secs()).unwrap_or(u32::MAX);
             let (client, secret) = admin
@@ -88,10 +90,12 @@ pub async fn run(settings: Settings, command: ClientCommand) -> anyhow::Result<(
         }
         ClientCommand::Delete { id } => {
             let id = parse_id(&id)?;
-            admin.delete(&id).await?;
+            admin.delete(&id, SystemClock.now()).await?;
             print(&json!({"client_id": id.as_str(), "deleted": true}))
         }
-    }
+    };
+    audit.flush(store.as_ref()).await?;
+    result
 }
 
 fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient> {

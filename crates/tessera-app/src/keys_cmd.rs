@@ -31,7 +31,9 @@ pub async fn run(settings: Settings, command: KeysCommand) -> anyhow::Result<()>
     let store = Arc::new(open_store(&settings)?);
     let rewrap_store = Arc::clone(&store);
     let signer: Arc<dyn TokenSigner> = Arc::new(JwtKeyRing::new());
-    let keys = KeyService::new(store, Arc::new(AwsLcKeyGenerator), signer);
+    let audit = Arc::new(crate::audit::CollectedAudit::default());
+    let keys = KeyService::new(store.clone(), Arc::new(AwsLcKeyGenerator), signer)
+        .with_audit(audit.clone());
     let out = match command {
         KeysCommand::List => Value::Array(keys.list().await?.iter().map(key_json).collect()),
         KeysCommand::Rotate { alg } => {
@@ -86,6 +88,7 @@ pub async fn run(settings: Settings, command: KeysCommand) -> anyhow::Result<()>
             }
         }
     };
+    audit.flush(store.as_ref()).await?;
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Tessera's composition root: reads configuration, wires the adapters to the domain, and runs the
 //! `tessera` command line. The only crate that knows every other one.
 
+mod audit;
 mod cli;
 mod client_cmd;
 mod keys_cmd;
@@ -52,6 +53,9 @@ pub fn main() -> ExitCode {
             cli::Command::Client { command } => client_cmd::run(settings, command).await,
             cli::Command::Keys { command } => keys_cmd::run(settings, command).await,
             cli::Command::User { command } => user_cmd::run(settings, command).await,
+            cli::Command::Audit {
+                command: cli::AuditCommand::Tail { lines },
+            } => audit::tail(&settings, lines).await,
             cli::Command::Migrate => wiring::open_store(&settings).map(|_| {
                 println!("migrations applied");
             }),

@@ -9,7 +9,7 @@ use tessera_domain::cache::ClientCache;
 use tessera_domain::keys::KeyPolicy;
 use tessera_domain::policy::{Issuer, TokenPolicy};
 use tessera_domain::ports::{
-    AuthorizationCodeStore, Clock, OpaqueTokenStore, RefreshTokenStore, RevocationList,
+    AuditStore, AuthorizationCodeStore, Clock, OpaqueTokenStore, RefreshTokenStore, RevocationList,
     SessionStore, SignInThrottle, TokenSigner,
 };
 use tessera_domain::service::{
@@ -44,13 +44,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     )?);
     let pepper = pepper(&store).await?;
 
+    let (audit, audit_writer) = crate::audit::BufferedAudit::start(store.clone());
     let ring = Arc::new(JwtKeyRing::new());
     let signer: Arc<dyn TokenSigner> = ring.clone();
-    let keys = Arc::new(KeyService::new(
-        store.clone(),
-        Arc::new(AwsLcKeyGenerator),
-        signer.clone(),
-    ));
+    let keys = Arc::new(
+        KeyService::new(store.clone(), Arc::new(AwsLcKeyGenerator), signer.clone())
+            .with_audit(audit.clone()),
+    );
     let made = keys
         .ensure_active(&settings.algorithms, clock.now())
         .await
@@ -92,6 +92,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         params: store.clone(),
         codes: store.clone(),
         limiter: Arc::new(crate::limits::InMemoryRateLimiter::new(settings.limits)),
+        audit: audit.clone(),
     };
     let tokens = TokenService::new(ports, pepper, policy);
     let sign_in = SignIn::new(
@@ -113,7 +114,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         },
         sign_in,
         settings.authorize,
-    );
+    )
+    .with_audit(audit.clone());
     let client_cert_trust = match &settings.client_ca_file {
         Some(file) => {
             let pem = std::fs::read(file)
@@ -177,6 +179,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         store.clone(),
         clock.clone(),
         settings.purge_interval,
+        i64::from(settings.audit_retention_days) * 86_400,
     ));
     let observer = tokio::spawn(observe(store.clone(), keys.clone(), clock.clone()));
 
@@ -190,12 +193,19 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     poller.abort();
     purger.abort();
     observer.abort();
+    audit.drain(std::time::Duration::from_secs(2)).await;
+    drop(audit_writer);
     tracing::info!("stopped");
     result
 }
 
 /// Deletes what has expired: opaque tokens, refresh families, denylist entries.
-async fn purge_expired(store: Arc<DieselStore>, clock: Arc<dyn Clock>, every: std::time::Duration) {
+async fn purge_expired(
+    store: Arc<DieselStore>,
+    clock: Arc<dyn Clock>,
+    every: std::time::Duration,
+    audit_retention_secs: i64,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -215,6 +225,11 @@ async fn purge_expired(store: Arc<DieselStore>, clock: Arc<dyn Clock>, every: st
             }
             (Ok(_), Ok(_), Ok(_)) => {}
             (o, r, d) => tracing::warn!(?o, ?r, ?d, "purging expired tokens failed"),
+        }
+        match AuditStore::purge(store.as_ref(), now.plus_secs(-audit_retention_secs)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "purged audit events past their retention"),
+            Err(e) => tracing::warn!(error = %e, "purging audit events failed"),
         }
         let codes = AuthorizationCodeStore::purge(store.as_ref(), now).await;
         let sessions = SessionStore::purge(store.as_ref(), now).await;

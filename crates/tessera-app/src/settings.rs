@@ -50,6 +50,13 @@ struct Raw {
     oidc: RawOidc,
     users: RawUsers,
     limits: RawLimits,
+    audit: RawAudit,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    retention_days: u32,
 }
 
 #[derive(Deserialize, Debug)]
@@ -226,6 +233,8 @@ pub struct Settings {
     pub lockout: tessera_domain::user::LockoutPolicy,
     /// Request-rate and failed-authentication limits.
     pub limits: crate::limits::Limits,
+    /// How long audit events are kept, in days.
+    pub audit_retention_days: u32,
     /// Default audience; the issuer when absent.
     pub default_audience: Option<Audience>,
     /// Absolute lifetime of refresh-token families, in seconds.
@@ -277,6 +286,7 @@ fn defaults(
         .set_default("oidc.require_pkce", true)?
         .set_default("oidc.code_ttl_seconds", 60)?
         .set_default("oidc.session_ttl_seconds", 8 * 3600)?
+        .set_default("audit.retention_days", 90)?
         .set_default("limits.client_requests_per_second", 100.0)?
         .set_default("limits.client_burst", 200)?
         .set_default("limits.address_requests_per_second", 200.0)?
@@ -753,6 +763,7 @@ impl Settings {
             authorize,
             lockout,
             limits,
+            audit_retention_days: raw.audit.retention_days.max(1),
             default_audience,
             refresh_ttl_secs,
             refresh_grace_secs,

@@ -191,6 +191,7 @@ macro_rules! vocabulary {
         }
     };
 }
+pub(crate) use vocabulary;
 
 vocabulary!(
     /// An OAuth 2.0 grant type (RFC 6749 §4, §6), by its registered `grant_type` value.

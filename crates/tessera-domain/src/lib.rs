@@ -10,6 +10,7 @@
 //! exists is a value that is valid.
 
 pub mod assurance;
+pub mod audit;
 pub mod authorize;
 pub mod cache;
 pub mod cert;

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 #[cfg(any(test, feature = "mocks"))]
 use mockall::automock;
 
+use crate::audit::AuditEvent;
 use crate::authorize::{CodeIssue, CodeRecord, Redemption, Session};
 use crate::client::{Client, ClientId, SigningAlgorithm};
 use crate::error::StoreError;
@@ -234,6 +235,46 @@ pub trait Sealer: Send + Sync {
     /// `NotSealed` for a value that is not in the sealed format; `WrongKey` when it does not
     /// authenticate.
     fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, SealError>;
+}
+
+/// Where security events go. Fire-and-forget: an implementation buffers and never blocks or
+/// fails the caller (a lost event is counted and logged by the adapter, never a refused token).
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+pub trait AuditLog: Send + Sync {
+    /// Records an event.
+    fn record(&self, event: AuditEvent);
+}
+
+/// The stored audit trail.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends events, in order, in one transaction.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    ///
+    /// # Cancel safety
+    /// One transaction.
+    async fn append(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
+
+    /// The newest `limit` events, oldest first.
+    ///
+    /// # Errors
+    /// `Unavailable`, `Corrupt`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
+    async fn tail(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Deletes events older than `before`; returns how many.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    ///
+    /// # Cancel safety
+    /// One statement.
+    async fn purge(&self, before: UnixTime) -> Result<u64, StoreError>;
 }
 
 /// What a rate is counted for.

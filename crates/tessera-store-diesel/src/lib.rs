@@ -7,6 +7,7 @@
 //! domain's own constructors, so a corrupt row is reported as [`StoreError::Corrupt`], never
 //! trusted. Queries use Diesel's DSL only, so the PostgreSQL backend shares them.
 
+mod audit;
 mod authz;
 mod convert;
 mod error;

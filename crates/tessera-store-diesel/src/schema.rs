@@ -195,3 +195,15 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> BigInt,
+        kind -> Text,
+        client_id -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        source -> Nullable<Text>,
+        detail -> Text,
+    }
+}

@@ -3,12 +3,13 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use crate::audit::{AuditEvent, AuditKind, NoAudit};
 use crate::client::{
     AccessTokenFormat, Audience, Client, ClientAuthMethod, ClientId, ClientName, ClientSpec,
     GrantType, RoleSet, SigningAlgorithm, TokenTtl,
 };
 use crate::error::{ParseError, StoreError};
-use crate::ports::{ClientRepository, RandomSource};
+use crate::ports::{AuditLog, ClientRepository, RandomSource};
 use crate::scope::ScopeSet;
 use crate::secret::{ClientSecret, PlainSecret, SecretPepper, SecretVerifier};
 use crate::time::UnixTime;
@@ -84,6 +85,7 @@ pub struct ClientAdmin {
     repo: Arc<dyn ClientRepository>,
     random: Arc<dyn RandomSource>,
     pepper: SecretPepper,
+    audit: Arc<dyn AuditLog>,
 }
 
 impl ClientAdmin {
@@ -98,7 +100,20 @@ impl ClientAdmin {
             repo,
             random,
             pepper,
+            audit: Arc::new(NoAudit),
         }
+    }
+
+    /// Records every change in `audit`.
+    #[must_use]
+    pub fn with_audit(mut self, audit: Arc<dyn AuditLog>) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    fn record(&self, kind: AuditKind, id: &ClientId, now: UnixTime, detail: &str) {
+        self.audit
+            .record(AuditEvent::new(kind, now, detail).client(id.as_str()));
     }
 
     /// Registers a client. Returns it with the generated secret, which is shown once and never
@@ -174,6 +189,7 @@ impl ClientAdmin {
             StoreError::Conflict => AdminError::Conflict(id),
             other => AdminError::Store(other),
         })?;
+        self.record(AuditKind::ClientCreated, client.id(), now, "created");
         Ok((client, shown))
     }
 
@@ -201,7 +217,7 @@ impl ClientAdmin {
     ///
     /// # Errors
     /// `NotFound` when there is none.
-    pub async fn disable(&self, id: &ClientId) -> Result<Client, AdminError> {
+    pub async fn disable(&self, id: &ClientId, now: UnixTime) -> Result<Client, AdminError> {
         let mut spec = self.show(id).await?.to_spec();
         spec.enabled = false;
         let client = Client::new(spec)?;
@@ -209,6 +225,7 @@ impl ClientAdmin {
             .update(&client)
             .await
             .map_err(|e| self.not_found(id, e))?;
+        self.record(AuditKind::ClientChanged, id, now, "disabled");
         Ok(client)
     }
 
@@ -251,6 +268,12 @@ impl ClientAdmin {
             .update(&client)
             .await
             .map_err(|e| self.not_found(id, e))?;
+        self.record(
+            AuditKind::ClientChanged,
+            id,
+            now,
+            &format!("secret rotated, previous secrets valid {grace_secs} s more"),
+        );
         Ok((client, secret))
     }
 
@@ -258,11 +281,13 @@ impl ClientAdmin {
     ///
     /// # Errors
     /// `NotFound` when there is none.
-    pub async fn delete(&self, id: &ClientId) -> Result<(), AdminError> {
+    pub async fn delete(&self, id: &ClientId, now: UnixTime) -> Result<(), AdminError> {
         self.repo
             .delete(id)
             .await
-            .map_err(|e| self.not_found(id, e))
+            .map_err(|e| self.not_found(id, e))?;
+        self.record(AuditKind::ClientDeleted, id, now, "deleted");
+        Ok(())
     }
 
     fn not_found(&self, id: &ClientId, e: StoreError) -> AdminError {

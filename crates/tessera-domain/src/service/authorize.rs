@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::audit::{AuditEvent, AuditKind, NoAudit};
 use crate::authorize::{
     AuthorizationRequest, AuthorizeError, AuthorizeParams, CODE_PREFIX, CodeRecord,
     MAX_CODE_TTL_SECS, SESSION_PREFIX, Session,
@@ -12,7 +13,7 @@ use crate::client::{Client, ClientId};
 use crate::error::StoreError;
 use crate::issued::ReferenceToken;
 use crate::ports::{
-    AuthorizationCodeStore, ConsentStore, RandomSource, SessionStore, UserRepository,
+    AuditLog, AuthorizationCodeStore, ConsentStore, RandomSource, SessionStore, UserRepository,
 };
 use crate::service::users::{SignIn, SignInError};
 use crate::time::UnixTime;
@@ -60,6 +61,7 @@ pub struct AuthorizeService {
     ports: AuthorizePorts,
     sign_in: SignIn,
     policy: AuthorizePolicy,
+    audit: Arc<dyn AuditLog>,
 }
 
 impl AuthorizeService {
@@ -71,7 +73,15 @@ impl AuthorizeService {
             ports,
             sign_in,
             policy,
+            audit: Arc::new(NoAudit),
         }
+    }
+
+    /// Records sign-ins in `audit`.
+    #[must_use]
+    pub fn with_audit(mut self, audit: Arc<dyn AuditLog>) -> Self {
+        self.audit = audit;
+        self
     }
 
     /// The policy.
@@ -139,7 +149,23 @@ impl AuthorizeService {
         address: &str,
         now: UnixTime,
     ) -> Result<(ReferenceToken, Session, User), SignInError> {
-        let user = self.sign_in.sign_in(logon, password, address, now).await?;
+        let outcome = self.sign_in.sign_in(logon, password, address, now).await;
+        // The logon only if it is one: a password typed into the wrong field must not be kept.
+        let named = crate::user::Logon::parse(logon).ok();
+        let event = match &outcome {
+            Ok(user) => {
+                AuditEvent::new(AuditKind::SignedIn, now, "password").subject(user.id.as_str())
+            }
+            Err(e) => {
+                let event = AuditEvent::new(AuditKind::SignInFailed, now, e.to_string());
+                match &named {
+                    Some(l) => event.subject(l.as_str()),
+                    None => event,
+                }
+            }
+        };
+        self.audit.record(event.source(Some(address)));
+        let user = outcome?;
         let cookie = ReferenceToken::generate(SESSION_PREFIX, self.random_32());
         let session = Session {
             hash: cookie.hash(),

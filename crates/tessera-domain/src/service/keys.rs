@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
+use crate::audit::{AuditEvent, AuditKind, NoAudit};
 use crate::client::SigningAlgorithm;
 use crate::error::StoreError;
 use crate::keys::{KeyChange, KeyId, KeyPolicy, KeyState, SigningKey, plan_key_changes};
-use crate::ports::{KeyGenerator, KeyRepository, SignError, TokenSigner};
+use crate::ports::{AuditLog, KeyGenerator, KeyRepository, SignError, TokenSigner};
 use crate::time::UnixTime;
 
 /// Why key maintenance failed.
@@ -31,6 +32,7 @@ pub struct KeyService {
     repo: Arc<dyn KeyRepository>,
     generator: Arc<dyn KeyGenerator>,
     signer: Arc<dyn TokenSigner>,
+    audit: Arc<dyn AuditLog>,
 }
 
 impl KeyService {
@@ -45,7 +47,20 @@ impl KeyService {
             repo,
             generator,
             signer,
+            audit: Arc::new(NoAudit),
         }
+    }
+
+    /// Records every key change in `audit`.
+    #[must_use]
+    pub fn with_audit(mut self, audit: Arc<dyn AuditLog>) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    fn record(&self, now: UnixTime, detail: String) {
+        self.audit
+            .record(AuditEvent::new(AuditKind::KeyChanged, now, detail));
     }
 
     /// Makes sure each of `algs` has an active key, generating and storing one where it has none,
@@ -121,6 +136,7 @@ impl KeyService {
             retire_at: None,
         };
         self.repo.insert(&key).await?;
+        self.record(now, format!("published {} key {}", key.alg, key.kid));
         Ok(key)
     }
 
@@ -147,6 +163,7 @@ impl KeyService {
                 key.state = KeyState::Retired;
                 key.retire_at = Some(now);
                 self.repo.update(&key).await?;
+                self.record(now, format!("retired {} key {} by hand", key.alg, key.kid));
                 Ok(key)
             }
         }
@@ -198,6 +215,11 @@ impl KeyService {
                 KeyChange::Publish(alg) => {
                     self.rotate(*alg, now).await?;
                 }
+            }
+        }
+        for change in &plan {
+            if !matches!(change, KeyChange::Publish(_)) {
+                self.record(now, format!("{change:?}"));
             }
         }
         if !plan.is_empty() {

@@ -171,6 +171,7 @@ fn service_limited(
             params: Arc::new(MockParamStore::new()),
             codes: Arc::new(crate::ports::MockAuthorizationCodeStore::new()),
             limiter: Arc::new(limiter),
+            audit: Arc::new(crate::audit::NoAudit),
         },
         pepper(),
         policy(),
@@ -669,11 +670,11 @@ async fn admin_creates_clients_with_secrets_shown_once_and_stored_as_verifiers()
     ));
 
     let svc = ClientId::parse("svc").unwrap();
-    assert!(!admin.disable(&svc).await.unwrap().is_enabled());
+    assert!(!admin.disable(&svc, NOW).await.unwrap().is_enabled());
     assert!(!admin.show(&svc).await.unwrap().is_enabled());
-    admin.delete(&svc).await.unwrap();
+    admin.delete(&svc, NOW).await.unwrap();
     assert_eq!(
-        admin.delete(&svc).await,
+        admin.delete(&svc, NOW).await,
         Err(AdminError::NotFound(svc.clone()))
     );
     assert_eq!(

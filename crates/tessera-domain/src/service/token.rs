@@ -9,6 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::assurance::AssuranceLevel;
 use crate::assurance::RoleRequirement;
+use crate::audit::{AuditEvent, AuditKind};
 use crate::authorize::{CODE_PREFIX, CodeIssue, CodeVerifier, Redemption};
 use crate::cache::ClientCache;
 use crate::cert::{CertThumbprint, PresentedCertificate};
@@ -21,8 +22,9 @@ use crate::issued::{
 };
 use crate::policy::{TokenPolicy, resolve_scope};
 use crate::ports::{
-    AuthorizationCodeStore, BlockingWork, OpaqueTokenStore, ParamStore, RandomSource, RateKind,
-    RateLimiter, RefreshTokenStore, RevocationList, SignError, TokenSigner, UserRepository,
+    AuditLog, AuthorizationCodeStore, BlockingWork, OpaqueTokenStore, ParamStore, RandomSource,
+    RateKind, RateLimiter, RefreshTokenStore, RevocationList, SignError, TokenSigner,
+    UserRepository,
 };
 use crate::scope::ScopeSet;
 use crate::secret::{PlainSecret, SecretPepper, SecretVerifier, verify_any};
@@ -326,6 +328,8 @@ pub struct TokenPorts {
     pub codes: Arc<dyn AuthorizationCodeStore>,
     /// Request rates and failed authentications.
     pub limiter: Arc<dyn RateLimiter>,
+    /// The audit trail.
+    pub audit: Arc<dyn AuditLog>,
 }
 
 /// Whom an access token is about, and what it grants.
@@ -410,6 +414,29 @@ impl TokenService {
     /// # Errors
     /// The [`TokenError`] the request deserves (RFC 6749 §5.2).
     pub async fn issue(&self, request: TokenRequest, now: UnixTime) -> Result<Issued, TokenError> {
+        let kind = match request.grant {
+            GrantRequest::RefreshToken { .. } => AuditKind::TokenRefreshed,
+            _ => AuditKind::TokenIssued,
+        };
+        let grant = request.grant.grant_type().map_or("user", GrantType::as_str);
+        let client = request.auth.client_id().map(|c| c.as_str().to_owned());
+        let source = request.source.clone();
+        let result = self.issue_inner(request, now).await;
+        if let (Ok(issued), Some(client)) = (&result, client) {
+            self.ports.audit.record(
+                AuditEvent::new(kind, now, format!("grant={grant} jti={}", issued.jti))
+                    .client(client)
+                    .source(source.as_deref()),
+            );
+        }
+        result
+    }
+
+    async fn issue_inner(
+        &self,
+        request: TokenRequest,
+        now: UnixTime,
+    ) -> Result<Issued, TokenError> {
         let client = self
             .admit(request.auth, request.source.as_deref(), now)
             .await?;
@@ -557,6 +584,15 @@ impl TokenService {
             Redemption::Fresh(record) => record,
             Redemption::Reused(record) => {
                 tracing::warn!(client_id = %client.id(), "an authorization code was redeemed twice; revoking what it issued");
+                self.ports.audit.record(
+                    AuditEvent::new(
+                        AuditKind::TokenRevoked,
+                        now,
+                        "authorization code redeemed twice: its tokens revoked",
+                    )
+                    .client(client.id().as_str())
+                    .subject(record.user_id.as_str()),
+                );
                 if let Some(first) = &record.issued {
                     if let Some(family) = &first.family_id {
                         self.ports
@@ -816,6 +852,11 @@ impl TokenService {
         now: UnixTime,
     ) -> Result<(), TokenError> {
         let client = self.authenticate_limited(auth, source, now).await?;
+        self.ports.audit.record(
+            AuditEvent::new(AuditKind::TokenRevoked, now, "revocation request")
+                .client(client.id().as_str())
+                .source(source),
+        );
         if let Some(token) = ReferenceToken::recognise(REFRESH_PREFIX, raw) {
             if let Some((_, family)) = self
                 .ports
@@ -1030,6 +1071,10 @@ impl TokenService {
         }
         let result = self.authenticate(auth, now).await;
         if matches!(result, Err(TokenError::InvalidClient)) {
+            let mut event =
+                AuditEvent::new(AuditKind::AuthenticationFailed, now, "").source(source);
+            event.client_id.clone_from(&id);
+            self.ports.audit.record(event);
             if let Some(address) = source {
                 limiter.record_failure(RateKind::Address, address);
             }

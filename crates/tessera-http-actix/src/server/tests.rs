@@ -138,6 +138,7 @@ fn ports(clients: Arc<ClientCache>, signer: Arc<StubSigner>) -> TokenPorts {
         params: Arc::new(tessera_testkit::fakes::InMemoryParams::default()),
         codes: Arc::new(tessera_testkit::fakes::InMemoryAuthz::default()),
         limiter: Arc::new(tessera_testkit::fakes::Unlimited),
+        audit: Arc::new(tessera_domain::audit::NoAudit),
     }
 }
 

@@ -1,0 +1,111 @@
+//! The audit log behind the domain's fire-and-forget port: events go through a bounded channel
+//! to a task that appends them in batches, so a token request never waits for the audit write.
+//! When the channel is full (the database far behind) events are dropped, counted and logged —
+//! never a refused request. The command line collects its few events and appends them before it
+//! exits.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tessera_domain::audit::AuditEvent;
+use tessera_domain::ports::{AuditLog, AuditStore};
+use tokio::sync::mpsc;
+
+/// How many events may wait for the writer.
+const QUEUE: usize = 20_000;
+/// The most events written in one transaction.
+const BATCH: usize = 1_000;
+
+/// The server's audit log.
+pub struct BufferedAudit {
+    tx: mpsc::Sender<AuditEvent>,
+    dropped: AtomicU64,
+}
+
+impl BufferedAudit {
+    /// The log and its writer task, appending to `store`.
+    pub fn start(store: Arc<dyn AuditStore>) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::channel::<AuditEvent>(QUEUE);
+        let writer = tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while rx.recv_many(&mut batch, BATCH).await > 0 {
+                if let Err(e) = store.append(&batch).await {
+                    tracing::error!(error = %e, events = batch.len(), "writing audit events failed; they are lost");
+                }
+                batch.clear();
+            }
+        });
+        (
+            Arc::new(Self {
+                tx,
+                dropped: AtomicU64::new(0),
+            }),
+            writer,
+        )
+    }
+
+    /// Waits (at most `limit`) until every queued event has been handed to the writer.
+    pub async fn drain(&self, limit: std::time::Duration) {
+        let started = std::time::Instant::now();
+        while self.tx.capacity() < self.tx.max_capacity() && started.elapsed() < limit {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl AuditLog for BufferedAudit {
+    fn record(&self, event: AuditEvent) {
+        if self.tx.try_send(event).is_err() {
+            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if dropped.is_power_of_two() {
+                tracing::warn!(dropped, "the audit queue is full: events are being dropped");
+            }
+        }
+    }
+}
+
+/// The command line's audit log: it keeps events until the command appends them.
+#[derive(Default)]
+pub struct CollectedAudit(Mutex<Vec<AuditEvent>>);
+
+impl CollectedAudit {
+    /// Appends what was collected.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn flush(&self, store: &dyn AuditStore) -> anyhow::Result<()> {
+        let events = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        if !events.is_empty() {
+            store.append(&events).await?;
+        }
+        Ok(())
+    }
+}
+
+impl AuditLog for CollectedAudit {
+    fn record(&self, event: AuditEvent) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+    }
+}
+
+/// `tessera audit tail`: the newest `lines` events as JSON lines, oldest first.
+///
+/// # Errors
+/// When the store cannot be read.
+pub async fn tail(settings: &crate::settings::Settings, lines: u32) -> anyhow::Result<()> {
+    let store = crate::wiring::open_store(settings)?;
+    for e in store.tail(lines).await? {
+        println!(
+            "{}",
+            serde_json::json!({
+                "at": e.at.as_secs(),
+                "kind": e.kind.as_str(),
+                "client_id": e.client_id,
+                "subject": e.subject,
+                "source": e.source,
+                "detail": e.detail,
+            })
+        );
+    }
+    Ok(())
+}
