@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tessera_domain::audit::AuditEvent;
+use tessera_domain::audit::{AuditEvent, AuditKind};
 use tessera_domain::ports::{AuditLog, AuditStore};
 use tokio::sync::mpsc;
 
@@ -20,11 +20,15 @@ const BATCH: usize = 1_000;
 pub struct BufferedAudit {
     tx: mpsc::Sender<AuditEvent>,
     dropped: AtomicU64,
+    token_events: bool,
 }
 
 impl BufferedAudit {
     /// The log and its writer task, appending to `store`.
-    pub fn start(store: Arc<dyn AuditStore>) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
+    pub fn start(
+        store: Arc<dyn AuditStore>,
+        token_events: bool,
+    ) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
         let (tx, mut rx) = mpsc::channel::<AuditEvent>(QUEUE);
         let writer = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
@@ -39,6 +43,7 @@ impl BufferedAudit {
             Arc::new(Self {
                 tx,
                 dropped: AtomicU64::new(0),
+                token_events,
             }),
             writer,
         )
@@ -55,6 +60,11 @@ impl BufferedAudit {
 
 impl AuditLog for BufferedAudit {
     fn record(&self, event: AuditEvent) {
+        if !self.token_events
+            && matches!(event.kind, AuditKind::TokenIssued | AuditKind::TokenRefreshed)
+        {
+            return;
+        }
         if self.tx.try_send(event).is_err() {
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if dropped.is_power_of_two() {

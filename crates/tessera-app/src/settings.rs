@@ -57,6 +57,7 @@ struct Raw {
 #[serde(deny_unknown_fields)]
 struct RawAudit {
     retention_days: u32,
+    token_events: bool,
 }
 
 #[derive(Deserialize, Debug)]
@@ -235,6 +236,8 @@ pub struct Settings {
     pub limits: crate::limits::Limits,
     /// How long audit events are kept, in days.
     pub audit_retention_days: u32,
+    /// Whether every token issued or refreshed is an audit event (the other events always are).
+    pub audit_token_events: bool,
     /// Default audience; the issuer when absent.
     pub default_audience: Option<Audience>,
     /// Absolute lifetime of refresh-token families, in seconds.
@@ -287,6 +290,7 @@ fn defaults(
         .set_default("oidc.code_ttl_seconds", 60)?
         .set_default("oidc.session_ttl_seconds", 8 * 3600)?
         .set_default("audit.retention_days", 90)?
+        .set_default("audit.token_events", true)?
         .set_default("limits.client_requests_per_second", 100.0)?
         .set_default("limits.client_burst", 200)?
         .set_default("limits.address_requests_per_second", 200.0)?
@@ -764,6 +768,7 @@ impl Settings {
             lockout,
             limits,
             audit_retention_days: raw.audit.retention_days.max(1),
+            audit_token_events: raw.audit.token_events,
             default_audience,
             refresh_ttl_secs,
             refresh_grace_secs,

@@ -1,6 +1,6 @@
 -- The audit trail of security events; kept for audit.retention_days.
 CREATE TABLE audit_events (
-    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id        INTEGER PRIMARY KEY,
     at        BIGINT NOT NULL,
     kind      TEXT NOT NULL,
     client_id TEXT,
