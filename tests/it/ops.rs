@@ -557,3 +557,108 @@ fn security_events_land_in_the_audit_trail_without_secrets() {
         "identifiers only"
     );
 }
+
+/// A small tmpfs mounted on the data directory, unmounted on drop; `None` where this process may
+/// not mount (not root).
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path, size: &str) -> Option<Self> {
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Self(dir.to_owned()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_closed_loses_nothing_and_recovers_when_space_returns() {
+    let t = Tessera::new();
+    let Some(_disk) = SmallDisk::mount(t.data_dir(), "6m") else {
+        eprintln!("skipped: mounting a small filesystem needs root");
+        return;
+    };
+    let (jwt, jwt_secret) = t.create_client("jwt", &[]);
+    let (opaque, opaque_secret) = t.create_client("opaque", &["--access-token-format", "opaque"]);
+    let server = t.serve(&[("TESSERA_STORAGE__BUSY_TIMEOUT_MS", "300")]);
+    let cc = "grant_type=client_credentials";
+    let before = token_request(&server, Some(&basic(&opaque, &opaque_secret)), cc);
+    assert_eq!(before.status, 200);
+    let kept = before.json()["access_token"].as_str().unwrap().to_owned();
+
+    // Fill what is left.
+    let filler = t.data_dir().join("filler");
+    let chunk = vec![0u8; 64 * 1024];
+    {
+        let mut f = std::fs::File::create(&filler).unwrap();
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let mut refused = None;
+    for _ in 0..50 {
+        let reply = token_request(&server, Some(&basic(&opaque, &opaque_secret)), cc);
+        assert!(
+            reply.status == 200 || reply.status == 503,
+            "{}",
+            reply.status
+        );
+        if reply.status == 503 {
+            refused = Some(reply);
+            break;
+        }
+    }
+    let refused = refused.expect("a token that must be stored is refused on a full disk");
+    assert_eq!(refused.json()["error"], "temporarily_unavailable");
+    assert_eq!(
+        token_request(&server, Some(&basic(&jwt, &jwt_secret)), cc).status,
+        200,
+        "JWTs need no write"
+    );
+
+    // Space returns: so does service, without a restart.
+    std::fs::remove_file(&filler).unwrap();
+    let reply = token_request(&server, Some(&basic(&opaque, &opaque_secret)), cc);
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let introspected = send(
+        agent()
+            .post(&server.url("/oauth2/introspect"))
+            .set("Authorization", &basic(&opaque, &opaque_secret))
+            .set("Content-Type", "application/x-www-form-urlencoded"),
+        Some(format!("token={kept}").as_bytes()),
+    );
+    assert_eq!(
+        introspected.json()["active"],
+        true,
+        "what was stored before is intact"
+    );
+    assert!(server.stop());
+
+    #[derive(diesel::QueryableByName)]
+    struct Check {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        integrity_check: String,
+    }
+    let path = t.data_dir().join("tessera.sqlite");
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    let check: Vec<Check> = diesel::sql_query("PRAGMA integrity_check")
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(check[0].integrity_check, "ok", "no corruption");
+}

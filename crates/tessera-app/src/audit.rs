@@ -61,7 +61,10 @@ impl BufferedAudit {
 impl AuditLog for BufferedAudit {
     fn record(&self, event: AuditEvent) {
         if !self.token_events
-            && matches!(event.kind, AuditKind::TokenIssued | AuditKind::TokenRefreshed)
+            && matches!(
+                event.kind,
+                AuditKind::TokenIssued | AuditKind::TokenRefreshed
+            )
         {
             return;
         }

@@ -44,7 +44,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     )?);
     let pepper = pepper(&store).await?;
 
-    let (audit, audit_writer) = crate::audit::BufferedAudit::start(store.clone(), settings.audit_token_events);
+    let (audit, audit_writer) =
+        crate::audit::BufferedAudit::start(store.clone(), settings.audit_token_events);
     let ring = Arc::new(JwtKeyRing::new());
     let signer: Arc<dyn TokenSigner> = ring.clone();
     let keys = Arc::new(
