@@ -101,6 +101,10 @@ impl RateLimiter for InMemoryRateLimiter {
         let mut arrivals = self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
         if arrivals.len() >= MAX_KEYS {
             arrivals.retain(|_, tat| *tat > now);
+            if arrivals.len() >= MAX_KEYS {
+                // A flood of distinct keys: memory stays bounded, at the price of forgetting.
+                arrivals.clear();
+            }
         }
         let owned = (kind, key.to_owned());
         let tat = arrivals.get(&owned).copied().unwrap_or(now).max(now);
@@ -117,6 +121,11 @@ impl RateLimiter for InMemoryRateLimiter {
         if failures.len() >= MAX_KEYS {
             let window = self.limits.failure_window;
             failures.retain(|_, (_, started)| now.duration_since(*started) < window);
+            if failures.len() >= MAX_KEYS {
+                // Many distinct ids failing at once (from many addresses, or each address would be
+                // backed off): memory stays bounded, at the price of forgetting.
+                failures.clear();
+            }
         }
         let entry = failures.entry((kind, key.to_owned())).or_insert((0, now));
         if now.duration_since(entry.1) >= self.limits.failure_window {
@@ -167,6 +176,17 @@ mod tests {
         assert!(fast.admit(RateKind::Client, "a").is_some());
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(fast.admit(RateKind::Client, "a"), None, "refilled");
+    }
+
+    #[test]
+    fn memory_stays_bounded_under_a_flood_of_distinct_keys() {
+        let l = limiter(1.0, 1);
+        for i in 0..MAX_KEYS + 10 {
+            let _ = l.admit(RateKind::Address, &format!("a{i}"));
+            l.record_failure(RateKind::Client, &format!("c{i}"));
+        }
+        assert!(l.arrivals.lock().unwrap().len() <= MAX_KEYS);
+        assert!(l.failures.lock().unwrap().len() <= MAX_KEYS);
     }
 
     #[test]

@@ -92,26 +92,6 @@ impl ClientCache {
         Ok(found)
     }
 
-    /// Reads the client from the repository again, replacing what is cached for it.
-    ///
-    /// # Errors
-    /// What the repository returns; the cache is then left as it was.
-    pub async fn reload(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
-        let found = self.repo.find(id).await?.map(Arc::new);
-        if let Ok(mut entries) = self.entries.write() {
-            match &found {
-                Some(client) => {
-                    entries.unknown.remove(id);
-                    entries.known.insert(id.clone(), Arc::clone(client));
-                }
-                None => {
-                    entries.known.remove(id);
-                }
-            }
-        }
-        Ok(found)
-    }
-
     /// Asks the repository for its version and, when it moved, loads every client. Returns
     /// whether the cache was reloaded.
     ///
