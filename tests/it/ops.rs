@@ -75,6 +75,10 @@ impl WriteLock {
     fn take(t: &Tessera) -> Self {
         let path = t.data_dir().join("tessera.sqlite");
         let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        // The server writes in the background too (audit, purge): wait our turn for the lock.
+        diesel::sql_query("PRAGMA busy_timeout = 10000")
+            .execute(&mut conn)
+            .unwrap();
         diesel::sql_query("BEGIN EXCLUSIVE")
             .execute(&mut conn)
             .unwrap();
