@@ -806,3 +806,29 @@ fn cookies_are_secure_when_the_issuer_is_https() {
         "{cookie}"
     );
 }
+
+#[test]
+fn failed_sign_ins_from_one_address_are_refused_with_429_whoever_they_name() {
+    let s = first_party();
+    let server =
+        s.t.serve(&[("TESSERA_USERS__MAX_FAILED_SIGN_INS_PER_ADDRESS", "3")]);
+    let mut browser = Browser::new();
+    let p = pkce("address");
+    let url = authorize_url(&server, &s.client, "openid", Some(&p));
+    for logon in ["nobody", "someone", "ana"] {
+        assert_eq!(
+            sign_in(&mut browser, &url, logon, "not the password").status,
+            401
+        );
+    }
+    let reply = sign_in(&mut browser, &url, "ana", PASSWORD);
+    assert_eq!(
+        reply.status, 429,
+        "the address is refused, the right password too"
+    );
+    assert_eq!(reply.header("retry-after"), Some("900"));
+    assert!(String::from_utf8_lossy(&reply.body).contains("Too many failed sign-ins"));
+    // The user herself is not locked: only one of those failures was hers.
+    let shown = s.t.cli_json(&["user", "list"]);
+    assert_eq!(shown[0]["locked_until"], serde_json::Value::Null);
+}

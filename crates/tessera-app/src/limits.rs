@@ -54,10 +54,11 @@ pub struct InMemoryRateLimiter {
     start: Instant,
     limits: Limits,
     gcra: [Gcra; 2],
-    /// (kind, key) → theoretical arrival time, in nanoseconds since `start`.
-    arrivals: Mutex<HashMap<(RateKind, String), u64>>,
-    /// (kind, key) → (failures, window start).
-    failures: Mutex<HashMap<(RateKind, String), (u32, Instant)>>,
+    /// Per kind: key → theoretical arrival time, in nanoseconds since `start`. Looked up by
+    /// `&str`, so checking a known key allocates nothing.
+    arrivals: [Mutex<HashMap<String, u64>>; 2],
+    /// Per kind: key → (failures, window start).
+    failures: [Mutex<HashMap<String, (u32, Instant)>>; 2],
 }
 
 const fn slot(kind: RateKind) -> usize {
@@ -81,8 +82,8 @@ impl InMemoryRateLimiter {
             start: Instant::now(),
             limits,
             gcra: [Gcra::of(limits.client), Gcra::of(limits.address)],
-            arrivals: Mutex::new(HashMap::new()),
-            failures: Mutex::new(HashMap::new()),
+            arrivals: Default::default(),
+            failures: Default::default(),
         }
     }
 
@@ -98,7 +99,11 @@ impl RateLimiter for InMemoryRateLimiter {
             tolerance,
         } = self.gcra.get(slot(kind)).copied()?;
         let now = self.now();
-        let mut arrivals = self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
+        let mut arrivals = self
+            .arrivals
+            .get(slot(kind))?
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if arrivals.len() >= MAX_KEYS {
             arrivals.retain(|_, tat| *tat > now);
             if arrivals.len() >= MAX_KEYS {
@@ -106,18 +111,25 @@ impl RateLimiter for InMemoryRateLimiter {
                 arrivals.clear();
             }
         }
-        let owned = (kind, key.to_owned());
-        let tat = arrivals.get(&owned).copied().unwrap_or(now).max(now);
+        let tat = arrivals.get(key).copied().unwrap_or(now).max(now);
         if tat - now > tolerance {
             return Some(ceil_secs(tat - now - tolerance));
         }
-        arrivals.insert(owned, tat.saturating_add(interval));
+        match arrivals.get_mut(key) {
+            Some(slot) => *slot = tat.saturating_add(interval),
+            None => {
+                arrivals.insert(key.to_owned(), tat.saturating_add(interval));
+            }
+        }
         None
     }
 
     fn record_failure(&self, kind: RateKind, key: &str) {
         let now = Instant::now();
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(failures) = self.failures.get(slot(kind)) else {
+            return;
+        };
+        let mut failures = failures.lock().unwrap_or_else(|e| e.into_inner());
         if failures.len() >= MAX_KEYS {
             let window = self.limits.failure_window;
             failures.retain(|_, (_, started)| now.duration_since(*started) < window);
@@ -127,7 +139,12 @@ impl RateLimiter for InMemoryRateLimiter {
                 failures.clear();
             }
         }
-        let entry = failures.entry((kind, key.to_owned())).or_insert((0, now));
+        if !failures.contains_key(key) {
+            failures.insert(key.to_owned(), (0, now));
+        }
+        let Some(entry) = failures.get_mut(key) else {
+            return;
+        };
         if now.duration_since(entry.1) >= self.limits.failure_window {
             *entry = (0, now);
         }
@@ -135,8 +152,12 @@ impl RateLimiter for InMemoryRateLimiter {
     }
 
     fn backed_off(&self, kind: RateKind, key: &str) -> Option<u32> {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let (count, started) = failures.get(&(kind, key.to_owned())).copied()?;
+        let failures = self
+            .failures
+            .get(slot(kind))?
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let (count, started) = failures.get(key).copied()?;
         let elapsed = started.elapsed();
         (count >= self.limits.max_failures && elapsed < self.limits.failure_window).then(|| {
             ceil_secs(u64::try_from((self.limits.failure_window - elapsed).as_nanos()).unwrap_or(0))
@@ -185,8 +206,8 @@ mod tests {
             let _ = l.admit(RateKind::Address, &format!("a{i}"));
             l.record_failure(RateKind::Client, &format!("c{i}"));
         }
-        assert!(l.arrivals.lock().unwrap().len() <= MAX_KEYS);
-        assert!(l.failures.lock().unwrap().len() <= MAX_KEYS);
+        assert!(l.arrivals[1].lock().unwrap().len() <= MAX_KEYS);
+        assert!(l.failures[0].lock().unwrap().len() <= MAX_KEYS);
     }
 
     #[test]

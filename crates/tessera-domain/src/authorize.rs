@@ -224,10 +224,6 @@ pub struct AuthorizationRequest {
     pub challenge: Option<CodeChallenge>,
 }
 
-/// The raw parameters of an authorization request, as the adapter read them; `Err(name)` marks a
-/// parameter that was sent more than once (RFC 6749 §3.1).
-pub type RawParam<'a> = Result<Option<&'a str>, &'static str>;
-
 /// Why an authorization request is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuthorizeError {
@@ -266,8 +262,6 @@ pub struct AuthorizeParams<'a> {
     pub code_challenge: Option<&'a str>,
     /// `code_challenge_method`.
     pub code_challenge_method: Option<&'a str>,
-    /// The name of a parameter that was repeated, if any.
-    pub repeated: Option<&'a str>,
 }
 
 impl AuthorizationRequest {
@@ -283,9 +277,6 @@ impl AuthorizationRequest {
         require_pkce: bool,
     ) -> Result<Self, AuthorizeError> {
         let page = |s: &str| AuthorizeError::Page(s.to_owned());
-        if params.repeated == Some("client_id") || params.repeated == Some("redirect_uri") {
-            return Err(page("A parameter of this request was sent twice."));
-        }
         if params.client_id.is_none_or(str::is_empty) {
             return Err(page("The request does not name a client (client_id)."));
         }
@@ -327,9 +318,6 @@ impl AuthorizationRequest {
             Err(e) => return Err(redirect(None, "invalid_request", e.to_string())),
         };
         let invalid = |d: String| redirect(state.clone(), "invalid_request", d);
-        if let Some(name) = params.repeated {
-            return Err(invalid(format!("parameter {name} is repeated")));
-        }
         match params.response_type {
             Some("code") => {}
             None | Some("") => return Err(invalid("response_type is required".into())),
@@ -463,7 +451,7 @@ pub struct Session {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -494,7 +482,7 @@ mod tests {
         }
     }
 
-    fn client(uris: &[&str], grants: &[crate::client::GrantType]) -> Client {
+    pub(crate) fn client(uris: &[&str], grants: &[crate::client::GrantType]) -> Client {
         use crate::client::{AccessTokenFormat, ClientAuthMethod, ClientName, ClientSpec, RoleSet};
         Client::new(ClientSpec {
             id: ClientId::parse("web").unwrap_or_else(|e| panic!("{e}")),

@@ -91,8 +91,17 @@ proptest! {
             nonce: nonce.as_deref(),
             code_challenge: challenge.as_deref(),
             code_challenge_method: method.as_deref(),
-            repeated: None,
         };
+        let web = crate::authorize::tests::client(
+            &["https://app.example/cb"],
+            &[crate::client::GrantType::AuthorizationCode],
+        );
         let _ = AuthorizationRequest::check(&params, None, true);
+        if let Ok(request) = AuthorizationRequest::check(&params, Some(&web), true) {
+            // What passes is what the client registered and allows, with S256 PKCE.
+            prop_assert_eq!(request.redirect_uri.as_str(), "https://app.example/cb");
+            prop_assert!(request.scope.is_subset(web.allowed_scopes()));
+            prop_assert!(request.challenge.is_some());
+        }
     }
 }

@@ -145,9 +145,38 @@ impl fmt::Debug for SecretVerifier {
 }
 
 /// OWASP's argon2id recommendation: 19 MiB, 2 passes, 1 lane.
-pub(crate) fn argon2() -> Argon2<'static> {
+fn argon2() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, Some(32)).unwrap_or_default();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// An argon2id PHC string of `bytes` salted with `salt`; `what` names the value in errors.
+pub(crate) fn argon2id_hash(
+    what: &'static str,
+    bytes: &[u8],
+    salt: [u8; 16],
+) -> Result<String, ParseError> {
+    let salt = SaltString::encode_b64(&salt).map_err(|e| ParseError::new(what, e.to_string()))?;
+    argon2()
+        .hash_password(bytes, &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ParseError::new(what, e.to_string()))
+}
+
+/// Checks that `phc` is an argon2id PHC string.
+pub(crate) fn check_argon2id(what: &'static str, phc: &str) -> Result<(), ParseError> {
+    let parsed = PasswordHash::new(phc).map_err(|e| ParseError::new(what, e.to_string()))?;
+    if parsed.algorithm.as_str() != "argon2id" {
+        return Err(ParseError::new(what, "not an argon2id hash"));
+    }
+    Ok(())
+}
+
+/// Whether `bytes` match the argon2id PHC string `phc` (slow by design).
+pub(crate) fn argon2id_matches(phc: &str, bytes: &[u8]) -> bool {
+    PasswordHash::new(phc)
+        .map(|hash| argon2().verify_password(bytes, &hash).is_ok())
+        .unwrap_or(false)
 }
 
 impl SecretVerifier {
@@ -162,12 +191,7 @@ impl SecretVerifier {
     /// # Errors
     /// Only if argon2 refuses its own parameters, which would be a bug.
     pub fn argon2id(secret: &PlainSecret, salt: [u8; 16]) -> Result<Self, ParseError> {
-        let salt = SaltString::encode_b64(&salt)
-            .map_err(|e| ParseError::new("client_secret", e.to_string()))?;
-        let hash = argon2()
-            .hash_password(secret.0.as_bytes(), &salt)
-            .map_err(|e| ParseError::new("client_secret", e.to_string()))?;
-        Ok(Self::Argon2id(hash.to_string()))
+        argon2id_hash("client_secret", secret.0.as_bytes(), salt).map(Self::Argon2id)
     }
 
     /// Parses a stored argon2id PHC string (as the store reads it back).
@@ -175,11 +199,7 @@ impl SecretVerifier {
     /// # Errors
     /// When it is not an argon2id PHC string.
     pub fn parse_argon2id(phc: &str) -> Result<Self, ParseError> {
-        let parsed = PasswordHash::new(phc)
-            .map_err(|e| ParseError::new("secret_verifier", e.to_string()))?;
-        if parsed.algorithm.as_str() != "argon2id" {
-            return Err(ParseError::new("secret_verifier", "not an argon2id hash"));
-        }
+        check_argon2id("secret_verifier", phc)?;
         Ok(Self::Argon2id(phc.to_owned()))
     }
 
@@ -194,9 +214,7 @@ impl SecretVerifier {
     pub fn verify(&self, pepper: &SecretPepper, secret: &PlainSecret) -> bool {
         match self {
             Self::HmacSha256(expected) => bool::from(pepper.mac(secret).ct_eq(expected)),
-            Self::Argon2id(phc) => PasswordHash::new(phc)
-                .map(|hash| argon2().verify_password(secret.0.as_bytes(), &hash).is_ok())
-                .unwrap_or(false),
+            Self::Argon2id(phc) => argon2id_matches(phc, secret.0.as_bytes()),
         }
     }
 }

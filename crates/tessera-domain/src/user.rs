@@ -151,13 +151,7 @@ impl PasswordHash {
     /// # Errors
     /// Only if argon2 refuses its own parameters, which would be a bug.
     pub fn new(password: &Password, salt: [u8; 16]) -> Result<Self, ParseError> {
-        use argon2::password_hash::{PasswordHasher as _, SaltString};
-        let salt = SaltString::encode_b64(&salt)
-            .map_err(|e| ParseError::new("password", e.to_string()))?;
-        crate::secret::argon2()
-            .hash_password(password.0.as_bytes(), &salt)
-            .map(|h| Self(h.to_string()))
-            .map_err(|e| ParseError::new("password", e.to_string()))
+        crate::secret::argon2id_hash("password", password.0.as_bytes(), salt).map(Self)
     }
 
     /// Parses a stored hash.
@@ -165,25 +159,14 @@ impl PasswordHash {
     /// # Errors
     /// When it is not an argon2id PHC string.
     pub fn parse(phc: &str) -> Result<Self, ParseError> {
-        let parsed = argon2::password_hash::PasswordHash::new(phc)
-            .map_err(|e| ParseError::new("password_hash", e.to_string()))?;
-        if parsed.algorithm.as_str() != "argon2id" {
-            return Err(ParseError::new("password_hash", "not an argon2id hash"));
-        }
+        crate::secret::check_argon2id("password_hash", phc)?;
         Ok(Self(phc.to_owned()))
     }
 
     /// Whether `password` matches (slow by design: run it off the request threads).
     #[must_use]
     pub fn verify(&self, password: &Password) -> bool {
-        use argon2::password_hash::PasswordVerifier as _;
-        argon2::password_hash::PasswordHash::new(&self.0)
-            .map(|h| {
-                crate::secret::argon2()
-                    .verify_password(password.0.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false)
+        crate::secret::argon2id_matches(&self.0, password.0.as_bytes())
     }
 
     /// The PHC string, for the store.

@@ -14,7 +14,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tessera_domain::TokenError;
-use tessera_domain::service::{GrantRequest, TokenRequest};
+use tessera_domain::service::TokenRequest;
 use tessera_domain::token::Issued;
 
 use crate::server::HttpState;
@@ -34,7 +34,7 @@ struct ErrorLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: &'static str,
 }
@@ -109,15 +109,6 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     }
 });
 
-const fn grant_label(grant: &GrantRequest) -> &'static str {
-    match grant {
-        GrantRequest::ClientCredentials { .. } => "client_credentials",
-        GrantRequest::RefreshToken { .. } => "refresh_token",
-        GrantRequest::AuthorizationCode { .. } => "authorization_code",
-        GrantRequest::User { .. } => "user",
-    }
-}
-
 /// `TokenService::issue`, counted under `dialect`.
 ///
 /// # Errors
@@ -127,7 +118,7 @@ pub async fn issue(
     dialect: &'static str,
     request: TokenRequest,
 ) -> Result<Issued, TokenError> {
-    let grant = grant_label(&request.grant);
+    let grant = request.grant.label();
     let client = request
         .auth
         .client_id()
@@ -155,7 +146,22 @@ pub async fn issue(
 }
 
 /// Records how long a request took.
-pub fn observe_request(method: &str, route: Option<&str>, status: u16, seconds: f64) {
+pub fn observe_request(
+    method: &actix_web::http::Method,
+    route: Option<String>,
+    status: u16,
+    seconds: f64,
+) {
+    use actix_web::http::Method;
+    let method = match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    };
     let status = match status {
         100..=199 => "1xx",
         200..=299 => "2xx",
@@ -166,8 +172,8 @@ pub fn observe_request(method: &str, route: Option<&str>, status: u16, seconds: 
     METRICS
         .latency
         .get_or_create(&RequestLabels {
-            method: method.to_owned(),
-            route: route.unwrap_or("unmatched").to_owned(),
+            method,
+            route: route.unwrap_or_else(|| "unmatched".to_owned()),
             status,
         })
         .observe(seconds);

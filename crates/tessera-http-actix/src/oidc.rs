@@ -195,7 +195,6 @@ fn params(form: &Form) -> AuthorizeParams<'_> {
         nonce: form.get("nonce"),
         code_challenge: form.get("code_challenge"),
         code_challenge_method: form.get("code_challenge_method"),
-        repeated: None,
     }
 }
 
@@ -464,10 +463,7 @@ pub async fn authorize_post(
         Some("login") => {
             let logon = form.get("logon").unwrap_or_default();
             let password = form.get("password").unwrap_or_default();
-            let address = req
-                .peer_addr()
-                .map(|a| a.ip().to_string())
-                .unwrap_or_default();
+            let address = crate::dialect::source(&req).unwrap_or_default();
             match state
                 .authorize
                 .sign_in(logon, password, &address, now)

@@ -60,7 +60,7 @@ pub async fn middleware(
         path = %req.path()
     );
     let started = std::time::Instant::now();
-    let method = req.method().as_str().to_owned();
+    let method = req.method().clone();
     let route = req.match_pattern();
     let mut res = next.call(req).instrument(span.clone()).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -68,12 +68,7 @@ pub async fn middleware(
             .insert(HeaderName::from_static(HEADER), value);
     }
     let status = res.status().as_u16();
-    crate::metrics::observe_request(
-        &method,
-        route.as_deref(),
-        status,
-        started.elapsed().as_secs_f64(),
-    );
+    crate::metrics::observe_request(&method, route, status, started.elapsed().as_secs_f64());
     span.in_scope(|| {
         if status >= 500 {
             tracing::warn!(

@@ -244,6 +244,16 @@ impl GrantRequest {
         }
     }
 
+    /// A name for this grant in logs, metrics and the audit trail: its registered grant type, or
+    /// `user` for the first-party user grant.
+    #[must_use]
+    pub const fn label(&self) -> &'static str {
+        match self.grant_type() {
+            Some(g) => g.as_str(),
+            None => "user",
+        }
+    }
+
     /// The registered grant type of this request; `None` for the first-party user grant, which
     /// the API's role requirement authorises instead.
     #[must_use]
@@ -418,7 +428,7 @@ impl TokenService {
             GrantRequest::RefreshToken { .. } => AuditKind::TokenRefreshed,
             _ => AuditKind::TokenIssued,
         };
-        let grant = request.grant.grant_type().map_or("user", GrantType::as_str);
+        let grant = request.grant.label();
         let client = request.auth.client_id().map(|c| c.as_str().to_owned());
         let source = request.source.clone();
         let result = self.issue_inner(request, now).await;
