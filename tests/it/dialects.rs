@@ -360,6 +360,7 @@ fn dialects_can_be_moved_and_switched_off() {
     let server = t.serve(&[
         ("TESSERA_DIALECTS__SERPROID__PATH", "/serpro/token"),
         ("TESSERA_DIALECTS__SCREENING_EAGLE__ENABLED", "false"),
+        ("TESSERA_SERVER__ISSUER", "https://id.example.test"),
     ]);
     let body = format!("grant_type=client_credentials&client_id={id}&client_secret={secret}");
     assert_eq!(post(&server, "/serpro/token", None, &body).status, 200);
@@ -374,6 +375,29 @@ fn dialects_can_be_moved_and_switched_off() {
         .status,
         404
     );
+
+    // The OpenAPI document says the same: the moved path, not the old one, no Screening Eagle,
+    // the configured issuer as the server.
+    let reply = send(agent().get(&server.url("/openapi.json")), None);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let doc = reply.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1."));
+    assert_eq!(doc["servers"][0]["url"], "https://id.example.test");
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(
+        paths["/serpro/token"]["post"]["operationId"],
+        "serproid_client_token"
+    );
+    assert!(!paths.contains_key(SERPRO));
+    assert!(!paths.contains_key(EAGLE));
+    for path in [
+        "/oauth2/token",
+        "/security/iam/v1/generate-token",
+        "/openapi.json",
+    ] {
+        assert!(paths.contains_key(path), "{path}");
+    }
 }
 
 const AUTHME: &str = "/security/iam/v1";

@@ -14,6 +14,7 @@ mod fuzz;
 mod meta;
 pub mod metrics;
 pub mod oidc;
+pub mod openapi;
 pub mod request_id;
 mod server;
 pub mod tls;

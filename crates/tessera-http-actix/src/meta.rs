@@ -4,38 +4,144 @@
 use actix_web::HttpResponse;
 use actix_web::http::header;
 use actix_web::web::Data;
-use serde_json::{Value, json};
+use serde::Serialize;
 use tessera_domain::keys::{PublicJwk, PublicKeyParams};
+use utoipa::ToSchema;
 
 use crate::server::HttpState;
 
-fn jwk_json(key: &PublicJwk) -> Value {
-    let mut v = match &key.params {
-        PublicKeyParams::Ec { crv, x, y } => json!({"kty": "EC", "crv": crv, "x": x, "y": y}),
-        PublicKeyParams::Rsa { n, e } => json!({"kty": "RSA", "n": n, "e": e}),
-        PublicKeyParams::Okp { crv, x } => json!({"kty": "OKP", "crv": crv, "x": x}),
-    };
-    if let Value::Object(map) = &mut v {
-        map.insert("kid".into(), json!(key.kid.as_str()));
-        map.insert("alg".into(), json!(key.alg.as_str()));
-        map.insert("use".into(), json!("sig"));
+/// One public key (RFC 7517 §4, RFC 7518 §6): never a private parameter.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Jwk<'a> {
+    /// `EC`, `RSA` or `OKP`.
+    kty: &'static str,
+    /// The key id, named in the `kid` header of every token it signs.
+    kid: &'a str,
+    /// The one algorithm this key signs with.
+    alg: &'a str,
+    /// Always `sig`.
+    #[serde(rename = "use")]
+    use_: &'static str,
+    /// The curve (EC and OKP keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    crv: Option<&'a str>,
+    /// The x coordinate or public key (EC and OKP keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x: Option<&'a str>,
+    /// The y coordinate (EC keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    y: Option<&'a str>,
+    /// The modulus (RSA keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n: Option<&'a str>,
+    /// The exponent (RSA keys).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    e: Option<&'a str>,
+}
+
+impl<'a> Jwk<'a> {
+    fn of(key: &'a PublicJwk) -> Self {
+        let mut jwk = Jwk {
+            kty: "",
+            kid: key.kid.as_str(),
+            alg: key.alg.as_str(),
+            use_: "sig",
+            crv: None,
+            x: None,
+            y: None,
+            n: None,
+            e: None,
+        };
+        match &key.params {
+            PublicKeyParams::Ec { crv, x, y } => {
+                jwk.kty = "EC";
+                (jwk.crv, jwk.x, jwk.y) = (Some(*crv), Some(x.as_str()), Some(y.as_str()));
+            }
+            PublicKeyParams::Rsa { n, e } => {
+                jwk.kty = "RSA";
+                (jwk.n, jwk.e) = (Some(n.as_str()), Some(e.as_str()));
+            }
+            PublicKeyParams::Okp { crv, x } => {
+                jwk.kty = "OKP";
+                (jwk.crv, jwk.x) = (Some(*crv), Some(x.as_str()));
+            }
+        }
+        jwk
     }
-    v
+}
+
+/// A JSON Web Key Set (RFC 7517 §5).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Jwks<'a> {
+    /// The published keys: the active ones and those retired recently enough that tokens they
+    /// signed are still valid.
+    keys: Vec<Jwk<'a>>,
 }
 
 /// `GET /oauth2/jwks`: the public halves of every published key, never a private parameter.
+///
+/// The keys that verify access and ID tokens.
+#[utoipa::path(
+    get,
+    path = "/oauth2/jwks",
+    tag = "Discovery",
+    operation_id = "jwks",
+    responses((status = 200, description = "The JWKS; cacheable for less than the key rotation overlap", body = Jwks))
+)]
 pub async fn jwks(state: Data<HttpState>) -> HttpResponse {
-    let keys: Vec<Value> = state.signer.published().iter().map(jwk_json).collect();
+    let published = state.signer.published();
     HttpResponse::Ok()
         .insert_header((
             header::CACHE_CONTROL,
             format!("public, max-age={}", state.jwks_max_age),
         ))
-        .json(json!({ "keys": keys }))
+        .json(Jwks {
+            keys: published.iter().map(Jwk::of).collect(),
+        })
+}
+
+/// Authorization server metadata (RFC 8414 §2; OpenID Connect Discovery 1.0 §3).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Metadata<'a> {
+    issuer: &'a str,
+    token_endpoint: String,
+    jwks_uri: String,
+    revocation_endpoint: String,
+    introspection_endpoint: String,
+    authorization_endpoint: String,
+    userinfo_endpoint: String,
+    end_session_endpoint: String,
+    grant_types_supported: &'static [&'static str],
+    response_types_supported: &'static [&'static str],
+    response_modes_supported: &'static [&'static str],
+    code_challenge_methods_supported: &'static [&'static str],
+    scopes_supported: &'static [&'static str],
+    subject_types_supported: &'static [&'static str],
+    id_token_signing_alg_values_supported: Vec<&'a str>,
+    acr_values_supported: Vec<&'a str>,
+    claims_supported: &'static [&'static str],
+    claims_parameter_supported: bool,
+    request_parameter_supported: bool,
+    request_uri_parameter_supported: bool,
+    authorization_response_iss_parameter_supported: bool,
+    token_endpoint_auth_methods_supported: Vec<&'static str>,
+    tls_client_certificate_bound_access_tokens: bool,
+    revocation_endpoint_auth_methods_supported: &'static [&'static str],
+    introspection_endpoint_auth_methods_supported: &'static [&'static str],
+    access_token_signing_alg_values_supported: Vec<&'a str>,
 }
 
 /// `GET /.well-known/oauth-authorization-server` and `/.well-known/openid-configuration`: what
 /// this server actually supports, and nothing it does not.
+///
+/// Authorization server metadata (RFC 8414): what this server supports, and nothing it does not.
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    tag = "Discovery",
+    operation_id = "authorization_server_metadata",
+    responses((status = 200, description = "The metadata", body = Metadata))
+)]
 pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
     let issuer = state.issuer.as_str();
     let algs: Vec<&str> = state.algorithms.iter().map(|a| a.as_str()).collect();
@@ -46,49 +152,133 @@ pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
             auth_methods.push("tls_client_auth");
         }
     }
+    let policy = state.tokens.policy();
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(json!({
-            "issuer": issuer,
-            "token_endpoint": format!("{issuer}/oauth2/token"),
-            "jwks_uri": format!("{issuer}/oauth2/jwks"),
-            "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
-            "introspection_endpoint": format!("{issuer}/oauth2/introspect"),
-            "authorization_endpoint": format!("{issuer}/oauth2/authorize"),
-            "userinfo_endpoint": format!("{issuer}/oauth2/userinfo"),
-            "end_session_endpoint": format!("{issuer}/oauth2/logout"),
-            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
-            "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
-            "code_challenge_methods_supported": ["S256"],
-            "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": [state.tokens.policy().id_token_alg.as_str()],
-            "acr_values_supported": [tessera_domain::service::PASSWORD_LEVEL.as_str()],
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "azp", "name", "given_name", "family_name", "preferred_username", "locale", "updated_at", "email", "email_verified"],
-            "claims_parameter_supported": false,
-            "request_parameter_supported": false,
-            "request_uri_parameter_supported": false,
-            "authorization_response_iss_parameter_supported": true,
-            "token_endpoint_auth_methods_supported": auth_methods,
-            "tls_client_certificate_bound_access_tokens": true,
-            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "access_token_signing_alg_values_supported": algs,
-        }))
+        .json(Metadata {
+            issuer,
+            token_endpoint: format!("{issuer}/oauth2/token"),
+            jwks_uri: format!("{issuer}/oauth2/jwks"),
+            revocation_endpoint: format!("{issuer}/oauth2/revoke"),
+            introspection_endpoint: format!("{issuer}/oauth2/introspect"),
+            authorization_endpoint: format!("{issuer}/oauth2/authorize"),
+            userinfo_endpoint: format!("{issuer}/oauth2/userinfo"),
+            end_session_endpoint: format!("{issuer}/oauth2/logout"),
+            grant_types_supported: &["authorization_code", "client_credentials", "refresh_token"],
+            response_types_supported: &["code"],
+            response_modes_supported: &["query"],
+            code_challenge_methods_supported: &["S256"],
+            scopes_supported: &["openid", "profile", "email", "offline_access"],
+            subject_types_supported: &["public"],
+            id_token_signing_alg_values_supported: vec![policy.id_token_alg.as_str()],
+            acr_values_supported: vec![tessera_domain::service::PASSWORD_LEVEL.as_str()],
+            claims_supported: &[
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "acr",
+                "amr",
+                "at_hash",
+                "azp",
+                "name",
+                "given_name",
+                "family_name",
+                "preferred_username",
+                "locale",
+                "updated_at",
+                "email",
+                "email_verified",
+            ],
+            claims_parameter_supported: false,
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
+            authorization_response_iss_parameter_supported: true,
+            token_endpoint_auth_methods_supported: auth_methods,
+            tls_client_certificate_bound_access_tokens: true,
+            revocation_endpoint_auth_methods_supported: &[
+                "client_secret_basic",
+                "client_secret_post",
+            ],
+            introspection_endpoint_auth_methods_supported: &[
+                "client_secret_basic",
+                "client_secret_post",
+            ],
+            access_token_signing_alg_values_supported: algs,
+        })
+}
+
+/// `GET /.well-known/openid-configuration`: the same document as the RFC 8414 metadata.
+///
+/// OpenID Connect Discovery 1.0 (the same content as the RFC 8414 metadata).
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    tag = "Discovery",
+    operation_id = "openid_configuration",
+    responses((status = 200, description = "The provider metadata", body = Metadata))
+)]
+pub async fn openid_configuration(state: Data<HttpState>) -> HttpResponse {
+    metadata(state).await
+}
+
+/// Whether this node can issue tokens now.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Readiness {
+    /// `ready` or `unavailable`.
+    #[schema(example = "ready")]
+    status: &'static str,
+    /// `ok` or `unreachable`.
+    database: &'static str,
+    /// `ok`, or which algorithms have no active key.
+    signing_keys: String,
+}
+
+/// The process is up.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok`.
+    status: &'static str,
 }
 
 /// `GET /readyz`: tokens can be issued now — the database answers and every configured algorithm
 /// has an active signing key. 503 with the reasons otherwise (a load balancer takes the node out).
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "Operations",
+    operation_id = "readyz",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Not ready: the database is unreachable or a key is missing", body = Readiness),
+    )
+)]
 pub async fn readyz(state: Data<HttpState>) -> HttpResponse {
     let ready = state.tokens.readiness(&state.algorithms).await;
-    let body = json!({
-        "status": if ready.is_ready() { "ready" } else { "unavailable" },
-        "database": if ready.database { "ok" } else { "unreachable" },
-        "signing_keys": if ready.missing_keys.is_empty() { "ok".to_owned() } else {
-            format!("no active key for {}", ready.missing_keys.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "))
+    let body = Readiness {
+        status: if ready.is_ready() {
+            "ready"
+        } else {
+            "unavailable"
         },
-    });
+        database: if ready.database { "ok" } else { "unreachable" },
+        signing_keys: if ready.missing_keys.is_empty() {
+            "ok".to_owned()
+        } else {
+            format!(
+                "no active key for {}",
+                ready
+                    .missing_keys
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+    };
     let mut builder = if ready.is_ready() {
         HttpResponse::Ok()
     } else {
@@ -100,8 +290,15 @@ pub async fn readyz(state: Data<HttpState>) -> HttpResponse {
 }
 
 /// `GET /healthz`: the process is up and serving.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "Operations",
+    operation_id = "healthz",
+    responses((status = 200, description = "Up", body = Health))
+)]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({"status": "ok"}))
+        .json(Health { status: "ok" })
 }

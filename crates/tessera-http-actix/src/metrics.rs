@@ -207,6 +207,16 @@ pub fn set_key_ages(keys: &[(String, &'static str, &'static str, i64)]) {
 }
 
 /// `GET /metrics`.
+///
+/// Prometheus metrics (OpenMetrics text): tokens issued by grant, dialect and client, errors by
+/// code, request latency, database pool usage, key ages.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "Operations",
+    operation_id = "metrics",
+    responses((status = 200, description = "The metrics", content_type = "application/openmetrics-text"))
+)]
 pub async fn scrape() -> HttpResponse {
     let mut body = String::new();
     if prometheus_client::encoding::text::encode(&mut body, &METRICS.registry).is_err() {

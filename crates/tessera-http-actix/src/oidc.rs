@@ -21,6 +21,7 @@ use tessera_domain::authorize::{
 };
 use tessera_domain::service::SignInError;
 use tessera_domain::user::User;
+use utoipa::ToSchema;
 
 use crate::dialect::{BadForm, no_store, read_form};
 use crate::form::Form;
@@ -394,7 +395,64 @@ async fn current_session(
         })
 }
 
+/// What the sign-in and consent pages post.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Describes the form `authorize_post` reads.
+struct AuthorizeForm {
+    /// `login`, `consent` or `deny`.
+    action: String,
+    /// The anti-forgery token of the page (it must equal this browser's cookie).
+    csrf: String,
+    /// With `login`.
+    logon: Option<String>,
+    /// With `login`.
+    password: Option<String>,
+    /// The authorization request, carried by the page.
+    response_type: String,
+    /// The authorization request, carried by the page.
+    client_id: String,
+    /// The authorization request, carried by the page.
+    redirect_uri: String,
+    /// The authorization request, carried by the page.
+    scope: Option<String>,
+    /// The authorization request, carried by the page.
+    state: Option<String>,
+    /// The authorization request, carried by the page.
+    nonce: Option<String>,
+    /// The authorization request, carried by the page.
+    code_challenge: Option<String>,
+    /// The authorization request, carried by the page.
+    code_challenge_method: Option<String>,
+}
+
 /// `GET /oauth2/authorize`.
+///
+/// The authorization endpoint (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2): shows the sign-in
+/// page (or the consent page) and, once the user has signed in and consented, redirects to the
+/// client with `code`, `state` and `iss` (RFC 9207).
+#[utoipa::path(
+    get,
+    path = "/oauth2/authorize",
+    tag = "OpenID Connect",
+    operation_id = "authorize",
+    params(
+        ("response_type" = String, Query, description = "`code`"),
+        ("client_id" = String, Query, description = "The client"),
+        ("redirect_uri" = String, Query, description = "One of the client's registered redirect URIs, exactly"),
+        ("scope" = Option<String>, Query, description = "Space-separated; `openid` for an ID token, `offline_access` for a refresh token"),
+        ("state" = Option<String>, Query, description = "Returned unchanged to the client"),
+        ("nonce" = Option<String>, Query, description = "Put into the ID token"),
+        ("code_challenge" = Option<String>, Query, description = "PKCE (RFC 7636): required for public clients and, by default, for all"),
+        ("code_challenge_method" = Option<String>, Query, description = "`S256`"),
+    ),
+    responses(
+        (status = 200, description = "The sign-in or consent page", content_type = "text/html"),
+        (status = 302, description = "Back to the client's redirect URI with `code` and `state`, or with `error` (`access_denied`, `invalid_request`, `invalid_scope`, `unsupported_response_type`, …)",
+            headers(("Location" = String, description = "The client's redirect URI"))),
+        (status = 400, description = "An unknown client or an unregistered redirect URI: an error page, never a redirect", content_type = "text/html"),
+        (status = 503, description = "The database is unavailable", content_type = "text/html"),
+    )
+)]
 pub async fn authorize_get(req: HttpRequest, state: Data<HttpState>) -> HttpResponse {
     let form = match Form::parse(req.query_string().as_bytes()) {
         Ok(f) => f,
@@ -431,6 +489,27 @@ pub async fn authorize_get(req: HttpRequest, state: Data<HttpState>) -> HttpResp
 }
 
 /// `POST /oauth2/authorize`: the sign-in and consent forms.
+///
+/// What the sign-in and consent pages post: the authorization request's parameters again, the
+/// anti-forgery token, and `action` = `login` (with `logon` and `password`), `consent` or `deny`.
+#[utoipa::path(
+    post,
+    path = "/oauth2/authorize",
+    tag = "OpenID Connect",
+    operation_id = "authorize_form",
+    request_body(content = AuthorizeForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The page again, with the reason (wrong password, …)", content_type = "text/html"),
+        (status = 303, description = "Back to the client with `code` or `error`, or on to the consent page",
+            headers(("Location" = String, description = "Where to go next"))),
+        (status = 400, description = "A malformed form, an unknown client or redirect URI", content_type = "text/html"),
+        (status = 403, description = "A form without this browser's anti-forgery token, or a locked user", content_type = "text/html"),
+        (status = 413, description = "A form over 64 KiB", content_type = "text/html"),
+        (status = 429, description = "Too many failed sign-ins from this address", content_type = "text/html",
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        (status = 503, description = "The database is unavailable", content_type = "text/html"),
+    )
+)]
 pub async fn authorize_post(
     req: HttpRequest,
     payload: Payload,
@@ -566,6 +645,23 @@ pub async fn authorize_post(
 /// `GET` or `POST /oauth2/logout` (OpenID Connect RP-Initiated Logout): ends the session; with a
 /// `client_id` and a `post_logout_redirect_uri` registered for that client (one of its redirect
 /// URIs), returns there with `state`, otherwise shows that the user is signed out.
+#[utoipa::path(
+    method(get, post),
+    path = "/oauth2/logout",
+    tag = "OpenID Connect",
+    operation_id = "logout",
+    params(
+        ("client_id" = Option<String>, Query, description = "The client asking"),
+        ("post_logout_redirect_uri" = Option<String>, Query, description = "One of that client's redirect URIs"),
+        ("state" = Option<String>, Query, description = "Returned unchanged"),
+    ),
+    responses(
+        (status = 200, description = "Signed out (a page)", content_type = "text/html"),
+        (status = 302, description = "Signed out, back to the client",
+            headers(("Location" = String, description = "post_logout_redirect_uri with state"))),
+        (status = 503, description = "The database is unavailable", content_type = "text/html"),
+    )
+)]
 pub async fn end_session(req: HttpRequest, state: Data<HttpState>) -> HttpResponse {
     let form = Form::parse(req.query_string().as_bytes()).unwrap_or_default();
     if let Some(value) = cookie(&req, SESSION_COOKIE)
@@ -612,8 +708,12 @@ pub async fn end_session(req: HttpRequest, state: Data<HttpState>) -> HttpRespon
     with_cookies(res, &[clear])
 }
 
-#[derive(Serialize)]
+/// The signed-in user's claims (OpenID Connect Core §5.3.2), by the token's scopes: `profile`
+/// and `email`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = UserInfo)]
 struct UserInfoBody<'a> {
+    /// The user.
     sub: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
@@ -652,6 +752,21 @@ fn bearer_error(status: StatusCode, error: &str, description: &str) -> HttpRespo
 }
 
 /// `GET` or `POST /oauth2/userinfo` with `Authorization: Bearer` (OpenID Connect Core §5.3).
+#[utoipa::path(
+    method(get, post),
+    path = "/oauth2/userinfo",
+    tag = "OpenID Connect",
+    operation_id = "userinfo",
+    responses(
+        (status = 200, description = "The user's claims", body = UserInfoBody),
+        (status = 401, description = "No token (no body), or `invalid_token`: invalid, expired or revoked", body = crate::dialect::rfc6749::ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"tessera\"`, with the error"))),
+        (status = 403, description = "`insufficient_scope`: the token has no `openid` scope", body = crate::dialect::rfc6749::ErrorBody),
+        (status = 500, description = "`server_error`", body = crate::dialect::rfc6749::ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = crate::dialect::rfc6749::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn userinfo(req: HttpRequest, state: Data<HttpState>) -> HttpResponse {
     let token = req
         .headers()

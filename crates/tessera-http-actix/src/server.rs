@@ -16,6 +16,7 @@ use tessera_domain::{SigningAlgorithm, TokenTtl};
 
 use crate::dialect::{authme, rfc6749, screening_eagle, semear, serproid};
 use crate::meta;
+use crate::openapi::Endpoint;
 
 /// What the handlers share.
 pub struct HttpState {
@@ -120,103 +121,88 @@ impl Default for ServerOptions {
     }
 }
 
+/// Every endpoint the server answers for `dialects`: the one table that registers the routes and
+/// lists the operations of the OpenAPI document.
+pub(crate) fn endpoints(dialects: &Dialects) -> Vec<Endpoint> {
+    use crate::oidc;
+    let mut all = Vec::new();
+    if let Some(d) = &dialects.serproid {
+        all.push(
+            Endpoint::new(d.path.as_str())
+                .op::<serproid::__path_token, _, _>(serproid::token)
+                .otherwise(|| web::to(serproid::method_not_allowed)),
+        );
+    }
+    if let Some(d) = &dialects.screening_eagle {
+        all.push(
+            Endpoint::new(d.path.as_str())
+                .op::<screening_eagle::__path_token, _, _>(screening_eagle::token)
+                .otherwise(|| web::to(screening_eagle::method_not_allowed)),
+        );
+    }
+    if let Some(d) = &dialects.semear {
+        all.push(
+            Endpoint::new(d.path.as_str())
+                .op::<semear::__path_token, _, _>(semear::token)
+                .otherwise(|| web::to(semear::method_not_allowed)),
+        );
+    }
+    if let Some(a) = &dialects.authme {
+        let p = &a.prefix;
+        let authme = |path: &str| {
+            Endpoint::new(format!("{p}{path}")).otherwise(|| web::to(authme::method_not_allowed))
+        };
+        all.extend([
+            authme("/generate-token")
+                .op::<authme::__path_generate_token, _, _>(authme::generate_token),
+            authme("/product-accesses/generate-opaque-token")
+                .op::<authme::__path_generate_opaque_token, _, _>(authme::generate_opaque_token),
+            authme("/product-accesses/validate-opaque-token")
+                .op::<authme::__path_validate_opaque_token, _, _>(authme::validate_opaque_token),
+            authme("/generate-param")
+                .op::<authme::__path_generate_param, _, _>(authme::generate_param),
+            authme("/renew-token").op::<authme::__path_renew_token, _, _>(authme::renew_token),
+            Endpoint::new(format!("{p}/public-key"))
+                .op::<authme::__path_public_key, _, _>(authme::public_key),
+        ]);
+    }
+    let oauth = |path: &str| Endpoint::new(path).otherwise(|| web::to(rfc6749::method_not_allowed));
+    all.extend([
+        oauth("/oauth2/token").op::<rfc6749::__path_token, _, _>(rfc6749::token),
+        oauth("/oauth2/revoke").op::<rfc6749::__path_revoke, _, _>(rfc6749::revoke),
+        oauth("/oauth2/introspect").op::<rfc6749::__path_introspect, _, _>(rfc6749::introspect),
+        Endpoint::new("/oauth2/authorize")
+            .op::<oidc::__path_authorize_get, _, _>(oidc::authorize_get)
+            .op::<oidc::__path_authorize_post, _, _>(oidc::authorize_post),
+        Endpoint::new("/oauth2/userinfo").op::<oidc::__path_userinfo, _, _>(oidc::userinfo),
+        Endpoint::new("/oauth2/logout").op::<oidc::__path_end_session, _, _>(oidc::end_session),
+        Endpoint::new("/oauth2/jwks").op::<meta::__path_jwks, _, _>(meta::jwks),
+        Endpoint::new("/.well-known/oauth-authorization-server")
+            .op::<meta::__path_metadata, _, _>(meta::metadata),
+        Endpoint::new("/.well-known/openid-configuration")
+            .op::<meta::__path_openid_configuration, _, _>(meta::openid_configuration),
+        Endpoint::new("/healthz").op::<meta::__path_healthz, _, _>(meta::healthz),
+        Endpoint::new("/readyz").op::<meta::__path_readyz, _, _>(meta::readyz),
+        Endpoint::new("/metrics").op::<crate::metrics::__path_scrape, _, _>(crate::metrics::scrape),
+        Endpoint::new("/openapi.json")
+            .op::<crate::openapi::__path_serve, _, _>(crate::openapi::serve),
+    ]);
+    all
+}
+
 /// Registers every route.
 pub fn configure(state: Data<HttpState>) -> impl FnOnce(&mut ServiceConfig) {
     move |cfg: &mut ServiceConfig| {
-        let dialects = state.dialects.clone();
-        if let Some(d) = &dialects.serproid {
-            cfg.service(
-                web::resource(d.path.as_str())
-                    .route(web::post().to(serproid::token))
-                    .default_service(web::to(serproid::method_not_allowed)),
-            );
-        }
-        if let Some(d) = &dialects.screening_eagle {
-            cfg.service(
-                web::resource(d.path.as_str())
-                    .route(web::post().to(screening_eagle::token))
-                    .default_service(web::to(screening_eagle::method_not_allowed)),
-            );
-        }
-        if let Some(d) = &dialects.semear {
-            cfg.service(
-                web::resource(d.path.as_str())
-                    .route(web::post().to(semear::token))
-                    .default_service(web::to(semear::method_not_allowed)),
-            );
-        }
-        if let Some(a) = &dialects.authme {
-            let p = &a.prefix;
-            cfg.service(
-                web::resource(format!("{p}/generate-token"))
-                    .route(web::post().to(authme::generate_token))
-                    .default_service(web::to(authme::method_not_allowed)),
-            )
-            .service(
-                web::resource(format!("{p}/product-accesses/generate-opaque-token"))
-                    .route(web::post().to(authme::generate_opaque_token))
-                    .default_service(web::to(authme::method_not_allowed)),
-            )
-            .service(
-                web::resource(format!("{p}/product-accesses/validate-opaque-token"))
-                    .route(web::post().to(authme::validate_opaque_token))
-                    .default_service(web::to(authme::method_not_allowed)),
-            )
-            .service(
-                web::resource(format!("{p}/generate-param"))
-                    .route(web::post().to(authme::generate_param))
-                    .default_service(web::to(authme::method_not_allowed)),
-            )
-            .service(
-                web::resource(format!("{p}/renew-token"))
-                    .route(web::post().to(authme::renew_token))
-                    .default_service(web::to(authme::method_not_allowed)),
-            )
-            .service(web::resource(format!("{p}/public-key")).route(web::get().to(meta::jwks)));
+        let document = crate::openapi::document(&state);
+        let rendered = serde_json::to_vec(&document).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "rendering the OpenAPI document failed");
+            b"{}".to_vec()
+        });
+        for endpoint in endpoints(&state.dialects) {
+            cfg.service(endpoint.resource());
         }
         cfg.app_data(state)
-            .service(
-                web::resource("/oauth2/token")
-                    .route(web::post().to(rfc6749::token))
-                    .default_service(web::to(rfc6749::method_not_allowed)),
-            )
-            .service(
-                web::resource("/oauth2/revoke")
-                    .route(web::post().to(rfc6749::revoke))
-                    .default_service(web::to(rfc6749::method_not_allowed)),
-            )
-            .service(
-                web::resource("/oauth2/introspect")
-                    .route(web::post().to(rfc6749::introspect))
-                    .default_service(web::to(rfc6749::method_not_allowed)),
-            )
-            .service(
-                web::resource("/oauth2/authorize")
-                    .route(web::get().to(crate::oidc::authorize_get))
-                    .route(web::post().to(crate::oidc::authorize_post)),
-            )
-            .service(
-                web::resource("/oauth2/userinfo")
-                    .route(web::get().to(crate::oidc::userinfo))
-                    .route(web::post().to(crate::oidc::userinfo)),
-            )
-            .service(
-                web::resource("/oauth2/logout")
-                    .route(web::get().to(crate::oidc::end_session))
-                    .route(web::post().to(crate::oidc::end_session)),
-            )
-            .service(web::resource("/oauth2/jwks").route(web::get().to(meta::jwks)))
-            .service(
-                web::resource("/.well-known/oauth-authorization-server")
-                    .route(web::get().to(meta::metadata)),
-            )
-            .service(
-                web::resource("/.well-known/openid-configuration")
-                    .route(web::get().to(meta::metadata)),
-            )
-            .service(web::resource("/healthz").route(web::get().to(meta::healthz)))
-            .service(web::resource("/readyz").route(web::get().to(meta::readyz)))
-            .service(web::resource("/metrics").route(web::get().to(crate::metrics::scrape)))
+            .app_data(Data::new(crate::openapi::Rendered(rendered.into())))
             .default_service(web::to(not_found));
     }
 }

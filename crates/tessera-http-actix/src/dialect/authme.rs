@@ -2,9 +2,9 @@
 //! Basic client authentication, clients that must hold a configured role set
 //! (`ROLE_CLI-1STPARTY+ROLE_CLI-AUTH-BASIC`), and errors as an array of `{code, message}`.
 //!
-//! Served here: `generate-token` (`tokenRequestType` `CLIENT` and `PRODUCT`), the product-access
-//! opaque tokens (generate and validate), and the public key used to validate JWTs. The error
-//! table is in `docs/dialects.md`.
+//! Served here: `generate-token` (`tokenRequestType` `CLIENT`, `USER`, `REMEMBER_ME` and
+//! `PRODUCT`), `generate-param`, `renew-token`, the product-access opaque tokens (generate and
+//! validate), and the public key used to validate JWTs. The error table is in `docs/dialects.md`.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Payload};
@@ -17,6 +17,7 @@ use tessera_domain::service::{
 use tessera_domain::token::Introspection;
 use tessera_domain::user::{Logon, UserId};
 use tessera_domain::{AccessTokenFormat, ClientAuthMethod, TokenError};
+use utoipa::ToSchema;
 
 use super::{BodyError, MAX_BODY, has_content_type, no_store, read_body};
 use crate::form::Authorization;
@@ -103,9 +104,14 @@ fn not_implemented() -> AuthMeError {
     )
 }
 
-#[derive(Serialize)]
-struct ErrorItem<'a> {
+/// An AuthMe error (the body is an array of one).
+#[derive(Serialize, ToSchema)]
+#[schema(as = AuthMeError)]
+pub(crate) struct ErrorItem<'a> {
+    /// `01`–`99`, see the error table.
+    #[schema(example = "10")]
     code: &'a str,
+    /// What went wrong.
     message: &'a str,
 }
 
@@ -193,28 +199,81 @@ fn profile(route: &crate::server::AuthMeRoute) -> ApiProfile {
     }
 }
 
+/// Every AuthMe error, by status (the codes are those of the error table in `docs/dialects.md`).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Describes what `render` answers.
+enum AuthMeErrors<'a> {
+    /// `01` not JSON, `02` a required field missing, `03` an invalid field, `12` clientId is not
+    /// the authenticated client, `79` an unknown tokenRequestType.
+    #[response(status = 400)]
+    BadRequest(Vec<ErrorItem<'a>>),
+    /// `10` client authentication failed, `21` the param is invalid, expired or used, `30` the
+    /// refresh token is invalid, expired or revoked.
+    #[response(status = 401)]
+    Unauthorized(Vec<ErrorItem<'a>>),
+    /// `11` the client lacks the required roles or grant, `22` the user is not active.
+    #[response(status = 403)]
+    Forbidden(Vec<ErrorItem<'a>>),
+    /// `20` user not found or not active (generate-param).
+    #[response(status = 404)]
+    NotFound(Vec<ErrorItem<'a>>),
+    /// `01` a method other than POST.
+    #[response(status = 405)]
+    MethodNotAllowed(Vec<ErrorItem<'a>>),
+    /// `01` a body over 64 KiB.
+    #[response(status = 413)]
+    TooLarge(Vec<ErrorItem<'a>>),
+    /// `98` too many requests.
+    #[response(status = 429, headers(("Retry-After" = u32, description = "Seconds to wait")))]
+    TooMany(Vec<ErrorItem<'a>>),
+    /// `99` internal server error.
+    #[response(status = 500)]
+    ServerError(Vec<ErrorItem<'a>>),
+}
+
 /// The `generate-token` body (AuthMe's field names).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AuthMeGenerateToken)]
 struct GenerateToken {
+    /// The authenticated client itself.
+    #[schema(required = true)]
     client_id: Option<String>,
+    /// Put into user tokens as `defaultClientId`.
     default_client_id: Option<String>,
+    /// `CLIENT`, `USER`, `REMEMBER_ME` or `PRODUCT`.
+    #[schema(required = true, example = "CLIENT")]
     token_request_type: Option<String>,
+    /// Put into user tokens as `deviceId`.
     device_id: Option<String>,
+    /// `USER`: must name the param's user, if given.
     user_id: Option<String>,
+    /// `USER`: must name the param's user, if given.
     logon: Option<String>,
+    /// `USER`: a one-time param from generate-param (for `REMEMBER_ME`, a refresh token).
     param: Option<String>,
+    /// `REMEMBER_ME`: the refresh token.
     refresh_token: Option<String>,
+    /// `USER`: also issue a refresh token (shorter-lived access token).
     remember_me: Option<bool>,
+    /// The assurance level: `AUTH-IDENTIFIED`, `AUTH_BASIC`, `AUTH_MFA`, `AUTH_SMART` or
+    /// `AUTH_STRONG`.
+    #[schema(required = true, example = "AUTH-IDENTIFIED")]
     login_granted_authorities: Option<String>,
 }
 
-#[derive(Serialize)]
+/// An AuthMe token.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AuthMeToken)]
 struct TokenBody<'a> {
+    /// A JWT, or an opaque `tat_…` token for `PRODUCT`.
     access_token: &'a str,
+    /// `Bearer`.
     token_type: &'static str,
+    /// Seconds until it expires.
     expires_in: u32,
+    /// With remember-me: the refresh token (rotated on use).
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<&'a str>,
 }
@@ -351,13 +410,29 @@ fn created(issued: &tessera_domain::token::Issued) -> HttpResponse {
     }))
 }
 
-#[derive(Deserialize)]
+/// The renew-token body.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AuthMeRenewToken)]
 struct RenewBody {
+    /// A remember-me refresh token.
+    #[schema(required = true)]
     refresh_token: Option<String>,
 }
 
 /// `POST …/renew-token`: a new access token and refresh token for a remember-me refresh token.
+#[utoipa::path(
+    post,
+    path = "/security/iam/v1/renew-token",
+    tag = "AuthMe",
+    operation_id = "authme_renew_token",
+    request_body(content = RenewBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Renewed; `Cache-Control: no-store`", body = TokenBody),
+        AuthMeErrors,
+    ),
+    security(("client_secret_basic" = []))
+)]
 pub async fn renew_token(
     req: HttpRequest,
     payload: Payload,
@@ -388,21 +463,41 @@ pub async fn renew_token(
     result.await.unwrap_or_else(|e| render(&e))
 }
 
-#[derive(Deserialize)]
+/// The generate-param body: one of the two.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AuthMeGenerateParam)]
 struct ParamBody {
+    /// The user's id.
     user_id: Option<String>,
+    /// The user's logon.
     logon: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A one-time param.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AuthMeParam)]
 struct ParamResponse<'a> {
+    /// 61 characters of `[A-Z0-9]`, single use, for this client only.
     param: &'a str,
+    /// Seconds until it expires.
     expires_in: u32,
 }
 
 /// `POST …/generate-param`: a one-time param proving a user to the calling client.
+#[utoipa::path(
+    post,
+    path = "/security/iam/v1/generate-param",
+    tag = "AuthMe",
+    operation_id = "authme_generate_param",
+    request_body(content = ParamBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "A param; `Cache-Control: no-store`", body = ParamResponse),
+        AuthMeErrors,
+    ),
+    security(("client_secret_basic" = []))
+)]
 pub async fn generate_param(
     req: HttpRequest,
     payload: Payload,
@@ -442,6 +537,20 @@ pub async fn generate_param(
 }
 
 /// `POST …/generate-token`.
+///
+/// AuthMe's token endpoint: `CLIENT`, `USER` (with a param), `REMEMBER_ME` and `PRODUCT` tokens.
+#[utoipa::path(
+    post,
+    path = "/security/iam/v1/generate-token",
+    tag = "AuthMe",
+    operation_id = "authme_generate_token",
+    request_body(content = GenerateToken, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Issued; `Cache-Control: no-store`", body = TokenBody),
+        AuthMeErrors,
+    ),
+    security(("client_secret_basic" = []))
+)]
 pub async fn generate_token(
     req: HttpRequest,
     payload: Payload,
@@ -453,6 +562,20 @@ pub async fn generate_token(
 }
 
 /// `POST …/product-accesses/generate-opaque-token`: a `PRODUCT` token.
+///
+/// The same as generate-token with `tokenRequestType: PRODUCT`: an opaque product token.
+#[utoipa::path(
+    post,
+    path = "/security/iam/v1/product-accesses/generate-opaque-token",
+    tag = "AuthMe",
+    operation_id = "authme_generate_opaque_token",
+    request_body(content = GenerateToken, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Issued; `Cache-Control: no-store`", body = TokenBody),
+        AuthMeErrors,
+    ),
+    security(("client_secret_basic" = []))
+)]
 pub async fn generate_opaque_token(
     req: HttpRequest,
     payload: Payload,
@@ -463,14 +586,21 @@ pub async fn generate_opaque_token(
         .unwrap_or_else(|e| render(&e))
 }
 
-#[derive(Deserialize)]
+/// The validate-opaque-token body.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = AuthMeValidateOpaqueToken)]
 struct ValidateBody {
+    /// The opaque token.
+    #[schema(required = true)]
     token: Option<String>,
 }
 
-#[derive(Serialize)]
+/// Whether an opaque token is active; the rest only when it is.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AuthMeValidation)]
 struct Validation<'a> {
+    /// Whether the token is active.
     active: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_id: Option<&'a str>,
@@ -484,6 +614,18 @@ struct Validation<'a> {
 
 /// `POST …/product-accesses/validate-opaque-token`: whether an opaque token is active (the caller
 /// sees its own tokens, or any with the introspection role).
+#[utoipa::path(
+    post,
+    path = "/security/iam/v1/product-accesses/validate-opaque-token",
+    tag = "AuthMe",
+    operation_id = "authme_validate_opaque_token",
+    request_body(content = ValidateBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The token's state", body = Validation),
+        AuthMeErrors,
+    ),
+    security(("client_secret_basic" = []))
+)]
 pub async fn validate_opaque_token(
     req: HttpRequest,
     payload: Payload,
@@ -524,6 +666,20 @@ pub async fn validate_opaque_token(
         })),
         Err(e) => render(&e),
     }
+}
+
+/// `GET …/public-key`: the JWKS.
+///
+/// The public keys that validate AuthMe's JWTs (the same set as `/oauth2/jwks`).
+#[utoipa::path(
+    get,
+    path = "/security/iam/v1/public-key",
+    tag = "AuthMe",
+    operation_id = "authme_public_key",
+    responses((status = 200, description = "The JWKS", body = crate::meta::Jwks))
+)]
+pub async fn public_key(state: Data<HttpState>) -> HttpResponse {
+    crate::meta::jwks(state).await
 }
 
 /// Any other method on an AuthMe path.

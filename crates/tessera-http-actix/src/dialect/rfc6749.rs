@@ -12,6 +12,7 @@ use serde::Serialize;
 use tessera_domain::service::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest};
 use tessera_domain::token::{Introspection, Issued};
 use tessera_domain::{ClientAuthMethod, TokenError};
+use utoipa::ToSchema;
 
 use super::{BadForm, MAX_BODY, invalid_request, no_store};
 use crate::form::{Authorization, Form};
@@ -20,26 +21,128 @@ use crate::server::HttpState;
 /// The realm named in `WWW-Authenticate`.
 pub const REALM: &str = "tessera";
 
-#[derive(Serialize)]
-struct TokenBody<'a> {
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Serialize, ToSchema)]
+#[schema(as = OAuthTokenResponse)]
+pub(crate) struct TokenBody<'a> {
+    /// The access token: an RFC 9068 JWT (`typ: at+jwt`), or an opaque token for clients
+    /// registered so.
     access_token: &'a str,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
     token_type: &'static str,
+    /// Seconds until the access token expires.
     expires_in: u32,
+    /// The granted scopes, space-separated, when any.
     #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<String>,
+    /// A refresh token, for clients allowed the `refresh_token` grant (rotated on every use).
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<&'a str>,
+    /// An OpenID Connect ID token, when a code granted `openid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     id_token: Option<&'a str>,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The token request (RFC 6749 §4.1.3, §4.4.2, §6), `application/x-www-form-urlencoded`. The
+/// client authenticates with HTTP Basic or with `client_id` and `client_secret` here, never both;
+/// a public client sends `client_id` alone, a certificate-bound client (RFC 8705) on the mutual-TLS
+/// listener `client_id` and its certificate.
+#[derive(ToSchema)]
+#[schema(as = OAuthTokenRequest)]
+#[allow(dead_code)] // Describes the form `parse` reads.
+pub(crate) struct TokenForm {
+    /// `client_credentials`, `refresh_token` or `authorization_code`.
+    #[schema(example = "client_credentials")]
+    grant_type: String,
+    /// Requested scopes, space-separated (default: the client's registered scopes).
+    scope: Option<String>,
+    /// For `refresh_token`.
+    refresh_token: Option<String>,
+    /// For `authorization_code`: the code from the authorization endpoint.
+    code: Option<String>,
+    /// For `authorization_code`: the `redirect_uri` of the authorization request.
+    redirect_uri: Option<String>,
+    /// For `authorization_code`: the PKCE verifier (RFC 7636).
+    code_verifier: Option<String>,
+    /// `client_secret_post`, or a public or certificate-authenticated client.
+    client_id: Option<String>,
+    /// `client_secret_post`.
+    client_secret: Option<String>,
+}
+
+/// The errors of the token, revocation and introspection endpoints (RFC 6749 §5.2).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Describes what `error` answers.
+pub(crate) enum OAuthErrors<'a> {
+    /// `invalid_request` (malformed, repeated or missing parameters, both authentication
+    /// methods), `invalid_grant`, `invalid_scope`, `unauthorized_client`, `unsupported_grant_type`.
+    #[response(status = 400)]
+    BadRequest(ErrorBody<'a>),
+    /// `invalid_client`: unknown client, wrong secret or certificate, disabled client.
+    #[response(status = 401, headers(("WWW-Authenticate" = String, description = "`Basic realm=\"tessera\"`")))]
+    Unauthorized(ErrorBody<'a>),
+    /// A method other than POST (`invalid_request`).
+    #[response(status = 405, headers(("Allow" = String, description = "`POST`")))]
+    MethodNotAllowed(ErrorBody<'a>),
+    /// A body over 64 KiB (`invalid_request`).
+    #[response(status = 413)]
+    TooLarge(ErrorBody<'a>),
+    /// `too_many_requests`: over the client's or the address's rate, or backed off after failed
+    /// authentications.
+    #[response(status = 429, headers(("Retry-After" = u32, description = "Seconds to wait")))]
+    TooMany(ErrorBody<'a>),
+    /// `server_error`.
+    #[response(status = 500)]
+    ServerError(ErrorBody<'a>),
+    /// `temporarily_unavailable`: the database is unavailable.
+    #[response(status = 503, headers(("Retry-After" = u32, description = "Seconds to wait")))]
+    Unavailable(ErrorBody<'a>),
+}
+
+/// A revocation or introspection request (RFC 7009 §2.1, RFC 7662 §2.1), with the client's
+/// credentials as at the token endpoint.
+#[derive(ToSchema)]
+#[schema(as = OAuthTokenReference)]
+#[allow(dead_code)] // Describes the form `token_form` reads.
+pub(crate) struct TokenReferenceForm {
+    /// The access or refresh token.
+    token: String,
+    /// Ignored: Tessera recognises the token itself.
+    token_type_hint: Option<String>,
+    /// `client_secret_post`.
+    client_id: Option<String>,
+    /// `client_secret_post`.
+    client_secret: Option<String>,
+}
+
+/// An error (RFC 6749 §5.2; also RFC 7009, RFC 7662 and RFC 6750 §3).
+#[derive(Serialize, ToSchema)]
+#[schema(as = OAuthError)]
+pub(crate) struct ErrorBody<'a> {
+    /// The error code, e.g. `invalid_client`, `invalid_grant`, `too_many_requests`.
+    #[schema(example = "invalid_client")]
     error: &'static str,
+    /// What went wrong, for the developer.
     error_description: &'a str,
 }
 
 /// `POST /oauth2/token`.
+///
+/// Issues tokens for the `client_credentials`, `refresh_token` and `authorization_code` grants
+/// (RFC 6749, RFC 7636 PKCE, RFC 8705 certificate-bound tokens).
+#[utoipa::path(
+    post,
+    path = "/oauth2/token",
+    tag = "OAuth 2.0",
+    operation_id = "token",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Issued; `Cache-Control: no-store`", body = TokenBody),
+        OAuthErrors,
+    ),
+    security((), ("client_secret_basic" = []))
+)]
 pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -> HttpResponse {
     let request = match parse(&req, payload).await {
         Ok(request) => request,
@@ -127,6 +230,21 @@ async fn token_form(
 }
 
 /// `POST /oauth2/revoke` (RFC 7009 §2): `200` with an empty body for every token, known or not.
+///
+/// Revokes an access token or a refresh token (with its whole rotation family) of the calling
+/// client.
+#[utoipa::path(
+    post,
+    path = "/oauth2/revoke",
+    tag = "OAuth 2.0",
+    operation_id = "revoke",
+    request_body(content = TokenReferenceForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or not a token of this client (RFC 7009 §2.2)"),
+        OAuthErrors,
+    ),
+    security((), ("client_secret_basic" = []))
+)]
 pub async fn revoke(req: HttpRequest, payload: Payload, state: Data<HttpState>) -> HttpResponse {
     let (auth, token) = match token_form(&req, payload).await {
         Ok(parsed) => parsed,
@@ -148,26 +266,61 @@ pub async fn revoke(req: HttpRequest, payload: Payload, state: Data<HttpState>) 
     }
 }
 
-#[derive(Serialize)]
-struct IntrospectionBody<'a> {
+/// An introspection response (RFC 7662 §2.2): `{"active": false}` alone for a token that is not
+/// active or not the caller's to see.
+#[derive(Serialize, ToSchema)]
+#[schema(as = OAuthIntrospection)]
+pub(crate) struct IntrospectionBody<'a> {
+    /// Whether the token is active.
     active: bool,
+    /// The token's scopes, space-separated, when any.
     #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<String>,
+    /// The client the token was issued to (active tokens only).
+    #[schema(required = false)]
     client_id: &'a str,
+    /// The subject: the client id, or the user (active tokens only).
+    #[schema(required = false)]
     sub: &'a str,
+    /// Expiry, seconds since the epoch (active tokens only).
+    #[schema(required = false)]
     exp: i64,
+    /// Issue time, seconds since the epoch (active tokens only).
+    #[schema(required = false)]
     iat: i64,
+    /// The issuer (active tokens only).
+    #[schema(required = false)]
     iss: &'a str,
+    /// `Bearer`, or `refresh_token` for a refresh token (active tokens only).
+    #[schema(required = false)]
     token_type: &'a str,
+    /// The audience, when the token has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     aud: Option<&'a str>,
+    /// The token's id, for JWTs.
     #[serde(skip_serializing_if = "Option::is_none")]
     jti: Option<&'a str>,
+    /// The certificate the token is bound to (RFC 8705 §3.2): `{"x5t#S256": "…"}`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     cnf: Option<serde_json::Value>,
 }
 
 /// `POST /oauth2/introspect` (RFC 7662 §2).
+///
+/// A client sees its own tokens; a client with the introspection role sees every token.
+#[utoipa::path(
+    post,
+    path = "/oauth2/introspect",
+    tag = "OAuth 2.0",
+    operation_id = "introspect",
+    request_body(content = TokenReferenceForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The token's state", body = IntrospectionBody),
+        OAuthErrors,
+    ),
+    security((), ("client_secret_basic" = []))
+)]
 pub async fn introspect(
     req: HttpRequest,
     payload: Payload,

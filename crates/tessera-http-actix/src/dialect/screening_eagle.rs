@@ -4,8 +4,8 @@
 //! Success is `{scope, token_type, access_token, expires_in, refresh_token?}` (no `id_token` for
 //! `client_credentials`: there is no user whose identity it could carry). Errors are
 //! `{"error": "<HTTP reason>", "errorDescription": "…"}` with the seed's statuses (400, 401, 403,
-//! 500). `authorization_code` needs user sign-in, which this server does not offer yet: it is
-//! answered with a clear 400.
+//! 429, 500). `refresh_token` and `authorization_code` (a code from `/oauth2/authorize`, with
+//! `id_token` when `openid` was granted) work as at `/oauth2/token`.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Payload};
@@ -13,16 +13,22 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use tessera_domain::service::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest};
 use tessera_domain::{ClientAuthMethod, TokenError};
+use utoipa::ToSchema;
 
 use super::{BadForm, MAX_BODY, no_store, read_form};
 use crate::dialect::rfc6749::REALM;
 use crate::form::Authorization;
 use crate::server::HttpState;
 
-#[derive(Serialize)]
+/// A Screening Eagle ID error.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ScreeningEagleError)]
 struct ErrorBody<'a> {
+    /// The HTTP reason phrase of the status, e.g. `Unauthorized`.
+    #[schema(example = "Unauthorized")]
     error: &'a str,
+    /// What went wrong.
     error_description: &'a str,
 }
 
@@ -84,8 +90,31 @@ fn render(e: &EagleError) -> HttpResponse {
     }))
 }
 
-#[derive(Serialize)]
+/// Screening Eagle ID's token request: HTTP Basic authentication and this form.
+#[derive(ToSchema)]
+#[schema(as = ScreeningEagleTokenRequest)]
+#[allow(dead_code)] // Describes the form `parse` reads.
+struct TokenForm {
+    /// `client_credentials`, `refresh_token` or `authorization_code`.
+    #[schema(example = "client_credentials")]
+    grant_type: String,
+    /// Space-separated scopes.
+    scope: Option<String>,
+    /// For `refresh_token`.
+    refresh_token: Option<String>,
+    /// For `authorization_code`.
+    code: Option<String>,
+    /// For `authorization_code`.
+    redirect_uri: Option<String>,
+    /// For `authorization_code` (PKCE, RFC 7636).
+    code_verifier: Option<String>,
+}
+
+/// A Screening Eagle ID token.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ScreeningEagleToken)]
 struct TokenBody<'a> {
+    /// The granted scopes, space-separated and sorted.
     scope: String,
     token_type: &'static str,
     access_token: &'a str,
@@ -159,6 +188,29 @@ async fn parse(
 }
 
 /// `POST` on the Screening Eagle token path.
+///
+/// Screening Eagle ID's `auth/token`: `client_credentials`, `refresh_token` and
+/// `authorization_code`, with HTTP Basic client authentication.
+#[utoipa::path(
+    post,
+    path = "/api/id/v1/auth/token",
+    tag = "Screening Eagle ID",
+    operation_id = "screening_eagle_token",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Issued; `Cache-Control: no-store`", body = TokenBody),
+        (status = 400, description = "`Bad Request`: a missing or unsupported grant type, a scope the client may not have, a malformed body, an unknown or reused refresh token or code, a wrong verifier", body = ErrorBody),
+        (status = 401, description = "`Unauthorized`: no or bad Basic credentials, unknown or disabled client", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Basic realm=\"tessera\"`"))),
+        (status = 403, description = "`Forbidden`: the client may not use this grant type", body = ErrorBody),
+        (status = 405, description = "`Method Not Allowed`", body = ErrorBody),
+        (status = 413, description = "`Payload Too Large`: a body over 64 KiB", body = ErrorBody),
+        (status = 429, description = "`Too Many Requests`", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        (status = 500, description = "`Internal Server Error`", body = ErrorBody),
+    ),
+    security(("client_secret_basic" = []))
+)]
 pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -> HttpResponse {
     let request = match parse(&req, payload, &state).await {
         Ok(r) => r,

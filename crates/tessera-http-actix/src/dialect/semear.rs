@@ -18,6 +18,7 @@ use percent_encoding::percent_decode_str;
 use serde::Serialize;
 use tessera_domain::service::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest};
 use tessera_domain::{AccessTokenFormat, ClientAuthMethod, TokenError};
+use utoipa::ToSchema;
 
 use super::rfc6749::error;
 use super::{BadForm, MAX_BODY, invalid_request, no_store, read_form};
@@ -42,11 +43,32 @@ pub fn certificate_from_header(value: &str) -> Option<Vec<u8>> {
     (der.first() == Some(&0x30) && der.len() > 64).then_some(der)
 }
 
-#[derive(Serialize)]
+/// A Pix token.
+#[derive(Serialize, ToSchema)]
+#[schema(as = PixToken)]
 struct TokenBody<'a> {
+    /// An RS256 JWT bound to the client's certificate (`cnf.x5t#S256`), with `cid`.
     access_token: &'a str,
+    /// `Bearer`.
     token_type: &'static str,
+    /// Seconds until it expires.
     expires_in: u32,
+}
+
+/// The Pix token request.
+#[derive(ToSchema)]
+#[schema(as = PixTokenRequest)]
+#[allow(dead_code)] // Describes the form `parse` reads.
+struct TokenForm {
+    /// The Pix client (registered with its certificates and `client_secret_post`).
+    client_id: String,
+    /// Its secret.
+    client_secret: String,
+    /// `client_credentials`.
+    #[schema(example = "client_credentials")]
+    grant_type: String,
+    /// The Pix scopes, space-separated, e.g. `cob.write cob.read pix.write pix.read`.
+    scope: Option<String>,
 }
 
 fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
@@ -146,6 +168,32 @@ async fn parse(
 }
 
 /// `POST` on the Semear token path.
+///
+/// Banco Semear's Pix token: a certificate-bound token (RFC 8705) for a client presenting one of
+/// its registered certificates, through the mutual-TLS listener or a trusted gateway's
+/// `client-cert` header.
+#[utoipa::path(
+    post,
+    path = "/oauth-apipix/oauth/token",
+    tag = "Banco Semear Pix",
+    operation_id = "pix_token",
+    params(
+        ("client-cert" = Option<String>, Header, description = "The client's PEM certificate as the gateway forwards it (newlines as spaces, URL-encoded, or bare base64 DER); believed only behind a gateway configured as trusted"),
+        ("access_token" = String, Header, description = "An active access token this server issued to the gateway"),
+    ),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Issued; `Cache-Control: no-store`", body = TokenBody),
+        (status = 400, description = "`invalid_request`, `invalid_scope`, `unsupported_grant_type`, …", body = super::rfc6749::ErrorBody),
+        (status = 401, description = "`invalid_client`: wrong secret, no certificate or not one of the client's, a missing or inactive `access_token`", body = super::rfc6749::ErrorBody),
+        (status = 405, description = "A method other than POST", body = super::rfc6749::ErrorBody),
+        (status = 413, description = "A body over 64 KiB", body = super::rfc6749::ErrorBody),
+        (status = 429, description = "`too_many_requests`", body = super::rfc6749::ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        (status = 500, description = "`server_error`", body = super::rfc6749::ErrorBody),
+        (status = 503, description = "`temporarily_unavailable`", body = super::rfc6749::ErrorBody),
+    )
+)]
 pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -> HttpResponse {
     let request = match parse(&req, payload, &state).await {
         Ok(r) => r,

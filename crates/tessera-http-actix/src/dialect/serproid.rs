@@ -13,6 +13,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use tessera_domain::service::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest};
 use tessera_domain::{ClientAuthMethod, ClientId, TokenError};
+use utoipa::ToSchema;
 
 use super::{BadForm, MAX_BODY, read_form};
 use crate::server::HttpState;
@@ -92,10 +93,18 @@ pub fn from_token_error(e: &TokenError) -> SerproError {
     }
 }
 
-#[derive(Serialize)]
+/// A SerproID error.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SerproIdError)]
 struct ErrorBody<'a> {
+    /// `CAMPO_OBRIGATORIO`, `VALOR_PARAMETRO_INVALIDO`, `CLIENTE_OAUTH_NAO_IDENTIFICADO`,
+    /// `AUTENTICACAO_INVALIDA_CLIENT_OAUTH`, `LIMITE_REQUISICOES_EXCEDIDO` or
+    /// `FALHA_TOKEN_MANUTENCAO_APLICACAO`.
+    #[schema(example = "AUTENTICACAO_INVALIDA_CLIENT_OAUTH")]
     code: &'a str,
+    /// The message, in Portuguese as SerproID writes it.
     msg: &'a str,
+    /// Always empty: causes are logged, never sent.
     debug: &'static str,
 }
 
@@ -113,11 +122,30 @@ fn render(e: &SerproError) -> HttpResponse {
         })
 }
 
-#[derive(Serialize)]
+/// A SerproID token.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SerproIdToken)]
 struct TokenBody<'a> {
+    /// An RFC 9068 JWT.
     access_token: &'a str,
+    /// `Bearer`.
     token_type: &'static str,
+    /// Seconds until it expires.
     expires_in: u32,
+}
+
+/// SerproID's token request.
+#[derive(ToSchema)]
+#[schema(as = SerproIdTokenRequest)]
+#[allow(dead_code)] // Describes the form `parse` reads.
+struct TokenForm {
+    /// `client_credentials`.
+    #[schema(example = "client_credentials")]
+    grant_type: String,
+    /// The client (registered with `client_secret_post`).
+    client_id: String,
+    /// Its secret.
+    client_secret: String,
 }
 
 /// Parses the request as the seed describes it.
@@ -167,6 +195,26 @@ async fn parse(
 }
 
 /// `POST` on the SerproID token path.
+///
+/// SerproID's `client_token`: a client-credentials token for a `client_secret_post` client.
+#[utoipa::path(
+    post,
+    path = "/oauth/v0/oauth/client_token",
+    tag = "SerproID",
+    operation_id = "serproid_client_token",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Issued; `Cache-Control: no-cache, no-store`, `Pragma: no-cache`", body = TokenBody),
+        (status = 400, description = "`VALOR_PARAMETRO_INVALIDO`: another grant type, a repeated parameter, a body that is not a UTF-8 form", body = ErrorBody),
+        (status = 401, description = "`AUTENTICACAO_INVALIDA_CLIENT_OAUTH`: unknown client, wrong secret, disabled client", body = ErrorBody),
+        (status = 405, description = "`VALOR_PARAMETRO_INVALIDO`: a method other than POST", body = ErrorBody),
+        (status = 412, description = "`CAMPO_OBRIGATORIO` (a missing field) or `CLIENTE_OAUTH_NAO_IDENTIFICADO` (an id that cannot be a client id)", body = ErrorBody),
+        (status = 413, description = "`VALOR_PARAMETRO_INVALIDO`: a body over 64 KiB", body = ErrorBody),
+        (status = 429, description = "`LIMITE_REQUISICOES_EXCEDIDO`", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
+        (status = 500, description = "`FALHA_TOKEN_MANUTENCAO_APLICACAO`: the server failed or the database is unavailable", body = ErrorBody),
+    )
+)]
 pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -> HttpResponse {
     let request = match parse(&req, payload, &state).await {
         Ok(r) => r,

@@ -35,15 +35,25 @@ async fn world_with(repo: Arc<dyn ClientRepository>) -> World {
 
 /// Every dialect on at its seed's path, over one client `svc` (for the fuzz targets).
 pub(crate) async fn fuzz_state() -> Data<HttpState> {
+    state_with_dialects(all_dialects()).await
+}
+
+/// [`fuzz_state`] with other dialects.
+pub(crate) async fn state_with_dialects(dialects: Dialects) -> Data<HttpState> {
     let repo = InMemoryClients::default();
     repo.insert(&client("svc")).await.unwrap();
+    world_with_dialects(Arc::new(repo), dialects).state
+}
+
+/// Every dialect at its seed's path.
+pub(crate) fn all_dialects() -> Dialects {
     let route = |path: &str| {
         Some(DialectRoute {
             path: path.into(),
             default_ttl: None,
         })
     };
-    let dialects = Dialects {
+    Dialects {
         serproid: route("/oauth/v0/oauth/client_token"),
         screening_eagle: route("/api/id/v1/auth/token"),
         authme: Some(AuthMeRoute {
@@ -62,8 +72,7 @@ pub(crate) async fn fuzz_state() -> Data<HttpState> {
             default_ttl: None,
             algorithm: SigningAlgorithm::Rs256,
         }),
-    };
-    world_with_dialects(Arc::new(repo), dialects).state
+    }
 }
 
 fn world_with_dialects(repo: Arc<dyn ClientRepository>, dialects: Dialects) -> World {
