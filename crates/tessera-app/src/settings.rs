@@ -787,7 +787,7 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
 
     use std::collections::HashMap;
 
@@ -801,8 +801,10 @@ mod tests {
     }
 
     fn sqlite_path(s: &Settings) -> PathBuf {
-        let DatabaseUrl::Sqlite(p) = &s.store.url;
-        p.clone()
+        match &s.store.url {
+            DatabaseUrl::Sqlite(p) => p.clone(),
+            DatabaseUrl::Postgres(_) => panic!("not SQLite"),
+        }
     }
 
     #[test]
@@ -865,6 +867,15 @@ mod tests {
             sqlite_path(&s),
             PathBuf::from("elsewhere.db"),
             "the URL overrides the data directory"
+        );
+        let pg = GlobalArgs {
+            database_url: Some("postgres://tessera@db:5432/tessera".into()),
+            ..GlobalArgs::default()
+        };
+        let s = Settings::load_from(&pg, None, &e).unwrap();
+        assert_eq!(
+            s.store.url,
+            DatabaseUrl::Postgres("postgres://tessera@db:5432/tessera".into())
         );
     }
 

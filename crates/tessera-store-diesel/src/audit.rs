@@ -50,9 +50,9 @@ impl AuditStore for DieselStore {
                     })
                     .collect();
                 for chunk in rows.chunks(200) {
-                    diesel::insert_into(audit_events::table)
+                    crate::pool::each_backend!(conn, |c| diesel::insert_into(audit_events::table)
                         .values(chunk)
-                        .execute(conn)?;
+                        .execute(c))?;
                 }
                 Ok(())
             })
@@ -104,13 +104,12 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::pool::{DatabaseUrl, StoreConfig};
+    use crate::pool::StoreConfig;
+    use crate::testdb::{TestDb, on_both_backends};
 
-    #[tokio::test]
-    async fn events_append_in_order_read_back_newest_last_and_purge_by_age() {
-        let dir = tempfile::tempdir().unwrap();
+    async fn events_append_in_order_read_back_newest_last_and_purge_by_age(db: TestDb) {
         let store = DieselStore::open(
-            &StoreConfig::new(DatabaseUrl::in_data_dir(dir.path())),
+            &StoreConfig::new(db.url()),
             Arc::new(tessera_testkit::fakes::FixedClock::at(1)),
             Arc::new(tessera_testkit::fakes::TestSealer(1)),
         )
@@ -132,4 +131,6 @@ mod tests {
         assert_eq!(store.purge(UnixTime::from_secs(400)).await, Ok(400));
         assert_eq!(store.tail(1000).await.unwrap().len(), 51);
     }
+
+    on_both_backends!(events_append_in_order_read_back_newest_last_and_purge_by_age);
 }

@@ -118,7 +118,7 @@ impl AuthorizationCodeStore for DieselStore {
             let row = write_tx(conn, |conn| {
                 // One conditional UPDATE … RETURNING: of any number of racing redemptions, one
                 // marks the code; the others then read what it issued.
-                let fresh: Option<CodeRow> = diesel::update(
+                let fresh: Option<CodeRow> = crate::pool::each_backend!(conn, |c| diesel::update(
                     authorization_codes::table
                         .filter(authorization_codes::hash.eq(&hash))
                         .filter(authorization_codes::redeemed_at.is_null())
@@ -131,8 +131,8 @@ impl AuthorizationCodeStore for DieselStore {
                     authorization_codes::issued_expires_at.eq(issue.expires_at.as_secs()),
                 ))
                 .returning(CodeRow::as_returning())
-                .get_result(conn)
-                .optional()?;
+                .get_result(c)
+                .optional())?;
                 if let Some(row) = fresh {
                     return Ok((true, Some(row)));
                 }
@@ -278,21 +278,25 @@ impl ConsentStore for DieselStore {
                     .and_then(|s| ScopeSet::parse(s).ok())
                     .unwrap_or_default();
                 let all = ScopeSet::from_scopes(before.iter().chain(scope.iter()).cloned());
-                diesel::insert_into(consents::table)
-                    .values((
-                        consents::user_id.eq(&user),
-                        consents::client_id.eq(&client),
-                        consents::scope.eq(all.to_string()),
-                        consents::updated_at.eq(now.as_secs()),
-                    ))
-                    .on_conflict((consents::user_id, consents::client_id))
-                    .do_update()
+                // Inside the write transaction nothing else writes: the read above decides
+                // between update and insert (portable where upsert syntax is not).
+                let updated = diesel::update(consents::table.find((&user, &client)))
                     .set((
                         consents::scope.eq(all.to_string()),
                         consents::updated_at.eq(now.as_secs()),
                     ))
-                    .execute(conn)
-                    .map(|_| ())
+                    .execute(conn)?;
+                if updated == 0 {
+                    diesel::insert_into(consents::table)
+                        .values((
+                            consents::user_id.eq(&user),
+                            consents::client_id.eq(&client),
+                            consents::scope.eq(all.to_string()),
+                            consents::updated_at.eq(now.as_secs()),
+                        ))
+                        .execute(conn)?;
+                }
+                Ok(())
             })
         })
         .await

@@ -1,11 +1,12 @@
 //! Tessera's persistence adapter: Diesel over an r2d2 pool, on SQLite (the embedded default, in WAL
-//! mode, bundled so no system library is needed).
+//! mode) or PostgreSQL (the scale-out backend, shared by several nodes); both client libraries are
+//! built from source, so no system library is needed.
 //!
 //! Implements [`ClientRepository`], [`KeyRepository`] and [`ServerSecretRepository`]. Diesel is
 //! blocking, so every port method moves its work onto tokio's blocking pool here, inside the
 //! adapter; callers only see `async` methods. Rows are converted to domain values through the
 //! domain's own constructors, so a corrupt row is reported as [`StoreError::Corrupt`], never
-//! trusted. Queries use Diesel's DSL only, so the PostgreSQL backend shares them.
+//! trusted. Queries are written once, against Diesel's multi-backend connection (`pool::AnyConnection`).
 
 mod audit;
 mod authz;
@@ -14,6 +15,8 @@ mod error;
 mod pool;
 mod repo;
 mod schema;
+#[cfg(test)]
+mod testdb;
 mod tokens;
 mod users;
 

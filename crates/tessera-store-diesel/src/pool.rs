@@ -1,30 +1,88 @@
-//! Opening the database: URL parsing, the r2d2 pool, per-connection pragmas and migrations.
+//! Opening the database: URL parsing, the connection (SQLite or PostgreSQL), the r2d2 pool,
+//! per-connection settings and migrations.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ManageConnection, Pool, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, MultiConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use tessera_domain::StoreError;
 
 /// The SQLite migrations, compiled into the binary and applied at start-up.
 pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// The PostgreSQL migrations: the same versions, the same tables and column types.
+pub(crate) const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to either backend. Every repository query is written once against it (Diesel's
+/// multi-backend connection); the few statements the two dialects spell differently match on it.
+#[derive(MultiConnection)]
+pub enum AnyConnection {
+    /// The embedded default.
+    Sqlite(SqliteConnection),
+    /// The scale-out backend.
+    Postgres(PgConnection),
+}
+
+/// Runs the same statement on the concrete connection inside an [`AnyConnection`]: for the few
+/// Diesel features the multi-backend connection does not carry (batch inserts, `RETURNING` a
+/// selectable). The statement is still written once; it is compiled once per backend.
+macro_rules! each_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::pool::AnyConnection::Sqlite($c) => $body,
+            $crate::pool::AnyConnection::Postgres($c) => $body,
+        }
+    };
+}
+pub(crate) use each_backend;
 
 /// Where the database is.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// A SQLite file.
     Sqlite(PathBuf),
+    /// A PostgreSQL connection URL (`postgres://user@host:port/db?sslmode=…`).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    /// A PostgreSQL URL may carry a password: only its host part is printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "Sqlite({})", path.display()),
+            Self::Postgres(url) => write!(f, "Postgres({})", redacted(url)),
+        }
+    }
+}
+
+/// `url` without its password.
+fn redacted(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((user, host)) => {
+                let user = user.split_once(':').map_or(user, |(u, _)| u);
+                format!("{scheme}://{user}:***@{host}")
+            }
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
 }
 
 impl DatabaseUrl {
-    /// Parses `sqlite://PATH`, `sqlite:PATH` or a bare path.
+    /// Parses `postgres://…` or `postgresql://…` (PostgreSQL), `sqlite://PATH`, `sqlite:PATH` or
+    /// a bare path (SQLite).
     ///
     /// # Errors
     /// When the URL names a backend this build does not have, or is empty.
     pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
@@ -34,7 +92,7 @@ impl DatabaseUrl {
         }
         if let Some((scheme, _)) = path.split_once("://") {
             return Err(format!(
-                "unsupported database URL scheme {scheme:?}: this build supports sqlite:// URLs and file paths"
+                "unsupported database URL scheme {scheme:?}: use postgres://, sqlite:// or a file path"
             ));
         }
         Ok(Self::Sqlite(PathBuf::from(path)))
@@ -44,6 +102,21 @@ impl DatabaseUrl {
     #[must_use]
     pub fn in_data_dir(dir: &Path) -> Self {
         Self::Sqlite(dir.join("tessera.sqlite"))
+    }
+
+    /// Whether this is the PostgreSQL backend.
+    #[must_use]
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+
+    /// What to print about it: the file, or the URL without its password.
+    #[must_use]
+    pub fn display(&self) -> String {
+        match self {
+            Self::Sqlite(path) => path.display().to_string(),
+            Self::Postgres(url) => redacted(url),
+        }
     }
 }
 
@@ -70,51 +143,120 @@ impl StoreConfig {
     }
 }
 
-/// Sets each new SQLite connection up: WAL, a busy timeout instead of instant `SQLITE_BUSY`,
-/// foreign keys on, and `synchronous=NORMAL` (durable in WAL mode across application crashes).
+/// Opens connections of the configured backend and sets each up.
+///
+/// SQLite: WAL, a busy timeout instead of instant `SQLITE_BUSY`, foreign keys on, and
+/// `synchronous=NORMAL` (durable in WAL mode across application crashes). PostgreSQL: the busy
+/// timeout as `lock_timeout` (a write waiting for the write lock gives up like SQLite's does) and
+/// as `statement_timeout` twice over (a stuck query cannot hold a pooled connection forever).
 #[derive(Debug)]
-struct SqlitePragmas {
+pub(crate) struct Manager {
+    url: DatabaseUrl,
     busy_timeout_ms: u128,
 }
 
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA foreign_keys = ON;",
-            self.busy_timeout_ms
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, diesel::r2d2::Error> {
+        let t = self.busy_timeout_ms;
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let path = path.to_str().ok_or_else(|| {
+                    diesel::r2d2::Error::ConnectionError(
+                        diesel::ConnectionError::InvalidConnectionUrl(
+                            "the database path is not UTF-8".into(),
+                        ),
+                    )
+                })?;
+                let mut conn = SqliteConnection::establish(path)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {t}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => {
+                let mut conn =
+                    PgConnection::establish(url).map_err(diesel::r2d2::Error::ConnectionError)?;
+                conn.batch_execute(&format!(
+                    "SET lock_timeout = {t}; SET statement_timeout = {}; SET TIME ZONE 'UTC';",
+                    t * 2
+                ))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(AnyConnection::Postgres(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
     }
 }
 
-pub(crate) type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
+pub(crate) type DbPool = Pool<Manager>;
 
-/// Opens the pool, creating the file (and its directory) when absent, and applies pending
+/// Opens the pool (for SQLite creating the file and its directory when absent) and applies pending
 /// migrations.
-pub(crate) fn open(config: &StoreConfig) -> Result<SqlitePool, StoreError> {
-    let DatabaseUrl::Sqlite(path) = &config.url;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+pub(crate) fn open(config: &StoreConfig) -> Result<DbPool, StoreError> {
+    if let DatabaseUrl::Sqlite(path) = &config.url
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir).map_err(|e| {
             StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
         })?;
     }
-    let url = path
-        .to_str()
-        .ok_or_else(|| StoreError::Unavailable("the database path is not UTF-8".into()))?;
     let pool = Pool::builder()
         .max_size(config.max_connections.max(1))
         .connection_timeout(config.busy_timeout)
-        .connection_customizer(Box::new(SqlitePragmas {
+        .build(Manager {
+            url: config.url.clone(),
             busy_timeout_ms: config.busy_timeout.as_millis(),
-        }))
-        .build(ConnectionManager::<SqliteConnection>::new(url))
-        .map_err(|e| StoreError::Unavailable(format!("cannot open {url}: {e}")))?;
+        })
+        .map_err(|e| {
+            StoreError::Unavailable(format!("cannot open {}: {e}", config.url.display()))
+        })?;
     let mut conn = pool.get().map_err(|e| crate::error::from_pool(&e))?;
-    conn.run_pending_migrations(SQLITE_MIGRATIONS)
-        .map_err(|e| StoreError::Unavailable(format!("migrations failed: {e}")))?;
+    migrate(&mut conn)?;
     Ok(pool)
 }
+
+/// Applies the backend's pending migrations. On PostgreSQL several nodes may start at once: an
+/// advisory lock makes them migrate one after the other (the later ones find nothing to do).
+fn migrate(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    let failed =
+        |e: &dyn std::fmt::Display| StoreError::Unavailable(format!("migrations failed: {e}"));
+    match conn {
+        AnyConnection::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|_| ())
+            .map_err(|e| failed(&e)),
+        AnyConnection::Postgres(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .map_err(|e| failed(&e))?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| failed(&e));
+            let unlocked = c
+                .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+                .map_err(|e| failed(&e));
+            result.and(unlocked)
+        }
+    }
+}
+
+/// The advisory lock of migrations (an arbitrary constant, "TESSERA1" in ASCII).
+const MIGRATION_LOCK: i64 = 0x5445_5353_4552_4131;
+/// The advisory lock every write transaction takes on PostgreSQL ("TESSERA2").
+pub(crate) const WRITE_LOCK: i64 = 0x5445_5353_4552_4132;
 
 #[cfg(test)]
 mod tests {
@@ -134,5 +276,14 @@ mod tests {
         assert_eq!(p("t.db"), Ok(DatabaseUrl::Sqlite("t.db".into())));
         assert!(p("").is_err());
         assert!(p("mysql://x").is_err_and(|e| e.contains("unsupported")));
+        let pg = p("postgres://tessera:s3cret@db:5432/tessera").unwrap();
+        assert!(pg.is_postgres());
+        assert_eq!(
+            p("postgresql://db/tessera"),
+            Ok(DatabaseUrl::Postgres("postgresql://db/tessera".into()))
+        );
+        // The password never prints.
+        assert_eq!(pg.display(), "postgres://tessera:***@db:5432/tessera");
+        assert!(!format!("{pg:?}").contains("s3cret"));
     }
 }

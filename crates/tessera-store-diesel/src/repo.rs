@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
 use tessera_domain::keys::{KeyState, SigningKey};
 use tessera_domain::ports::{
     ClientRepository, Clock, KeyRepository, SealError, Sealer, ServerSecretRepository,
@@ -16,10 +16,10 @@ use crate::convert::{
     ClientRow, KeyRow, SecretRow, client_from_rows, client_rows, key_from_row, key_row,
 };
 use crate::error::{from_diesel, from_pool};
-use crate::pool::{SqlitePool, StoreConfig, open};
+use crate::pool::{AnyConnection, DbPool, StoreConfig, WRITE_LOCK, each_backend, open};
 use crate::schema::{client_secrets, clients, server_secrets, signing_keys, store_versions};
 
-type Conn = SqliteConnection;
+pub(crate) type Conn = AnyConnection;
 
 /// The name of the pepper row in `server_secrets`.
 const PEPPER: &str = "client-secret-pepper";
@@ -27,7 +27,7 @@ const PEPPER: &str = "client-secret-pepper";
 /// The store: one pool, every repository port.
 #[derive(Clone)]
 pub struct DieselStore {
-    pool: SqlitePool,
+    pool: DbPool,
     clock: Arc<dyn Clock>,
     sealer: Arc<dyn Sealer>,
 }
@@ -156,13 +156,48 @@ fn read_version(conn: &mut Conn, name: &str) -> Result<u64, StoreError> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative version for {name}")))
 }
 
-/// Runs a write in an IMMEDIATE transaction (the write lock is taken up front, so two writers
-/// queue on the busy timeout instead of deadlocking on a lock upgrade).
+/// Runs a write in a transaction that holds the database's write lock from its first statement,
+/// so writes never interleave: on SQLite an IMMEDIATE transaction (two writers queue on the busy
+/// timeout instead of deadlocking on a lock upgrade), on PostgreSQL a transaction-scoped advisory
+/// lock that every node's writes share (they queue on `lock_timeout`). Read-then-write logic
+/// inside `f` is therefore atomic on both backends and across nodes.
 pub(crate) fn write_tx<T>(
     conn: &mut Conn,
     f: impl FnOnce(&mut Conn) -> Result<T, diesel::result::Error>,
 ) -> Result<T, StoreError> {
-    conn.immediate_transaction(f).map_err(from_diesel)
+    match conn {
+        AnyConnection::Sqlite(_) => immediate(conn, f),
+        AnyConnection::Postgres(_) => conn.transaction(|conn| {
+            conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))?;
+            f(conn)
+        }),
+    }
+    .map_err(from_diesel)
+}
+
+/// `f` in SQLite's `BEGIN IMMEDIATE … COMMIT`, through Diesel's transaction manager (so its state
+/// stays right: a connection left inside a transaction by a panic is discarded by the pool).
+fn immediate<T>(
+    conn: &mut Conn,
+    f: impl FnOnce(&mut Conn) -> Result<T, diesel::result::Error>,
+) -> Result<T, diesel::result::Error> {
+    fn sqlite(conn: &mut Conn) -> &mut diesel::sqlite::SqliteConnection {
+        match conn {
+            AnyConnection::Sqlite(c) => c,
+            AnyConnection::Postgres(_) => unreachable!("immediate() is for SQLite"),
+        }
+    }
+    AnsiTransactionManager::begin_transaction_sql(sqlite(conn), "BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(sqlite(conn))?;
+            Ok(value)
+        }
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(sqlite(conn))?;
+            Err(e)
+        }
+    }
 }
 
 fn load_secrets(conn: &mut Conn, ids: &[String]) -> Result<Vec<SecretRow>, StoreError> {
@@ -201,9 +236,9 @@ impl ClientRepository for DieselStore {
                 diesel::insert_into(clients::table)
                     .values(&row)
                     .execute(conn)?;
-                diesel::insert_into(client_secrets::table)
+                each_backend!(conn, |c| diesel::insert_into(client_secrets::table)
                     .values(&secrets)
-                    .execute(conn)?;
+                    .execute(c))?;
                 bump(conn, "clients")
             })
         })
@@ -239,9 +274,9 @@ impl ClientRepository for DieselStore {
                 }
                 diesel::delete(client_secrets::table.filter(client_secrets::client_id.eq(&row.id)))
                     .execute(conn)?;
-                diesel::insert_into(client_secrets::table)
+                each_backend!(conn, |c| diesel::insert_into(client_secrets::table)
                     .values(&secrets)
-                    .execute(conn)?;
+                    .execute(c))?;
                 bump(conn, "clients")
             })
         })

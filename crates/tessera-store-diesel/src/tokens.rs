@@ -1,8 +1,8 @@
 //! The issued-token stores: refresh-token families, opaque access tokens and the JWT denylist.
 
+use crate::repo::Conn;
 use async_trait::async_trait;
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
 use tessera_domain::assurance::AssuranceLevel;
 use tessera_domain::issued::{
     OpaqueTokenRecord, ParamRecord, RefreshFamily, RefreshTokenRecord, RotateOutcome, TokenHash,
@@ -150,7 +150,7 @@ fn refresh_from(r: RefreshRow) -> Result<RefreshTokenRecord, StoreError> {
 }
 
 fn find_refresh(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     hash: &str,
 ) -> Result<Option<(RefreshRow, FamilyRow)>, diesel::result::Error> {
     refresh_tokens::table
@@ -401,16 +401,22 @@ impl RevocationList for DieselStore {
     async fn revoke(&self, jti: &str, expires_at: UnixTime) -> Result<(), StoreError> {
         let jti = jti.to_owned();
         self.run(move |conn| {
-            diesel::insert_into(revoked_jtis::table)
-                .values((
-                    revoked_jtis::jti.eq(&jti),
-                    revoked_jtis::expires_at.eq(expires_at.as_secs()),
-                ))
-                .on_conflict(revoked_jtis::jti)
-                .do_nothing()
-                .execute(conn)
-                .map(|_| ())
-                .map_err(from_diesel)
+            // Revoking twice is revoking once: inside the write transaction the check decides.
+            crate::repo::write_tx(conn, |conn| {
+                let known = revoked_jtis::table
+                    .find(&jti)
+                    .count()
+                    .get_result::<i64>(conn)?;
+                if known == 0 {
+                    diesel::insert_into(revoked_jtis::table)
+                        .values((
+                            revoked_jtis::jti.eq(&jti),
+                            revoked_jtis::expires_at.eq(expires_at.as_secs()),
+                        ))
+                        .execute(conn)?;
+                }
+                Ok(())
+            })
         })
         .await
     }
@@ -473,15 +479,15 @@ impl ParamStore for DieselStore {
         let (hash, client) = (hash.to_text(), client.to_string());
         self.run(move |conn| {
             // One conditional DELETE … RETURNING: of any number of racing uses, one gets the row.
-            let row: Option<ParamRow> = diesel::delete(
+            let row: Option<ParamRow> = crate::pool::each_backend!(conn, |c| diesel::delete(
                 params::table
                     .filter(params::hash.eq(&hash))
                     .filter(params::client_id.eq(&client))
                     .filter(params::expires_at.gt(now.as_secs())),
             )
             .returning(ParamRow::as_returning())
-            .get_result(conn)
-            .optional()
+            .get_result(c)
+            .optional())
             .map_err(from_diesel)?;
             let c = corrupt("param");
             row.map(|r| {

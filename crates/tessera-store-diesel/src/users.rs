@@ -265,17 +265,22 @@ impl SignInThrottle for DieselStore {
                         .filter(sign_in_failures::window_ends.le(now.as_secs())),
                 )
                 .execute(conn)?;
-                diesel::insert_into(sign_in_failures::table)
-                    .values((
-                        sign_in_failures::address.eq(&address),
-                        sign_in_failures::failures.eq(1),
-                        sign_in_failures::window_ends.eq(ends),
-                    ))
-                    .on_conflict(sign_in_failures::address)
-                    .do_update()
+                let counted = diesel::update(sign_in_failures::table.find(&address))
                     .set(sign_in_failures::failures.eq(sign_in_failures::failures + 1))
                     .returning(sign_in_failures::failures)
                     .get_result::<i32>(conn)
+                    .optional()?;
+                match counted {
+                    Some(failures) => Ok(failures),
+                    None => diesel::insert_into(sign_in_failures::table)
+                        .values((
+                            sign_in_failures::address.eq(&address),
+                            sign_in_failures::failures.eq(1),
+                            sign_in_failures::window_ends.eq(ends),
+                        ))
+                        .execute(conn)
+                        .map(|_| 1),
+                }
             })
             .map(|c| u32::try_from(c).unwrap_or(0))
         })

@@ -1,18 +1,20 @@
-//! The port contract suites on a real SQLite file with the embedded migrations.
+//! The port contract suites on real databases with the embedded migrations: each test runs on a
+//! SQLite file and on a PostgreSQL database of its own.
 
 use std::sync::Arc;
 
 use tessera_testkit::{contract, fakes::FixedClock};
 
 use super::*;
-use crate::pool::{DatabaseUrl, StoreConfig};
+use crate::pool::StoreConfig;
+use crate::testdb::{TestDb, on_both_backends};
 
-fn store(dir: &tempfile::TempDir) -> DieselStore {
-    store_sealed(dir, 7).unwrap()
+fn store(db: &TestDb) -> DieselStore {
+    store_sealed(db, 7).unwrap()
 }
 
-fn store_sealed(dir: &tempfile::TempDir, key: u8) -> Result<DieselStore, StoreError> {
-    let config = StoreConfig::new(DatabaseUrl::in_data_dir(dir.path()));
+fn store_sealed(db: &TestDb, key: u8) -> Result<DieselStore, StoreError> {
+    let config = StoreConfig::new(db.url());
     DieselStore::open(
         &config,
         Arc::new(FixedClock::at(1_700_000_000)),
@@ -37,11 +39,9 @@ async fn raw(s: &DieselStore, sql: &'static str) -> Vec<Vec<u8>> {
     .unwrap()
 }
 
-#[tokio::test]
-async fn private_keys_and_the_pepper_are_sealed_at_rest_and_rewrapped_whole() {
+async fn private_keys_and_the_pepper_are_sealed_at_rest_and_rewrapped_whole(db: TestDb) {
     use tessera_domain::secret::SecretPepper;
-    let dir = tempfile::tempdir().unwrap();
-    let s = store(&dir);
+    let s = store(&db);
     let key = tessera_testkit::fixtures::key_record(
         "k1",
         tessera_domain::SigningAlgorithm::Es256,
@@ -65,7 +65,7 @@ async fn private_keys_and_the_pepper_are_sealed_at_rest_and_rewrapped_whole() {
 
     // Another master key cannot read them, and says so.
     drop(s);
-    let wrong = store_sealed(&dir, 8).unwrap();
+    let wrong = store_sealed(&db, 8).unwrap();
     let got = KeyRepository::all_keys(&wrong).await;
     assert!(
         matches!(&got, Err(StoreError::Corrupt(m)) if m.contains("master key")),
@@ -74,14 +74,14 @@ async fn private_keys_and_the_pepper_are_sealed_at_rest_and_rewrapped_whole() {
     drop(wrong);
 
     // Rewrap: everything moves to the new key at once.
-    let s = store(&dir);
+    let s = store(&db);
     assert_eq!(
         s.rewrap(Arc::new(tessera_testkit::fakes::TestSealer(9)))
             .await,
         Ok(2)
     );
     drop(s);
-    let s = store_sealed(&dir, 9).unwrap();
+    let s = store_sealed(&db, 9).unwrap();
     assert_eq!(KeyRepository::all_keys(&s).await.unwrap(), vec![key]);
     assert_eq!(
         s.pepper_or_insert(SecretPepper::from_bytes([1; 32]))
@@ -92,7 +92,7 @@ async fn private_keys_and_the_pepper_are_sealed_at_rest_and_rewrapped_whole() {
     );
     // A rewrap from the wrong key changes nothing.
     drop(s);
-    let wrong = store_sealed(&dir, 7).unwrap();
+    let wrong = store_sealed(&db, 7).unwrap();
     assert!(
         wrong
             .rewrap(Arc::new(tessera_testkit::fakes::TestSealer(10)))
@@ -101,16 +101,14 @@ async fn private_keys_and_the_pepper_are_sealed_at_rest_and_rewrapped_whole() {
     );
     drop(wrong);
     assert!(
-        KeyRepository::all_keys(&store_sealed(&dir, 9).unwrap())
+        KeyRepository::all_keys(&store_sealed(&db, 9).unwrap())
             .await
             .is_ok()
     );
 }
 
-#[tokio::test]
-async fn secrets_stored_in_the_clear_before_sealing_are_sealed_at_open() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = store(&dir);
+async fn secrets_stored_in_the_clear_before_sealing_are_sealed_at_open(db: TestDb) {
+    let s = store(&db);
     let key = tessera_testkit::fixtures::key_record(
         "legacy",
         tessera_domain::SigningAlgorithm::Es256,
@@ -129,46 +127,41 @@ async fn secrets_stored_in_the_clear_before_sealing_are_sealed_at_open() {
     .await
     .unwrap();
     drop(s);
-    let s = store(&dir);
+    let s = store(&db);
     let stored = raw(&s, "SELECT private_der AS v FROM signing_keys").await;
     assert!(stored[0].starts_with(b"fake\x07"), "sealed at open");
     assert_eq!(KeyRepository::all_keys(&s).await.unwrap(), vec![key]);
 }
 
-#[tokio::test]
-async fn sqlite_keeps_the_client_repository_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    contract::clients(&store(&dir)).await;
+async fn keeps_the_client_repository_contract(db: TestDb) {
+    contract::clients(&store(&db)).await;
 }
 
-#[tokio::test]
-async fn sqlite_keeps_the_key_repository_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    contract::keys(&store(&dir)).await;
+async fn keeps_the_key_repository_contract(db: TestDb) {
+    contract::keys(&store(&db)).await;
 }
 
-#[tokio::test]
-async fn sqlite_keeps_the_server_secret_contract() {
-    let dir = tempfile::tempdir().unwrap();
-    contract::server_secrets(&store(&dir)).await;
+async fn keeps_the_server_secret_contract(db: TestDb) {
+    contract::server_secrets(&store(&db)).await;
 }
 
-#[tokio::test]
-async fn data_survives_reopening_and_the_file_is_in_wal_mode() {
-    let dir = tempfile::tempdir().unwrap();
+async fn data_survives_reopening_and_a_sqlite_file_is_in_wal_mode(db: TestDb) {
     {
-        let s = store(&dir);
+        let s = store(&db);
         ClientRepository::insert(&s, &tessera_testkit::fixtures::client("kept"))
             .await
             .unwrap();
     }
-    let s = store(&dir);
+    let s = store(&db);
     assert!(
         ClientRepository::find(&s, &tessera_testkit::fixtures::client_id("kept"))
             .await
             .unwrap()
             .is_some()
     );
+    let TestDb::Sqlite(dir) = &db else {
+        return;
+    };
     let mode = s
         .run(|conn| {
             #[derive(QueryableByName)]
@@ -187,10 +180,8 @@ async fn data_survives_reopening_and_the_file_is_in_wal_mode() {
     assert!(dir.path().join("tessera.sqlite").exists());
 }
 
-#[tokio::test]
-async fn a_corrupt_row_is_reported_not_trusted() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = store(&dir);
+async fn a_corrupt_row_is_reported_not_trusted(db: TestDb) {
+    let s = store(&db);
     ClientRepository::insert(&s, &tessera_testkit::fixtures::client("victim"))
         .await
         .unwrap();
@@ -205,10 +196,8 @@ async fn a_corrupt_row_is_reported_not_trusted() {
     assert!(matches!(got, Err(StoreError::Corrupt(_))), "{got:?}");
 }
 
-#[tokio::test]
-async fn concurrent_writers_queue_instead_of_failing() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = store(&dir);
+async fn concurrent_writers_queue_instead_of_failing(db: TestDb) {
+    let s = store(&db);
     let mut tasks = Vec::new();
     for i in 0..40 {
         let s = s.clone();
@@ -224,10 +213,8 @@ async fn concurrent_writers_queue_instead_of_failing() {
     assert_eq!(ClientRepository::version(&s).await.unwrap(), 40);
 }
 
-#[tokio::test]
-async fn sqlite_keeps_the_issued_token_contracts() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = store(&dir);
+async fn keeps_the_issued_token_contracts(db: TestDb) {
+    let s = store(&db);
     contract::refresh_tokens(&s).await;
     contract::opaque_tokens(&s).await;
     contract::revocation_list(&s).await;
@@ -239,13 +226,11 @@ async fn sqlite_keeps_the_issued_token_contracts() {
     contract::params(&s).await;
 }
 
-#[tokio::test]
-async fn of_many_concurrent_rotations_of_one_token_exactly_one_rotates() {
+async fn of_many_concurrent_rotations_of_one_token_exactly_one_rotates(db: TestDb) {
     use tessera_domain::issued::{RefreshFamily, RefreshTokenRecord, RotateOutcome, TokenHash};
     use tessera_domain::ports::RefreshTokenStore;
     use tessera_domain::{ScopeSet, UnixTime};
-    let dir = tempfile::tempdir().unwrap();
-    let s = store(&dir);
+    let s = store(&db);
     let family = RefreshFamily {
         id: "f".into(),
         client_id: tessera_testkit::fixtures::client_id("svc"),
@@ -290,3 +275,16 @@ async fn of_many_concurrent_rotations_of_one_token_exactly_one_rotates() {
             .is_some()
     );
 }
+
+on_both_backends!(
+    private_keys_and_the_pepper_are_sealed_at_rest_and_rewrapped_whole,
+    secrets_stored_in_the_clear_before_sealing_are_sealed_at_open,
+    keeps_the_client_repository_contract,
+    keeps_the_key_repository_contract,
+    keeps_the_server_secret_contract,
+    data_survives_reopening_and_a_sqlite_file_is_in_wal_mode,
+    a_corrupt_row_is_reported_not_trusted,
+    concurrent_writers_queue_instead_of_failing,
+    keeps_the_issued_token_contracts,
+    of_many_concurrent_rotations_of_one_token_exactly_one_rotates,
+);

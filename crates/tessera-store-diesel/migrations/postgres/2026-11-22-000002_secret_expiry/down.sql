@@ -1,0 +1,1 @@
+ALTER TABLE client_secrets DROP COLUMN expires_at;
