@@ -21,13 +21,26 @@ pub fn binary() -> PathBuf {
 /// A data directory and the commands that use it.
 pub struct Tessera {
     dir: tempfile::TempDir,
+    /// Set on every command (the CLI and `serve`).
+    env: Vec<(String, String)>,
 }
 
 impl Tessera {
     pub fn new() -> Self {
         Self {
             dir: tempfile::tempdir().expect("temp dir"),
+            env: Vec::new(),
         }
+    }
+
+    /// A node of a cluster: its own data directory, the shared database and master key.
+    pub fn node(database_url: &str, master_key: &str) -> Self {
+        let mut t = Self::new();
+        t.env = vec![
+            ("TESSERA_DATABASE_URL".into(), database_url.into()),
+            ("TESSERA_MASTER_KEY".into(), master_key.into()),
+        ];
+        t
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -45,6 +58,9 @@ impl Tessera {
         cmd.current_dir(self.dir.path())
             .arg("--data-dir")
             .arg(self.dir.path());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
         cmd
     }
 
@@ -298,4 +314,54 @@ pub fn basic(id: &str, secret: &str) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
     )
+}
+
+/// A PostgreSQL database of one test's own, dropped with it: `TESSERA_TEST_POSTGRES` names the
+/// server (a database URL the user may create databases from), by default the local one.
+pub struct PgDatabase {
+    name: String,
+    pub url: String,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("TESSERA_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn pg_admin(sql: &str) {
+    use diesel::Connection as _;
+    use diesel::connection::SimpleConnection as _;
+    let mut admin = diesel::PgConnection::establish(&pg_admin_url()).unwrap_or_else(|e| {
+        panic!(
+            "the cluster tests need PostgreSQL at {} ({e}); set TESSERA_TEST_POSTGRES",
+            pg_admin_url()
+        )
+    });
+    admin.batch_execute(sql).expect(sql);
+}
+
+impl PgDatabase {
+    pub fn create() -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "tessera_it_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        pg_admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        pg_admin(&format!("CREATE DATABASE {name}"));
+        let admin = pg_admin_url();
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        let url = format!("{base}/{name}");
+        Self { name, url }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        pg_admin(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
 }

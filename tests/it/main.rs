@@ -11,6 +11,7 @@
 
 mod browser;
 mod cli;
+mod cluster;
 mod dialects;
 mod errors;
 mod harness;

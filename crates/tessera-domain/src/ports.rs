@@ -245,6 +245,30 @@ pub trait AuditLog: Send + Sync {
     fn record(&self, event: AuditEvent);
 }
 
+/// Leases on periodic jobs that must run on one node at a time (the signing-key lifecycle): held
+/// in the shared database, so nodes need no protocol of their own. A node that stops renewing
+/// loses its lease when it expires, and another takes over.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Takes the lease `name` for `holder` until `until` when it is free, expired at `now`, or
+    /// already `holder`'s (a renewal); returns whether `holder` holds it now. Atomic across
+    /// every process sharing the store.
+    ///
+    /// # Errors
+    /// `Unavailable`: the caller must then act as if it does not hold the lease.
+    ///
+    /// # Cancel safety
+    /// One transaction.
+    async fn acquire(
+        &self,
+        name: &str,
+        holder: &str,
+        now: UnixTime,
+        until: UnixTime,
+    ) -> Result<bool, StoreError>;
+}
+
 /// The stored audit trail.
 #[cfg_attr(any(test, feature = "mocks"), automock)]
 #[async_trait]

@@ -12,6 +12,7 @@ mod audit;
 mod authz;
 mod convert;
 mod error;
+mod leases;
 mod pool;
 mod repo;
 mod schema;

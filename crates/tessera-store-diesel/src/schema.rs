@@ -125,6 +125,7 @@ diesel::joinable!(client_secrets -> clients (client_id));
 diesel::joinable!(refresh_tokens -> refresh_families (family_id));
 diesel::allow_tables_to_appear_in_same_query!(refresh_tokens, refresh_families);
 diesel::allow_tables_to_appear_in_same_query!(
+    leases,
     clients,
     client_secrets,
     signing_keys,
@@ -205,5 +206,13 @@ diesel::table! {
         subject -> Nullable<Text>,
         source -> Nullable<Text>,
         detail -> Text,
+    }
+}
+
+diesel::table! {
+    leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> BigInt,
     }
 }

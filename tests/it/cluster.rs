@@ -1,0 +1,231 @@
+//! Scale-out: two `tessera serve` processes on one PostgreSQL database, as behind a load
+//! balancer (one issuer, one master key). Each test gets a database of its own.
+//!
+//! The bounds the nodes keep: a revocation is seen by every node at once (each check reads the
+//! database); a client change (disabled, secret rotated) and a key change within one
+//! `cache.refresh_interval_ms` (200 ms here, 1 s by default).
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::harness::{PgDatabase, Server, Tessera, basic, token_request};
+use crate::jwt::{jwks, verify_with};
+
+const ISSUER: &str = "http://tessera.cluster.test";
+
+struct Cluster {
+    _db: PgDatabase,
+    a: Tessera,
+    b: Tessera,
+}
+
+impl Cluster {
+    fn new() -> Self {
+        let db = PgDatabase::create();
+        let key = base64::engine::general_purpose::STANDARD.encode([42u8; 32]);
+        Self {
+            a: Tessera::node(&db.url, &key),
+            b: Tessera::node(&db.url, &key),
+            _db: db,
+        }
+    }
+
+    /// Both nodes, started at the same time on the (possibly empty) database.
+    fn serve(&self, extra: &[(&str, &str)]) -> (Server, Server) {
+        let mut env = vec![("TESSERA_SERVER__ISSUER", ISSUER)];
+        env.extend_from_slice(extra);
+        std::thread::scope(|s| {
+            let a = s.spawn(|| self.a.serve(&env));
+            let b = s.spawn(|| self.b.serve(&env));
+            (a.join().unwrap(), b.join().unwrap())
+        })
+    }
+}
+
+fn form(server: &Server, path: &str, auth: &str, body: &str) -> crate::harness::Reply {
+    let req = crate::harness::agent()
+        .post(&server.url(path))
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .set("Authorization", auth);
+    crate::harness::send(req, Some(body.as_bytes()))
+}
+
+fn issue(server: &Server, auth: &str) -> Value {
+    let reply = token_request(server, Some(auth), "grant_type=client_credentials");
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    reply.json()
+}
+
+fn active(server: &Server, auth: &str, token: &str) -> bool {
+    let reply = form(
+        server,
+        "/oauth2/introspect",
+        auth,
+        &format!("token={token}"),
+    );
+    assert_eq!(reply.status, 200);
+    reply.json()["active"].as_bool().unwrap()
+}
+
+/// Polls `check` every 20 ms until it holds; returns how long that took.
+fn within(bound: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < bound, "{what}: not within {bound:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    start.elapsed()
+}
+
+#[test]
+fn a_token_from_one_node_verifies_introspects_and_is_revoked_on_the_other() {
+    let c = Cluster::new();
+    let (id, secret) = c.a.create_client("svc", &["--scope", "read write"]);
+    let auth = basic(&id, &secret);
+    let (a, b) = c.serve(&[]);
+
+    // Started together on an empty database, the nodes made one key per algorithm between them.
+    let (ka, kb) = (jwks(&a), jwks(&b));
+    assert_eq!(ka.keys.len(), kb.keys.len());
+    let kids: HashSet<_> = ka.keys.iter().map(|k| k.common.key_id.clone()).collect();
+    assert_eq!(kids.len(), ka.keys.len());
+    assert!(kb.keys.iter().all(|k| kids.contains(&k.common.key_id)));
+
+    let token = issue(&a, &auth)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, claims) = verify_with(&kb, &token, ISSUER, ISSUER);
+    assert_eq!(claims["client_id"], id.as_str());
+    assert!(active(&b, &auth, &token), "B introspects A's token");
+
+    // Revoked on A: inactive on B at once (every check reads the shared denylist).
+    let reply = form(&a, "/oauth2/revoke", &auth, &format!("token={token}"));
+    assert_eq!(reply.status, 200);
+    assert!(!active(&b, &auth, &token), "revocation on A is seen by B");
+
+    // A client disabled through one node's command line stops working on both nodes within the
+    // cache refresh interval.
+    let issued_on_b = issue(&b, &auth);
+    assert!(issued_on_b["access_token"].is_string());
+    assert_eq!(c.a.cli_json(&["client", "disable", &id])["enabled"], false);
+    for node in [&a, &b] {
+        let took = within(Duration::from_secs(2), "client disabled", || {
+            token_request(node, Some(&auth), "grant_type=client_credentials").status == 401
+        });
+        assert!(took < Duration::from_secs(1), "{took:?}");
+    }
+}
+
+#[test]
+fn a_hundred_concurrent_refreshes_across_two_nodes_leave_exactly_one_successor() {
+    let c = Cluster::new();
+    let (id, secret) = c.a.create_client(
+        "app",
+        &[
+            "--scope",
+            "read",
+            "--grant",
+            "client_credentials",
+            "--grant",
+            "refresh_token",
+        ],
+    );
+    let auth = basic(&id, &secret);
+    let (a, b) = c.serve(&[]);
+    let t0 = issue(&a, &auth)["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = format!("grant_type=refresh_token&refresh_token={t0}");
+    let results: Vec<(u16, Value)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..100)
+            .map(|i| {
+                let (node, body, auth) = (if i % 2 == 0 { &a } else { &b }, &body, &auth);
+                s.spawn(move || {
+                    let r = token_request(node, Some(auth), body);
+                    (r.status, r.json())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        results.iter().all(|(status, _)| *status == 200),
+        "{:?}",
+        results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    let successors: HashSet<&str> = results
+        .iter()
+        .map(|(_, b)| b["refresh_token"].as_str().unwrap())
+        .collect();
+    assert_eq!(successors.len(), 1, "exactly one successor");
+    let successor = successors.into_iter().next().unwrap();
+    // It is the family's live token on either node; the old one is spent on both.
+    let next = token_request(
+        &b,
+        Some(&auth),
+        &format!("grant_type=refresh_token&refresh_token={successor}"),
+    );
+    assert_eq!(next.status, 200);
+    assert!(!a.log().contains("panicked") && !b.log().contains("panicked"));
+}
+
+#[test]
+fn a_key_rotated_on_one_node_is_published_by_the_other_before_it_signs() {
+    let c = Cluster::new();
+    let (id, secret) = c.a.create_client("svc", &["--scope", "read"]);
+    let auth = basic(&id, &secret);
+    let env = [
+        ("TESSERA_KEYS__ALGORITHMS", "ES256"),
+        ("TESSERA_KEYS__PUBLISH_LEAD_SECONDS", "2"),
+        ("TESSERA_KEYS__JWKS_MAX_AGE_SECONDS", "1"),
+        ("TESSERA_DIALECTS__SEMEAR__ENABLED", "false"),
+    ];
+    let (a, b) = c.serve(&env);
+    let kid_of = |token: &str| jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+    let old = kid_of(issue(&a, &auth)["access_token"].as_str().unwrap());
+
+    let rotated = c.a.cli_json(&["keys", "rotate"]);
+    let new = rotated["kid"].as_str().unwrap().to_owned();
+    let published = within(Duration::from_secs(1), "B publishes the new key", || {
+        jwks(&b).find(&new).is_some()
+    });
+    // Neither node signs with it yet: it is only published.
+    assert_eq!(
+        kid_of(issue(&a, &auth)["access_token"].as_str().unwrap()),
+        old
+    );
+    assert_eq!(
+        kid_of(issue(&b, &auth)["access_token"].as_str().unwrap()),
+        old
+    );
+
+    // Once it signs (after the lead), every token from either node verifies with B's JWKS.
+    let signs = within(Duration::from_secs(6), "A signs with the new key", || {
+        kid_of(issue(&a, &auth)["access_token"].as_str().unwrap()) == new
+    });
+    assert!(published < signs, "{published:?} before {signs:?}");
+    let published_by_b = jwks(&b);
+    for node in [&a, &b] {
+        let token = issue(node, &auth)["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        verify_with(&published_by_b, &token, ISSUER, ISSUER);
+    }
+    // Exactly one node ran the lifecycle step that activated it.
+    let activations = [&a, &b]
+        .iter()
+        .filter(|n| n.log().contains("signing key lifecycle"))
+        .count();
+    assert_eq!(activations, 1, "one lease holder activates the key");
+}
