@@ -112,6 +112,20 @@ fn a_token_from_one_node_verifies_introspects_and_is_revoked_on_the_other() {
     assert_eq!(reply.status, 200);
     assert!(!active(&b, &auth, &token), "revocation on A is seen by B");
 
+    // A secret rotated through one node's command line (no grace period) works on both nodes,
+    // and the old one stops, within the cache refresh interval.
+    let rotated =
+        c.a.cli_json(&["client", "rotate-secret", &id, "--grace", "0s"]);
+    let new_auth = basic(&id, rotated["client_secret"].as_str().unwrap());
+    for node in [&a, &b] {
+        let took = within(Duration::from_secs(2), "secret rotated", || {
+            token_request(node, Some(&new_auth), "grant_type=client_credentials").status == 200
+                && token_request(node, Some(&auth), "grant_type=client_credentials").status == 401
+        });
+        assert!(took < Duration::from_secs(1), "{took:?}");
+    }
+    let auth = new_auth;
+
     // A client disabled through one node's command line stops working on both nodes within the
     // cache refresh interval.
     let issued_on_b = issue(&b, &auth);
