@@ -5,7 +5,9 @@
 //!    key, as the server signs), and `jsonwebtoken::encode` (which re-parses the key) for scale;
 //! 2. the real release binary on SQLite, one registered client, and `client_credentials` requests
 //!    over keep-alive HTTP/1.1 connections for a fixed time: tokens/s, p50/p99 latency, the
-//!    server's peak RSS, and the ratio of HTTP tokens/s to the signing-only figure.
+//!    server's peak RSS, and the ratio of HTTP tokens/s to the signing-only figure;
+//! 3. with `--db postgres`, the same load on the same binary over a fresh PostgreSQL database, and
+//!    both backends' figures side by side.
 
 #![allow(clippy::expect_used)]
 
@@ -31,6 +33,8 @@ struct Args {
     duration: Duration,
     connections: usize,
     sign_seconds: Duration,
+    /// Also run on PostgreSQL, from this server URL (a database the user may create databases from).
+    postgres: Option<String>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -39,6 +43,11 @@ fn parse_args() -> anyhow::Result<Args> {
         duration: Duration::from_secs(10),
         connections: 64,
         sign_seconds: Duration::from_secs(3),
+        postgres: None,
+    };
+    let default_pg = || {
+        std::env::var("TESSERA_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -48,9 +57,15 @@ fn parse_args() -> anyhow::Result<Args> {
             "--duration" => args.duration = Duration::from_secs(value()?.parse()?),
             "--connections" => args.connections = value()?.parse()?,
             "--sign-seconds" => args.sign_seconds = Duration::from_secs(value()?.parse()?),
+            "--db" => match value()?.as_str() {
+                "sqlite" => args.postgres = None,
+                "postgres" => args.postgres = Some(default_pg()),
+                other => bail!("--db sqlite|postgres, not {other}"),
+            },
+            "--postgres-url" => args.postgres = Some(value()?),
             "--help" | "-h" => {
                 println!(
-                    "tessera-bench [--tessera PATH] [--duration SECS=10] [--connections N=64] [--sign-seconds SECS=3]"
+                    "tessera-bench [--tessera PATH] [--duration SECS=10] [--connections N=64] [--sign-seconds SECS=3] [--db sqlite|postgres] [--postgres-url URL]"
                 );
                 std::process::exit(0);
             }
@@ -106,10 +121,20 @@ impl Drop for Server {
     }
 }
 
-fn start_server(tessera: &PathBuf, data: &std::path::Path) -> anyhow::Result<(Server, String)> {
-    let out = Command::new(tessera)
-        .arg("--data-dir")
-        .arg(data)
+fn start_server(
+    tessera: &PathBuf,
+    data: &std::path::Path,
+    database_url: Option<&str>,
+) -> anyhow::Result<(Server, String)> {
+    let tessera_cmd = || {
+        let mut cmd = Command::new(tessera);
+        cmd.arg("--data-dir").arg(data);
+        if let Some(url) = database_url {
+            cmd.env("TESSERA_DATABASE_URL", url);
+        }
+        cmd
+    };
+    let out = tessera_cmd()
         .args([
             "client",
             "create",
@@ -136,9 +161,7 @@ fn start_server(tessera: &PathBuf, data: &std::path::Path) -> anyhow::Result<(Se
         .and_then(serde_json::Value::as_str)
         .context("no secret")?
         .to_owned();
-    let mut child = Command::new(tessera)
-        .arg("--data-dir")
-        .arg(data)
+    let mut child = tessera_cmd()
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("TESSERA_LOG__FILTER", "warn")
         // One client on one address at full speed: raise the limits far above what the machine can
@@ -309,16 +332,16 @@ fn main() -> anyhow::Result<()> {
             .map_err(Into::into)
     })?;
 
-    // 2. The service over HTTP.
-    let data = tempfile::tempdir()?;
-    let (server, secret) = start_server(&args.tessera, data.path())?;
-    let load = run_load(&server.addr, &secret, args.connections, args.duration)?;
-    let rss = peak_rss_kib(server.child.id());
-    drop(server);
+    // 2. The service over HTTP, on SQLite and (asked for) on PostgreSQL.
+    let sqlite = http_figures(&args, None)?;
+    let postgres = match &args.postgres {
+        Some(admin) => {
+            let db = PgDatabase::create(admin)?;
+            Some(http_figures(&args, Some(&db.url))?)
+        }
+        None => None,
+    };
 
-    let mut lat = load.latencies_us;
-    lat.sort_unstable();
-    let http_rate = lat.len() as f64 / load.elapsed.as_secs_f64();
     println!();
     println!(
         "signing alone (ES256, parsed key, 1 core):     {parsed_rate:>9.0} tokens/s  ({:.1} µs/token)",
@@ -329,28 +352,115 @@ fn main() -> anyhow::Result<()> {
         1e6 / encode_rate
     );
     println!(
-        "HTTP client_credentials ({} conns, 2 cores):   {http_rate:>9.0} tokens/s",
+        "HTTP client_credentials ({} conns, 2 cores):",
         args.connections
     );
-    println!(
-        "  latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} requests, {} non-200",
-        percentile(&lat, 0.50),
-        percentile(&lat, 0.99),
-        percentile(&lat, 1.0),
-        lat.len(),
-        load.errors
-    );
-    match rss {
-        Some(kib) => println!("  server peak RSS {:.1} MiB", kib as f64 / 1024.0),
-        None => println!("  server peak RSS unavailable"),
+    let backends: Vec<(&str, &Figures)> = std::iter::once(("SQLite", &sqlite))
+        .chain(postgres.as_ref().map(|f| ("PostgreSQL", f)))
+        .collect();
+    for (name, f) in &backends {
+        println!(
+            "  {name:<10} {:>9.0} tokens/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} requests, {} non-200; peak RSS {}; ratio to signing alone {:.2}",
+            f.rate,
+            f.p50,
+            f.p99,
+            f.max,
+            f.requests,
+            f.errors,
+            f.rss_kib
+                .map_or_else(|| "n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+            f.rate / parsed_rate
+        );
     }
-    println!("ratio HTTP / signing alone: {:.2}", http_rate / parsed_rate);
+    println!(
+        "ratio HTTP / signing alone: {:.2}",
+        sqlite.rate / parsed_rate
+    );
+    if let Some(pg) = &postgres {
+        println!(
+            "ratio PostgreSQL / SQLite: {:.2} tokens/s, {:.2} p99",
+            pg.rate / sqlite.rate,
+            pg.p99 / sqlite.p99
+        );
+    }
     println!(
         "ratio parsed-key signing / jsonwebtoken::encode: {:.2}",
         parsed_rate / encode_rate
     );
-    if load.errors > 0 {
-        bail!("{} requests did not get 200", load.errors);
+    for (name, f) in &backends {
+        if f.errors > 0 {
+            bail!("{name}: {} requests did not get 200", f.errors);
+        }
     }
     Ok(())
+}
+
+/// What one HTTP load measured.
+struct Figures {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+    requests: usize,
+    errors: u64,
+    rss_kib: Option<u64>,
+}
+
+/// Starts the server (on `database_url`, else SQLite in a temporary data directory), loads it, and
+/// stops it.
+fn http_figures(args: &Args, database_url: Option<&str>) -> anyhow::Result<Figures> {
+    let data = tempfile::tempdir()?;
+    let (server, secret) = start_server(&args.tessera, data.path(), database_url)?;
+    let load = run_load(&server.addr, &secret, args.connections, args.duration)?;
+    let rss_kib = peak_rss_kib(server.child.id());
+    drop(server);
+    let mut lat = load.latencies_us;
+    lat.sort_unstable();
+    Ok(Figures {
+        rate: lat.len() as f64 / load.elapsed.as_secs_f64(),
+        p50: percentile(&lat, 0.50),
+        p99: percentile(&lat, 0.99),
+        max: percentile(&lat, 1.0),
+        requests: lat.len(),
+        errors: load.errors,
+        rss_kib,
+    })
+}
+
+/// A PostgreSQL database for one run, dropped afterwards.
+struct PgDatabase {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    fn create(admin: &str) -> anyhow::Result<Self> {
+        use diesel::Connection as _;
+        use diesel::connection::SimpleConnection as _;
+        let name = format!("tessera_bench_{}", std::process::id());
+        let mut conn = diesel::PgConnection::establish(admin)
+            .with_context(|| format!("--db postgres needs a server at {admin}"))?;
+        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
+        conn.batch_execute(&format!("CREATE DATABASE {name}"))?;
+        let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
+        Ok(Self {
+            url: format!("{base}/{name}"),
+            admin: admin.to_owned(),
+            name,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        use diesel::Connection as _;
+        use diesel::connection::SimpleConnection as _;
+        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin) {
+            let _ = conn.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
 }
