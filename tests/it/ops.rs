@@ -562,6 +562,40 @@ fn security_events_land_in_the_audit_trail_without_secrets() {
     );
 }
 
+#[test]
+fn behind_a_trusted_proxy_the_forwarded_client_address_is_the_source() {
+    let failed_sources = |trusted: Option<&str>| {
+        let t = Tessera::new();
+        let (id, _) = t.create_client("svc", &[]);
+        let env: Vec<(&str, &str)> = trusted
+            .map(|p| vec![("TESSERA_SERVER__TRUSTED_PROXIES", p)])
+            .unwrap_or_default();
+        let server = t.serve(&env);
+        let req = crate::harness::agent()
+            .post(&server.url("/oauth2/token"))
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .set("Authorization", &crate::harness::basic(&id, "wrong"))
+            // A client's own claim, then what the proxy saw.
+            .set("X-Forwarded-For", "198.51.100.1, 203.0.113.9");
+        let reply = crate::harness::send(req, Some(b"grant_type=client_credentials"));
+        assert_eq!(reply.status, 401);
+        // A graceful stop writes the buffered audit events.
+        assert!(server.stop());
+        let out = t.cli(&["audit", "tail", "-n", "10"], None);
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|e| e["kind"] == "client.authentication_failed")
+            .map(|e| e["source"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    // Not configured: the header is anyone's to set, and is ignored.
+    assert_eq!(failed_sources(None), ["127.0.0.1"]);
+    // From a trusted proxy: the address the proxy saw, never the client's own claim.
+    assert_eq!(failed_sources(Some("127.0.0.1")), ["203.0.113.9"]);
+}
+
 /// A small tmpfs mounted on the data directory, unmounted on drop; `None` where this process may
 /// not mount (not root).
 struct SmallDisk(std::path::PathBuf);

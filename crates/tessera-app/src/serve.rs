@@ -144,6 +144,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         mtls_listener: settings.tls.is_some(),
         authorize: Arc::new(authorize),
         client_cert_trust,
+        trusted_proxies: settings.trusted_proxies.clone(),
     };
     let (request_timeout, body_timeout, max_connections) = settings.http_limits;
     let options = ServerOptions {

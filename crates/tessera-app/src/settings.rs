@@ -138,6 +138,7 @@ struct RawServer {
     max_connections: usize,
     tls: Option<RawTls>,
     client_ca_file: Option<PathBuf>,
+    trusted_proxies: Vec<String>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -222,6 +223,9 @@ pub struct Settings {
     /// The PEM bundle of CAs trusted to issue `tls_client_auth` certificates (RFC 8705 §2.1),
     /// whether they arrive over mutual TLS or from a trusted gateway's header.
     pub client_ca_file: Option<PathBuf>,
+    /// Load balancers and proxies whose `X-Forwarded-For` names the client (addresses or CIDR
+    /// networks); the per-address limits and the audit trail then see clients, not the proxy.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Default access-token lifetime.
     pub default_ttl: TokenTtl,
     /// Default signing algorithm.
@@ -274,6 +278,7 @@ fn defaults(
         .set_default("server.header_timeout_ms", 5000)?
         .set_default("server.body_timeout_ms", 10_000)?
         .set_default("server.max_connections", 25_000)?
+        .set_default("server.trusted_proxies", Vec::<String>::new())?
         .set_default("storage.max_connections", 8)?
         .set_default("storage.busy_timeout_ms", 5000)?
         .set_default("tokens.default_ttl_seconds", 3600)?
@@ -427,6 +432,7 @@ impl Settings {
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("keys.algorithms")
+                .with_list_parse_key("server.trusted_proxies")
                 .try_parsing(true)
                 .source(Some(tessera_env)),
         );
@@ -483,6 +489,22 @@ impl Settings {
             }
             None => None,
         };
+        let mut trusted_proxies = Vec::new();
+        for p in raw
+            .server
+            .trusted_proxies
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+        {
+            let net = p
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    anyhow!("server.trusted_proxies: {p:?} is not an IP address or CIDR network")
+                })?;
+            trusted_proxies.push(net);
+        }
         let client_ca_file = raw
             .server
             .client_ca_file
@@ -761,6 +783,7 @@ impl Settings {
             ),
             tls,
             client_ca_file,
+            trusted_proxies,
             default_ttl,
             default_alg,
             id_token_alg,
@@ -873,6 +896,19 @@ mod tests {
             ..GlobalArgs::default()
         };
         let s = Settings::load_from(&pg, None, &e).unwrap();
+        assert!(s.trusted_proxies.is_empty());
+        let behind = env(&[("TESSERA_SERVER__TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7")]);
+        let p = Settings::load_from(&GlobalArgs::default(), None, &behind).unwrap();
+        assert_eq!(
+            p.trusted_proxies,
+            vec![
+                "10.0.0.0/8".parse::<ipnet::IpNet>().unwrap(),
+                "192.0.2.7/32".parse().unwrap()
+            ]
+        );
+        let bad = env(&[("TESSERA_SERVER__TRUSTED_PROXIES", "10.0.0.0/33")]);
+        let err = Settings::load_from(&GlobalArgs::default(), None, &bad).unwrap_err();
+        assert!(err.to_string().contains("server.trusted_proxies"), "{err}");
         assert_eq!(
             s.store.url,
             DatabaseUrl::Postgres("postgres://tessera@db:5432/tessera".into())

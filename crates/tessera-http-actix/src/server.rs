@@ -40,6 +40,9 @@ pub struct HttpState {
     pub client_cert_trust: crate::tls::ClientCertTrust,
     /// The authorization endpoint's use cases.
     pub authorize: Arc<tessera_domain::service::AuthorizeService>,
+    /// Proxies (load balancers) whose `X-Forwarded-For` is believed for the client's address;
+    /// empty: the connection's peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Where a vendor dialect is served, and its default access-token lifetime.

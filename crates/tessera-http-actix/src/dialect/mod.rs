@@ -13,10 +13,49 @@ use actix_web::web::Payload;
 
 use tessera_domain::TokenError;
 
-/// The address a request came from (the peer of the connection), for per-address limits.
+/// The address a request came from, for per-address limits and the audit trail: the peer of the
+/// connection, or behind a trusted proxy the address that proxy reports in `X-Forwarded-For`.
 #[must_use]
 pub fn source(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    let peer = req.peer_addr()?.ip();
+    let trusted = req
+        .app_data::<actix_web::web::Data<crate::server::HttpState>>()
+        .map(|s| s.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    if !trusted.iter().any(|n| n.contains(&peer)) {
+        return Some(peer.to_string());
+    }
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    Some(client_address(peer, &forwarded.join(","), trusted).to_string())
+}
+
+/// Walks `X-Forwarded-For` from the nearest hop back while the hops are trusted proxies: the
+/// first address a trusted proxy did not add is the client (anything before it could be forged by
+/// the client). A malformed entry stops the walk at the last address known good.
+fn client_address(
+    peer: std::net::IpAddr,
+    forwarded_for: &str,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let mut client = peer;
+    for hop in forwarded_for
+        .rsplit(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    {
+        if !trusted.iter().any(|n| n.contains(&client)) {
+            break;
+        }
+        match hop.parse() {
+            Ok(ip) => client = ip,
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 /// The largest request body any token endpoint accepts.
@@ -109,4 +148,31 @@ pub fn no_store(mut res: actix_web::HttpResponse) -> actix_web::HttpResponse {
 /// Shorthand for an `invalid_request` with a description.
 pub(crate) fn invalid_request(description: impl Into<String>) -> TokenError {
     TokenError::InvalidRequest(description.into())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::client_address;
+
+    #[test]
+    fn the_client_is_the_first_hop_no_trusted_proxy_added() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let at = |peer: &str, xff: &str| {
+            client_address(peer.parse().unwrap(), xff, &trusted).to_string()
+        };
+        // From a trusted proxy: the address it saw.
+        assert_eq!(at("10.0.0.5", "203.0.113.7"), "203.0.113.7");
+        // A client's own X-Forwarded-For before the proxy's entry is not believed.
+        assert_eq!(at("10.0.0.5", "198.51.100.1, 203.0.113.7"), "203.0.113.7");
+        // Through two trusted proxies.
+        assert_eq!(at("10.0.0.5", "203.0.113.7, 10.0.0.9"), "203.0.113.7");
+        // No header, an empty one, or garbage: the nearest address known good.
+        assert_eq!(at("10.0.0.5", ""), "10.0.0.5");
+        assert_eq!(at("10.0.0.5", "not-an-ip"), "10.0.0.5");
+        assert_eq!(at("10.0.0.5", "203.0.113.7, nonsense"), "10.0.0.5");
+        // IPv6.
+        assert_eq!(at("10.0.0.5", "2001:db8::1"), "2001:db8::1");
+    }
 }

@@ -103,6 +103,7 @@ fn world_with_dialects(repo: Arc<dyn ClientRepository>, dialects: Dialects) -> W
         dialects,
         mtls_listener: false,
         client_cert_trust: crate::tls::ClientCertTrust::default(),
+        trusted_proxies: Vec::new(),
         authorize: authorize_service(cache),
     });
     World { state, signer }
@@ -612,6 +613,7 @@ async fn a_client_disabled_in_the_store_is_refused_after_a_cache_refresh() {
         dialects: Dialects::default(),
         mtls_listener: false,
         client_cert_trust: crate::tls::ClientCertTrust::default(),
+        trusted_proxies: Vec::new(),
         authorize: authorize_service(cache.clone()),
     });
     let w = World {
