@@ -1,4 +1,5 @@
-# Multi-stage build: compile in the Rust image, run from a slim Debian with only the binary.
+# Multi-stage build: compile in the Rust image (it has the C compiler and OpenSSL headers that the
+# bundled SQLite, libpq and aws-lc need), run from a slim Debian with only the binary and libssl.
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
@@ -6,7 +7,10 @@ RUN cargo build --release --locked -p tessera-app \
  && strip target/release/tessera
 
 FROM debian:bookworm-slim
-RUN useradd --system --home /var/lib/tessera --create-home tessera
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libssl3 ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --home /var/lib/tessera --create-home tessera
 COPY --from=build /src/target/release/tessera /usr/local/bin/tessera
 USER tessera
 WORKDIR /var/lib/tessera
