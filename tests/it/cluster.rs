@@ -97,6 +97,13 @@ fn a_token_from_one_node_verifies_introspects_and_is_revoked_on_the_other() {
     assert_eq!(ka.keys.len(), kb.keys.len());
     let kids: HashSet<_> = ka.keys.iter().map(|k| k.common.key_id.clone()).collect();
     assert_eq!(kids.len(), ka.keys.len());
+    let algs: HashSet<_> = ka
+        .keys
+        .iter()
+        .map(|k| format!("{:?}", k.common.key_algorithm))
+        .collect();
+    assert_eq!(algs.len(), ka.keys.len(), "one key per algorithm");
+    assert_eq!(ka.keys.len(), 4, "ES256, RS256, PS256 and EdDSA");
     assert!(kb.keys.iter().all(|k| kids.contains(&k.common.key_id)));
 
     let token = issue(&a, &auth)["access_token"]
