@@ -250,3 +250,93 @@ fn a_key_rotated_on_one_node_is_published_by_the_other_before_it_signs() {
         .count();
     assert_eq!(activations, 1, "one lease holder activates the key");
 }
+
+#[test]
+fn a_browser_signs_in_on_one_node_and_the_other_continues_the_flow() {
+    use crate::oidc::{Browser, PASSWORD, REDIRECT, enc, form_fields, pkce, query_param};
+    let c = Cluster::new();
+    let out = c.a.cli(
+        &[
+            "user",
+            "create",
+            "--logon",
+            "ana",
+            "--email",
+            "ana@example.com",
+            "--name",
+            "Ana",
+            "--password-stdin",
+        ],
+        Some(PASSWORD),
+    );
+    assert!(out.status.success());
+    let (client, secret) = c.a.create_client(
+        "web",
+        &[
+            "--grant",
+            "authorization_code",
+            "--redirect-uri",
+            REDIRECT,
+            "--scope",
+            "openid profile",
+            "--role",
+            "ROLE_CLI-1STPARTY",
+        ],
+    );
+    let (a, b) = c.serve(&[]);
+    let p = pkce("cluster");
+    let query = format!(
+        "response_type=code&client_id={client}&redirect_uri={}&scope=openid&state=st-1&nonce=n-1\
+         &code_challenge={}&code_challenge_method=S256",
+        enc(REDIRECT),
+        p.challenge
+    );
+    let code_in = |reply: &crate::harness::Reply| {
+        assert!(matches!(reply.status, 302 | 303), "{}", reply.status);
+        let location = reply.header("location").unwrap();
+        assert!(location.starts_with(REDIRECT), "{location}");
+        assert_eq!(query_param(location, "iss").as_deref(), Some(ISSUER));
+        query_param(location, "code").unwrap()
+    };
+
+    // The sign-in page comes from A; the form goes to B (the anti-forgery token is the browser's,
+    // the session is stored in the shared database).
+    let mut browser = Browser::new();
+    let page = browser.get(&a.url(&format!("/oauth2/authorize?{query}")));
+    assert_eq!(page.status, 200);
+    let mut fields = form_fields(&String::from_utf8(page.body).unwrap());
+    fields.extend([
+        ("logon".into(), "ana".into()),
+        ("password".into(), PASSWORD.into()),
+        ("action".into(), "login".into()),
+    ]);
+    let first = code_in(&browser.post_form(&b.url("/oauth2/authorize"), &fields));
+
+    // The code issued by B is redeemed at A.
+    let auth = basic(&client, &secret);
+    let redeem = |node: &Server, code: &str| {
+        token_request(
+            node,
+            Some(&auth),
+            &format!(
+                "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={}",
+                enc(REDIRECT),
+                p.verifier
+            ),
+        )
+    };
+    let tokens = redeem(&a, &first);
+    assert_eq!(
+        tokens.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&tokens.body)
+    );
+    assert!(tokens.json()["id_token"].is_string());
+    // Single use across nodes: B refuses it now.
+    assert_eq!(redeem(&b, &first).status, 400);
+
+    // The session made on B signs the browser in on A without a page.
+    let again = code_in(&browser.get(&a.url(&format!("/oauth2/authorize?{query}"))));
+    assert_eq!(redeem(&b, &again).status, 200);
+}
