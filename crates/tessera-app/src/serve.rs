@@ -9,11 +9,12 @@ use tessera_domain::cache::ClientCache;
 use tessera_domain::keys::KeyPolicy;
 use tessera_domain::policy::{Issuer, TokenPolicy};
 use tessera_domain::ports::{
-    AuditStore, AuthorizationCodeStore, Clock, LeaseStore, OpaqueTokenStore, RefreshTokenStore,
-    RevocationList, SessionStore, SignInThrottle, TokenSigner,
+    AuditStore, AuthorizationCodeStore, Clock, OpaqueTokenStore, RefreshTokenStore, RevocationList,
+    SessionStore, SignInThrottle, TokenSigner,
 };
 use tessera_domain::service::{
-    AuthorizePorts, AuthorizeService, KeyService, SignIn, TokenPorts, TokenService,
+    AuthorizePorts, AuthorizeService, KeyError, KeyService, SignIn, TokenPorts, TokenService,
+    key_lease_secs,
 };
 use tessera_http_actix::{HttpState, ServerOptions};
 use tessera_keys_jwt::{AwsLcKeyGenerator, AwsLcRandom, JwtKeyRing};
@@ -48,21 +49,17 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         crate::audit::BufferedAudit::start(store.clone(), settings.audit_token_events);
     let ring = Arc::new(JwtKeyRing::new());
     let signer: Arc<dyn TokenSigner> = ring.clone();
+    // Nodes sharing the database change keys one at a time, under a lease renewed every refresh.
     let keys = Arc::new(
         KeyService::new(store.clone(), Arc::new(AwsLcKeyGenerator), signer.clone())
-            .with_audit(audit.clone()),
+            .with_audit(audit.clone())
+            .with_lease(
+                store.clone(),
+                node_name(),
+                key_lease_secs(settings.cache_refresh),
+            ),
     );
-    let node = node_name();
-    let lease_secs = lease_secs(settings.cache_refresh);
-    let made = keys_at_start(
-        store.as_ref(),
-        &keys,
-        &settings.algorithms,
-        clock.as_ref(),
-        &node,
-        lease_secs,
-    )
-    .await?;
+    let made = keys_at_start(&keys, &settings.algorithms, clock.as_ref()).await?;
     for kid in made {
         tracing::info!(%kid, "generated a signing key");
     }
@@ -183,11 +180,6 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         settings.key_policy,
         clock.clone(),
         settings.cache_refresh,
-        KeyLease {
-            store: store.clone(),
-            node,
-            secs: lease_secs,
-        },
     ));
     let purger = tokio::spawn(purge_expired(
         store.clone(),
@@ -290,9 +282,6 @@ async fn observe(store: Arc<DieselStore>, keys: Arc<KeyService>, clock: Arc<dyn 
     }
 }
 
-/// The lease under which one node at a time runs the signing-key lifecycle.
-const KEY_LEASE: &str = "signing-key-lifecycle";
-
 /// This node's name in leases: host, process and start time, so a restarted process is a new
 /// holder.
 fn node_name() -> String {
@@ -308,80 +297,21 @@ fn node_name() -> String {
     format!("{host}/{}/{started:x}", std::process::id())
 }
 
-/// How long the key lease lasts: three refresh intervals (it is renewed every interval), at least
-/// five seconds. A node that dies is replaced by another within this time.
-fn lease_secs(refresh: std::time::Duration) -> i64 {
-    i64::try_from(refresh.as_millis().saturating_mul(3).div_ceil(1000))
-        .unwrap_or(i64::MAX)
-        .max(5)
-}
-
-/// Who may change signing keys now.
-struct KeyLease {
-    store: Arc<DieselStore>,
-    node: String,
-    secs: i64,
-}
-
-impl KeyLease {
-    /// Takes or renews the lease; a store failure counts as not holding it.
-    async fn held(&self, now: tessera_domain::UnixTime) -> bool {
-        match LeaseStore::acquire(
-            self.store.as_ref(),
-            KEY_LEASE,
-            &self.node,
-            now,
-            now.plus_secs(self.secs),
-        )
-        .await
-        {
-            Ok(held) => held,
-            Err(e) => {
-                tracing::warn!(error = %e, "the signing-key lease could not be checked");
-                false
-            }
-        }
-    }
-}
-
-/// Makes sure every algorithm has an active key before serving. Only the node holding the key
-/// lease generates keys, so nodes starting together on an empty database make one key per
-/// algorithm; the others wait for it and load what it made.
+/// Makes sure every algorithm has an active key before serving: the node holding the key lease
+/// makes missing keys, the others wait (up to a minute) for them and load what it made.
 async fn keys_at_start(
-    store: &DieselStore,
     keys: &KeyService,
     algorithms: &[tessera_domain::SigningAlgorithm],
     clock: &dyn Clock,
-    node: &str,
-    lease_secs: i64,
 ) -> anyhow::Result<Vec<String>> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let now = clock.now();
-        if LeaseStore::acquire(store, KEY_LEASE, node, now, now.plus_secs(lease_secs))
-            .await
-            .context("signing-key lease")?
-        {
-            return keys
-                .ensure_active(algorithms, now)
-                .await
-                .context("signing keys");
+        match keys.ensure_active(algorithms, clock.now()).await {
+            Err(KeyError::LeaseHeldElsewhere) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            made => return made.context("signing keys"),
         }
-        let live = keys.list().await.context("signing keys")?;
-        let ready = algorithms.iter().all(|alg| {
-            live.iter()
-                .any(|k| k.alg == *alg && k.state == tessera_domain::keys::KeyState::Active)
-        });
-        if ready {
-            keys.reload().await.context("signing keys")?;
-            return Ok(Vec::new());
-        }
-        if std::time::Instant::now() > deadline {
-            anyhow::bail!(
-                "signing keys: another node holds the key lease but made no active key in 60 s"
-            );
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
 
@@ -391,7 +321,6 @@ async fn follow_store(
     policy: KeyPolicy,
     clock: Arc<dyn Clock>,
     every: std::time::Duration,
-    lease: KeyLease,
 ) {
     let mut key_version = keys.version().await.ok();
     let mut tick = tokio::time::interval(every);
@@ -401,17 +330,14 @@ async fn follow_store(
         if let Err(e) = clients.refresh().await {
             tracing::warn!(error = %e, "client cache refresh failed; serving cached clients");
         }
-        // The key lifecycle runs on the lease holder only; every node reloads what it changed.
-        let now = clock.now();
-        if lease.held(now).await {
-            match keys.tick(now, &policy).await {
-                Ok(changes) => {
-                    for change in changes {
-                        tracing::info!(?change, "signing key lifecycle");
-                    }
+        // The key lifecycle changes keys on the lease holder only; every node reloads below.
+        match keys.tick(clock.now(), &policy).await {
+            Ok(changes) => {
+                for change in changes {
+                    tracing::info!(?change, "signing key lifecycle");
                 }
-                Err(e) => tracing::error!(error = %e, "signing key lifecycle step failed"),
             }
+            Err(e) => tracing::error!(error = %e, "signing key lifecycle step failed"),
         }
         match keys.version().await {
             Ok(v) if Some(v) != key_version => match keys.reload().await {

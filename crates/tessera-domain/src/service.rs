@@ -11,7 +11,7 @@ mod users;
 pub use crate::keys::{KeyChange, KeyPolicy};
 pub use admin::{AdminError, ClientAdmin, NewClient, SecretSource};
 pub use authorize::{AuthorizePolicy, AuthorizePorts, AuthorizeService};
-pub use keys::{KeyError, KeyService};
+pub use keys::{KEY_LEASE, KeyError, KeyService, key_lease_secs};
 pub use token::{
     ApiProfile, ClientAuthentication, GrantRequest, PASSWORD_LEVEL, Readiness, TokenPorts,
     TokenRequest, TokenService, USER_NOT_ACTIVE, UserSelector,

@@ -7,7 +7,7 @@ use crate::audit::{AuditEvent, AuditKind, NoAudit};
 use crate::client::SigningAlgorithm;
 use crate::error::StoreError;
 use crate::keys::{KeyChange, KeyId, KeyPolicy, KeyState, SigningKey, plan_key_changes};
-use crate::ports::{AuditLog, KeyGenerator, KeyRepository, SignError, TokenSigner};
+use crate::ports::{AuditLog, KeyGenerator, KeyRepository, LeaseStore, SignError, TokenSigner};
 use crate::time::UnixTime;
 
 /// Why key maintenance failed.
@@ -25,6 +25,30 @@ pub enum KeyError {
     /// The operation would break a token in flight or leave an algorithm without a signer.
     #[error("{0}")]
     Refused(String),
+    /// Another process holds the key lease and has not yet made the keys this one needs: ask
+    /// again in a moment.
+    #[error("another process holds the signing-key lease and has not made the keys yet")]
+    LeaseHeldElsewhere,
+}
+
+/// The lease under which one process at a time changes signing keys.
+pub const KEY_LEASE: &str = "signing-key-lifecycle";
+
+/// How long the key lease lasts for a holder that renews it every `renew_every`: three renewals
+/// (one or two may be late), and at least five seconds. A holder that stops is replaced by another
+/// process within this time.
+#[must_use]
+pub fn key_lease_secs(renew_every: std::time::Duration) -> u32 {
+    u32::try_from(renew_every.as_millis().saturating_mul(3).div_ceil(1000))
+        .unwrap_or(u32::MAX)
+        .max(5)
+}
+
+/// The key lease a process takes before changing keys.
+struct Lease {
+    store: Arc<dyn LeaseStore>,
+    holder: String,
+    secs: u32,
 }
 
 /// The key-keeping use cases.
@@ -33,6 +57,7 @@ pub struct KeyService {
     generator: Arc<dyn KeyGenerator>,
     signer: Arc<dyn TokenSigner>,
     audit: Arc<dyn AuditLog>,
+    lease: Option<Lease>,
 }
 
 impl KeyService {
@@ -48,6 +73,37 @@ impl KeyService {
             generator,
             signer,
             audit: Arc::new(NoAudit),
+            lease: None,
+        }
+    }
+
+    /// Changes keys (generating missing ones, the lifecycle of [`Self::tick`]) only while holding
+    /// [`KEY_LEASE`] as `holder` in `store`, taken or renewed for `secs` at each step: for
+    /// processes sharing one store. Without it this service changes keys whenever asked.
+    #[must_use]
+    pub fn with_lease(
+        mut self,
+        store: Arc<dyn LeaseStore>,
+        holder: impl Into<String>,
+        secs: u32,
+    ) -> Self {
+        self.lease = Some(Lease {
+            store,
+            holder: holder.into(),
+            secs,
+        });
+        self
+    }
+
+    /// Whether this process may change keys at `now`: it has no lease to respect, or it holds
+    /// (or has just taken or renewed) the key lease.
+    async fn may_change_keys(&self, now: UnixTime) -> Result<bool, KeyError> {
+        match &self.lease {
+            None => Ok(true),
+            Some(l) => Ok(l
+                .store
+                .acquire(KEY_LEASE, &l.holder, now, now.plus_secs(i64::from(l.secs)))
+                .await?),
         }
     }
 
@@ -64,16 +120,30 @@ impl KeyService {
     }
 
     /// Makes sure each of `algs` has an active key, generating and storing one where it has none,
-    /// then installs the live keys in the signer. Returns the kids it generated.
+    /// then installs the live keys in the signer. Returns the kids it generated. With a lease,
+    /// only its holder generates; another process installs what the holder made.
     ///
     /// # Errors
-    /// When the store or the generator fails; nothing is installed then.
+    /// When the store or the generator fails, nothing is installed. `LeaseHeldElsewhere` when
+    /// another process holds the lease and a key is still missing.
     pub async fn ensure_active(
         &self,
         algs: &[SigningAlgorithm],
         now: UnixTime,
     ) -> Result<Vec<String>, KeyError> {
+        let may_change = self.may_change_keys(now).await?;
         let live = self.repo.live_keys().await?;
+        if !may_change {
+            let complete = algs.iter().all(|alg| {
+                live.iter()
+                    .any(|k| k.alg == *alg && k.state == KeyState::Active)
+            });
+            if !complete {
+                return Err(KeyError::LeaseHeldElsewhere);
+            }
+            self.reload().await?;
+            return Ok(Vec::new());
+        }
         let mut made = Vec::new();
         for &alg in algs {
             if live
@@ -178,7 +248,8 @@ impl KeyService {
     }
 
     /// Applies the key policy at `now` (activation after the lead, retirement, removal, automatic
-    /// rotation) and reloads the signer when anything changed. Returns what changed.
+    /// rotation) and reloads the signer when anything changed. Returns what changed. With a
+    /// lease, only its holder changes anything (the others follow the store's key version).
     ///
     /// # Errors
     /// When the store or the generator fails; changes applied before the failure stay.
@@ -187,6 +258,9 @@ impl KeyService {
         now: UnixTime,
         policy: &KeyPolicy,
     ) -> Result<Vec<KeyChange>, KeyError> {
+        if !self.may_change_keys(now).await? {
+            return Ok(Vec::new());
+        }
         let live = self.repo.live_keys().await?;
         let plan = plan_key_changes(&live, now, policy);
         for change in &plan {

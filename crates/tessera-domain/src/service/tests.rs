@@ -735,6 +735,106 @@ async fn keys_are_generated_only_for_algorithms_without_an_active_key() {
     assert_eq!(made, ["new-RS256", "new-EdDSA"]);
 }
 
+fn lease(held: bool) -> crate::ports::MockLeaseStore {
+    let mut lease = crate::ports::MockLeaseStore::new();
+    lease
+        .expect_acquire()
+        .withf(|name, holder, now, until| {
+            name == KEY_LEASE && holder == "node-a" && *now == NOW && *until == NOW.plus_secs(5)
+        })
+        .times(1)
+        .returning(move |_, _, _, _| Ok(held));
+    lease
+}
+
+#[tokio::test]
+async fn without_the_key_lease_nothing_is_generated_and_the_holders_keys_are_installed() {
+    let mut repo = MockKeyRepository::new();
+    let present = vec![stored("es", SigningAlgorithm::Es256, KeyState::Active)];
+    repo.expect_live_keys()
+        .returning(move || Ok(present.clone()));
+    repo.expect_insert().never();
+    repo.expect_version().returning(|| Ok(1));
+    let mut generator = MockKeyGenerator::new();
+    generator.expect_generate().never();
+    let mut signer = MockTokenSigner::new();
+    signer.expect_install().times(1).returning(|_| Ok(()));
+    let keys = KeyService::new(Arc::new(repo), Arc::new(generator), Arc::new(signer))
+        .with_lease(Arc::new(lease(false)), "node-a", 5);
+    assert_eq!(
+        keys.ensure_active(&[SigningAlgorithm::Es256], NOW).await,
+        Ok(Vec::new())
+    );
+}
+
+#[tokio::test]
+async fn without_the_key_lease_a_missing_key_means_waiting_for_the_holder() {
+    let mut repo = MockKeyRepository::new();
+    repo.expect_live_keys().returning(|| Ok(Vec::new()));
+    repo.expect_insert().never();
+    let mut generator = MockKeyGenerator::new();
+    generator.expect_generate().never();
+    let mut signer = MockTokenSigner::new();
+    signer.expect_install().never();
+    let keys = KeyService::new(Arc::new(repo), Arc::new(generator), Arc::new(signer))
+        .with_lease(Arc::new(lease(false)), "node-a", 5);
+    assert_eq!(
+        keys.ensure_active(&[SigningAlgorithm::Es256], NOW).await,
+        Err(KeyError::LeaseHeldElsewhere)
+    );
+}
+
+#[tokio::test]
+async fn the_key_lifecycle_changes_keys_on_the_lease_holder_only() {
+    let policy = crate::keys::KeyPolicy {
+        publish_lead_secs: 1,
+        rotation_period_secs: None,
+        retire_after_secs: 60,
+    };
+    let ready = stored("next", SigningAlgorithm::Es256, KeyState::Published);
+    // Not the holder: the store's keys are not even read.
+    let mut repo = MockKeyRepository::new();
+    repo.expect_live_keys().never();
+    repo.expect_update().never();
+    let keys = KeyService::new(
+        Arc::new(repo),
+        Arc::new(MockKeyGenerator::new()),
+        Arc::new(MockTokenSigner::new()),
+    )
+    .with_lease(Arc::new(lease(false)), "node-a", 5);
+    assert_eq!(keys.tick(NOW, &policy).await, Ok(Vec::new()));
+    // The holder activates the published key.
+    let mut repo = MockKeyRepository::new();
+    let live = vec![ready.clone()];
+    repo.expect_live_keys().returning(move || Ok(live.clone()));
+    repo.expect_update()
+        .times(1)
+        .withf(|k| k.state == KeyState::Active)
+        .returning(|_| Ok(()));
+    repo.expect_version().returning(|| Ok(2));
+    let mut signer = MockTokenSigner::new();
+    signer.expect_install().returning(|_| Ok(()));
+    let keys = KeyService::new(
+        Arc::new(repo),
+        Arc::new(MockKeyGenerator::new()),
+        Arc::new(signer),
+    )
+    .with_lease(Arc::new(lease(true)), "node-a", 5);
+    assert_eq!(
+        keys.tick(NOW, &policy).await,
+        Ok(vec![crate::keys::KeyChange::Activate(ready.kid)])
+    );
+}
+
+#[test]
+fn the_key_lease_outlives_two_late_renewals_and_at_least_five_seconds() {
+    use std::time::Duration;
+    assert_eq!(key_lease_secs(Duration::from_millis(200)), 5);
+    assert_eq!(key_lease_secs(Duration::from_secs(1)), 5);
+    assert_eq!(key_lease_secs(Duration::from_millis(2500)), 8);
+    assert_eq!(key_lease_secs(Duration::from_secs(10)), 30);
+}
+
 #[tokio::test]
 async fn a_key_store_failure_installs_nothing() {
     let mut repo = MockKeyRepository::new();
