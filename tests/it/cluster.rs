@@ -11,24 +11,26 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::harness::{PgDatabase, Server, Tessera, basic, token_request};
+use tessera_store_diesel::testing::PgTestDatabase;
+
+use crate::harness::{Server, Tessera, basic, pg_database, token_request};
 use crate::jwt::{jwks, verify_with};
 
 const ISSUER: &str = "http://tessera.cluster.test";
 
 struct Cluster {
-    _db: PgDatabase,
+    _db: PgTestDatabase,
     a: Tessera,
     b: Tessera,
 }
 
 impl Cluster {
     fn new() -> Self {
-        let db = PgDatabase::create();
+        let db = pg_database();
         let key = base64::engine::general_purpose::STANDARD.encode([42u8; 32]);
         Self {
-            a: Tessera::node(&db.url, &key),
-            b: Tessera::node(&db.url, &key),
+            a: Tessera::node(db.url(), &key),
+            b: Tessera::node(db.url(), &key),
             _db: db,
         }
     }

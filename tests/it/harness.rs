@@ -316,52 +316,10 @@ pub fn basic(id: &str, secret: &str) -> String {
     )
 }
 
-/// A PostgreSQL database of one test's own, dropped with it: `TESSERA_TEST_POSTGRES` names the
-/// server (a database URL the user may create databases from), by default the local one.
-pub struct PgDatabase {
-    name: String,
-    pub url: String,
-}
-
-fn pg_admin_url() -> String {
-    std::env::var("TESSERA_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn pg_admin(sql: &str) {
-    use diesel::Connection as _;
-    use diesel::connection::SimpleConnection as _;
-    let mut admin = diesel::PgConnection::establish(&pg_admin_url()).unwrap_or_else(|e| {
-        panic!(
-            "the cluster tests need PostgreSQL at {} ({e}); set TESSERA_TEST_POSTGRES",
-            pg_admin_url()
-        )
-    });
-    admin.batch_execute(sql).expect(sql);
-}
-
-impl PgDatabase {
-    pub fn create() -> Self {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let name = format!(
-            "tessera_it_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        );
-        pg_admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        pg_admin(&format!("CREATE DATABASE {name}"));
-        let admin = pg_admin_url();
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        let url = format!("{base}/{name}");
-        Self { name, url }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        pg_admin(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ));
-    }
+/// A PostgreSQL database of one test's own, dropped with it (`TESSERA_TEST_POSTGRES` names the
+/// server; by default the local one).
+pub fn pg_database() -> tessera_store_diesel::testing::PgTestDatabase {
+    use tessera_store_diesel::testing::PgTestDatabase;
+    PgTestDatabase::create(&PgTestDatabase::admin_url(), "tessera_it")
+        .unwrap_or_else(|e| panic!("the cluster tests need PostgreSQL: {e}"))
 }

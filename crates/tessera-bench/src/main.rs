@@ -45,10 +45,7 @@ fn parse_args() -> anyhow::Result<Args> {
         sign_seconds: Duration::from_secs(3),
         postgres: None,
     };
-    let default_pg = || {
-        std::env::var("TESSERA_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-    };
+    let default_pg = tessera_store_diesel::testing::PgTestDatabase::admin_url;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -336,8 +333,9 @@ fn main() -> anyhow::Result<()> {
     let sqlite = http_figures(&args, None)?;
     let postgres = match &args.postgres {
         Some(admin) => {
-            let db = PgDatabase::create(admin)?;
-            Some(http_figures(&args, Some(&db.url))?)
+            let db = tessera_store_diesel::testing::PgTestDatabase::create(admin, "tessera_bench")
+                .map_err(|e| anyhow::anyhow!("--db postgres: {e}"))?;
+            Some(http_figures(&args, Some(db.url()))?)
         }
         None => None,
     };
@@ -425,42 +423,4 @@ fn http_figures(args: &Args, database_url: Option<&str>) -> anyhow::Result<Figur
         errors: load.errors,
         rss_kib,
     })
-}
-
-/// A PostgreSQL database for one run, dropped afterwards.
-struct PgDatabase {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn create(admin: &str) -> anyhow::Result<Self> {
-        use diesel::Connection as _;
-        use diesel::connection::SimpleConnection as _;
-        let name = format!("tessera_bench_{}", std::process::id());
-        let mut conn = diesel::PgConnection::establish(admin)
-            .with_context(|| format!("--db postgres needs a server at {admin}"))?;
-        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
-        conn.batch_execute(&format!("CREATE DATABASE {name}"))?;
-        let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
-        Ok(Self {
-            url: format!("{base}/{name}"),
-            admin: admin.to_owned(),
-            name,
-        })
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        use diesel::Connection as _;
-        use diesel::connection::SimpleConnection as _;
-        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin) {
-            let _ = conn.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
 }

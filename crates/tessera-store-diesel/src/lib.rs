@@ -18,6 +18,8 @@ mod repo;
 mod schema;
 #[cfg(test)]
 mod testdb;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod tokens;
 mod users;
 

@@ -759,8 +759,11 @@ async fn without_the_key_lease_nothing_is_generated_and_the_holders_keys_are_ins
     generator.expect_generate().never();
     let mut signer = MockTokenSigner::new();
     signer.expect_install().times(1).returning(|_| Ok(()));
-    let keys = KeyService::new(Arc::new(repo), Arc::new(generator), Arc::new(signer))
-        .with_lease(Arc::new(lease(false)), "node-a", 5);
+    let keys = KeyService::new(Arc::new(repo), Arc::new(generator), Arc::new(signer)).with_lease(
+        Arc::new(lease(false)),
+        "node-a",
+        5,
+    );
     assert_eq!(
         keys.ensure_active(&[SigningAlgorithm::Es256], NOW).await,
         Ok(Vec::new())
@@ -776,8 +779,11 @@ async fn without_the_key_lease_a_missing_key_means_waiting_for_the_holder() {
     generator.expect_generate().never();
     let mut signer = MockTokenSigner::new();
     signer.expect_install().never();
-    let keys = KeyService::new(Arc::new(repo), Arc::new(generator), Arc::new(signer))
-        .with_lease(Arc::new(lease(false)), "node-a", 5);
+    let keys = KeyService::new(Arc::new(repo), Arc::new(generator), Arc::new(signer)).with_lease(
+        Arc::new(lease(false)),
+        "node-a",
+        5,
+    );
     assert_eq!(
         keys.ensure_active(&[SigningAlgorithm::Es256], NOW).await,
         Err(KeyError::LeaseHeldElsewhere)
