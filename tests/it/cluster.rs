@@ -19,7 +19,7 @@ use crate::jwt::{jwks, verify_with};
 const ISSUER: &str = "http://tessera.cluster.test";
 
 struct Cluster {
-    _db: PgTestDatabase,
+    db: PgTestDatabase,
     a: Tessera,
     b: Tessera,
 }
@@ -31,7 +31,7 @@ impl Cluster {
         Self {
             a: Tessera::node(db.url(), &key),
             b: Tessera::node(db.url(), &key),
-            _db: db,
+            db,
         }
     }
 
@@ -45,6 +45,21 @@ impl Cluster {
             (a.join().unwrap(), b.join().unwrap())
         })
     }
+}
+
+/// How many migrations the database records as applied.
+fn applied_migrations(url: &str) -> usize {
+    use diesel::{Connection as _, RunQueryDsl as _};
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = diesel::PgConnection::establish(url).unwrap();
+    let count: Count = diesel::sql_query("SELECT count(*) AS n FROM __diesel_schema_migrations")
+        .get_result(&mut conn)
+        .unwrap();
+    usize::try_from(count.n).unwrap()
 }
 
 fn form(server: &Server, path: &str, auth: &str, body: &str) -> crate::harness::Reply {
@@ -90,6 +105,22 @@ fn within(bound: Duration, what: &str, mut check: impl FnMut() -> bool) -> Durat
 #[test]
 fn a_token_from_one_node_verifies_introspects_and_is_revoked_on_the_other() {
     let c = Cluster::new();
+    // `tessera migrate` on PostgreSQL, then again: nothing left to do the second time.
+    let migrations = std::fs::read_dir(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../crates/tessera-store-diesel/migrations/postgres"),
+    )
+    .unwrap()
+    .count();
+    for _ in 0..2 {
+        let out = c.a.cli(&["migrate"], None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(applied_migrations(c.db.url()), migrations);
+    }
     let (id, secret) = c.a.create_client("svc", &["--scope", "read write"]);
     let auth = basic(&id, &secret);
     let (a, b) = c.serve(&[]);
