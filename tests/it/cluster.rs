@@ -191,6 +191,7 @@ fn a_hundred_concurrent_refreshes_across_two_nodes_leave_exactly_one_successor()
             "client_credentials",
             "--grant",
             "refresh_token",
+            "--refresh-with-client-credentials",
         ],
     );
     let auth = basic(&id, &secret);
@@ -341,7 +342,7 @@ fn a_browser_signs_in_on_one_node_and_the_other_continues_the_flow() {
     fields.extend([
         ("logon".into(), "ana".into()),
         ("password".into(), PASSWORD.into()),
-        ("action".into(), "login".into()),
+        ("tessera_action".into(), "login".into()),
     ]);
     let first = code_in(&browser.post_form(&b.url("/oauth2/authorize"), &fields));
 

@@ -227,6 +227,8 @@ fn screening_eagle_auth_token_replays_the_seed() {
             "client_credentials",
             "--grant",
             "refresh_token",
+            // The seed documents a refresh token from its client_credentials endpoint.
+            "--refresh-with-client-credentials",
         ],
     );
     let (code_only, code_secret) = t.create_client(

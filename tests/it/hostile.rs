@@ -925,7 +925,7 @@ fn hostile_input_gets_the_exact_error_and_never_a_500_or_a_token() {
             "POST",
             "/oauth2/authorize",
             form(&[]),
-            format!("{good_authorize}&logon=a&password=bbbbbbbb&action=login"),
+            format!("{good_authorize}&logon=a&password=bbbbbbbb&tessera_action=login"),
             403,
             Expect::Page("did not come from this site"),
         ),

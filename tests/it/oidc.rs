@@ -12,6 +12,8 @@ use sha2::Digest as _;
 use crate::harness::{Reply, Server, Tessera, basic, send, token_request};
 
 pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
+/// The client's post-logout redirect URI; nothing listens there.
+pub const POST_LOGOUT: &str = "http://127.0.0.1:9/signed-out";
 pub const PASSWORD: &str = "correct horse battery";
 
 /// A browser: a cookie jar, no automatic redirects.
@@ -190,7 +192,7 @@ pub fn sign_in(browser: &mut Browser, url: &str, logon: &str, password: &str) ->
     let mut fields = form_fields(&html);
     fields.push(("logon".into(), logon.into()));
     fields.push(("password".into(), password.into()));
-    fields.push(("action".into(), "login".into()));
+    fields.push(("tessera_action".into(), "login".into()));
     browser.post_form(&url_base(url), &fields)
 }
 
@@ -240,6 +242,8 @@ pub fn setup(extra_client_args: &[&str]) -> Setup {
         "refresh_token",
         "--redirect-uri",
         REDIRECT,
+        "--post-logout-redirect-uri",
+        POST_LOGOUT,
         "--scope",
         "openid profile email offline_access",
     ];
@@ -442,17 +446,18 @@ fn the_code_flow_signs_in_issues_a_verified_id_token_and_serves_userinfo() {
     );
     assert_eq!(at["sub"], s.user.as_str());
 
-    // Logout ends the session: the page asks to sign in again.
+    // Logout with the ID token as hint ends the session at once and returns to the client's
+    // post-logout URI: the page asks to sign in again.
     let out = browser.get(&format!(
-        "{}?client_id={}&post_logout_redirect_uri={}&state=bye",
+        "{}?id_token_hint={}&post_logout_redirect_uri={}&state=bye",
         server.url("/oauth2/logout"),
-        s.client,
-        enc(REDIRECT)
+        id_token,
+        enc(POST_LOGOUT)
     ));
-    assert_eq!(out.status, 302);
+    assert_eq!(out.status, 302, "{}", String::from_utf8_lossy(&out.body));
     assert_eq!(
         out.header("location"),
-        Some(format!("{REDIRECT}?state=bye").as_str())
+        Some(format!("{POST_LOGOUT}?state=bye").as_str())
     );
     assert!(!browser.has_cookie("tessera_session"));
     let page = browser.get(&authorize_url(&server, &s.client, "openid", Some(&p)));
@@ -663,7 +668,7 @@ fn forms_need_their_anti_forgery_token() {
     fields.push(("csrf".into(), "A".repeat(43)));
     fields.push(("logon".into(), "ana".into()));
     fields.push(("password".into(), PASSWORD.into()));
-    fields.push(("action".into(), "login".into()));
+    fields.push(("tessera_action".into(), "login".into()));
     let reply = browser.post_form(&server.url("/oauth2/authorize"), &fields);
     assert_eq!(reply.status, 403);
     assert!(reply.header("location").is_none());
@@ -682,7 +687,7 @@ fn other_parties_ask_for_consent_once_and_public_clients_use_pkce() {
     let html = String::from_utf8(reply.body).unwrap();
     assert!(html.contains("see your e-mail address"), "{html}");
     let mut fields = form_fields(&html);
-    fields.push(("action".into(), "deny".into()));
+    fields.push(("tessera_action".into(), "deny".into()));
     let denied = browser.post_form(&server.url("/oauth2/authorize"), &fields);
     assert_eq!(
         query_param(denied.header("location").unwrap(), "error").as_deref(),
@@ -690,7 +695,7 @@ fn other_parties_ask_for_consent_once_and_public_clients_use_pkce() {
     );
     let page = browser.get(&url);
     let mut fields = form_fields(&String::from_utf8(page.body).unwrap());
-    fields.push(("action".into(), "consent".into()));
+    fields.push(("tessera_action".into(), "consent".into()));
     let code = code_from(
         &server,
         &browser.post_form(&server.url("/oauth2/authorize"), &fields),

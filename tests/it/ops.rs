@@ -169,7 +169,13 @@ fn no_secret_token_password_or_key_ever_reaches_the_log() {
     let t = &s.t;
     let (svc, svc_secret) = t.create_client(
         "svc",
-        &["--grant", "client_credentials", "--grant", "refresh_token"],
+        &[
+            "--grant",
+            "client_credentials",
+            "--grant",
+            "refresh_token",
+            "--refresh-with-client-credentials",
+        ],
     );
     let server = t.serve(&[
         ("TESSERA_LOG__FILTER", "debug"),
@@ -325,7 +331,13 @@ fn kill_9_under_load_loses_nothing_that_was_acknowledged() {
     let t = Tessera::new();
     let (id, secret) = t.create_client(
         "svc",
-        &["--grant", "client_credentials", "--grant", "refresh_token"],
+        &[
+            "--grant",
+            "client_credentials",
+            "--grant",
+            "refresh_token",
+            "--refresh-with-client-credentials",
+        ],
     );
     let server = t.serve(&[]);
     let base = server.base.clone();
@@ -492,7 +504,13 @@ fn security_events_land_in_the_audit_trail_without_secrets() {
     let t = Tessera::new();
     let (id, secret) = t.create_client(
         "audited",
-        &["--grant", "client_credentials", "--grant", "refresh_token"],
+        &[
+            "--grant",
+            "client_credentials",
+            "--grant",
+            "refresh_token",
+            "--refresh-with-client-credentials",
+        ],
     );
     let server = t.serve(&[]);
     let issued = token_request(

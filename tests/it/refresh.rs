@@ -15,6 +15,7 @@ fn refresh_client(t: &Tessera, id: &str, extra: &[&str]) -> String {
         "client_credentials",
         "--grant",
         "refresh_token",
+        "--refresh-with-client-credentials",
     ];
     args.extend_from_slice(extra);
     t.create_client(id, &args).1
@@ -69,6 +70,36 @@ fn revoke(server: &Server, auth: &str, token: &str) {
         String::from_utf8_lossy(&reply.body)
     );
     assert!(reply.body.is_empty());
+}
+
+#[test]
+fn client_credentials_issues_no_refresh_token_unless_the_client_opted_in() {
+    // RFC 6749 §4.4.3: "A refresh token SHOULD NOT be included", even for a client that may use
+    // the refresh_token grant (in the code flow).
+    let t = Tessera::new();
+    let (id, secret) = t.create_client(
+        "plain",
+        &["--grant", "client_credentials", "--grant", "refresh_token"],
+    );
+    let shown = t.cli_json(&["client", "show", &id]);
+    assert_eq!(shown["refresh_with_client_credentials"], false);
+    let server = t.serve(&[]);
+    let body = grant(&server, &basic(&id, &secret));
+    assert!(body["access_token"].is_string());
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    // The opt-in needs the refresh_token grant.
+    let refused = t.cli(
+        &[
+            "client",
+            "create",
+            "--name",
+            "x",
+            "--refresh-with-client-credentials",
+        ],
+        None,
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--grant refresh_token"));
 }
 
 #[test]
@@ -257,8 +288,16 @@ fn revocation_and_introspection_for_jwt_opaque_and_refresh_tokens() {
         "the introspection role sees all"
     );
 
-    // Revoking a JWT denies its jti: introspection turns inactive.
-    revoke(&server, &stranger, &access);
+    // Revoking a JWT denies its jti: introspection turns inactive. Another client's attempt is
+    // refused (RFC 7009 §2.1) and changes nothing.
+    let refused = form(
+        &server,
+        "/oauth2/revoke",
+        &stranger,
+        &format!("token={access}"),
+    );
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.json()["error"], "unauthorized_client");
     assert_eq!(
         introspect(&server, &owner, &access)["active"],
         true,

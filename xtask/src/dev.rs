@@ -28,6 +28,8 @@ const DEMO: &[(&str, &str, &[&str])] = &[
             "client_credentials",
             "--grant",
             "refresh_token",
+            // The seed's endpoint documents a refresh token from client_credentials.
+            "--refresh-with-client-credentials",
         ],
     ),
     (
@@ -77,6 +79,8 @@ const DEMO: &[(&str, &str, &[&str])] = &[
             "refresh_token",
             "--redirect-uri",
             WEB_CALLBACK,
+            "--post-logout-redirect-uri",
+            WEB_SIGNED_OUT,
             "--scope",
             "openid profile email offline_access",
         ],
@@ -87,6 +91,8 @@ const BIND: &str = "127.0.0.1:8080";
 /// Where the demo web app would receive its code; nothing listens there, the browser's address bar
 /// shows the code.
 const WEB_CALLBACK: &str = "http://127.0.0.1:8765/callback";
+/// Where the demo web app returns after a logout.
+const WEB_SIGNED_OUT: &str = "http://127.0.0.1:8765/signed-out";
 /// The PKCE pair of RFC 7636 Appendix B.
 const DEMO_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const DEMO_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";

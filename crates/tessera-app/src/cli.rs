@@ -265,6 +265,21 @@ pub struct CreateArgs {
     /// A redirect URI for the authorization code grant (repeatable), matched exactly.
     #[arg(long = "redirect-uri", value_name = "URI")]
     pub redirect_uris: Vec<String>,
+    /// Where the end-session endpoint may send the browser after a logout (repeatable), matched
+    /// exactly; its own list, apart from --redirect-uri (RP-Initiated Logout 1.0 §3.1).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Where logout tokens are posted when a user's session ends (Back-Channel Logout 1.0).
+    #[arg(long, value_name = "URL")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The algorithm of its ID tokens (`id_token_signed_response_alg`) [default: the
+    /// deployment's, oidc.id_token_algorithm].
+    #[arg(long, value_name = "ALG")]
+    pub id_token_alg: Option<String>,
+    /// Also issue a refresh token from client_credentials (off by default, RFC 6749 §4.4.3; for
+    /// APIs that document one, such as Screening Eagle). Needs --grant refresh_token.
+    #[arg(long)]
+    pub refresh_with_client_credentials: bool,
     /// Access-token format: jwt (verifiable offline) or opaque (validated by introspection).
     #[arg(long, default_value = "jwt", value_name = "FORMAT")]
     pub access_token_format: String,

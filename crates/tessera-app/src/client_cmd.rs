@@ -38,6 +38,10 @@ fn client_json(c: &Client) -> Value {
         "cert_thumbprints": c.cert_thumbprints().iter().map(|t| t.as_str()).collect::<Vec<_>>(),
         "tls_client_auth_subject_dn": c.tls_subject_dn().map(ToString::to_string),
         "redirect_uris": c.redirect_uris().iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "post_logout_redirect_uris": c.options().post_logout_redirect_uris.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "backchannel_logout_uri": c.options().backchannel_logout_uri.as_ref().map(|u| u.as_str()),
+        "id_token_signed_response_alg": c.options().id_token_alg.map(SigningAlgorithm::as_str),
+        "refresh_with_client_credentials": c.options().refresh_with_client_credentials,
         "secret_kinds": c.secrets().iter().map(|s| if s.verifier.is_slow() { "argon2id" } else { "hmac-sha256" }).collect::<Vec<_>>(),
         "created_at": c.created_at().as_secs(),
     })
@@ -98,7 +102,46 @@ pub async fn run(settings: Settings, command: ClientCommand) -> anyhow::Result<(
     result
 }
 
+/// The optional registration metadata of `args`.
+fn options(
+    args: &CreateArgs,
+    settings: &Settings,
+) -> anyhow::Result<tessera_domain::registration::ClientOptions> {
+    let e = |e: tessera_domain::ParseError| anyhow!("{e}");
+    let id_token_alg = args
+        .id_token_alg
+        .as_deref()
+        .map(SigningAlgorithm::parse)
+        .transpose()
+        .map_err(e)?;
+    if let Some(alg) = id_token_alg
+        && !settings.algorithms.contains(&alg)
+    {
+        bail!("id-token-alg: {alg} is not enabled on this deployment (keys.algorithms)");
+    }
+    if args.refresh_with_client_credentials && !args.grants.iter().any(|g| g == "refresh_token") {
+        bail!("refresh-with-client-credentials: needs --grant refresh_token");
+    }
+    Ok(tessera_domain::registration::ClientOptions {
+        post_logout_redirect_uris: args
+            .post_logout_redirect_uris
+            .iter()
+            .map(|r| tessera_domain::authorize::RedirectUri::parse(r))
+            .collect::<Result<_, _>>()
+            .map_err(e)?,
+        backchannel_logout_uri: args
+            .backchannel_logout_uri
+            .as_deref()
+            .map(tessera_domain::registration::BackchannelUri::parse)
+            .transpose()
+            .map_err(e)?,
+        id_token_alg,
+        refresh_with_client_credentials: args.refresh_with_client_credentials,
+    })
+}
+
 fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient> {
+    let options = options(&args, settings)?;
     let e = |e: tessera_domain::ParseError| anyhow!("{e}");
     let signing_alg = args
         .alg
@@ -213,6 +256,7 @@ fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient
             .map(tessera_domain::assurance::AssuranceLevel::parse)
             .transpose()
             .map_err(e)?,
+        options,
         secret,
     })
 }

@@ -116,6 +116,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             consents: store.clone(),
             users: store.clone(),
             random: Arc::new(AwsLcRandom),
+            signer: signer.clone(),
+            issuer: issuer.clone(),
         },
         sign_in,
         settings.authorize,

@@ -9,8 +9,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::assurance::AssuranceLevel;
 use crate::client::{Client, ClientId, GrantType};
 use crate::error::ParseError;
+use crate::interaction::{
+    Prompt, ResponseMode, offline_access_allowed, parse_acr_values, parse_login_hint, parse_max_age,
+};
 use crate::issued::TokenHash;
 use crate::scope::ScopeSet;
 use crate::time::UnixTime;
@@ -222,6 +226,22 @@ pub struct AuthorizationRequest {
     pub nonce: Option<Nonce>,
     /// The PKCE challenge.
     pub challenge: Option<CodeChallenge>,
+    /// How the answer is sent back.
+    pub response_mode: ResponseMode,
+    /// `prompt`.
+    pub prompt: Prompt,
+    /// `max_age`, in seconds.
+    pub max_age: Option<u32>,
+    /// `login_hint`, pre-filled on the sign-in page.
+    pub login_hint: Option<String>,
+    /// `acr_values` this server knows, most preferred first.
+    pub acr_values: Vec<AssuranceLevel>,
+    /// The raw `id_token_hint`, verified by the service before the request is used.
+    pub id_token_hint: Option<String>,
+    /// The `sub` of the verified `id_token_hint` (set by the service).
+    pub hint_sub: Option<String>,
+    /// Whether `scope` has `openid` (an OpenID Connect request).
+    pub openid: bool,
 }
 
 /// Why an authorization request is refused.
@@ -234,6 +254,8 @@ pub enum AuthorizeError {
     Redirect {
         /// Where.
         redirect_uri: RedirectUri,
+        /// How.
+        mode: ResponseMode,
         /// `state`, when the request had a valid one.
         state: Option<State>,
         /// The RFC 6749 §4.1.2.1 error code.
@@ -262,19 +284,138 @@ pub struct AuthorizeParams<'a> {
     pub code_challenge: Option<&'a str>,
     /// `code_challenge_method`.
     pub code_challenge_method: Option<&'a str>,
+    /// `response_mode`.
+    pub response_mode: Option<&'a str>,
+    /// `prompt`.
+    pub prompt: Option<&'a str>,
+    /// `max_age`.
+    pub max_age: Option<&'a str>,
+    /// `id_token_hint`.
+    pub id_token_hint: Option<&'a str>,
+    /// `login_hint`.
+    pub login_hint: Option<&'a str>,
+    /// `acr_values`.
+    pub acr_values: Option<&'a str>,
+    /// `request` (a request object, Core §6.1).
+    pub request: Option<&'a str>,
+    /// `request_uri` (Core §6.2).
+    pub request_uri: Option<&'a str>,
+}
+
+impl AuthorizeParams<'_> {
+    /// Whether `scope` names `openid`: an OpenID Connect authentication request.
+    #[must_use]
+    pub fn is_openid(&self) -> bool {
+        self.scope
+            .is_some_and(|s| s.split(' ').any(|v| v == "openid"))
+    }
+}
+
+/// The scope values of OpenID Connect Core 1.0 §5.4 and §11, always known to this server.
+pub const STANDARD_SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
+
+/// The redirect URI a request may be answered at: registered for the client and matched
+/// exactly; left out only when the client has exactly one and the request is not an OpenID
+/// request (Core §3.1.2.1 makes `redirect_uri` REQUIRED there). Returns it and whether the
+/// request named it.
+fn trusted_redirect(
+    params: &AuthorizeParams<'_>,
+    client: &Client,
+) -> Result<(RedirectUri, bool), AuthorizeError> {
+    let page = |s: &str| AuthorizeError::Page(s.to_owned());
+    let registered = client.redirect_uris();
+    match params.redirect_uri.filter(|r| !r.is_empty()) {
+        Some(given) => registered
+            .iter()
+            .find(|r| r.as_str() == given)
+            .map(|r| (r.clone(), true))
+            .ok_or_else(|| {
+                page("The redirect address of this request is not registered for the application.")
+            }),
+        None if params.is_openid() => Err(page(
+            "The request does not say where to return to (redirect_uri is required in an OpenID Connect request).",
+        )),
+        None => match registered {
+            [only] => Ok((only.clone(), false)),
+            _ => Err(page(
+                "The request does not say where to return to (redirect_uri).",
+            )),
+        },
+    }
+}
+
+/// The scope granted for `raw`: the client's default when absent; otherwise every value must be
+/// allowed for the client (RFC 6749 §3.3), except that an OpenID Connect request ignores the
+/// values this server does not know at all (Core §3.1.2.1: "Scope values used that are not
+/// understood by an implementation SHOULD be ignored").
+fn requested_scope(
+    raw: Option<&str>,
+    client: &Client,
+    openid: bool,
+    known: &dyn Fn(&str) -> bool,
+) -> Result<ScopeSet, (&'static str, String)> {
+    let Some(raw) = raw.filter(|s| !s.is_empty()) else {
+        return Ok(client.default_scopes().clone());
+    };
+    let asked = ScopeSet::parse(raw).map_err(|e| ("invalid_scope", e.reason))?;
+    let asked = if openid {
+        asked.retain(|s| STANDARD_SCOPES.contains(&s.as_str()) || known(s.as_str()))
+    } else {
+        asked
+    };
+    if asked.is_subset(client.allowed_scopes()) {
+        Ok(asked)
+    } else {
+        Err((
+            "invalid_scope",
+            "a requested scope is not allowed for this client".into(),
+        ))
+    }
+}
+
+/// The PKCE challenge (RFC 7636 §4.3): S256 only; required for public clients and, by policy,
+/// for all.
+fn requested_challenge(
+    params: &AuthorizeParams<'_>,
+    client: &Client,
+    require_pkce: bool,
+) -> Result<Option<CodeChallenge>, String> {
+    match (
+        params.code_challenge.filter(|c| !c.is_empty()),
+        params.code_challenge_method,
+    ) {
+        (Some(c), method) => CodeChallenge::parse(c, method)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        (None, Some(_)) => Err("code_challenge_method without code_challenge".into()),
+        (None, None) if require_pkce || client.is_public() => {
+            Err("code_challenge is required (PKCE, RFC 7636, method S256)".into())
+        }
+        (None, None) => Ok(None),
+    }
 }
 
 impl AuthorizationRequest {
     /// Checks an authorization request against its client (`None` when no client has that id):
-    /// first what makes the redirect URI trustworthy, then the rest.
+    /// first what makes the redirect URI trustworthy, then the rest. `known` says whether a
+    /// scope value is known to this server (any client may have it).
     ///
     /// # Errors
-    /// `Page` for a missing or unknown client, a disabled client, or a redirect URI that is
-    /// missing (with several registered) or not registered; `Redirect` for everything else.
+    /// `Page` for a missing or unknown client, a disabled client, a redirect URI that is missing
+    /// (with several registered, or in an OpenID request) or not registered, or an unsupported
+    /// `response_mode`; `Redirect` for everything else.
     pub fn check(
         params: &AuthorizeParams<'_>,
         client: Option<&Client>,
         require_pkce: bool,
+        known: &dyn Fn(&str) -> bool,
     ) -> Result<Self, AuthorizeError> {
         let page = |s: &str| AuthorizeError::Page(s.to_owned());
         if params.client_id.is_none_or(str::is_empty) {
@@ -283,98 +424,79 @@ impl AuthorizationRequest {
         let client = client
             .filter(|c| c.is_enabled())
             .ok_or_else(|| page("The application that sent you here is not known."))?;
-        let registered = client.redirect_uris();
-        let (redirect_uri, explicit) = match params.redirect_uri.filter(|r| !r.is_empty()) {
-            Some(given) => (
-                registered
-                    .iter()
-                    .find(|r| r.as_str() == given)
-                    .ok_or_else(|| {
-                        page("The redirect address of this request is not registered for the application.")
-                    })?
-                    .clone(),
-                true,
-            ),
-            None => match registered {
-                [only] => (only.clone(), false),
-                _ => {
-                    return Err(page(
-                        "The request does not say where to return to (redirect_uri).",
-                    ));
-                }
-            },
-        };
-        let state = params.state.filter(|s| !s.is_empty()).map(State::parse);
+        let (redirect_uri, explicit) = trusted_redirect(params, client)?;
+        // Without a mode it understands, the server cannot answer the client at all.
+        let mode = ResponseMode::parse(params.response_mode).map_err(|_| {
+            page("The application asked for a response mode this server does not support.")
+        })?;
         let redirect = |state: Option<State>, error: &'static str, description: String| {
             AuthorizeError::Redirect {
                 redirect_uri: redirect_uri.clone(),
+                mode,
                 state,
                 error,
                 description,
             }
         };
-        let state = match state.transpose() {
+        let state = match params
+            .state
+            .filter(|s| !s.is_empty())
+            .map(State::parse)
+            .transpose()
+        {
             Ok(s) => s,
             Err(e) => return Err(redirect(None, "invalid_request", e.to_string())),
         };
-        let invalid = |d: String| redirect(state.clone(), "invalid_request", d);
+        let refuse = |error: &'static str, d: String| redirect(state.clone(), error, d);
+        let invalid = |d: String| refuse("invalid_request", d);
+        // Core §6: request objects are not supported (yet); say so with the codes of §3.1.2.6.
+        if params.request.is_some_and(|r| !r.is_empty()) {
+            return Err(refuse(
+                "request_not_supported",
+                "request objects are not supported".into(),
+            ));
+        }
+        if params.request_uri.is_some_and(|r| !r.is_empty()) {
+            return Err(refuse(
+                "request_uri_not_supported",
+                "request_uri is not supported".into(),
+            ));
+        }
         match params.response_type {
             Some("code") => {}
             None | Some("") => return Err(invalid("response_type is required".into())),
             Some(_) => {
-                return Err(redirect(
-                    state,
+                return Err(refuse(
                     "unsupported_response_type",
                     "only response_type=code is supported".into(),
                 ));
             }
         }
         if !client.grant_types().contains(&GrantType::AuthorizationCode) {
-            return Err(redirect(
-                state,
+            return Err(refuse(
                 "unauthorized_client",
                 "the client may not use the authorization code grant".into(),
             ));
         }
-        let scope = match params.scope.filter(|s| !s.is_empty()) {
-            None => client.default_scopes().clone(),
-            Some(raw) => match ScopeSet::parse(raw) {
-                Ok(asked) if asked.is_subset(client.allowed_scopes()) => asked,
-                Ok(_) => {
-                    return Err(redirect(
-                        state,
-                        "invalid_scope",
-                        "a requested scope is not allowed for this client".into(),
-                    ));
-                }
-                Err(e) => return Err(redirect(state, "invalid_scope", e.reason)),
-            },
-        };
+        let openid = params.is_openid();
+        let scope = requested_scope(params.scope, client, openid, known)
+            .map_err(|(error, d)| refuse(error, d))?;
         let nonce = params
             .nonce
             .filter(|n| !n.is_empty())
             .map(Nonce::parse)
             .transpose()
             .map_err(|e| invalid(e.to_string()))?;
-        let challenge = match (
-            params.code_challenge.filter(|c| !c.is_empty()),
-            params.code_challenge_method,
-        ) {
-            (Some(c), method) => {
-                Some(CodeChallenge::parse(c, method).map_err(|e| invalid(e.to_string()))?)
-            }
-            (None, Some(_)) => {
-                return Err(invalid(
-                    "code_challenge_method without code_challenge".into(),
-                ));
-            }
-            (None, None) if require_pkce || client.is_public() => {
-                return Err(invalid(
-                    "code_challenge is required (PKCE, RFC 7636, method S256)".into(),
-                ));
-            }
-            (None, None) => None,
+        let challenge = requested_challenge(params, client, require_pkce).map_err(invalid)?;
+        let prompt = Prompt::parse(params.prompt).map_err(|e| invalid(e.to_string()))?;
+        // Core §11: offline_access is ignored unless consent covers it.
+        let may_refresh = client.grant_types().contains(&GrantType::RefreshToken);
+        let scope = if offline_access_allowed(client.is_first_party(), prompt, may_refresh) {
+            scope
+        } else {
+            scope.without("offline_access")
         };
+        let max_age = parse_max_age(params.max_age).map_err(|e| invalid(e.to_string()))?;
         Ok(Self {
             client_id: client.id().clone(),
             redirect_uri,
@@ -383,7 +505,30 @@ impl AuthorizationRequest {
             state,
             nonce,
             challenge,
+            response_mode: mode,
+            prompt,
+            max_age,
+            login_hint: parse_login_hint(params.login_hint),
+            acr_values: parse_acr_values(params.acr_values),
+            id_token_hint: params
+                .id_token_hint
+                .filter(|h| !h.is_empty())
+                .map(str::to_owned),
+            hint_sub: None,
+            openid,
         })
+    }
+
+    /// A refusal of this request, sent back to its client.
+    #[must_use]
+    pub fn refusal(&self, error: &'static str, description: &str) -> AuthorizeError {
+        AuthorizeError::Redirect {
+            redirect_uri: self.redirect_uri.clone(),
+            mode: self.response_mode,
+            state: self.state.clone(),
+            error,
+            description: description.to_owned(),
+        }
     }
 }
 
@@ -424,6 +569,8 @@ pub struct CodeRecord {
     pub expires_at: UnixTime,
     /// What its redemption issued; `None` while unredeemed.
     pub issued: Option<CodeIssue>,
+    /// The `sid` of the browser session it came from, for the ID token.
+    pub sid: Option<String>,
 }
 
 /// The outcome of redeeming a code.
@@ -448,6 +595,20 @@ pub struct Session {
     pub auth_time: UnixTime,
     /// When it ends.
     pub expires_at: UnixTime,
+}
+
+impl Session {
+    /// The session's `sid` (OpenID Connect Front-/Back-Channel Logout §2.1, Core §2 via the
+    /// session management specs): stable for the session and derived one-way from the stored
+    /// hash, so it reveals nothing that would let anyone present the cookie. 128 bits, base64url.
+    #[must_use]
+    pub fn sid(&self) -> String {
+        let digest = Sha256::new()
+            .chain_update(b"tessera sid\0")
+            .chain_update(self.hash.as_bytes())
+            .finalize();
+        URL_SAFE_NO_PAD.encode(digest.get(..16).unwrap_or_default())
+    }
 }
 
 #[cfg(test)]
@@ -504,10 +665,19 @@ pub(crate) mod tests {
                 .iter()
                 .map(|u| RedirectUri::parse(u).unwrap_or_else(|e| panic!("{e}")))
                 .collect(),
+            options: Default::default(),
             enabled: true,
             created_at: UnixTime::from_secs(0),
         })
         .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn check_all_known(
+        p: &AuthorizeParams<'_>,
+        c: Option<&Client>,
+        pkce: bool,
+    ) -> Result<AuthorizationRequest, AuthorizeError> {
+        AuthorizationRequest::check(p, c, pkce, &|_| true)
     }
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -528,15 +698,11 @@ pub(crate) mod tests {
     fn untrusted_clients_and_redirects_stay_on_the_page_and_the_rest_go_back() {
         use crate::client::GrantType::AuthorizationCode;
         let web = client(&["https://app.example/cb"], &[AuthorizationCode]);
-        let ok = AuthorizationRequest::check(&params(), Some(&web), true)
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let ok = check_all_known(&params(), Some(&web), true).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(ok.scope.to_string(), "openid", "the client's default scope");
         assert!(ok.redirect_uri_explicit);
         let page = |p: &AuthorizeParams<'_>, c: Option<&Client>| {
-            matches!(
-                AuthorizationRequest::check(p, c, true),
-                Err(AuthorizeError::Page(_))
-            )
+            matches!(check_all_known(p, c, true), Err(AuthorizeError::Page(_)))
         };
         assert!(page(&params(), None), "unknown client");
         assert!(page(
@@ -568,7 +734,7 @@ pub(crate) mod tests {
             Some(&two)
         ));
         // With one registered URI it may be left out, and then the token request need not repeat it.
-        let implicit = AuthorizationRequest::check(
+        let implicit = check_all_known(
             &AuthorizeParams {
                 redirect_uri: None,
                 ..params()
@@ -579,18 +745,17 @@ pub(crate) mod tests {
         .unwrap_or_else(|e| panic!("{e:?}"));
         assert!(!implicit.redirect_uri_explicit);
 
-        let back =
-            |p: &AuthorizeParams<'_>, c: &Client, pkce: bool| match AuthorizationRequest::check(
-                p,
-                Some(c),
-                pkce,
-            ) {
-                Err(AuthorizeError::Redirect { error, state, .. }) => {
-                    assert_eq!(state.map(|s| s.to_string()).as_deref(), Some("xyz"));
-                    error
-                }
-                other => panic!("{other:?}"),
-            };
+        let back = |p: &AuthorizeParams<'_>, c: &Client, pkce: bool| match check_all_known(
+            p,
+            Some(c),
+            pkce,
+        ) {
+            Err(AuthorizeError::Redirect { error, state, .. }) => {
+                assert_eq!(state.map(|s| s.to_string()).as_deref(), Some("xyz"));
+                error
+            }
+            other => panic!("{other:?}"),
+        };
         assert_eq!(
             back(
                 &AuthorizeParams {
@@ -643,7 +808,7 @@ pub(crate) mod tests {
         assert_eq!(back(&params(), &cc_only, true), "unauthorized_client");
         // PKCE may be optional for confidential clients by configuration.
         assert!(
-            AuthorizationRequest::check(
+            check_all_known(
                 &AuthorizeParams {
                     code_challenge: None,
                     code_challenge_method: None,
@@ -673,5 +838,191 @@ pub(crate) mod tests {
         assert!(CodeVerifier::parse(&"a".repeat(129)).is_err());
         assert!(CodeVerifier::parse(&format!("{}+", "a".repeat(43))).is_err());
         assert_eq!(format!("{verifier:?}"), "CodeVerifier(<redacted>)");
+    }
+
+    fn error_of(r: Result<AuthorizationRequest, AuthorizeError>) -> &'static str {
+        match r {
+            Err(AuthorizeError::Redirect { error, .. }) => error,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn openid_requests_need_redirect_uri_and_ignore_unknown_scopes() {
+        use crate::client::GrantType::AuthorizationCode;
+        let web = client(&["https://app.example/cb"], &[AuthorizationCode]);
+        let openid = AuthorizeParams {
+            scope: Some("openid email"),
+            redirect_uri: None,
+            ..params()
+        };
+        assert!(
+            matches!(
+                check_all_known(&openid, Some(&web), true),
+                Err(AuthorizeError::Page(_))
+            ),
+            "Core §3.1.2.1: redirect_uri is REQUIRED even with one registered"
+        );
+        let known = |s: &str| s == "payments";
+        let unknown = AuthorizeParams {
+            scope: Some("openid email frobnicate"),
+            ..params()
+        };
+        let ok = AuthorizationRequest::check(&unknown, Some(&web), true, &known)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            ok.scope.to_string(),
+            "email openid",
+            "the unknown value is ignored"
+        );
+        assert!(ok.openid);
+        // A known scope the client may not have is still refused, as is anything outside OpenID.
+        let not_allowed = AuthorizeParams {
+            scope: Some("openid payments"),
+            ..params()
+        };
+        assert_eq!(
+            error_of(AuthorizationRequest::check(
+                &not_allowed,
+                Some(&web),
+                true,
+                &known
+            )),
+            "invalid_scope"
+        );
+        let oauth = AuthorizeParams {
+            scope: Some("email frobnicate"),
+            ..params()
+        };
+        assert_eq!(
+            error_of(AuthorizationRequest::check(
+                &oauth,
+                Some(&web),
+                true,
+                &known
+            )),
+            "invalid_scope"
+        );
+    }
+
+    #[test]
+    fn request_objects_modes_and_prompts_are_checked() {
+        use crate::client::GrantType::AuthorizationCode;
+        let web = client(&["https://app.example/cb"], &[AuthorizationCode]);
+        let with = |p: AuthorizeParams<'static>| check_all_known(&p, Some(&web), true);
+        assert_eq!(
+            error_of(with(AuthorizeParams {
+                request: Some("eyJhbGciOiJub25lIn0.e30."),
+                ..params()
+            })),
+            "request_not_supported"
+        );
+        assert_eq!(
+            error_of(with(AuthorizeParams {
+                request_uri: Some("https://rp.example/req"),
+                ..params()
+            })),
+            "request_uri_not_supported"
+        );
+        assert!(matches!(
+            with(AuthorizeParams {
+                response_mode: Some("fragment"),
+                ..params()
+            }),
+            Err(AuthorizeError::Page(_))
+        ));
+        match with(AuthorizeParams {
+            response_mode: Some("form_post"),
+            response_type: Some("token"),
+            ..params()
+        }) {
+            Err(AuthorizeError::Redirect { mode, error, .. }) => {
+                assert_eq!(mode, ResponseMode::FormPost, "errors go back the same way");
+                assert_eq!(error, "unsupported_response_type");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            error_of(with(AuthorizeParams {
+                prompt: Some("none login"),
+                ..params()
+            })),
+            "invalid_request"
+        );
+        assert_eq!(
+            error_of(with(AuthorizeParams {
+                max_age: Some("-5"),
+                ..params()
+            })),
+            "invalid_request"
+        );
+        let ok = with(AuthorizeParams {
+            prompt: Some("login"),
+            max_age: Some("60"),
+            login_hint: Some("ana"),
+            acr_values: Some("AUTH_BASIC"),
+            id_token_hint: Some("eyJ.x.y"),
+            ..params()
+        })
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(ok.prompt.login);
+        assert_eq!(ok.max_age, Some(60));
+        assert_eq!(ok.login_hint.as_deref(), Some("ana"));
+        assert_eq!(ok.acr_values, vec![AssuranceLevel::Basic]);
+        assert_eq!(ok.id_token_hint.as_deref(), Some("eyJ.x.y"));
+        assert_eq!(ok.hint_sub, None, "verified by the service, not here");
+    }
+
+    #[test]
+    fn offline_access_is_dropped_without_consent_for_it() {
+        use crate::client::GrantType::{AuthorizationCode, RefreshToken};
+        use crate::client::{ClientAuthMethod, RoleSet};
+        let spec = |roles: RoleSet, grants: &[GrantType]| {
+            let mut spec = client(&["https://app.example/cb"], grants).to_spec();
+            spec.allowed_scopes = ScopeSet::parse("openid offline_access").unwrap_or_default();
+            spec.roles = roles;
+            spec.auth_methods = [ClientAuthMethod::ClientSecretBasic].into();
+            Client::new(spec).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let first_party = RoleSet::from_roles(vec![
+            crate::client::Role::parse(crate::client::FIRST_PARTY_ROLE)
+                .unwrap_or_else(|e| panic!("{e}")),
+        ]);
+        let asked = |c: &Client, prompt: Option<&'static str>| {
+            check_all_known(
+                &AuthorizeParams {
+                    scope: Some("openid offline_access"),
+                    prompt,
+                    ..params()
+                },
+                Some(c),
+                true,
+            )
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .scope
+            .to_string()
+        };
+        let other = spec(RoleSet::default(), &[AuthorizationCode, RefreshToken]);
+        assert_eq!(asked(&other, None), "openid");
+        assert_eq!(asked(&other, Some("consent")), "offline_access openid");
+        let own = spec(first_party.clone(), &[AuthorizationCode, RefreshToken]);
+        assert_eq!(asked(&own, None), "offline_access openid");
+        let no_refresh = spec(first_party, &[AuthorizationCode]);
+        assert_eq!(asked(&no_refresh, Some("consent")), "openid");
+    }
+
+    #[test]
+    fn a_sid_is_stable_per_session_and_not_its_hash() {
+        let session = |cookie: &str| Session {
+            hash: TokenHash::of(cookie),
+            user_id: UserId::parse("u").unwrap_or_else(|e| panic!("{e}")),
+            auth_time: UnixTime::from_secs(1),
+            expires_at: UnixTime::from_secs(2),
+        };
+        let a = session("tss_a");
+        assert_eq!(a.sid(), session("tss_a").sid());
+        assert_ne!(a.sid(), session("tss_b").sid());
+        assert_eq!(a.sid().len(), 22);
+        assert!(!a.hash.to_text().contains(&a.sid()));
     }
 }

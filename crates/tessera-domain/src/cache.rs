@@ -22,6 +22,8 @@ const MAX_NEGATIVE: usize = 10_000;
 #[derive(Default)]
 struct Entries {
     known: HashMap<ClientId, Arc<Client>>,
+    /// Every scope some known client may have.
+    scopes: std::collections::HashSet<String>,
     unknown: HashMap<ClientId, ()>,
     /// `known` holds every client of the store (as of `version`).
     complete: bool,
@@ -79,6 +81,12 @@ impl ClientCache {
         {
             match &found {
                 Some(client) => {
+                    entries.scopes.extend(
+                        client
+                            .allowed_scopes()
+                            .iter()
+                            .map(|s| s.as_str().to_owned()),
+                    );
                     entries.known.insert(id.clone(), Arc::clone(client));
                 }
                 None => {
@@ -90,6 +98,15 @@ impl ClientCache {
             }
         }
         Ok(found)
+    }
+
+    /// Whether `scope` is known to this server: some client may have it. Before the first
+    /// complete load every scope counts as known (so nothing is ignored that should be refused).
+    #[must_use]
+    pub fn knows_scope(&self, scope: &str) -> bool {
+        self.entries
+            .read()
+            .map_or(true, |e| !e.complete || e.scopes.contains(scope))
     }
 
     /// Asks the repository for its version and, when it moved, loads every client. Returns
@@ -107,6 +124,10 @@ impl ClientCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
         let all = self.repo.list().await?;
         if let Ok(mut entries) = self.entries.write() {
+            entries.scopes = all
+                .iter()
+                .flat_map(|c| c.allowed_scopes().iter().map(|s| s.as_str().to_owned()))
+                .collect();
             entries.known = all
                 .into_iter()
                 .map(|c| (c.id().clone(), Arc::new(c)))
@@ -152,6 +173,7 @@ mod tests {
             cert_thumbprints: Vec::new(),
             tls_subject_dn: None,
             redirect_uris: Vec::new(),
+            options: Default::default(),
             enabled: true,
             created_at: UnixTime::from_secs(0),
         })

@@ -303,6 +303,7 @@ pub struct Client {
     cert_thumbprints: Vec<crate::cert::CertThumbprint>,
     tls_subject_dn: Option<crate::cert::SubjectDn>,
     redirect_uris: Vec<crate::authorize::RedirectUri>,
+    options: crate::registration::ClientOptions,
     enabled: bool,
     created_at: UnixTime,
 }
@@ -344,6 +345,8 @@ pub struct ClientSpec {
     pub tls_subject_dn: Option<crate::cert::SubjectDn>,
     /// Its registered redirect URIs (authorization code grant), matched exactly.
     pub redirect_uris: Vec<crate::authorize::RedirectUri>,
+    /// Its optional registration metadata (logout URIs, ID-token algorithm, …).
+    pub options: crate::registration::ClientOptions,
     /// Whether it may obtain tokens at all.
     pub enabled: bool,
     /// When it was registered.
@@ -455,6 +458,7 @@ impl Client {
             cert_thumbprints: spec.cert_thumbprints,
             tls_subject_dn: spec.tls_subject_dn,
             redirect_uris: spec.redirect_uris,
+            options: spec.options,
             enabled: spec.enabled,
             created_at: spec.created_at,
         })
@@ -570,6 +574,11 @@ impl Client {
     pub fn redirect_uris(&self) -> &[crate::authorize::RedirectUri] {
         &self.redirect_uris
     }
+    /// Its optional registration metadata.
+    #[must_use]
+    pub fn options(&self) -> &crate::registration::ClientOptions {
+        &self.options
+    }
     /// Whether it is a public client (`token_endpoint_auth_method=none`): it holds no secret, so
     /// it must use PKCE.
     #[must_use]
@@ -612,6 +621,7 @@ impl Client {
             cert_thumbprints: self.cert_thumbprints.clone(),
             tls_subject_dn: self.tls_subject_dn.clone(),
             redirect_uris: self.redirect_uris.clone(),
+            options: self.options.clone(),
             enabled: self.enabled,
             created_at: self.created_at,
         }
@@ -695,6 +705,7 @@ mod tests {
             cert_thumbprints: Vec::new(),
             tls_subject_dn: None,
             redirect_uris: Vec::new(),
+            options: Default::default(),
             enabled: true,
             created_at: UnixTime::from_secs(0),
         }

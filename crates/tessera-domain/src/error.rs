@@ -106,9 +106,59 @@ impl TokenError {
     }
 }
 
+/// Whether `c` may appear in an `error_description` (RFC 6749 §5.2 and §4.1.2.1:
+/// `%x20-21 / %x23-5B / %x5D-7E`, printable ASCII without `"` and `\`).
+#[must_use]
+pub const fn is_description_char(c: char) -> bool {
+    matches!(c, '\x20'..='\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')
+}
+
+/// `description` in the characters an `error_description` may hold (RFC 6749 §5.2): `§` reads
+/// "section", quotation marks become apostrophes, a backslash a slash, anything else outside
+/// the set (non-ASCII, control characters, from the request or not) a question mark. Every
+/// renderer of an RFC 6749-shaped error passes its description through this.
+#[must_use]
+pub fn wire_description(description: &str) -> std::borrow::Cow<'_, str> {
+    if description.chars().all(is_description_char) {
+        return std::borrow::Cow::Borrowed(description);
+    }
+    let mut out = String::with_capacity(description.len() + 8);
+    for c in description.chars() {
+        match c {
+            c if is_description_char(c) => out.push(c),
+            '§' => out.push_str("section "),
+            '"' | '“' | '”' | '‘' | '’' | '«' | '»' => out.push('\''),
+            '\\' => out.push('/'),
+            '\t' | '\n' | '\r' => out.push(' '),
+            _ => out.push('?'),
+        }
+    }
+    std::borrow::Cow::Owned(out.replace("section  ", "section "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_descriptions_keep_to_the_rfc_6749_character_set() {
+        assert_eq!(wire_description("plain words"), "plain words");
+        assert_eq!(
+            wire_description("must not have a fragment (RFC 6749 §3.1.2)"),
+            "must not have a fragment (RFC 6749 section 3.1.2)"
+        );
+        assert_eq!(
+            wire_description("character '\"' in \"a\\b\" use “x”"),
+            "character ''' in 'a/b' use 'x'"
+        );
+        assert_eq!(wire_description("é\u{0}\n"), "?? ");
+        for s in ["§ 5", "\"\\", "ünïcødé", "\u{7f}", "a\u{2028}b"] {
+            assert!(
+                wire_description(s).chars().all(is_description_char),
+                "{s:?}"
+            );
+        }
+    }
 
     #[test]
     fn every_variant_has_its_rfc_6749_code() {

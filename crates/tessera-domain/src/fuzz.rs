@@ -81,6 +81,10 @@ proptest! {
         nonce in proptest::option::of("\\PC{0,40}"),
         challenge in proptest::option::of("\\PC{0,60}"),
         method in proptest::option::of("\\PC{0,8}"),
+        prompt in proptest::option::of("(none|login|consent|select_account| |x){0,4}"),
+        max_age in proptest::option::of("\\PC{0,12}"),
+        mode in proptest::option::of("(query|form_post|fragment|\\PC{0,8})"),
+        hint in proptest::option::of("\\PC{0,40}"),
     ) {
         let params = AuthorizeParams {
             response_type: response_type.as_deref(),
@@ -91,13 +95,22 @@ proptest! {
             nonce: nonce.as_deref(),
             code_challenge: challenge.as_deref(),
             code_challenge_method: method.as_deref(),
+            prompt: prompt.as_deref(),
+            max_age: max_age.as_deref(),
+            response_mode: mode.as_deref(),
+            login_hint: hint.as_deref(),
+            id_token_hint: hint.as_deref(),
+            acr_values: hint.as_deref(),
+            ..AuthorizeParams::default()
         };
         let web = crate::authorize::tests::client(
             &["https://app.example/cb"],
             &[crate::client::GrantType::AuthorizationCode],
         );
-        let _ = AuthorizationRequest::check(&params, None, true);
-        if let Ok(request) = AuthorizationRequest::check(&params, Some(&web), true) {
+        let _ = AuthorizationRequest::check(&params, None, true, &|_| true);
+        if let Ok(request) = AuthorizationRequest::check(&params, Some(&web), true, &|_| false) {
+            // prompt=none never travels with another value.
+            prop_assert!(!request.prompt.none || request.prompt.to_param() == "none");
             // What passes is what the client registered and allows, with S256 PKCE.
             prop_assert_eq!(request.redirect_uri.as_str(), "https://app.example/cb");
             prop_assert!(request.scope.is_subset(web.allowed_scopes()));

@@ -50,6 +50,12 @@ impl TokenHash {
             .map_err(|_| ParseError::new("token_hash", "not 32 bytes"))
     }
 
+    /// The raw hash.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// The base64url text of the hash, as stored.
     #[must_use]
     pub fn to_text(&self) -> String {

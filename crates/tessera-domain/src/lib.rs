@@ -18,10 +18,13 @@ pub mod client;
 pub mod error;
 #[cfg(test)]
 mod fuzz;
+pub mod interaction;
 pub mod issued;
 pub mod keys;
+pub mod logout;
 pub mod policy;
 pub mod ports;
+pub mod registration;
 pub mod scope;
 pub mod secret;
 pub mod service;

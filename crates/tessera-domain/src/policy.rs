@@ -148,6 +148,7 @@ mod tests {
             cert_thumbprints: Vec::new(),
             tls_subject_dn: None,
             redirect_uris: Vec::new(),
+            options: Default::default(),
             enabled: true,
             created_at: UnixTime::from_secs(0),
         })

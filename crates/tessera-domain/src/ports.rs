@@ -202,6 +202,14 @@ pub trait TokenSigner: Send + Sync {
     /// # Errors
     /// [`SignError::Invalid`] for anything else.
     fn verify(&self, token: &str) -> Result<AccessTokenClaims, SignError>;
+
+    /// Checks that `token` is an ID token this server signed with one of its published keys
+    /// (`typ: JWT`, the key's own algorithm, a valid signature) and returns the claims a hint
+    /// needs. Neither expiry nor issuer is checked here: the caller compares `iss` with its own.
+    ///
+    /// # Errors
+    /// [`SignError::Invalid`] for anything else.
+    fn verify_id_token(&self, token: &str) -> Result<crate::interaction::IdTokenHint, SignError>;
 }
 
 /// Why a sealed value could not be opened.

@@ -123,6 +123,19 @@ impl ScopeSet {
     pub fn iter(&self) -> impl Iterator<Item = &Scope> {
         self.0.iter()
     }
+
+    /// The set with only the scopes `keep` says yes to.
+    #[must_use]
+    pub fn retain(mut self, keep: impl Fn(&Scope) -> bool) -> Self {
+        self.0.retain(|s| keep(s));
+        self
+    }
+
+    /// The set without `scope`.
+    #[must_use]
+    pub fn without(self, scope: &str) -> Self {
+        self.retain(|s| s.as_str() != scope)
+    }
 }
 
 impl fmt::Display for ScopeSet {

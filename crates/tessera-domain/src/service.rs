@@ -5,6 +5,7 @@
 mod admin;
 mod authorize;
 mod keys;
+mod logout;
 mod token;
 mod users;
 
@@ -12,6 +13,7 @@ pub use crate::keys::{KeyChange, KeyPolicy};
 pub use admin::{AdminError, ClientAdmin, NewClient, SecretSource};
 pub use authorize::{AuthorizePolicy, AuthorizePorts, AuthorizeService};
 pub use keys::{KEY_LEASE, KeyError, KeyService, key_lease_secs};
+pub use logout::LogoutParams;
 pub use token::{
     ApiProfile, ClientAuthentication, GrantRequest, PASSWORD_LEVEL, Readiness, TokenPorts,
     TokenRequest, TokenService, USER_NOT_ACTIVE, UserSelector,

@@ -108,6 +108,8 @@ pub struct IdTokenClaims {
     pub amr: Vec<&'static str>,
     /// `at_hash`: binds the access token issued with it.
     pub at_hash: String,
+    /// `sid`: the browser session it came from (Back-Channel Logout 1.0 §2.1).
+    pub sid: Option<String>,
     /// `sub` and the claims the scopes release.
     pub user: UserInfo,
 }

@@ -114,6 +114,7 @@ pub(crate) struct Metadata<'a> {
     grant_types_supported: &'static [&'static str],
     response_types_supported: &'static [&'static str],
     response_modes_supported: &'static [&'static str],
+    prompt_values_supported: &'static [&'static str],
     code_challenge_methods_supported: &'static [&'static str],
     scopes_supported: &'static [&'static str],
     subject_types_supported: &'static [&'static str],
@@ -166,11 +167,20 @@ pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
             end_session_endpoint: format!("{issuer}/oauth2/logout"),
             grant_types_supported: &["authorization_code", "client_credentials", "refresh_token"],
             response_types_supported: &["code"],
-            response_modes_supported: &["query"],
+            response_modes_supported: &tessera_domain::interaction::ResponseMode::SUPPORTED,
+            prompt_values_supported: &["none", "login", "consent", "select_account"],
             code_challenge_methods_supported: &["S256"],
             scopes_supported: &["openid", "profile", "email", "offline_access"],
             subject_types_supported: &["public"],
-            id_token_signing_alg_values_supported: vec![policy.id_token_alg.as_str()],
+            // Discovery §3: RS256 is always among them (settings keep an RS256 key unless the
+            // operator removed it); a client may choose any of the deployment's algorithms.
+            id_token_signing_alg_values_supported: std::iter::once(policy.id_token_alg.as_str())
+                .chain(
+                    algs.iter()
+                        .copied()
+                        .filter(|a| *a != policy.id_token_alg.as_str()),
+                )
+                .collect(),
             acr_values_supported: vec![tessera_domain::service::PASSWORD_LEVEL.as_str()],
             claims_supported: &[
                 "sub",
@@ -184,6 +194,7 @@ pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
                 "amr",
                 "at_hash",
                 "azp",
+                "sid",
                 "name",
                 "given_name",
                 "family_name",

@@ -57,6 +57,8 @@ pub(crate) struct IdClaims<'a> {
     amr: &'a [&'static str],
     at_hash: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     given_name: Option<&'a str>,
@@ -89,6 +91,7 @@ impl<'a> From<&'a IdTokenClaims> for IdClaims<'a> {
             acr: c.acr.as_str(),
             amr: &c.amr,
             at_hash: &c.at_hash,
+            sid: c.sid.as_deref(),
             name: u.name.as_deref(),
             given_name: u.given_name.as_deref(),
             family_name: u.family_name.as_deref(),
@@ -205,6 +208,28 @@ impl OwnedClaims {
                 .transpose()
                 .ok()?,
             cid: self.cid.map(|c| ClientId::parse(&c)).transpose().ok()?,
+        })
+    }
+}
+
+/// The claims of a presented ID token that a hint needs (Core §3.1.2.1, RP-Initiated Logout §2).
+#[derive(Deserialize)]
+pub(crate) struct HintClaims {
+    iss: String,
+    sub: String,
+    aud: String,
+    #[serde(default)]
+    sid: Option<String>,
+}
+
+impl HintClaims {
+    /// The domain's hint, when every value parses.
+    pub(crate) fn into_domain(self) -> Option<tessera_domain::interaction::IdTokenHint> {
+        Some(tessera_domain::interaction::IdTokenHint {
+            iss: Issuer::parse(&self.iss).ok()?,
+            sub: self.sub,
+            aud: ClientId::parse(&self.aud).ok()?,
+            sid: self.sid,
         })
     }
 }

@@ -237,6 +237,25 @@ impl LoadedKey {
         data.claims.into_domain().ok_or(SignError::Invalid)
     }
 
+    /// Checks an ID token's signature with this key (expiry, audience and issuer unchecked) and
+    /// returns the claims a hint carries.
+    ///
+    /// # Errors
+    /// `Invalid` for a bad signature, another algorithm or unparsable claims.
+    pub fn verify_id_token(
+        &self,
+        token: &str,
+    ) -> Result<tessera_domain::interaction::IdTokenHint, SignError> {
+        let mut validation = jsonwebtoken::Validation::new(jwt_alg(self.alg));
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let data =
+            jsonwebtoken::decode::<crate::claims::HintClaims>(token, &self.decoding, &validation)
+                .map_err(|_| SignError::Invalid)?;
+        data.claims.into_domain().ok_or(SignError::Invalid)
+    }
+
     /// The base64url-encoded JWS header: `{"typ":"at+jwt","alg":…,"kid":…}`.
     #[must_use]
     pub fn encoded_header(&self) -> &str {

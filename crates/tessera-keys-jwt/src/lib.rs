@@ -18,6 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::signature::Signer as _;
 use tessera_domain::SigningAlgorithm;
+use tessera_domain::interaction::IdTokenHint;
 use tessera_domain::keys::{KeyId, KeyState, PrivateKeyDer, PublicJwk, SigningKey};
 use tessera_domain::ports::{KeyGenerator, RandomSource, SignError, TokenSigner};
 use tessera_domain::token::{AccessToken, AccessTokenClaims, IdTokenClaims};
@@ -27,6 +28,8 @@ pub use seal::{AesGcmSealer, MasterKey};
 
 /// The JWS `typ` of an access token (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// The `typ` of ID tokens (OpenID Connect Core §2 leaves it to `JWT`).
+pub const ID_TOKEN_TYP: &str = "JWT";
 
 /// What is installed: the signing key per algorithm and the published public keys.
 #[derive(Default)]
@@ -128,10 +131,23 @@ impl TokenSigner for JwtKeyRing {
     }
 
     fn verify(&self, token: &str) -> Result<AccessTokenClaims, SignError> {
+        self.published_key_for(token, ACCESS_TOKEN_TYP)?
+            .verify(token)
+    }
+
+    fn verify_id_token(&self, token: &str) -> Result<IdTokenHint, SignError> {
+        self.published_key_for(token, ID_TOKEN_TYP)?
+            .verify_id_token(token)
+    }
+}
+
+impl JwtKeyRing {
+    /// The published key that signed `token`, when its header is one of ours: the `typ` given
+    /// and a `kid` we publish, nothing else from the header (a `jku`, `x5u` or embedded `jwk` is
+    /// never followed).
+    fn published_key_for(&self, token: &str, typ: &str) -> Result<Arc<LoadedKey>, SignError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| SignError::Invalid)?;
-        // Only our own access tokens: the right `typ`, a `kid` we publish, and nothing else from
-        // the header (a `jku`, `x5u` or embedded `jwk` is never followed).
-        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+        if header.typ.as_deref() != Some(typ) {
             return Err(SignError::Invalid);
         }
         let kid = header
@@ -139,9 +155,11 @@ impl TokenSigner for JwtKeyRing {
             .as_deref()
             .and_then(|k| KeyId::parse(k).ok())
             .ok_or(SignError::Invalid)?;
-        let installed = self.snapshot();
-        let key = installed.by_kid.get(&kid).ok_or(SignError::Invalid)?;
-        key.verify(token)
+        self.snapshot()
+            .by_kid
+            .get(&kid)
+            .cloned()
+            .ok_or(SignError::Invalid)
     }
 }
 

@@ -276,6 +276,7 @@ fn id_tokens_are_typ_jwt_verify_against_the_jwks_and_are_never_access_tokens() {
         acr: tessera_domain::assurance::AssuranceLevel::Basic,
         amr: vec!["pwd"],
         at_hash: "hash".into(),
+        sid: Some("sid-1".into()),
         user: UserInfo {
             sub: "usr_1".into(),
             email: Some("ana@example.com".into()),
@@ -297,6 +298,7 @@ fn id_tokens_are_typ_jwt_verify_against_the_jwks_and_are_never_access_tokens() {
     assert_eq!(got["amr"], json!(["pwd"]));
     assert_eq!(got["email_verified"], true);
     assert!(got.get("name").is_none(), "claims not released are absent");
+    assert_eq!(got["sid"], "sid-1");
     assert_eq!(
         ring.verify(token.expose()),
         Err(SignError::Invalid),
@@ -305,5 +307,42 @@ fn id_tokens_are_typ_jwt_verify_against_the_jwks_and_are_never_access_tokens() {
     assert_eq!(
         ring.sign_id_token(SigningAlgorithm::Es256, &claims),
         Err(SignError::NoActiveKey(SigningAlgorithm::Es256))
+    );
+    // Presented back as a hint: the claims a hint needs, and nothing accepted but our own.
+    let hint = ring
+        .verify_id_token(token.expose())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(hint.sub, "usr_1");
+    assert_eq!(hint.aud.as_str(), "https://api.example");
+    assert_eq!(hint.iss.as_str(), "https://id.example");
+    assert_eq!(hint.sid.as_deref(), Some("sid-1"));
+    let mut forged = token.expose().to_owned();
+    forged.pop();
+    forged.push(if token.expose().ends_with('A') {
+        'B'
+    } else {
+        'A'
+    });
+    assert_eq!(
+        ring.verify_id_token(&forged),
+        Err(SignError::Invalid),
+        "a bad signature"
+    );
+    let access = ring
+        .sign(SigningAlgorithm::Rs256, &self::claims("read", &[]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        ring.verify_id_token(access.expose()),
+        Err(SignError::Invalid),
+        "an access token is not an ID token"
+    );
+    let other = JwtKeyRing::new();
+    other
+        .install(&[key(SigningAlgorithm::Rs256, KeyState::Active, 2)])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        other.verify_id_token(token.expose()),
+        Err(SignError::Invalid),
+        "another server's keys"
     );
 }

@@ -36,6 +36,7 @@ struct CodeRow {
     issued_family_id: Option<String>,
     issued_jti: Option<String>,
     issued_expires_at: Option<i64>,
+    sid: Option<String>,
 }
 
 fn code_row(c: &CodeRecord) -> CodeRow {
@@ -54,6 +55,7 @@ fn code_row(c: &CodeRecord) -> CodeRow {
         issued_family_id: c.issued.as_ref().and_then(|i| i.family_id.clone()),
         issued_jti: c.issued.as_ref().map(|i| i.jti.clone()),
         issued_expires_at: c.issued.as_ref().map(|i| i.expires_at.as_secs()),
+        sid: c.sid.clone(),
     }
 }
 
@@ -89,6 +91,7 @@ fn code_record(r: CodeRow) -> Result<CodeRecord, StoreError> {
         auth_time: UnixTime::from_secs(r.auth_time),
         expires_at: UnixTime::from_secs(r.expires_at),
         issued,
+        sid: r.sid,
     })
 }
 

@@ -36,6 +36,10 @@ pub(crate) struct ClientRow {
     pub cert_thumbprints: String,
     pub tls_subject_dn: Option<String>,
     pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub backchannel_logout_uri: Option<String>,
+    pub id_token_alg: Option<String>,
+    pub refresh_with_client_credentials: bool,
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug)]
@@ -97,6 +101,14 @@ pub(crate) fn client_rows(client: &Client, now: UnixTime) -> (ClientRow, Vec<Sec
         cert_thumbprints: join(client.cert_thumbprints()),
         tls_subject_dn: client.tls_subject_dn().map(ToString::to_string),
         redirect_uris: join(client.redirect_uris()),
+        post_logout_redirect_uris: join(&client.options().post_logout_redirect_uris),
+        backchannel_logout_uri: client
+            .options()
+            .backchannel_logout_uri
+            .as_ref()
+            .map(ToString::to_string),
+        id_token_alg: client.options().id_token_alg.map(|a| a.as_str().to_owned()),
+        refresh_with_client_credentials: client.options().refresh_with_client_credentials,
     };
     let secrets = client
         .secrets()
@@ -217,6 +229,26 @@ pub(crate) fn client_from_rows(
             .map(tessera_domain::cert::SubjectDn::parse)
             .transpose()
             .map_err(&c)?,
+        options: tessera_domain::registration::ClientOptions {
+            post_logout_redirect_uris: words(
+                &row.post_logout_redirect_uris,
+                tessera_domain::authorize::RedirectUri::parse,
+            )
+            .map_err(&c)?,
+            backchannel_logout_uri: row
+                .backchannel_logout_uri
+                .as_deref()
+                .map(tessera_domain::registration::BackchannelUri::parse)
+                .transpose()
+                .map_err(&c)?,
+            id_token_alg: row
+                .id_token_alg
+                .as_deref()
+                .map(SigningAlgorithm::parse)
+                .transpose()
+                .map_err(&c)?,
+            refresh_with_client_credentials: row.refresh_with_client_credentials,
+        },
         enabled: row.enabled,
         created_at: UnixTime::from_secs(row.created_at),
     };

@@ -20,6 +20,10 @@ diesel::table! {
         cert_thumbprints -> Text,
         tls_subject_dn -> Nullable<Text>,
         redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        backchannel_logout_uri -> Nullable<Text>,
+        id_token_alg -> Nullable<Text>,
+        refresh_with_client_credentials -> Bool,
     }
 }
 
@@ -176,6 +180,7 @@ diesel::table! {
         issued_family_id -> Nullable<Text>,
         issued_jti -> Nullable<Text>,
         issued_expires_at -> Nullable<BigInt>,
+        sid -> Nullable<Text>,
     }
 }
 

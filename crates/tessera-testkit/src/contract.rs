@@ -608,6 +608,7 @@ fn code(name: &str, expires: i64) -> tessera_domain::authorize::CodeRecord {
         auth_time: tessera_domain::UnixTime::from_secs(90),
         expires_at: tessera_domain::UnixTime::from_secs(expires),
         issued: None,
+        sid: Some("sid-of-the-session".into()),
     }
 }
 

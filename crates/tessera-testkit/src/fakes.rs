@@ -200,8 +200,9 @@ mod tests {
     }
 }
 
-/// A signer that does no cryptography: tokens are `stub.<alg>.<jti>` and the last claims signed are
-/// kept for inspection. Publishes one fixed EC key.
+/// A signer that does no cryptography: tokens are `stub.<alg>.<jti>`, ID tokens
+/// `stub-id!<alg>!<iss>|<sub>|<aud>|<sid>!<at_hash>` (which it accepts back as hints), and the
+/// last claims signed are kept for inspection. Publishes one fixed EC key.
 #[derive(Debug, Default)]
 pub struct StubSigner {
     last: Mutex<Option<tessera_domain::token::AccessTokenClaims>>,
@@ -242,9 +243,36 @@ impl tessera_domain::ports::TokenSigner for StubSigner {
             return Err(e);
         }
         Ok(tessera_domain::token::AccessToken::new(format!(
-            "stub-id.{alg}.{}.{}",
-            claims.user.sub, claims.at_hash
+            "stub-id!{alg}!{}|{}|{}|{}!{}",
+            claims.iss.as_str(),
+            claims.user.sub,
+            claims.aud,
+            claims.sid.as_deref().unwrap_or_default(),
+            claims.at_hash
         )))
+    }
+
+    fn verify_id_token(
+        &self,
+        token: &str,
+    ) -> Result<tessera_domain::interaction::IdTokenHint, tessera_domain::ports::SignError> {
+        let invalid = tessera_domain::ports::SignError::Invalid;
+        let mut parts = token.split('!');
+        let (Some("stub-id"), Some(_alg), Some(claims)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid);
+        };
+        let fields: Vec<&str> = claims.split('|').collect();
+        let [iss, sub, aud, sid] = fields.as_slice() else {
+            return Err(invalid);
+        };
+        Ok(tessera_domain::interaction::IdTokenHint {
+            iss: tessera_domain::policy::Issuer::parse(iss).map_err(|_| invalid.clone())?,
+            sub: (*sub).to_owned(),
+            aud: tessera_domain::ClientId::parse(aud).map_err(|_| invalid.clone())?,
+            sid: (!sid.is_empty()).then(|| (*sid).to_owned()),
+        })
     }
 
     fn can_sign(&self, _alg: tessera_domain::SigningAlgorithm) -> bool {

@@ -55,6 +55,7 @@ pub fn client_spec(id: &str) -> ClientSpec {
         cert_thumbprints: Vec::new(),
         tls_subject_dn: None,
         redirect_uris: Vec::new(),
+        options: Default::default(),
         enabled: true,
         created_at: UnixTime::from_secs(1_700_000_000),
     }

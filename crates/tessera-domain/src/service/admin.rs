@@ -59,6 +59,8 @@ pub struct NewClient {
     pub tls_subject_dn: Option<crate::cert::SubjectDn>,
     /// Its redirect URIs (authorization code grant).
     pub redirect_uris: Vec<crate::authorize::RedirectUri>,
+    /// Its optional registration metadata (logout URIs, ID-token algorithm, …).
+    pub options: crate::registration::ClientOptions,
     /// Its secret.
     pub secret: SecretSource,
 }
@@ -182,6 +184,7 @@ impl ClientAdmin {
             cert_thumbprints: req.cert_thumbprints,
             tls_subject_dn: req.tls_subject_dn,
             redirect_uris: req.redirect_uris,
+            options: req.options,
             enabled: true,
             created_at: now,
         })?;

@@ -11,9 +11,12 @@ use crate::authorize::{
 use crate::cache::ClientCache;
 use crate::client::{Client, ClientId};
 use crate::error::StoreError;
+use crate::interaction::{IdTokenHint, Signed, Situation, Step, next_step};
 use crate::issued::ReferenceToken;
+use crate::policy::Issuer;
 use crate::ports::{
-    AuditLog, AuthorizationCodeStore, ConsentStore, RandomSource, SessionStore, UserRepository,
+    AuditLog, AuthorizationCodeStore, ConsentStore, RandomSource, SessionStore, TokenSigner,
+    UserRepository,
 };
 use crate::service::users::{SignIn, SignInError};
 use crate::time::UnixTime;
@@ -54,14 +57,18 @@ pub struct AuthorizePorts {
     pub users: Arc<dyn UserRepository>,
     /// Randomness.
     pub random: Arc<dyn RandomSource>,
+    /// The signing keys, to recognise this server's own ID tokens presented as hints.
+    pub signer: Arc<dyn TokenSigner>,
+    /// The issuer this server signs as.
+    pub issuer: Issuer,
 }
 
 /// The authorization endpoint's use cases.
 pub struct AuthorizeService {
-    ports: AuthorizePorts,
+    pub(super) ports: AuthorizePorts,
     sign_in: SignIn,
     policy: AuthorizePolicy,
-    audit: Arc<dyn AuditLog>,
+    pub(super) audit: Arc<dyn AuditLog>,
 }
 
 impl AuthorizeService {
@@ -98,10 +105,12 @@ impl AuthorizeService {
         Ok(self.ports.clients.get(id).await?.filter(|c| c.is_enabled()))
     }
 
-    /// Checks a request against its client.
+    /// Checks a request against its client, and its `id_token_hint` (Core §3.1.2.1): an ID
+    /// token this server issued to this client, expired or not.
     ///
     /// # Errors
-    /// See [`AuthorizationRequest::check`]; a store failure is a page error.
+    /// See [`AuthorizationRequest::check`]; a hint that is not such a token is `invalid_request`;
+    /// a store failure is a page error.
     pub async fn check(
         &self,
         params: &AuthorizeParams<'_>,
@@ -113,7 +122,67 @@ impl AuthorizeService {
             })?,
             _ => None,
         };
-        AuthorizationRequest::check(params, client.as_deref(), self.policy.require_pkce)
+        let clients = &self.ports.clients;
+        let mut request = AuthorizationRequest::check(
+            params,
+            client.as_deref(),
+            self.policy.require_pkce,
+            &|scope| clients.knows_scope(scope),
+        )?;
+        if let Some(raw) = &request.id_token_hint {
+            match self.verify_hint(raw) {
+                Some(hint) if hint.aud == request.client_id => request.hint_sub = Some(hint.sub),
+                _ => {
+                    return Err(request.refusal(
+                        "invalid_request",
+                        "id_token_hint is not an ID token this server issued to this client",
+                    ));
+                }
+            }
+        }
+        Ok(request)
+    }
+
+    /// The claims of `raw` when it is an ID token this server signed with one of its published
+    /// keys, under its own issuer; its expiry is not checked (an expired ID token is still a
+    /// good hint, Core §3.1.2.1 and RP-Initiated Logout 1.0 §2).
+    #[must_use]
+    pub fn verify_hint(&self, raw: &str) -> Option<IdTokenHint> {
+        self.ports
+            .signer
+            .verify_id_token(raw)
+            .ok()
+            .filter(|h| h.is_from(&self.ports.issuer))
+    }
+
+    /// The next step of `request` in this browser (see [`next_step`]): `signed` is its session
+    /// and user, `just_now` whether they signed in with this very request.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn next(
+        &self,
+        request: &AuthorizationRequest,
+        signed: Option<(&Session, &User)>,
+        just_now: bool,
+        now: UnixTime,
+    ) -> Result<Step, StoreError> {
+        let consent_missing = match signed {
+            Some((_, user)) => self.needs_consent(request, user).await?,
+            None => true,
+        };
+        Ok(next_step(&Situation {
+            prompt: request.prompt,
+            max_age: request.max_age,
+            hint_sub: request.hint_sub.as_deref(),
+            session: signed.map(|(session, user)| Signed {
+                user: &user.id,
+                auth_time: session.auth_time,
+                just_now,
+            }),
+            consent_missing,
+            now,
+        }))
     }
 
     /// The signed-in user of a session cookie, if the session is live and the user may still
@@ -147,6 +216,7 @@ impl AuthorizeService {
         logon: &str,
         password: &str,
         address: &str,
+        previous: Option<&str>,
         now: UnixTime,
     ) -> Result<(ReferenceToken, Session, User), SignInError> {
         let outcome = self.sign_in.sign_in(logon, password, address, now).await;
@@ -178,6 +248,12 @@ impl AuthorizeService {
             .insert(&session)
             .await
             .map_err(|_| SignInError::Unavailable)?;
+        // The browser's previous session (prompt=login, max_age, another account) is replaced.
+        if let Some(old) = previous
+            && let Err(e) = self.end_session(old).await
+        {
+            tracing::warn!(error = %e, "ending the replaced session failed; it expires on its own");
+        }
         Ok((cookie, session, user))
     }
 
@@ -258,6 +334,7 @@ impl AuthorizeService {
             auth_time: session.auth_time,
             expires_at: now.plus_secs(i64::from(self.policy.code_ttl_secs)),
             issued: None,
+            sid: Some(session.sid()),
         };
         self.ports.codes.insert(&record).await?;
         Ok(code)

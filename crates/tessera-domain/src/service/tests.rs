@@ -56,6 +56,7 @@ fn spec(id: &str) -> ClientSpec {
         cert_thumbprints: Vec::new(),
         tls_subject_dn: None,
         redirect_uris: Vec::new(),
+        options: Default::default(),
         enabled: true,
         created_at: UnixTime::from_secs(0),
     }
@@ -605,6 +606,7 @@ fn new_client(id: Option<&str>, secret: SecretSource) -> NewClient {
         cert_thumbprints: Vec::new(),
         tls_subject_dn: None,
         redirect_uris: Vec::new(),
+        options: Default::default(),
         secret,
     }
 }

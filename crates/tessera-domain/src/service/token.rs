@@ -512,7 +512,10 @@ impl TokenService {
                         now,
                     )
                     .await?;
-                if client.grant_types().contains(&GrantType::RefreshToken) {
+                // RFC 6749 §4.4.3: no refresh token unless the client opted in.
+                if client.options().refresh_with_client_credentials
+                    && client.grant_types().contains(&GrantType::RefreshToken)
+                {
                     issued.refresh_token =
                         Some(self.new_family(&client, subject, scope, None, now).await?);
                 }
@@ -695,7 +698,10 @@ impl TokenService {
             );
         }
         if scope.contains("openid") {
-            let alg = self.policy.id_token_alg;
+            let alg = client
+                .options()
+                .id_token_alg
+                .unwrap_or(self.policy.id_token_alg);
             let id_claims = IdTokenClaims {
                 iss: self.policy.issuer.clone(),
                 aud: client.id().clone(),
@@ -706,6 +712,7 @@ impl TokenService {
                 acr: PASSWORD_LEVEL,
                 amr: vec!["pwd"],
                 at_hash: at_hash(alg, issued.access_token.expose()),
+                sid: record.sid,
                 user: UserInfo::of(&user, &scope),
             };
             issued.id_token = Some(self.ports.signer.sign_id_token(alg, &id_claims).map_err(
@@ -867,6 +874,16 @@ impl TokenService {
                 .client(client.id().as_str())
                 .source(source),
         );
+        // RFC 7009 §2.1: a token issued to another client is refused and stays valid; an unknown
+        // or malformed one is answered like a revoked one (§2.2).
+        let theirs = |owner: &ClientId| {
+            if owner == client.id() {
+                Ok(())
+            } else {
+                tracing::info!(client_id = %client.id(), "refused to revoke another client's token");
+                Err(TokenError::UnauthorizedClient)
+            }
+        };
         if let Some(token) = ReferenceToken::recognise(REFRESH_PREFIX, raw) {
             if let Some((_, family)) = self
                 .ports
@@ -874,8 +891,8 @@ impl TokenService {
                 .find(&token.hash())
                 .await
                 .map_err(store_error)?
-                && family.client_id == *client.id()
             {
+                theirs(&family.client_id)?;
                 self.ports
                     .refresh
                     .revoke_family(&family.id, now)
@@ -884,9 +901,8 @@ impl TokenService {
             }
         } else if let Some(token) = ReferenceToken::recognise(OPAQUE_PREFIX, raw) {
             let hash = token.hash();
-            if let Some(record) = self.ports.opaque.find(&hash).await.map_err(store_error)?
-                && record.client_id == *client.id()
-            {
+            if let Some(record) = self.ports.opaque.find(&hash).await.map_err(store_error)? {
+                theirs(&record.client_id)?;
                 self.ports
                     .opaque
                     .revoke(&hash, now)
@@ -894,9 +910,9 @@ impl TokenService {
                     .map_err(store_error)?;
             }
         } else if let Ok(claims) = self.ports.signer.verify(raw)
-            && claims.client_id == *client.id()
             && now < claims.exp
         {
+            theirs(&claims.client_id)?;
             self.ports
                 .revoked
                 .revoke(&claims.jti, claims.exp)

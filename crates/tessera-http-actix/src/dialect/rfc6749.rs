@@ -453,7 +453,7 @@ pub fn error(e: &TokenError) -> HttpResponse {
     }
     no_store(builder.json(ErrorBody {
         error: e.code(),
-        error_description: &e.to_string(),
+        error_description: &tessera_domain::error::wire_description(&e.to_string()),
     }))
 }
 

@@ -86,7 +86,7 @@ fn render(e: &EagleError) -> HttpResponse {
     }
     no_store(builder.json(ErrorBody {
         error: e.status.canonical_reason().unwrap_or("Error"),
-        error_description: &e.description,
+        error_description: &tessera_domain::error::wire_description(&e.description),
     }))
 }
 

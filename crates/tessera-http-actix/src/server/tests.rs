@@ -97,19 +97,22 @@ fn world_with_dialects(repo: Arc<dyn ClientRepository>, dialects: Dialects) -> W
         tokens: Arc::new(tokens),
         signer: signer.clone(),
         clock: Arc::new(FixedClock::at(1_800_000_000)),
-        issuer,
+        issuer: issuer.clone(),
         jwks_max_age: 300,
         algorithms: SigningAlgorithm::ALL.to_vec(),
         dialects,
         mtls_listener: false,
         client_cert_trust: crate::tls::ClientCertTrust::default(),
         trusted_proxies: Vec::new(),
-        authorize: authorize_service(cache),
+        authorize: authorize_service(cache, signer.clone()),
     });
     World { state, signer }
 }
 
-fn authorize_service(clients: Arc<ClientCache>) -> Arc<tessera_domain::service::AuthorizeService> {
+fn authorize_service(
+    clients: Arc<ClientCache>,
+    signer: Arc<StubSigner>,
+) -> Arc<tessera_domain::service::AuthorizeService> {
     let users = Arc::new(tessera_testkit::fakes::InMemoryUsers::default());
     let authz = Arc::new(tessera_testkit::fakes::InMemoryAuthz::default());
     let sign_in = tessera_domain::service::SignIn::new(
@@ -128,6 +131,8 @@ fn authorize_service(clients: Arc<ClientCache>) -> Arc<tessera_domain::service::
             consents: authz,
             users,
             random: Arc::new(CountingRandom::default()),
+            signer,
+            issuer: Issuer::parse("https://id.example").unwrap(),
         },
         sign_in,
         tessera_domain::service::AuthorizePolicy::default(),
@@ -559,10 +564,18 @@ async fn jwks_and_metadata_tell_the_truth() {
             body["code_challenge_methods_supported"],
             serde_json::json!(["S256"])
         );
+        // The default first, then every algorithm a client may choose for its ID tokens.
         assert_eq!(
             body["id_token_signing_alg_values_supported"],
-            serde_json::json!(["RS256"])
+            serde_json::json!(["RS256", "ES256", "PS256", "EdDSA"])
         );
+        assert_eq!(
+            body["response_modes_supported"],
+            serde_json::json!(["query", "form_post"])
+        );
+        assert_eq!(body["request_parameter_supported"], false);
+        assert_eq!(body["request_uri_parameter_supported"], false);
+        assert_eq!(body["claims_parameter_supported"], false);
         assert_eq!(
             body["revocation_endpoint"],
             "https://id.example/oauth2/revoke"
@@ -614,7 +627,7 @@ async fn a_client_disabled_in_the_store_is_refused_after_a_cache_refresh() {
         mtls_listener: false,
         client_cert_trust: crate::tls::ClientCertTrust::default(),
         trusted_proxies: Vec::new(),
-        authorize: authorize_service(cache.clone()),
+        authorize: authorize_service(cache.clone(), Arc::new(StubSigner::default())),
     });
     let w = World {
         state,
