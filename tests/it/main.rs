@@ -9,6 +9,7 @@
     missing_docs
 )]
 
+mod backchannel;
 mod browser;
 mod cli;
 mod cluster;

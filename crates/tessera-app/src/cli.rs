@@ -119,7 +119,13 @@ pub enum UserCommand {
         /// The user id.
         id: String,
     },
-    /// Locks a user until `user unlock`: no sign-in, no token.
+    /// Ends every browser session of a user; the clients that took part are told through
+    /// back-channel logout. Locking and disabling do this too.
+    SignOut {
+        /// The user id.
+        id: String,
+    },
+    /// Locks a user until `user unlock`: no sign-in, no token; their sessions end.
     Lock {
         /// The user id.
         id: String,
@@ -129,7 +135,7 @@ pub enum UserCommand {
         /// The user id.
         id: String,
     },
-    /// Disables a user: no token is issued about them any more.
+    /// Disables a user: no token is issued about them any more; their sessions end.
     Disable {
         /// The user id.
         id: String,

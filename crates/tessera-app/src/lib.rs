@@ -2,6 +2,7 @@
 //! `tessera` command line. The only crate that knows every other one.
 
 mod audit;
+mod backchannel;
 mod cli;
 mod client_cmd;
 mod keys_cmd;

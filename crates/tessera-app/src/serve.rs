@@ -9,12 +9,12 @@ use tessera_domain::cache::ClientCache;
 use tessera_domain::keys::KeyPolicy;
 use tessera_domain::policy::{Issuer, TokenPolicy};
 use tessera_domain::ports::{
-    AuditStore, AuthorizationCodeStore, Clock, OpaqueTokenStore, RefreshTokenStore, RevocationList,
-    SessionStore, SignInThrottle, TokenSigner,
+    AuditStore, AuthorizationCodeStore, Clock, LogoutOutbox, OpaqueTokenStore, RefreshTokenStore,
+    RevocationList, SessionStore, SignInThrottle, TokenSigner,
 };
 use tessera_domain::service::{
-    AuthorizePorts, AuthorizeService, KeyError, KeyService, SignIn, TokenPorts, TokenService,
-    key_lease_secs,
+    AuthorizePorts, AuthorizeService, Backchannel, CourierPorts, KeyError, KeyService,
+    LogoutCourier, SignIn, TokenPorts, TokenService, key_lease_secs,
 };
 use tessera_http_actix::{HttpState, ServerOptions};
 use tessera_keys_jwt::{AwsLcKeyGenerator, AwsLcRandom, JwtKeyRing};
@@ -108,6 +108,24 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         settings.lockout,
     )
     .context("sign-in")?;
+    let (delivery_timeout, give_up_secs) = settings.backchannel;
+    let backchannel = Arc::new(Backchannel::new(
+        clients.clone(),
+        store.clone(),
+        Arc::new(AwsLcRandom),
+        give_up_secs,
+    ));
+    let courier = Arc::new(LogoutCourier::new(
+        CourierPorts {
+            clients: clients.clone(),
+            outbox: store.clone(),
+            signer: signer.clone(),
+            delivery: Arc::new(crate::backchannel::HttpDelivery::new(delivery_timeout)?),
+        },
+        issuer.clone(),
+        settings.id_token_alg,
+        u32::try_from(delivery_timeout.as_secs()).unwrap_or(u32::MAX),
+    ));
     let authorize = AuthorizeService::new(
         AuthorizePorts {
             clients: clients.clone(),
@@ -118,6 +136,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             random: Arc::new(AwsLcRandom),
             signer: signer.clone(),
             issuer: issuer.clone(),
+            backchannel,
         },
         sign_in,
         settings.authorize,
@@ -190,6 +209,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         i64::from(settings.audit_retention_days) * 86_400,
     ));
     let observer = tokio::spawn(observe(store.clone(), keys.clone(), clock.clone()));
+    // Logout notices live in the database: any node delivers them, a restart resumes them.
+    let couriers = tokio::spawn(crate::backchannel::run_courier(
+        courier,
+        clock.clone(),
+        std::time::Duration::from_secs(1),
+    ));
 
     // The line tests and scripts wait for; printed once the socket is listening.
     if let Some(addr) = tls_bound {
@@ -201,6 +226,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     poller.abort();
     purger.abort();
     observer.abort();
+    couriers.abort();
     audit.drain(std::time::Duration::from_secs(2)).await;
     drop(audit_writer);
     tracing::info!("stopped");
@@ -238,6 +264,9 @@ async fn purge_expired(
             Ok(0) => {}
             Ok(n) => tracing::info!(events = n, "purged audit events past their retention"),
             Err(e) => tracing::warn!(error = %e, "purging audit events failed"),
+        }
+        if let Err(e) = LogoutOutbox::purge(store.as_ref(), now).await {
+            tracing::warn!(error = %e, "purging ended session participants failed");
         }
         let codes = AuthorizationCodeStore::purge(store.as_ref(), now).await;
         let sessions = SessionStore::purge(store.as_ref(), now).await;

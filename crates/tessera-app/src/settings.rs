@@ -78,6 +78,8 @@ struct RawOidc {
     require_pkce: bool,
     code_ttl_seconds: u32,
     session_ttl_seconds: u32,
+    backchannel_timeout_ms: u64,
+    backchannel_give_up_seconds: u32,
 }
 
 #[derive(Deserialize, Debug)]
@@ -234,6 +236,9 @@ pub struct Settings {
     pub id_token_alg: SigningAlgorithm,
     /// The authorization endpoint's policy.
     pub authorize: tessera_domain::service::AuthorizePolicy,
+    /// Back-channel logout: how long one delivery may take, and after how long (seconds) an
+    /// undelivered notice is abandoned.
+    pub backchannel: (Duration, u32),
     /// How failed sign-ins are answered.
     pub lockout: tessera_domain::user::LockoutPolicy,
     /// Request-rate and failed-authentication limits.
@@ -294,6 +299,8 @@ fn defaults(
         .set_default("oidc.require_pkce", true)?
         .set_default("oidc.code_ttl_seconds", 60)?
         .set_default("oidc.session_ttl_seconds", 8 * 3600)?
+        .set_default("oidc.backchannel_timeout_ms", 5000)?
+        .set_default("oidc.backchannel_give_up_seconds", 3600)?
         .set_default("audit.retention_days", 90)?
         .set_default("audit.token_events", true)?
         .set_default("limits.client_requests_per_second", 100.0)?
@@ -685,6 +692,16 @@ impl Settings {
         if raw.oidc.session_ttl_seconds == 0 {
             bail!("oidc.session_ttl_seconds: must be at least 1");
         }
+        if !(100..=60_000).contains(&raw.oidc.backchannel_timeout_ms) {
+            bail!("oidc.backchannel_timeout_ms: must be 100 to 60000");
+        }
+        if raw.oidc.backchannel_give_up_seconds == 0 {
+            bail!("oidc.backchannel_give_up_seconds: must be at least 1");
+        }
+        let backchannel = (
+            Duration::from_millis(raw.oidc.backchannel_timeout_ms),
+            raw.oidc.backchannel_give_up_seconds,
+        );
         let authorize = tessera_domain::service::AuthorizePolicy {
             require_pkce: raw.oidc.require_pkce,
             code_ttl_secs: raw.oidc.code_ttl_seconds,
@@ -788,6 +805,7 @@ impl Settings {
             default_alg,
             id_token_alg,
             authorize,
+            backchannel,
             lockout,
             limits,
             audit_retention_days: raw.audit.retention_days.max(1),

@@ -38,7 +38,15 @@ fn user_json(u: &User) -> Value {
 /// Runs a `user` subcommand.
 pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
     let store = Arc::new(open_store(&settings)?);
-    let admin = UserAdmin::new(store, Arc::new(AwsLcRandom));
+    // Ending sessions here queues the back-channel notices; a serving node delivers them.
+    let backchannel = Arc::new(tessera_domain::service::Backchannel::new(
+        Arc::new(tessera_domain::cache::ClientCache::new(store.clone())),
+        store.clone(),
+        Arc::new(AwsLcRandom),
+        settings.backchannel.1,
+    ));
+    let admin =
+        UserAdmin::new(store.clone(), Arc::new(AwsLcRandom)).with_sessions(store, backchannel);
     let e = |e: tessera_domain::ParseError| anyhow!("{e}");
     let parse_id = |id: &str| UserId::parse(id).map_err(e);
     let opt = |v: Option<String>| v.as_deref().map(ClientName::parse).transpose().map_err(e);
@@ -78,6 +86,11 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
         UserCommand::SetPassword { id } => {
             let id = parse_id(&id)?;
             user_json(&admin.set_password(&id, &read_password()?, now).await?)
+        }
+        UserCommand::SignOut { id } => {
+            let id = parse_id(&id)?;
+            let ended = admin.sign_out(&id, now).await?;
+            serde_json::json!({"id": id.as_str(), "sessions_ended": ended})
         }
         UserCommand::Lock { id } => user_json(
             &admin

@@ -595,20 +595,27 @@ pub struct Session {
     pub auth_time: UnixTime,
     /// When it ends.
     pub expires_at: UnixTime,
+    /// The session id (`sid`, Back-Channel Logout 1.0 §2.1) put into ID and logout tokens:
+    /// random, never the cookie or its hash, and kept when the same user signs in again in the
+    /// same browser (`prompt=login`, `max_age`).
+    pub sid: String,
 }
 
-impl Session {
-    /// The session's `sid` (OpenID Connect Front-/Back-Channel Logout §2.1, Core §2 via the
-    /// session management specs): stable for the session and derived one-way from the stored
-    /// hash, so it reveals nothing that would let anyone present the cookie. 128 bits, base64url.
-    #[must_use]
-    pub fn sid(&self) -> String {
-        let digest = Sha256::new()
-            .chain_update(b"tessera sid\0")
-            .chain_update(self.hash.as_bytes())
-            .finalize();
-        URL_SAFE_NO_PAD.encode(digest.get(..16).unwrap_or_default())
-    }
+/// A new random `sid`: 128 bits, base64url.
+#[must_use]
+pub fn new_sid(random: [u8; 16]) -> String {
+    URL_SAFE_NO_PAD.encode(random)
+}
+
+/// The `sid` of a session stored before sessions had one: derived one-way from its hash, so it
+/// reveals nothing that would let anyone present the cookie.
+#[must_use]
+pub fn legacy_sid(hash: &TokenHash) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"tessera sid\0")
+        .chain_update(hash.as_bytes())
+        .finalize();
+    URL_SAFE_NO_PAD.encode(digest.get(..16).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -1012,17 +1019,12 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_sid_is_stable_per_session_and_not_its_hash() {
-        let session = |cookie: &str| Session {
-            hash: TokenHash::of(cookie),
-            user_id: UserId::parse("u").unwrap_or_else(|e| panic!("{e}")),
-            auth_time: UnixTime::from_secs(1),
-            expires_at: UnixTime::from_secs(2),
-        };
-        let a = session("tss_a");
-        assert_eq!(a.sid(), session("tss_a").sid());
-        assert_ne!(a.sid(), session("tss_b").sid());
-        assert_eq!(a.sid().len(), 22);
-        assert!(!a.hash.to_text().contains(&a.sid()));
+    fn sids_are_random_or_derived_one_way_for_old_sessions() {
+        assert_eq!(new_sid([7; 16]).len(), 22);
+        assert_ne!(new_sid([7; 16]), new_sid([8; 16]));
+        let hash = TokenHash::of("tss_a");
+        assert_eq!(legacy_sid(&hash), legacy_sid(&TokenHash::of("tss_a")));
+        assert_ne!(legacy_sid(&hash), legacy_sid(&TokenHash::of("tss_b")));
+        assert!(!hash.to_text().contains(&legacy_sid(&hash)));
     }
 }

@@ -12,6 +12,7 @@
 pub mod assurance;
 pub mod audit;
 pub mod authorize;
+pub mod backchannel;
 pub mod cache;
 pub mod cert;
 pub mod client;

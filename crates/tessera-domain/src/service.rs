@@ -4,6 +4,7 @@
 
 mod admin;
 mod authorize;
+mod backchannel;
 mod keys;
 mod logout;
 mod token;
@@ -12,6 +13,7 @@ mod users;
 pub use crate::keys::{KeyChange, KeyPolicy};
 pub use admin::{AdminError, ClientAdmin, NewClient, SecretSource};
 pub use authorize::{AuthorizePolicy, AuthorizePorts, AuthorizeService};
+pub use backchannel::{Backchannel, CourierPorts, LogoutCourier, Round};
 pub use keys::{KEY_LEASE, KeyError, KeyService, key_lease_secs};
 pub use logout::LogoutParams;
 pub use token::{

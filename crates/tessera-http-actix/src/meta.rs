@@ -125,6 +125,8 @@ pub(crate) struct Metadata<'a> {
     request_parameter_supported: bool,
     request_uri_parameter_supported: bool,
     authorization_response_iss_parameter_supported: bool,
+    backchannel_logout_supported: bool,
+    backchannel_logout_session_supported: bool,
     token_endpoint_auth_methods_supported: Vec<&'static str>,
     tls_client_certificate_bound_access_tokens: bool,
     revocation_endpoint_auth_methods_supported: &'static [&'static str],
@@ -208,6 +210,9 @@ pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
             request_parameter_supported: false,
             request_uri_parameter_supported: false,
             authorization_response_iss_parameter_supported: true,
+            // Back-Channel Logout 1.0 §2.1: logout tokens carry sid, and ID tokens too.
+            backchannel_logout_supported: true,
+            backchannel_logout_session_supported: true,
             token_endpoint_auth_methods_supported: auth_methods,
             tls_client_certificate_bound_access_tokens: true,
             revocation_endpoint_auth_methods_supported: &[

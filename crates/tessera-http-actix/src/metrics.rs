@@ -1,6 +1,6 @@
 //! `GET /metrics` in the OpenMetrics text format Prometheus scrapes: tokens issued by dialect,
 //! grant and client; token errors by dialect and code; request latency by route; the database
-//! pool; the age of every signing key. Counters live in one process-wide registry; the app pushes
+//! pool; the age of every signing key; back-channel logout deliveries by outcome. Counters live in one process-wide registry; the app pushes
 //! the gauges it owns (pool, keys) on its store-following tick.
 
 use std::sync::LazyLock;
@@ -40,6 +40,11 @@ struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -63,6 +68,7 @@ struct Metrics {
     latency: Family<RequestLabels, Histogram, fn() -> Histogram>,
     pool: Family<PoolLabels, Gauge>,
     key_age: Family<KeyLabels, Gauge>,
+    backchannel: Family<OutcomeLabels, Counter>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -74,6 +80,12 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     );
     let pool = Family::<PoolLabels, Gauge>::default();
     let key_age = Family::<KeyLabels, Gauge>::default();
+    let backchannel = Family::<OutcomeLabels, Counter>::default();
+    registry.register(
+        "backchannel_logout",
+        "Back-channel logout attempts, by outcome (delivered, failed and retried, abandoned)",
+        backchannel.clone(),
+    );
     registry.register(
         "tokens_issued",
         "Access tokens issued, by API dialect, grant type and client",
@@ -106,8 +118,24 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         latency,
         pool,
         key_age,
+        backchannel,
     }
 });
+
+/// Counts one round of back-channel logout deliveries.
+pub fn count_backchannel(delivered: u32, failed: u32, abandoned: u32) {
+    for (outcome, n) in [
+        ("delivered", delivered),
+        ("failed", failed),
+        ("abandoned", abandoned),
+    ] {
+        let counter = METRICS
+            .backchannel
+            .get_or_create(&OutcomeLabels { outcome });
+        // Registered at zero, so a scrape shows every outcome from the start.
+        counter.inc_by(u64::from(n));
+    }
+}
 
 /// `TokenService::issue`, counted under `dialect`.
 ///

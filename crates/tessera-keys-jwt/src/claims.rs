@@ -233,3 +233,46 @@ impl HintClaims {
         })
     }
 }
+
+/// Back-Channel Logout 1.0 §2.4 logout token claims, borrowed from the domain's value: no
+/// `nonce`, an `events` member with the back-channel logout event.
+#[derive(Serialize)]
+pub(crate) struct LogoutClaims<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    iat: i64,
+    exp: i64,
+    jti: &'a str,
+    sub: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
+    events: Events,
+}
+
+/// `{"http://schemas.openid.net/event/backchannel-logout": {}}`.
+#[derive(Serialize)]
+pub(crate) struct Events {
+    #[serde(rename = "http://schemas.openid.net/event/backchannel-logout")]
+    backchannel_logout: Empty,
+}
+
+/// `{}`.
+#[derive(Serialize)]
+pub(crate) struct Empty {}
+
+impl<'a> From<&'a tessera_domain::backchannel::LogoutTokenClaims> for LogoutClaims<'a> {
+    fn from(c: &'a tessera_domain::backchannel::LogoutTokenClaims) -> Self {
+        Self {
+            iss: c.iss.as_str(),
+            aud: c.aud.as_str(),
+            iat: c.iat.as_secs(),
+            exp: c.exp.as_secs(),
+            jti: &c.jti,
+            sub: &c.sub,
+            sid: c.sid.as_deref(),
+            events: Events {
+                backchannel_logout: Empty {},
+            },
+        }
+    }
+}

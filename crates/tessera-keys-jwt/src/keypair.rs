@@ -38,6 +38,7 @@ pub struct LoadedKey {
     public: PublicJwk,
     encoded_header: String,
     encoded_id_header: String,
+    encoded_logout_header: String,
 }
 
 fn bad(e: impl std::fmt::Display) -> SignError {
@@ -190,8 +191,10 @@ impl LoadedKey {
         header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
         header.kid = Some(key.kid.as_str().to_owned());
         let header_json = serde_json::to_vec(&header).map_err(bad)?;
-        header.typ = Some("JWT".to_owned());
+        header.typ = Some(crate::ID_TOKEN_TYP.to_owned());
         let id_header_json = serde_json::to_vec(&header).map_err(bad)?;
+        header.typ = Some(crate::LOGOUT_TOKEN_TYP.to_owned());
+        let logout_header_json = serde_json::to_vec(&header).map_err(bad)?;
         let decoding = match &params {
             PublicKeyParams::Ec { x, y, .. } => jsonwebtoken::DecodingKey::from_ec_components(x, y),
             PublicKeyParams::Rsa { n, e } => jsonwebtoken::DecodingKey::from_rsa_components(n, e),
@@ -209,6 +212,7 @@ impl LoadedKey {
             },
             encoded_header: b64(&header_json),
             encoded_id_header: b64(&id_header_json),
+            encoded_logout_header: b64(&logout_header_json),
         })
     }
 
@@ -266,6 +270,12 @@ impl LoadedKey {
     #[must_use]
     pub fn encoded_id_header(&self) -> &str {
         &self.encoded_id_header
+    }
+
+    /// The base64url-encoded JWS header of logout tokens: `{"typ":"logout+jwt","alg":…,"kid":…}`.
+    #[must_use]
+    pub fn encoded_logout_header(&self) -> &str {
+        &self.encoded_logout_header
     }
 }
 

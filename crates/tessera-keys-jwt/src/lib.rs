@@ -18,6 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::signature::Signer as _;
 use tessera_domain::SigningAlgorithm;
+use tessera_domain::backchannel::LogoutTokenClaims;
 use tessera_domain::interaction::IdTokenHint;
 use tessera_domain::keys::{KeyId, KeyState, PrivateKeyDer, PublicJwk, SigningKey};
 use tessera_domain::ports::{KeyGenerator, RandomSource, SignError, TokenSigner};
@@ -30,6 +31,8 @@ pub use seal::{AesGcmSealer, MasterKey};
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 /// The `typ` of ID tokens (OpenID Connect Core §2 leaves it to `JWT`).
 pub const ID_TOKEN_TYP: &str = "JWT";
+/// The `typ` of logout tokens (Back-Channel Logout 1.0 §2.4: explicit typing).
+pub const LOGOUT_TOKEN_TYP: &str = "logout+jwt";
 
 /// What is installed: the signing key per algorithm and the published public keys.
 #[derive(Default)]
@@ -96,6 +99,17 @@ impl TokenSigner for JwtKeyRing {
         let payload = serde_json::to_vec(&claims::IdClaims::from(claims))
             .map_err(|e| SignError::BadKey(format!("claims did not serialise: {e}")))?;
         compact(&key, key.encoded_id_header(), &payload)
+    }
+
+    fn sign_logout_token(
+        &self,
+        alg: SigningAlgorithm,
+        claims: &LogoutTokenClaims,
+    ) -> Result<AccessToken, SignError> {
+        let key = self.active(alg)?;
+        let payload = serde_json::to_vec(&claims::LogoutClaims::from(claims))
+            .map_err(|e| SignError::BadKey(format!("claims did not serialise: {e}")))?;
+        compact(&key, key.encoded_logout_header(), &payload)
     }
 
     fn can_sign(&self, alg: SigningAlgorithm) -> bool {

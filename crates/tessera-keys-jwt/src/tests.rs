@@ -346,3 +346,40 @@ fn id_tokens_are_typ_jwt_verify_against_the_jwks_and_are_never_access_tokens() {
         "another server's keys"
     );
 }
+
+#[test]
+fn logout_tokens_are_typ_logout_jwt_with_the_event_and_no_nonce() {
+    use tessera_domain::backchannel::{LOGOUT_EVENT, LogoutTokenClaims};
+    let ring = JwtKeyRing::new();
+    ring.install(&[key(SigningAlgorithm::Es256, KeyState::Active, 1)])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let now = jsonwebtoken::get_current_timestamp() as i64;
+    let claims = LogoutTokenClaims {
+        iss: Issuer::parse("https://id.example").unwrap_or_else(|e| panic!("{e}")),
+        aud: ClientId::parse("https://api.example").unwrap_or_else(|e| panic!("{e}")),
+        iat: UnixTime::from_secs(now),
+        exp: UnixTime::from_secs(now + 120),
+        jti: "jti-1".into(),
+        sub: "usr_1".into(),
+        sid: Some("sid-1".into()),
+    };
+    let token = ring
+        .sign_logout_token(SigningAlgorithm::Es256, &claims)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let header = decode_header(token.expose()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+    let got = verify(&ring, token.expose());
+    assert_eq!(got["aud"], "https://api.example");
+    assert_eq!(got["jti"], "jti-1");
+    assert_eq!(got["sid"], "sid-1");
+    assert_eq!(got["events"][LOGOUT_EVENT], json!({}));
+    assert!(
+        got.get("nonce").is_none(),
+        "§2.4: a logout token never has a nonce"
+    );
+    assert_eq!(ring.verify(token.expose()), Err(SignError::Invalid));
+    assert_eq!(
+        ring.verify_id_token(token.expose()),
+        Err(SignError::Invalid)
+    );
+}

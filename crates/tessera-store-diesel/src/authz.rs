@@ -177,6 +177,22 @@ struct SessionRow {
     user_id: String,
     auth_time: i64,
     expires_at: i64,
+    sid: Option<String>,
+}
+
+fn session(r: SessionRow) -> Result<Session, StoreError> {
+    let c = |e: ParseError| StoreError::Corrupt(format!("session: {e}"));
+    let hash = TokenHash::parse(&r.hash).map_err(c)?;
+    Ok(Session {
+        // Sessions stored before they had a sid get one derived from their hash.
+        sid: r
+            .sid
+            .unwrap_or_else(|| tessera_domain::authorize::legacy_sid(&hash)),
+        hash,
+        user_id: UserId::parse(&r.user_id).map_err(c)?,
+        auth_time: UnixTime::from_secs(r.auth_time),
+        expires_at: UnixTime::from_secs(r.expires_at),
+    })
 }
 
 #[async_trait]
@@ -187,6 +203,7 @@ impl SessionStore for DieselStore {
             user_id: session.user_id.to_string(),
             auth_time: session.auth_time.as_secs(),
             expires_at: session.expires_at.as_secs(),
+            sid: Some(session.sid.clone()),
         };
         self.run(move |conn| {
             diesel::insert_into(sessions::table)
@@ -208,27 +225,45 @@ impl SessionStore for DieselStore {
                 .first(conn)
                 .optional()
                 .map_err(from_diesel)?;
-            let c = |e: ParseError| StoreError::Corrupt(format!("session: {e}"));
-            row.map(|r| {
-                Ok(Session {
-                    hash: TokenHash::parse(&r.hash).map_err(c)?,
-                    user_id: UserId::parse(&r.user_id).map_err(c)?,
-                    auth_time: UnixTime::from_secs(r.auth_time),
-                    expires_at: UnixTime::from_secs(r.expires_at),
-                })
-            })
-            .transpose()
+            row.map(session).transpose()
         })
         .await
     }
 
-    async fn delete(&self, hash: &TokenHash) -> Result<(), StoreError> {
+    async fn delete(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {
         let hash = hash.to_text();
         self.run(move |conn| {
-            diesel::delete(sessions::table.find(&hash))
+            let row: Option<SessionRow> = sessions::table
+                .find(&hash)
+                .select(SessionRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(from_diesel)?;
+            let deleted = diesel::delete(sessions::table.find(&hash))
                 .execute(conn)
-                .map(|_| ())
-                .map_err(from_diesel)
+                .map_err(from_diesel)?;
+            // Whoever deleted it reports it: of two racing deletes, one ends the session.
+            match row {
+                Some(r) if deleted > 0 => session(r).map(Some),
+                _ => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn delete_for_user(&self, user: &UserId) -> Result<Vec<Session>, StoreError> {
+        let user = user.to_string();
+        self.run(move |conn| {
+            let rows: Vec<SessionRow> = write_tx(conn, |conn| {
+                let rows = sessions::table
+                    .filter(sessions::user_id.eq(&user))
+                    .select(SessionRow::as_select())
+                    .load(conn)?;
+                diesel::delete(sessions::table.filter(sessions::user_id.eq(&user)))
+                    .execute(conn)?;
+                Ok(rows)
+            })?;
+            rows.into_iter().map(session).collect()
         })
         .await
     }

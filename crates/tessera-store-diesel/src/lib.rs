@@ -10,6 +10,7 @@
 
 mod audit;
 mod authz;
+mod backchannel;
 mod convert;
 mod error;
 mod leases;

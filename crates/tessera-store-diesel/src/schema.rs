@@ -190,6 +190,29 @@ diesel::table! {
         user_id -> Text,
         auth_time -> BigInt,
         expires_at -> BigInt,
+        sid -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    session_clients (sid, client_id) {
+        sid -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    logout_notices (jti) {
+        jti -> Text,
+        client_id -> Text,
+        uri -> Text,
+        sub -> Text,
+        sid -> Nullable<Text>,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        give_up_at -> BigInt,
     }
 }
 

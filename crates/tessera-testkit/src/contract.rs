@@ -683,6 +683,7 @@ pub async fn sessions(store: &dyn tessera_domain::ports::SessionStore) {
         user_id: tessera_domain::user::UserId::parse("u-1").unwrap(),
         auth_time: UnixTime::from_secs(100),
         expires_at: UnixTime::from_secs(200),
+        sid: "sid-1".into(),
     };
     store.insert(&s).await.unwrap();
     assert_eq!(store.insert(&s).await, Err(StoreError::Conflict));
@@ -695,8 +696,12 @@ pub async fn sessions(store: &dyn tessera_domain::ports::SessionStore) {
         Ok(None),
         "ended"
     );
-    store.delete(&s.hash).await.unwrap();
-    store.delete(&s.hash).await.unwrap();
+    assert_eq!(
+        store.delete(&s.hash).await,
+        Ok(Some(s.clone())),
+        "delete MUST return what it ended, sid included"
+    );
+    assert_eq!(store.delete(&s.hash).await, Ok(None), "idempotent");
     assert_eq!(
         store.find(&s.hash, UnixTime::from_secs(150)).await,
         Ok(None)
@@ -705,6 +710,36 @@ pub async fn sessions(store: &dyn tessera_domain::ports::SessionStore) {
     old.hash = tessera_domain::issued::TokenHash::of("s2");
     store.insert(&old).await.unwrap();
     assert_eq!(store.purge(UnixTime::from_secs(200)).await, Ok(1));
+
+    // Every session of one user ends at once; another user's stays.
+    let session = |name: &str, user: &str| Session {
+        hash: tessera_domain::issued::TokenHash::of(name),
+        user_id: tessera_domain::user::UserId::parse(user).unwrap(),
+        auth_time: UnixTime::from_secs(100),
+        expires_at: UnixTime::from_secs(900),
+        sid: format!("sid-{name}"),
+    };
+    for (name, user) in [("a1", "ana"), ("a2", "ana"), ("b1", "bia")] {
+        store.insert(&session(name, user)).await.unwrap();
+    }
+    let ana = tessera_domain::user::UserId::parse("ana").unwrap();
+    let mut ended: Vec<String> = store
+        .delete_for_user(&ana)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.sid)
+        .collect();
+    ended.sort();
+    assert_eq!(ended, ["sid-a1", "sid-a2"]);
+    assert_eq!(store.delete_for_user(&ana).await, Ok(Vec::new()));
+    assert!(
+        store
+            .find(&session("b1", "bia").hash, UnixTime::from_secs(150))
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 /// [`tessera_domain::ports::ConsentStore`]'s contract.

@@ -252,6 +252,20 @@ impl tessera_domain::ports::TokenSigner for StubSigner {
         )))
     }
 
+    fn sign_logout_token(
+        &self,
+        alg: tessera_domain::SigningAlgorithm,
+        claims: &tessera_domain::backchannel::LogoutTokenClaims,
+    ) -> Result<tessera_domain::token::AccessToken, tessera_domain::ports::SignError> {
+        if let Some(e) = self.fail.lock().unwrap().clone() {
+            return Err(e);
+        }
+        Ok(tessera_domain::token::AccessToken::new(format!(
+            "stub-logout!{alg}!{}!{}",
+            claims.aud, claims.jti
+        )))
+    }
+
     fn verify_id_token(
         &self,
         token: &str,
@@ -737,9 +751,24 @@ impl tessera_domain::ports::SessionStore for InMemoryAuthz {
             .cloned())
     }
 
-    async fn delete(&self, hash: &tessera_domain::issued::TokenHash) -> Result<(), StoreError> {
-        self.sessions.lock().unwrap().retain(|s| s.hash != *hash);
-        Ok(())
+    async fn delete(
+        &self,
+        hash: &tessera_domain::issued::TokenHash,
+    ) -> Result<Option<tessera_domain::authorize::Session>, StoreError> {
+        let mut all = self.sessions.lock().unwrap();
+        let found = all.iter().find(|s| s.hash == *hash).cloned();
+        all.retain(|s| s.hash != *hash);
+        Ok(found)
+    }
+
+    async fn delete_for_user(
+        &self,
+        user: &tessera_domain::user::UserId,
+    ) -> Result<Vec<tessera_domain::authorize::Session>, StoreError> {
+        let mut all = self.sessions.lock().unwrap();
+        let (theirs, rest): (Vec<_>, Vec<_>) = all.drain(..).partition(|s| s.user_id == *user);
+        *all = rest;
+        Ok(theirs)
     }
 
     async fn purge(&self, now: UnixTime) -> Result<u64, StoreError> {

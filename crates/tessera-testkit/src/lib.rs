@@ -16,3 +16,4 @@
 pub mod contract;
 pub mod fakes;
 pub mod fixtures;
+pub mod outbox;

@@ -61,6 +61,8 @@ pub struct AuthorizePorts {
     pub signer: Arc<dyn TokenSigner>,
     /// The issuer this server signs as.
     pub issuer: Issuer,
+    /// Who took part in which session, to tell them when it ends.
+    pub backchannel: Arc<crate::service::Backchannel>,
 }
 
 /// The authorization endpoint's use cases.
@@ -236,36 +238,64 @@ impl AuthorizeService {
         };
         self.audit.record(event.source(Some(address)));
         let user = outcome?;
+        // The browser's previous session is replaced by a new cookie (no fixation). The same
+        // user signing in again (prompt=login, max_age) keeps the session's sid; another
+        // account ends the old session, and its clients are told (Back-Channel Logout).
+        let previous = match previous.and_then(|c| ReferenceToken::recognise(SESSION_PREFIX, c)) {
+            Some(token) => self
+                .ports
+                .sessions
+                .delete(&token.hash())
+                .await
+                .map_err(|_| SignInError::Unavailable)?,
+            None => None,
+        };
+        let sid = match previous.filter(|old| old.expires_at > now) {
+            Some(old) if old.user_id == user.id => old.sid,
+            Some(old) => {
+                self.ports
+                    .backchannel
+                    .ended(&[old], now)
+                    .await
+                    .map_err(|_| SignInError::Unavailable)?;
+                self.new_sid()
+            }
+            None => self.new_sid(),
+        };
         let cookie = ReferenceToken::generate(SESSION_PREFIX, self.random_32());
         let session = Session {
             hash: cookie.hash(),
             user_id: user.id.clone(),
             auth_time: now,
             expires_at: now.plus_secs(i64::from(self.policy.session_ttl_secs)),
+            sid,
         };
         self.ports
             .sessions
             .insert(&session)
             .await
             .map_err(|_| SignInError::Unavailable)?;
-        // The browser's previous session (prompt=login, max_age, another account) is replaced.
-        if let Some(old) = previous
-            && let Err(e) = self.end_session(old).await
-        {
-            tracing::warn!(error = %e, "ending the replaced session failed; it expires on its own");
-        }
         Ok((cookie, session, user))
     }
 
-    /// Ends the session of a cookie (RP-initiated logout).
+    /// Ends the session of a cookie (RP-initiated logout); its clients are told.
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn end_session(&self, cookie: &str) -> Result<(), StoreError> {
-        match ReferenceToken::recognise(SESSION_PREFIX, cookie) {
-            Some(token) => self.ports.sessions.delete(&token.hash()).await,
-            None => Ok(()),
+    pub async fn end_session(&self, cookie: &str, now: UnixTime) -> Result<(), StoreError> {
+        let Some(token) = ReferenceToken::recognise(SESSION_PREFIX, cookie) else {
+            return Ok(());
+        };
+        if let Some(ended) = self.ports.sessions.delete(&token.hash()).await? {
+            self.ports.backchannel.ended(&[ended], now).await?;
         }
+        Ok(())
+    }
+
+    fn new_sid(&self) -> String {
+        let mut raw = [0u8; 16];
+        self.ports.random.fill(&mut raw);
+        crate::authorize::new_sid(raw)
     }
 
     /// Whether `user` must be asked to consent to `request`: never for a first-party client,
@@ -334,9 +364,13 @@ impl AuthorizeService {
             auth_time: session.auth_time,
             expires_at: now.plus_secs(i64::from(self.policy.code_ttl_secs)),
             issued: None,
-            sid: Some(session.sid()),
+            sid: Some(session.sid.clone()),
         };
         self.ports.codes.insert(&record).await?;
+        self.ports
+            .backchannel
+            .participated(session, &request.client_id)
+            .await?;
         Ok(code)
     }
 

@@ -70,7 +70,7 @@ impl AuthorizeService {
             confirmed,
         });
         if let (LogoutPlan::End(_), Some(c)) = (&decided, cookie) {
-            self.end_session(c).await?;
+            self.end_session(c, now).await?;
         }
         Ok(decided)
     }

@@ -88,7 +88,7 @@ impl ClientRepository for Fixed {
 }
 
 #[derive(Default)]
-struct Counter(AtomicU64);
+pub(crate) struct Counter(AtomicU64);
 
 impl RandomSource for Counter {
     fn fill(&self, buf: &mut [u8]) {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::client::ClientName;
 use crate::error::StoreError;
-use crate::ports::{BlockingWork, RandomSource, SignInThrottle, UserRepository};
+use crate::ports::{BlockingWork, RandomSource, SessionStore, SignInThrottle, UserRepository};
 use crate::time::UnixTime;
 use crate::user::{
     Email, LockoutPolicy, Logon, Password, PasswordHash, Profile, SignInState, User, UserId,
@@ -39,13 +39,48 @@ fn store(e: StoreError) -> UserError {
 pub struct UserAdmin {
     repo: Arc<dyn UserRepository>,
     random: Arc<dyn RandomSource>,
+    sign_out: Option<(Arc<dyn SessionStore>, Arc<crate::service::Backchannel>)>,
 }
 
 impl UserAdmin {
     /// A service over the user store.
     #[must_use]
     pub fn new(repo: Arc<dyn UserRepository>, random: Arc<dyn RandomSource>) -> Self {
-        Self { repo, random }
+        Self {
+            repo,
+            random,
+            sign_out: None,
+        }
+    }
+
+    /// Also ends a user's browser sessions (telling their clients) when the user is signed out,
+    /// locked or disabled.
+    #[must_use]
+    pub fn with_sessions(
+        mut self,
+        sessions: Arc<dyn SessionStore>,
+        backchannel: Arc<crate::service::Backchannel>,
+    ) -> Self {
+        self.sign_out = Some((sessions, backchannel));
+        self
+    }
+
+    /// Ends every browser session of the user; each client that took part in one and
+    /// registered a back-channel logout URI is told (Back-Channel Logout 1.0 §2.5). Returns how
+    /// many sessions ended.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such user; a store failure.
+    pub async fn sign_out(&self, id: &UserId, now: UnixTime) -> Result<usize, UserError> {
+        if self.repo.find(id).await.map_err(store)?.is_none() {
+            return Err(UserError::NotFound(id.clone()));
+        }
+        let Some((sessions, backchannel)) = &self.sign_out else {
+            return Ok(0);
+        };
+        let ended = sessions.delete_for_user(id).await.map_err(store)?;
+        backchannel.ended(&ended, now).await.map_err(store)?;
+        Ok(ended.len())
     }
 
     /// Creates an active user; the id is generated (`usr_` and 24 hex digits) when not given.
@@ -135,6 +170,9 @@ impl UserAdmin {
         now: UnixTime,
     ) -> Result<User, UserError> {
         let user = self.change(id, now, |u| u.status = status).await?;
+        if status != UserStatus::Active {
+            self.sign_out(id, now).await?;
+        }
         if status == UserStatus::Active && (user.locked_until.is_some() || user.failed_sign_ins > 0)
         {
             self.repo.set_sign_in_lock(id, None).await.map_err(store)?;

@@ -123,8 +123,15 @@ fn authorize_service(
         tessera_domain::user::LockoutPolicy::default(),
     )
     .unwrap();
+    let backchannel = Arc::new(tessera_domain::service::Backchannel::new(
+        clients.clone(),
+        Arc::new(tessera_testkit::outbox::InMemoryOutbox::default()),
+        Arc::new(CountingRandom::default()),
+        3600,
+    ));
     Arc::new(tessera_domain::service::AuthorizeService::new(
         tessera_domain::service::AuthorizePorts {
+            backchannel,
             clients,
             codes: authz.clone(),
             sessions: authz.clone(),

@@ -29,6 +29,11 @@ use crate::time::UnixTime;
 use crate::token::{AccessToken, AccessTokenClaims, IdTokenClaims};
 use crate::user::{Logon, User, UserId};
 
+mod backchannel;
+pub use backchannel::{DeliveryError, LogoutDelivery, LogoutOutbox};
+#[cfg(any(test, feature = "mocks"))]
+pub use backchannel::{MockLogoutDelivery, MockLogoutOutbox};
+
 /// Where clients live.
 #[cfg_attr(any(test, feature = "mocks"), automock)]
 #[async_trait]
@@ -170,6 +175,17 @@ pub trait TokenSigner: Send + Sync {
         &self,
         alg: SigningAlgorithm,
         claims: &AccessTokenClaims,
+    ) -> Result<AccessToken, SignError>;
+
+    /// Signs `claims` as a Back-Channel Logout token (`typ: logout+jwt`, §2.4) with the active
+    /// key for `alg`.
+    ///
+    /// # Errors
+    /// [`SignError::NoActiveKey`] when no active key for `alg` is installed.
+    fn sign_logout_token(
+        &self,
+        alg: SigningAlgorithm,
+        claims: &crate::backchannel::LogoutTokenClaims,
     ) -> Result<AccessToken, SignError>;
 
     /// Signs `claims` as an OpenID Connect ID token (`typ: JWT`) with the active key for `alg`.
@@ -671,14 +687,23 @@ pub trait SessionStore: Send + Sync {
     /// Cancel safe: it only reads.
     async fn find(&self, hash: &TokenHash, now: UnixTime) -> Result<Option<Session>, StoreError>;
 
-    /// Ends a session (idempotent).
+    /// Ends a session (idempotent) and returns it, when it existed.
     ///
     /// # Errors
     /// `Unavailable`.
     ///
     /// # Cancel safety
-    /// One statement.
-    async fn delete(&self, hash: &TokenHash) -> Result<(), StoreError>;
+    /// One statement that deletes; what it returns is read first.
+    async fn delete(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError>;
+
+    /// Ends every session of `user` and returns them.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    ///
+    /// # Cancel safety
+    /// One statement that deletes; what it returns is read first.
+    async fn delete_for_user(&self, user: &UserId) -> Result<Vec<Session>, StoreError>;
 
     /// Deletes sessions that ended before `now`; returns how many.
     ///

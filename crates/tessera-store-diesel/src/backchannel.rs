@@ -1,0 +1,221 @@
+//! Back-Channel Logout's store: which clients took part in which session (`session_clients`)
+//! and the logout notices waiting for delivery (`logout_notices`), claimed under the write lock
+//! so two nodes never deliver the same notice at once.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use tessera_domain::backchannel::{LogoutNotice, Participant};
+use tessera_domain::ports::LogoutOutbox;
+use tessera_domain::registration::BackchannelUri;
+use tessera_domain::user::UserId;
+use tessera_domain::{ClientId, ParseError, StoreError, UnixTime};
+
+use crate::error::from_diesel;
+use crate::repo::{DieselStore, write_tx};
+use crate::schema::{logout_notices, session_clients};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = session_clients)]
+struct ParticipantRow {
+    sid: String,
+    client_id: String,
+    user_id: String,
+    expires_at: i64,
+}
+
+fn participant(r: ParticipantRow) -> Result<Participant, StoreError> {
+    let c = |e: ParseError| StoreError::Corrupt(format!("session client: {e}"));
+    Ok(Participant {
+        sid: r.sid,
+        user_id: UserId::parse(&r.user_id).map_err(c)?,
+        client_id: ClientId::parse(&r.client_id).map_err(c)?,
+        expires_at: UnixTime::from_secs(r.expires_at),
+    })
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = logout_notices)]
+struct NoticeRow {
+    jti: String,
+    client_id: String,
+    uri: String,
+    sub: String,
+    sid: Option<String>,
+    attempts: i32,
+    next_attempt_at: i64,
+    give_up_at: i64,
+}
+
+fn notice_row(n: &LogoutNotice) -> NoticeRow {
+    NoticeRow {
+        jti: n.jti.clone(),
+        client_id: n.client_id.to_string(),
+        uri: n.uri.to_string(),
+        sub: n.sub.clone(),
+        sid: n.sid.clone(),
+        attempts: i32::try_from(n.attempts).unwrap_or(i32::MAX),
+        next_attempt_at: n.next_attempt_at.as_secs(),
+        give_up_at: n.give_up_at.as_secs(),
+    }
+}
+
+fn notice(r: NoticeRow) -> Result<LogoutNotice, StoreError> {
+    let c = |e: ParseError| StoreError::Corrupt(format!("logout notice: {e}"));
+    Ok(LogoutNotice {
+        jti: r.jti,
+        client_id: ClientId::parse(&r.client_id).map_err(c)?,
+        uri: BackchannelUri::parse(&r.uri).map_err(c)?,
+        sub: r.sub,
+        sid: r.sid,
+        attempts: u32::try_from(r.attempts).unwrap_or_default(),
+        next_attempt_at: UnixTime::from_secs(r.next_attempt_at),
+        give_up_at: UnixTime::from_secs(r.give_up_at),
+    })
+}
+
+#[async_trait]
+impl LogoutOutbox for DieselStore {
+    async fn record_participant(&self, p: &Participant) -> Result<(), StoreError> {
+        let row = ParticipantRow {
+            sid: p.sid.clone(),
+            client_id: p.client_id.to_string(),
+            user_id: p.user_id.to_string(),
+            expires_at: p.expires_at.as_secs(),
+        };
+        self.run(move |conn| {
+            // Idempotent without ON CONFLICT (which the multi-backend connection cannot carry):
+            // a repeat is a unique violation of the primary key, which changes nothing.
+            match diesel::insert_into(session_clients::table)
+                .values(&row)
+                .execute(conn)
+                .map_err(from_diesel)
+            {
+                Ok(_) | Err(StoreError::Conflict) => Ok(()),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
+    async fn take_participants(&self, sids: &[String]) -> Result<Vec<Participant>, StoreError> {
+        let sids = sids.to_vec();
+        self.run(move |conn| {
+            let rows: Vec<ParticipantRow> = write_tx(conn, |conn| {
+                let rows = session_clients::table
+                    .filter(session_clients::sid.eq_any(&sids))
+                    .select(ParticipantRow::as_select())
+                    .load(conn)?;
+                diesel::delete(session_clients::table.filter(session_clients::sid.eq_any(&sids)))
+                    .execute(conn)?;
+                Ok(rows)
+            })?;
+            rows.into_iter().map(participant).collect()
+        })
+        .await
+    }
+
+    async fn enqueue(&self, notices: &[LogoutNotice]) -> Result<(), StoreError> {
+        if notices.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<NoticeRow> = notices.iter().map(notice_row).collect();
+        self.run(move |conn| {
+            write_tx(conn, |conn| {
+                for row in &rows {
+                    diesel::insert_into(logout_notices::table)
+                        .values(row)
+                        .execute(conn)?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn claim_due(
+        &self,
+        now: UnixTime,
+        lease_until: UnixTime,
+        limit: u32,
+    ) -> Result<Vec<LogoutNotice>, StoreError> {
+        self.run(move |conn| {
+            let rows: Vec<NoticeRow> = write_tx(conn, |conn| {
+                let rows: Vec<NoticeRow> = logout_notices::table
+                    .filter(logout_notices::next_attempt_at.le(now.as_secs()))
+                    .order((logout_notices::next_attempt_at, logout_notices::jti))
+                    .limit(i64::from(limit))
+                    .select(NoticeRow::as_select())
+                    .load(conn)?;
+                let jtis: Vec<&str> = rows.iter().map(|r| r.jti.as_str()).collect();
+                diesel::update(logout_notices::table.filter(logout_notices::jti.eq_any(&jtis)))
+                    .set(logout_notices::next_attempt_at.eq(lease_until.as_secs()))
+                    .execute(conn)?;
+                Ok(rows)
+            })?;
+            rows.into_iter().map(notice).collect()
+        })
+        .await
+    }
+
+    async fn reschedule(&self, jti: &str, attempts: u32, at: UnixTime) -> Result<(), StoreError> {
+        let jti = jti.to_owned();
+        let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
+        self.run(move |conn| {
+            diesel::update(logout_notices::table.find(&jti))
+                .set((
+                    logout_notices::attempts.eq(attempts),
+                    logout_notices::next_attempt_at.eq(at.as_secs()),
+                ))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(from_diesel)
+        })
+        .await
+    }
+
+    async fn finish(&self, jti: &str) -> Result<(), StoreError> {
+        let jti = jti.to_owned();
+        self.run(move |conn| {
+            diesel::delete(logout_notices::table.find(&jti))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(from_diesel)
+        })
+        .await
+    }
+
+    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError> {
+        self.run(move |conn| {
+            diesel::delete(
+                session_clients::table.filter(session_clients::expires_at.le(now.as_secs())),
+            )
+            .execute(conn)
+            .map(|n| n as u64)
+            .map_err(from_diesel)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::pool::StoreConfig;
+    use crate::testdb::{TestDb, on_both_backends};
+
+    async fn keeps_the_logout_outbox_contract(db: TestDb) {
+        let store = DieselStore::open(
+            &StoreConfig::new(db.url()),
+            Arc::new(tessera_testkit::fakes::FixedClock::at(1)),
+            Arc::new(tessera_testkit::fakes::TestSealer(1)),
+        )
+        .unwrap();
+        tessera_testkit::outbox::contract(&store).await;
+    }
+
+    on_both_backends!(keeps_the_logout_outbox_contract);
+}
