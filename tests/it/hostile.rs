@@ -100,6 +100,25 @@ fn check(server: &Server, c: &Case) {
     let json = || -> Value {
         serde_json::from_str(&text).unwrap_or_else(|_| panic!("{}: not JSON: {text}", c.name))
     };
+    // RFC 6749 §5.2 and §4.1.2.1: an error_description holds %x20-21 / %x23-5B / %x5D-7E only,
+    // whatever the hostile request reflected into it.
+    let description_ok = |d: &str| {
+        d.chars()
+            .all(|ch| matches!(ch, '\x20'..='\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E'))
+    };
+    if let Ok(body) = serde_json::from_str::<Value>(&text) {
+        for d in [&body["error_description"], &body["errorDescription"]] {
+            if let Some(d) = d.as_str() {
+                assert!(description_ok(d), "{}: error_description {d:?}", c.name);
+            }
+        }
+    }
+    if let Some(d) = reply
+        .header("location")
+        .and_then(|l| crate::oidc::query_param(l, "error_description"))
+    {
+        assert!(description_ok(&d), "{}: error_description {d:?}", c.name);
+    }
     match c.expect {
         Expect::Oauth(code) => assert_eq!(json()["error"], code, "{}", c.name),
         Expect::Serpro(code) => assert_eq!(json()["code"], code, "{}", c.name),

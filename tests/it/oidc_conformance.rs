@@ -473,3 +473,125 @@ fn logout_without_a_hint_asks_first() {
     );
     assert!(!browser.has_cookie("tessera_session"));
 }
+
+#[test]
+fn address_and_phone_scopes_release_their_claims_in_the_id_token_and_userinfo() {
+    let s = setup(&["--role", "ROLE_CLI-1STPARTY"]);
+    let out = s.t.cli(
+        &[
+            "user",
+            "create",
+            "--logon",
+            "cora",
+            "--email",
+            "cora@example.com",
+            "--name",
+            "Cora",
+            "--phone-number",
+            "+55 81 5555-0000",
+            "--phone-number-verified",
+            "--street-address",
+            "Rua do Sol, 10",
+            "--locality",
+            "Recife",
+            "--country",
+            "BR",
+            "--password-stdin",
+        ],
+        Some(PASSWORD),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (client, secret) = s.t.create_client(
+        "contact",
+        &[
+            "--role",
+            "ROLE_CLI-1STPARTY",
+            "--grant",
+            "authorization_code",
+            "--redirect-uri",
+            REDIRECT,
+            "--scope",
+            "openid address phone",
+        ],
+    );
+    let server = s.t.serve(&[]);
+    let meta = crate::harness::agent()
+        .get(&server.url("/.well-known/openid-configuration"))
+        .call()
+        .unwrap()
+        .into_json::<Value>()
+        .unwrap();
+    for scope in ["address", "phone"] {
+        assert!(
+            meta["scopes_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from(scope))
+        );
+    }
+    let mut browser = Browser::new();
+    let p = pkce("contact");
+    let reply = sign_in(
+        &mut browser,
+        &authorize_url(&server, &client, "openid address phone", Some(&p)),
+        "cora",
+        PASSWORD,
+    );
+    let code = code_from(&server, &reply);
+    let tokens = crate::harness::token_request(
+        &server,
+        Some(&crate::harness::basic(&client, &secret)),
+        &format!(
+            "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={}",
+            enc(REDIRECT),
+            p.verifier
+        ),
+    );
+    assert_eq!(
+        tokens.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&tokens.body)
+    );
+    let body = tokens.json();
+    let (_, id) = crate::jwt::verify(&server, body["id_token"].as_str().unwrap(), &client);
+    assert_eq!(id["phone_number"], "+55 81 5555-0000");
+    assert_eq!(id["phone_number_verified"], true);
+    assert_eq!(id["address"]["locality"], "Recife");
+    assert_eq!(id["address"]["formatted"], "Rua do Sol, 10\nRecife\nBR");
+    assert!(id.get("email").is_none(), "not asked for");
+    // Userinfo by a token in the form body (RFC 6750 §2.2).
+    let info = crate::harness::send(
+        crate::harness::agent()
+            .post(&server.url("/oauth2/userinfo"))
+            .set("Content-Type", "application/x-www-form-urlencoded"),
+        Some(format!("access_token={}", body["access_token"].as_str().unwrap()).as_bytes()),
+    );
+    assert_eq!(info.status, 200, "{}", String::from_utf8_lossy(&info.body));
+    let claims = info.json();
+    assert_eq!(claims["phone_number"], "+55 81 5555-0000");
+    assert_eq!(claims["address"]["street_address"], "Rua do Sol, 10");
+    assert_eq!(claims["address"]["country"], "BR");
+    // The token in the header and in the body at once is refused (RFC 6750 §2).
+    let both = crate::harness::send(
+        crate::harness::agent()
+            .post(&server.url("/oauth2/userinfo"))
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .set(
+                "Authorization",
+                &format!("Bearer {}", body["access_token"].as_str().unwrap()),
+            ),
+        Some(format!("access_token={}", body["access_token"].as_str().unwrap()).as_bytes()),
+    );
+    assert_eq!(both.status, 400);
+    assert_eq!(both.json()["error"], "invalid_request");
+    let challenge = both.header("www-authenticate").unwrap();
+    assert!(
+        challenge.contains("error=\"invalid_request\""),
+        "{challenge}"
+    );
+}

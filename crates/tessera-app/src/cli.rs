@@ -95,18 +95,9 @@ pub enum UserCommand {
         /// User id [default: generated].
         #[arg(long)]
         id: Option<String>,
-        /// OpenID Connect `given_name`.
-        #[arg(long)]
-        given_name: Option<String>,
-        /// OpenID Connect `family_name`.
-        #[arg(long)]
-        family_name: Option<String>,
-        /// OpenID Connect `locale` (e.g. pt-BR).
-        #[arg(long)]
-        locale: Option<String>,
-        /// The e-mail address has been verified (`email_verified`).
-        #[arg(long)]
-        email_verified: bool,
+        /// The OpenID Connect profile claims.
+        #[command(flatten)]
+        profile: Box<ProfileArgs>,
         /// Read the password (8 to 256 characters) from standard input; without it the user
         /// cannot sign in until `user set-password`.
         #[arg(long)]
@@ -296,4 +287,42 @@ pub struct CreateArgs {
     /// generating one; it is stored as argon2id.
     #[arg(long)]
     pub secret_stdin: bool,
+}
+
+/// The OpenID Connect claims of a user (Core §5.1) beside the logon, name and e-mail.
+#[derive(Args, Debug)]
+pub struct ProfileArgs {
+    /// `given_name`.
+    #[arg(long)]
+    pub given_name: Option<String>,
+    /// `family_name`.
+    #[arg(long)]
+    pub family_name: Option<String>,
+    /// `locale` (e.g. pt-BR).
+    #[arg(long)]
+    pub locale: Option<String>,
+    /// The e-mail address has been verified (`email_verified`).
+    #[arg(long)]
+    pub email_verified: bool,
+    /// `phone_number` (scope phone), E.164 recommended: +55 11 91234-5678.
+    #[arg(long)]
+    pub phone_number: Option<String>,
+    /// The phone number has been verified (`phone_number_verified`).
+    #[arg(long)]
+    pub phone_number_verified: bool,
+    /// `address.street_address` (scope address).
+    #[arg(long)]
+    pub street_address: Option<String>,
+    /// `address.locality`: the city.
+    #[arg(long)]
+    pub locality: Option<String>,
+    /// `address.region`: the state or province.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// `address.postal_code`.
+    #[arg(long)]
+    pub postal_code: Option<String>,
+    /// `address.country`.
+    #[arg(long)]
+    pub country: Option<String>,
 }

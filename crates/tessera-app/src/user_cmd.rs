@@ -9,12 +9,44 @@ use serde_json::{Value, json};
 use tessera_domain::ClientName;
 use tessera_domain::ports::Clock;
 use tessera_domain::service::{NewUser, UserAdmin};
-use tessera_domain::user::{Email, Logon, Password, Profile, User, UserId, UserStatus};
+use tessera_domain::user::{
+    Email, Logon, Password, PhoneNumber, PostalAddress, Profile, User, UserId, UserStatus,
+};
 use tessera_keys_jwt::AwsLcRandom;
 
 use crate::cli::UserCommand;
 use crate::settings::Settings;
 use crate::wiring::{SystemClock, open_store};
+
+/// The profile claims of the command line.
+fn profile_of(p: Box<crate::cli::ProfileArgs>) -> anyhow::Result<Profile> {
+    let e = |e: tessera_domain::ParseError| anyhow!("{e}");
+    let opt = |v: Option<String>| v.as_deref().map(ClientName::parse).transpose().map_err(e);
+    if p.phone_number_verified && p.phone_number.is_none() {
+        anyhow::bail!("phone-number-verified: needs --phone-number");
+    }
+    Ok(Profile {
+        given_name: opt(p.given_name)?,
+        family_name: opt(p.family_name)?,
+        locale: opt(p.locale)?,
+        email_verified: p.email_verified,
+        phone_number: p
+            .phone_number
+            .as_deref()
+            .map(PhoneNumber::parse)
+            .transpose()
+            .map_err(e)?,
+        phone_number_verified: p.phone_number_verified,
+        address: PostalAddress {
+            street_address: opt(p.street_address)?,
+            locality: opt(p.locality)?,
+            region: opt(p.region)?,
+            postal_code: opt(p.postal_code)?,
+            country: opt(p.country)?,
+        }
+        .non_empty(),
+    })
+}
 
 fn user_json(u: &User) -> Value {
     json!({
@@ -27,6 +59,9 @@ fn user_json(u: &User) -> Value {
         "family_name": u.profile.family_name.as_ref().map(ClientName::as_str),
         "locale": u.profile.locale.as_ref().map(ClientName::as_str),
         "email_verified": u.profile.email_verified,
+        "phone_number": u.profile.phone_number.as_ref().map(PhoneNumber::as_str),
+        "phone_number_verified": u.profile.phone_number_verified,
+        "address": u.profile.address.as_ref().map(|a| a.formatted()),
         "has_password": u.password.is_some(),
         "failed_sign_ins": u.failed_sign_ins,
         "locked_until": u.locked_until.map(tessera_domain::UnixTime::as_secs),
@@ -49,7 +84,6 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
         UserAdmin::new(store.clone(), Arc::new(AwsLcRandom)).with_sessions(store, backchannel);
     let e = |e: tessera_domain::ParseError| anyhow!("{e}");
     let parse_id = |id: &str| UserId::parse(id).map_err(e);
-    let opt = |v: Option<String>| v.as_deref().map(ClientName::parse).transpose().map_err(e);
     let now = SystemClock.now();
     let out = match command {
         UserCommand::Create {
@@ -57,10 +91,7 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
             email,
             name,
             id,
-            given_name,
-            family_name,
-            locale,
-            email_verified,
+            profile,
             password_stdin,
         } => {
             let new = NewUser {
@@ -73,12 +104,7 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
                 } else {
                     None
                 },
-                profile: Profile {
-                    given_name: opt(given_name)?,
-                    family_name: opt(family_name)?,
-                    locale: opt(locale)?,
-                    email_verified,
-                },
+                profile: profile_of(profile)?,
             };
             user_json(&admin.create(new, now).await?)
         }

@@ -38,7 +38,8 @@ pub struct AccessTokenClaims {
 }
 
 /// The OpenID Connect standard claims of a user that a set of scopes releases (Core §5.1, §5.4):
-/// `profile` releases the name claims, `email` the address. The ID token and the userinfo
+/// `profile` releases the name claims, `email` the e-mail address, `phone` the telephone number
+/// and `address` the postal address, each when the user has it. The ID token and the userinfo
 /// endpoint both carry it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserInfo {
@@ -60,6 +61,12 @@ pub struct UserInfo {
     pub email: Option<String>,
     /// `email_verified` (email).
     pub email_verified: Option<bool>,
+    /// `phone_number` (phone).
+    pub phone_number: Option<String>,
+    /// `phone_number_verified` (phone, with a number).
+    pub phone_number_verified: Option<bool>,
+    /// `address` (address).
+    pub address: Option<crate::user::PostalAddress>,
 }
 
 impl UserInfo {
@@ -82,6 +89,15 @@ impl UserInfo {
         if scope.contains("email") {
             info.email = Some(user.email.to_string());
             info.email_verified = Some(user.profile.email_verified);
+        }
+        if scope.contains("phone")
+            && let Some(number) = &user.profile.phone_number
+        {
+            info.phone_number = Some(number.to_string());
+            info.phone_number_verified = Some(user.profile.phone_number_verified);
+        }
+        if scope.contains("address") {
+            info.address.clone_from(&user.profile.address);
         }
         info
     }
@@ -241,5 +257,61 @@ mod tests {
             43,
             "SHA-512 for Ed25519"
         );
+    }
+
+    #[test]
+    fn scopes_release_their_claims_and_nothing_else() {
+        use crate::user::{PhoneNumber, PostalAddress, Profile, User, UserId, UserStatus};
+        let name = |s: &str| crate::client::ClientName::parse(s).unwrap_or_else(|e| panic!("{e}"));
+        let user = User {
+            id: UserId::parse("usr_1").unwrap_or_else(|e| panic!("{e}")),
+            logon: crate::user::Logon::parse("ana").unwrap_or_else(|e| panic!("{e}")),
+            email: crate::user::Email::parse("ana@example.com").unwrap_or_else(|e| panic!("{e}")),
+            name: name("Ana"),
+            status: UserStatus::Active,
+            password: None,
+            profile: Profile {
+                phone_number: Some(
+                    PhoneNumber::parse("+55 11 5555-0000").unwrap_or_else(|e| panic!("{e}")),
+                ),
+                phone_number_verified: true,
+                address: Some(PostalAddress {
+                    locality: Some(name("Recife")),
+                    ..PostalAddress::default()
+                }),
+                ..Profile::default()
+            },
+            failed_sign_ins: 0,
+            locked_until: None,
+            created_at: UnixTime::from_secs(1),
+            updated_at: UnixTime::from_secs(2),
+        };
+        let of = |scope: &str| UserInfo::of(&user, &ScopeSet::parse(scope).unwrap_or_default());
+        let openid = of("openid");
+        assert_eq!(
+            openid,
+            UserInfo {
+                sub: "usr_1".into(),
+                ..UserInfo::default()
+            }
+        );
+        let phone = of("openid phone");
+        assert_eq!(phone.phone_number.as_deref(), Some("+55 11 5555-0000"));
+        assert_eq!(phone.phone_number_verified, Some(true));
+        assert_eq!(phone.address, None);
+        let address = of("openid address");
+        assert_eq!(
+            address.address.map(|a| a.formatted()).as_deref(),
+            Some("Recife")
+        );
+        assert_eq!(address.phone_number, None);
+        // No number: no phone claims at all, not a false "verified".
+        let mut without = user.clone();
+        without.profile.phone_number = None;
+        let none = UserInfo::of(
+            &without,
+            &ScopeSet::parse("openid phone").unwrap_or_default(),
+        );
+        assert_eq!(none.phone_number_verified, None);
     }
 }

@@ -193,6 +193,72 @@ pub struct Profile {
     pub locale: Option<ClientName>,
     /// `email_verified`.
     pub email_verified: bool,
+    /// `phone_number` (scope `phone`).
+    pub phone_number: Option<PhoneNumber>,
+    /// `phone_number_verified` (scope `phone`).
+    pub phone_number_verified: bool,
+    /// `address` (scope `address`).
+    pub address: Option<PostalAddress>,
+}
+
+crate::string_newtype!(
+    /// A telephone number (Core §5.1 `phone_number`), E.164 recommended: `+`, digits, and the
+    /// separators people write (space, `-`, `(`, `)`, `.`), an extension after `;ext=`.
+    PhoneNumber,
+    "phone_number",
+    40,
+    |c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.' | ';' | 'e' | 'x' | 't' | '='),
+    "+, digits, spaces, - ( ) . and ;ext="
+);
+
+/// A postal address (Core §5.1.1): its components, each optional, as the user gave them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PostalAddress {
+    /// `street_address` (one line).
+    pub street_address: Option<ClientName>,
+    /// `locality`: the city.
+    pub locality: Option<ClientName>,
+    /// `region`: the state or province.
+    pub region: Option<ClientName>,
+    /// `postal_code`.
+    pub postal_code: Option<ClientName>,
+    /// `country`.
+    pub country: Option<ClientName>,
+}
+
+impl PostalAddress {
+    /// The address when it has at least one component.
+    #[must_use]
+    pub fn non_empty(self) -> Option<Self> {
+        (self != Self::default()).then_some(self)
+    }
+
+    /// `formatted` (Core §5.1.1): the street, then the locality, region and postal code on one
+    /// line, then the country, separated by line breaks.
+    #[must_use]
+    pub fn formatted(&self) -> String {
+        fn text(v: &Option<ClientName>) -> Option<&str> {
+            v.as_ref().map(ClientName::as_str)
+        }
+        let middle: Vec<&str> = [
+            text(&self.locality),
+            text(&self.region),
+            text(&self.postal_code),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let middle = middle.join(" ");
+        [
+            text(&self.street_address),
+            (!middle.is_empty()).then_some(middle.as_str()),
+            text(&self.country),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("\n")
+    }
 }
 
 /// A user.
@@ -366,5 +432,38 @@ mod tests {
         for s in [UserStatus::Active, UserStatus::Locked, UserStatus::Disabled] {
             assert_eq!(UserStatus::parse(s.as_str()), Ok(s));
         }
+    }
+
+    #[test]
+    fn phone_numbers_and_addresses_take_what_people_write() {
+        for good in [
+            "+55 11 91234-5678",
+            "+1 (555) 010-9999;ext=42",
+            "+4930123456",
+        ] {
+            assert!(PhoneNumber::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["", "call me", "+55 11 <script>", &"1".repeat(41)] {
+            assert!(PhoneNumber::parse(bad).is_err(), "{bad}");
+        }
+        let text = |s: &str| Some(ClientName::parse(s).unwrap_or_else(|e| panic!("{e}")));
+        let full = PostalAddress {
+            street_address: text("Av. Paulista, 1000"),
+            locality: text("São Paulo"),
+            region: text("SP"),
+            postal_code: text("01310-100"),
+            country: text("BR"),
+        };
+        assert_eq!(
+            full.formatted(),
+            "Av. Paulista, 1000\nSão Paulo SP 01310-100\nBR"
+        );
+        let city = PostalAddress {
+            locality: text("Recife"),
+            ..PostalAddress::default()
+        };
+        assert_eq!(city.formatted(), "Recife");
+        assert_eq!(PostalAddress::default().non_empty(), None);
+        assert!(city.non_empty().is_some());
     }
 }

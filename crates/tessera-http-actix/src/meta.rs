@@ -172,7 +172,7 @@ pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
             response_modes_supported: &tessera_domain::interaction::ResponseMode::SUPPORTED,
             prompt_values_supported: &["none", "login", "consent", "select_account"],
             code_challenge_methods_supported: &["S256"],
-            scopes_supported: &["openid", "profile", "email", "offline_access"],
+            scopes_supported: &tessera_domain::authorize::STANDARD_SCOPES,
             subject_types_supported: &["public"],
             // Discovery §3: RS256 is always among them (settings keep an RS256 key unless the
             // operator removed it); a client may choose any of the deployment's algorithms.
@@ -205,6 +205,9 @@ pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
                 "updated_at",
                 "email",
                 "email_verified",
+                "phone_number",
+                "phone_number_verified",
+                "address",
             ],
             claims_parameter_supported: false,
             request_parameter_supported: false,

@@ -74,6 +74,42 @@ pub(crate) struct IdClaims<'a> {
     email: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     email_verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_number: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_number_verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<Address<'a>>,
+}
+
+/// The `address` claim (OpenID Connect Core §5.1.1).
+#[derive(Serialize)]
+pub(crate) struct Address<'a> {
+    formatted: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    street_address: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locality: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postal_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country: Option<&'a str>,
+}
+
+impl<'a> From<&'a tessera_domain::user::PostalAddress> for Address<'a> {
+    fn from(a: &'a tessera_domain::user::PostalAddress) -> Self {
+        let text = |v: &'a Option<tessera_domain::ClientName>| v.as_ref().map(|n| n.as_str());
+        Self {
+            formatted: a.formatted(),
+            street_address: text(&a.street_address),
+            locality: text(&a.locality),
+            region: text(&a.region),
+            postal_code: text(&a.postal_code),
+            country: text(&a.country),
+        }
+    }
 }
 
 impl<'a> From<&'a IdTokenClaims> for IdClaims<'a> {
@@ -100,6 +136,9 @@ impl<'a> From<&'a IdTokenClaims> for IdClaims<'a> {
             updated_at: u.updated_at.map(UnixTime::as_secs),
             email: u.email.as_deref(),
             email_verified: u.email_verified,
+            phone_number: u.phone_number.as_deref(),
+            phone_number_verified: u.phone_number_verified,
+            address: u.address.as_ref().map(Address::from),
         }
     }
 }

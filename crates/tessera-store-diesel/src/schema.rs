@@ -153,6 +153,13 @@ diesel::table! {
         email_verified -> Bool,
         failed_sign_ins -> Integer,
         locked_until -> Nullable<BigInt>,
+        phone_number -> Nullable<Text>,
+        phone_number_verified -> Bool,
+        street_address -> Nullable<Text>,
+        locality -> Nullable<Text>,
+        region -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        country -> Nullable<Text>,
     }
 }
 

@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use diesel::prelude::*;
 use tessera_domain::ports::{SignInThrottle, UserRepository};
-use tessera_domain::user::{Email, Logon, PasswordHash, Profile, User, UserId, UserStatus};
+use tessera_domain::user::{
+    Email, Logon, PasswordHash, PhoneNumber, PostalAddress, Profile, User, UserId, UserStatus,
+};
 use tessera_domain::{ClientName, ParseError, StoreError, UnixTime};
 
 use crate::error::from_diesel;
@@ -27,6 +29,13 @@ struct UserRow {
     email_verified: bool,
     failed_sign_ins: i32,
     locked_until: Option<i64>,
+    phone_number: Option<String>,
+    phone_number_verified: bool,
+    street_address: Option<String>,
+    locality: Option<String>,
+    region: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
 }
 
 /// What `update` writes: everything but the sign-in counters, which only the atomic sign-in
@@ -44,6 +53,13 @@ struct UserChanges<'a> {
     family_name: Option<&'a str>,
     locale: Option<&'a str>,
     email_verified: bool,
+    phone_number: Option<&'a str>,
+    phone_number_verified: bool,
+    street_address: Option<&'a str>,
+    locality: Option<&'a str>,
+    region: Option<&'a str>,
+    postal_code: Option<&'a str>,
+    country: Option<&'a str>,
 }
 
 fn row(u: &User) -> UserRow {
@@ -62,7 +78,26 @@ fn row(u: &User) -> UserRow {
         email_verified: u.profile.email_verified,
         failed_sign_ins: i32::try_from(u.failed_sign_ins).unwrap_or(i32::MAX),
         locked_until: u.locked_until.map(UnixTime::as_secs),
+        phone_number: u.profile.phone_number.as_ref().map(ToString::to_string),
+        phone_number_verified: u.profile.phone_number_verified,
+        street_address: address_part(u, |a| &a.street_address),
+        locality: address_part(u, |a| &a.locality),
+        region: address_part(u, |a| &a.region),
+        postal_code: address_part(u, |a| &a.postal_code),
+        country: address_part(u, |a| &a.country),
     }
+}
+
+fn address_part(u: &User, part: impl Fn(&PostalAddress) -> &Option<ClientName>) -> Option<String> {
+    u.profile
+        .address
+        .as_ref()
+        .and_then(|a| part(a).as_ref())
+        .map(ToString::to_string)
+}
+
+fn text(v: Option<&str>) -> Result<Option<ClientName>, ParseError> {
+    v.map(ClientName::parse).transpose()
 }
 
 fn user(r: UserRow) -> Result<User, StoreError> {
@@ -99,6 +134,21 @@ fn user(r: UserRow) -> Result<User, StoreError> {
                 .transpose()
                 .map_err(c)?,
             email_verified: r.email_verified,
+            phone_number: r
+                .phone_number
+                .as_deref()
+                .map(PhoneNumber::parse)
+                .transpose()
+                .map_err(c)?,
+            phone_number_verified: r.phone_number_verified,
+            address: PostalAddress {
+                street_address: text(r.street_address.as_deref()).map_err(c)?,
+                locality: text(r.locality.as_deref()).map_err(c)?,
+                region: text(r.region.as_deref()).map_err(c)?,
+                postal_code: text(r.postal_code.as_deref()).map_err(c)?,
+                country: text(r.country.as_deref()).map_err(c)?,
+            }
+            .non_empty(),
         },
         failed_sign_ins: u32::try_from(r.failed_sign_ins).unwrap_or(0),
         locked_until: r.locked_until.map(UnixTime::from_secs),
@@ -165,6 +215,13 @@ impl UserRepository for DieselStore {
                 family_name: r.family_name.as_deref(),
                 locale: r.locale.as_deref(),
                 email_verified: r.email_verified,
+                phone_number: r.phone_number.as_deref(),
+                phone_number_verified: r.phone_number_verified,
+                street_address: r.street_address.as_deref(),
+                locality: r.locality.as_deref(),
+                region: r.region.as_deref(),
+                postal_code: r.postal_code.as_deref(),
+                country: r.country.as_deref(),
             };
             match diesel::update(users::table.find(&r.id))
                 .set(&changes)

@@ -484,6 +484,15 @@ pub async fn users(repo: &dyn tessera_domain::ports::UserRepository) {
         family_name: Some(tessera_domain::ClientName::parse("Souza").unwrap()),
         locale: Some(tessera_domain::ClientName::parse("pt-BR").unwrap()),
         email_verified: true,
+        phone_number: Some(tessera_domain::user::PhoneNumber::parse("+55 81 5555-0000").unwrap()),
+        phone_number_verified: true,
+        address: Some(tessera_domain::user::PostalAddress {
+            street_address: Some(tessera_domain::ClientName::parse("Rua do Sol, 10").unwrap()),
+            locality: Some(tessera_domain::ClientName::parse("Recife").unwrap()),
+            region: None,
+            postal_code: Some(tessera_domain::ClientName::parse("50000-000").unwrap()),
+            country: Some(tessera_domain::ClientName::parse("BR").unwrap()),
+        }),
     };
     repo.update(&full).await.unwrap();
     assert_eq!(repo.find(&a.id).await, Ok(Some(full.clone())));

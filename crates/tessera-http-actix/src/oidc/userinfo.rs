@@ -36,6 +36,44 @@ struct UserInfoBody<'a> {
     email: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     email_verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_number: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_number_verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<AddressBody<'a>>,
+}
+
+/// The `address` claim (OpenID Connect Core §5.1.1).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Address)]
+struct AddressBody<'a> {
+    /// The whole address, for display.
+    formatted: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    street_address: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locality: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postal_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country: Option<&'a str>,
+}
+
+impl<'a> AddressBody<'a> {
+    fn of(a: &'a tessera_domain::user::PostalAddress) -> Self {
+        let text = |v: &'a Option<tessera_domain::ClientName>| v.as_ref().map(|n| n.as_str());
+        Self {
+            formatted: a.formatted(),
+            street_address: text(&a.street_address),
+            locality: text(&a.locality),
+            region: text(&a.region),
+            postal_code: text(&a.postal_code),
+            country: text(&a.country),
+        }
+    }
 }
 
 /// RFC 6750 §3 errors of the userinfo endpoint.
@@ -134,6 +172,9 @@ pub async fn userinfo(req: HttpRequest, payload: Payload, state: Data<HttpState>
             updated_at: u.updated_at.map(tessera_domain::UnixTime::as_secs),
             email: u.email.as_deref(),
             email_verified: u.email_verified,
+            phone_number: u.phone_number.as_deref(),
+            phone_number_verified: u.phone_number_verified,
+            address: u.address.as_ref().map(AddressBody::of),
         })),
         Err(TokenError::InvalidScope(_)) => bearer_error(
             StatusCode::FORBIDDEN,

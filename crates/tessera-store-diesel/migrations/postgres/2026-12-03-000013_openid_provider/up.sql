@@ -3,6 +3,7 @@
 -- opt-in to refresh tokens from client_credentials (RFC 6749 §4.4.3: off by default; clients
 -- that already had both grants keep what they got before). Codes and sessions carry the sid;
 -- Back-Channel Logout keeps which clients took part in a session and the notices to deliver.
+-- Users get the phone and address claims (Core §5.1).
 ALTER TABLE clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '';
 ALTER TABLE clients ADD COLUMN backchannel_logout_uri TEXT;
 ALTER TABLE clients ADD COLUMN id_token_alg TEXT;
@@ -31,3 +32,10 @@ CREATE TABLE logout_notices (
     give_up_at      BIGINT NOT NULL
 );
 CREATE INDEX logout_notices_next_attempt_at ON logout_notices (next_attempt_at);
+ALTER TABLE users ADD COLUMN phone_number TEXT;
+ALTER TABLE users ADD COLUMN phone_number_verified BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE users ADD COLUMN street_address TEXT;
+ALTER TABLE users ADD COLUMN locality TEXT;
+ALTER TABLE users ADD COLUMN region TEXT;
+ALTER TABLE users ADD COLUMN postal_code TEXT;
+ALTER TABLE users ADD COLUMN country TEXT;

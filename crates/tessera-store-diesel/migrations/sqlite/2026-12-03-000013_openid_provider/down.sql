@@ -1,3 +1,10 @@
+ALTER TABLE users DROP COLUMN country;
+ALTER TABLE users DROP COLUMN postal_code;
+ALTER TABLE users DROP COLUMN region;
+ALTER TABLE users DROP COLUMN locality;
+ALTER TABLE users DROP COLUMN street_address;
+ALTER TABLE users DROP COLUMN phone_number_verified;
+ALTER TABLE users DROP COLUMN phone_number;
 DROP TABLE logout_notices;
 DROP TABLE session_clients;
 ALTER TABLE sessions DROP COLUMN sid;
