@@ -155,7 +155,11 @@ fn configuration_comes_from_flag_environment_and_file() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["expires_in"], 90, "from tessera.toml");
     let jwks = crate::jwt::jwks(&server);
-    assert_eq!(jwks.keys.len(), 1, "keys.algorithms from tessera.toml");
+    assert_eq!(
+        jwks.keys.len(),
+        2,
+        "keys.algorithms from tessera.toml, and RS256 for ID tokens"
+    );
     let (_, claims) = crate::jwt::verify_with(
         &jwks,
         reply.json()["access_token"].as_str().unwrap(),

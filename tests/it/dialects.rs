@@ -47,9 +47,9 @@ fn serproid_client_token_replays_the_seed() {
         t.create_client("basic-only", &["--auth-method", "client_secret_basic"]);
     let (broken, broken_secret) = t.create_client(
         "rsa-app",
-        &["--auth-method", "client_secret_post", "--alg", "RS256"],
+        &["--auth-method", "client_secret_post", "--alg", "PS256"],
     );
-    // RS256 is switched off for this run: the client's tokens cannot be signed, a server-side fault.
+    // PS256 is switched off for this run: the client's tokens cannot be signed, a server-side fault.
     let server = t.serve(&[
         ("TESSERA_KEYS__ALGORITHMS", "ES256"),
         ("TESSERA_DIALECTS__SEMEAR__ENABLED", "false"),
@@ -240,7 +240,7 @@ fn screening_eagle_auth_token_replays_the_seed() {
             "https://app.example/cb",
         ],
     );
-    let (broken, broken_secret) = t.create_client("rsa-app", &["--alg", "RS256"]);
+    let (broken, broken_secret) = t.create_client("rsa-app", &["--alg", "PS256"]);
     let server = t.serve(&[
         ("TESSERA_KEYS__ALGORITHMS", "ES256"),
         ("TESSERA_DIALECTS__SEMEAR__ENABLED", "false"),

@@ -309,7 +309,17 @@ fn a_relying_party_may_post_the_request_and_unknown_scopes_are_ignored() {
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
-    let page = browser.post_form(&server.url("/oauth2/authorize"), &fields);
+    // Posted without a session cookie (a cross-site POST carries no SameSite=Lax cookie), the
+    // request goes again as a GET, which does carry it.
+    let again = browser.post_form(&server.url("/oauth2/authorize"), &fields);
+    assert_eq!(again.status, 303);
+    let location = again.header("location").unwrap().to_owned();
+    assert!(location.starts_with("/oauth2/authorize?"), "{location}");
+    assert_eq!(
+        query_param(&location, "scope").as_deref(),
+        Some("openid email frobnicate")
+    );
+    let page = browser.get(&format!("{}{location}", server.base));
     assert_eq!(page.status, 200, "{}", String::from_utf8_lossy(&page.body));
     let html = String::from_utf8(page.body).unwrap();
     let mut form = form_fields(&html);
@@ -322,6 +332,18 @@ fn a_relying_party_may_post_the_request_and_unknown_scopes_are_ignored() {
     let tokens = exchange(&s, &server, &code, Some(&p.verifier));
     assert_eq!(tokens.status, 200);
     assert_eq!(tokens.json()["scope"], "email openid", "frobnicate ignored");
+    // With the session cookie (a same-site POST) the request is answered at once.
+    let p2 = pkce("post-2");
+    let mut same_site = fields.clone();
+    for (k, v) in &mut same_site {
+        if k == "code_challenge" {
+            v.clone_from(&p2.challenge);
+        }
+    }
+    same_site.push(("prompt".into(), "none".into()));
+    let reply = browser.post_form(&server.url("/oauth2/authorize"), &same_site);
+    let code = code_from(&server, &reply);
+    assert_eq!(exchange(&s, &server, &code, Some(&p2.verifier)).status, 200);
     // A known scope this client may not have is still refused (RFC 6749 §3.3).
     let reply = browser.get(&format!(
         "{}&scope=openid%20admin",
@@ -336,7 +358,7 @@ fn form_post_answers_with_a_self_submitting_form() {
     let reply = browser.get(&url_with(&server, &s, "f1", "response_mode=form_post"));
     assert_eq!(reply.status, 200);
     let csp = reply.header("content-security-policy").unwrap().to_owned();
-    assert!(csp.contains(&format!("form-action {REDIRECT};")), "{csp}");
+    assert!(csp.contains("default-src 'none'"), "{csp}");
     assert!(csp.contains("script-src 'sha256-"), "{csp}");
     let html = String::from_utf8(reply.body).unwrap();
     assert!(html.contains(&format!("<form method=\"post\" action=\"{REDIRECT}\">")));
@@ -413,7 +435,35 @@ fn logout_with_a_valid_hint_returns_and_a_forged_or_foreign_one_never_redirects(
     ));
     assert_eq!(page.status, 400);
     assert!(browser.has_cookie("tessera_session"));
-    // The valid hint, by POST (a form the relying party sends): signed out, back with state.
+    // The valid hint posted cross-site (no cookie): the same request again as a GET, which
+    // carries the cookie and ends the session.
+    let hinted = [
+        ("id_token_hint".to_owned(), id_token.clone()),
+        (
+            "post_logout_redirect_uri".to_owned(),
+            POST_LOGOUT.to_owned(),
+        ),
+    ];
+    let cross_site = crate::harness::send(
+        ureq::AgentBuilder::new()
+            .redirects(0)
+            .build()
+            .post(&server.url("/oauth2/logout"))
+            .set("Content-Type", "application/x-www-form-urlencoded"),
+        Some(
+            hinted
+                .iter()
+                .map(|(k, v)| format!("{k}={}", enc(v)))
+                .collect::<Vec<_>>()
+                .join("&")
+                .as_bytes(),
+        ),
+    );
+    assert_eq!(cross_site.status, 303);
+    let location = cross_site.header("location").unwrap().to_owned();
+    assert!(location.starts_with("/oauth2/logout?"), "{location}");
+    assert!(browser.has_cookie("tessera_session"), "nothing ended yet");
+    // The valid hint, by POST with the cookie (a same-site form): signed out, back with state.
     let fields = vec![
         ("id_token_hint".to_owned(), id_token.clone()),
         (

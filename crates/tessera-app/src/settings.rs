@@ -553,6 +553,11 @@ impl Settings {
         if !algorithms.contains(&default_alg) {
             bail!("keys.algorithms: must include tokens.default_algorithm ({default_alg})");
         }
+        // OpenID Connect Discovery 1.0 §3: id_token_signing_alg_values_supported MUST include
+        // RS256, so an RS256 key always exists (access tokens use it only when asked to).
+        if !algorithms.contains(&SigningAlgorithm::Rs256) {
+            algorithms.push(SigningAlgorithm::Rs256);
+        }
         let refresh_ttl_secs = u32::try_from(raw.tokens.refresh_ttl_seconds)
             .ok()
             .filter(|s| (60..=366 * 86_400).contains(s))
@@ -948,7 +953,11 @@ mod tests {
             &env(&[("TESSERA_CONFIG", file.to_str().unwrap())]),
         )
         .unwrap();
-        assert_eq!(s.algorithms, vec![SigningAlgorithm::Es256]);
+        assert_eq!(
+            s.algorithms,
+            vec![SigningAlgorithm::Es256, SigningAlgorithm::Rs256],
+            "RS256 is always kept for ID tokens (Discovery §3)"
+        );
         let s = Settings::load_from(
             &GlobalArgs::default(),
             None,
@@ -960,7 +969,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             s.algorithms,
-            vec![SigningAlgorithm::Es256, SigningAlgorithm::EdDsa]
+            vec![
+                SigningAlgorithm::Es256,
+                SigningAlgorithm::EdDsa,
+                SigningAlgorithm::Rs256
+            ]
         );
     }
 

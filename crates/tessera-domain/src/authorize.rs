@@ -9,11 +9,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::assurance::AssuranceLevel;
 use crate::client::{Client, ClientId, GrantType};
 use crate::error::ParseError;
 use crate::interaction::{
-    Prompt, ResponseMode, offline_access_allowed, parse_acr_values, parse_login_hint, parse_max_age,
+    Prompt, ResponseMode, offline_access_allowed, parse_login_hint, parse_max_age,
 };
 use crate::issued::TokenHash;
 use crate::scope::ScopeSet;
@@ -234,8 +233,6 @@ pub struct AuthorizationRequest {
     pub max_age: Option<u32>,
     /// `login_hint`, pre-filled on the sign-in page.
     pub login_hint: Option<String>,
-    /// `acr_values` this server knows, most preferred first.
-    pub acr_values: Vec<AssuranceLevel>,
     /// The raw `id_token_hint`, verified by the service before the request is used.
     pub id_token_hint: Option<String>,
     /// The `sub` of the verified `id_token_hint` (set by the service).
@@ -294,8 +291,6 @@ pub struct AuthorizeParams<'a> {
     pub id_token_hint: Option<&'a str>,
     /// `login_hint`.
     pub login_hint: Option<&'a str>,
-    /// `acr_values`.
-    pub acr_values: Option<&'a str>,
     /// `request` (a request object, Core §6.1).
     pub request: Option<&'a str>,
     /// `request_uri` (Core §6.2).
@@ -489,12 +484,13 @@ impl AuthorizationRequest {
             .map_err(|e| invalid(e.to_string()))?;
         let challenge = requested_challenge(params, client, require_pkce).map_err(invalid)?;
         let prompt = Prompt::parse(params.prompt).map_err(|e| invalid(e.to_string()))?;
-        // Core §11: offline_access is ignored unless consent covers it.
+        // Core §11: offline_access (and its older spelling `offline`) is ignored unless consent
+        // covers it.
         let may_refresh = client.grant_types().contains(&GrantType::RefreshToken);
         let scope = if offline_access_allowed(client.is_first_party(), prompt, may_refresh) {
             scope
         } else {
-            scope.without("offline_access")
+            scope.without("offline_access").without("offline")
         };
         let max_age = parse_max_age(params.max_age).map_err(|e| invalid(e.to_string()))?;
         Ok(Self {
@@ -509,7 +505,6 @@ impl AuthorizationRequest {
             prompt,
             max_age,
             login_hint: parse_login_hint(params.login_hint),
-            acr_values: parse_acr_values(params.acr_values),
             id_token_hint: params
                 .id_token_hint
                 .filter(|h| !h.is_empty())
@@ -967,7 +962,6 @@ pub(crate) mod tests {
             prompt: Some("login"),
             max_age: Some("60"),
             login_hint: Some("ana"),
-            acr_values: Some("AUTH_BASIC"),
             id_token_hint: Some("eyJ.x.y"),
             ..params()
         })
@@ -975,7 +969,6 @@ pub(crate) mod tests {
         assert!(ok.prompt.login);
         assert_eq!(ok.max_age, Some(60));
         assert_eq!(ok.login_hint.as_deref(), Some("ana"));
-        assert_eq!(ok.acr_values, vec![AssuranceLevel::Basic]);
         assert_eq!(ok.id_token_hint.as_deref(), Some("eyJ.x.y"));
         assert_eq!(ok.hint_sub, None, "verified by the service, not here");
     }
@@ -1011,6 +1004,20 @@ pub(crate) mod tests {
         };
         let other = spec(RoleSet::default(), &[AuthorizationCode, RefreshToken]);
         assert_eq!(asked(&other, None), "openid");
+        let mut with_alias = other.to_spec();
+        with_alias.allowed_scopes =
+            ScopeSet::parse("openid offline offline_access").unwrap_or_default();
+        let with_alias = Client::new(with_alias).unwrap_or_else(|e| panic!("{e}"));
+        let alias = check_all_known(
+            &AuthorizeParams {
+                scope: Some("openid offline"),
+                ..params()
+            },
+            Some(&with_alias),
+            true,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(alias.scope.to_string(), "openid", "the alias too");
         assert_eq!(asked(&other, Some("consent")), "offline_access openid");
         let own = spec(first_party.clone(), &[AuthorizationCode, RefreshToken]);
         assert_eq!(asked(&own, None), "offline_access openid");

@@ -100,7 +100,6 @@ proptest! {
             response_mode: mode.as_deref(),
             login_hint: hint.as_deref(),
             id_token_hint: hint.as_deref(),
-            acr_values: hint.as_deref(),
             ..AuthorizeParams::default()
         };
         let web = crate::authorize::tests::client(

@@ -1,10 +1,9 @@
 //! When the user must sign in or consent again, and how the answer travels: the OpenID Connect
-//! request parameters `prompt`, `max_age`, `id_token_hint`, `login_hint`, `acr_values` and
+//! request parameters `prompt`, `max_age`, `id_token_hint`, `login_hint` and
 //! `response_mode` (Core 1.0 §3.1.2.1, OAuth 2.0 Multiple Response Type Encoding Practices §2.1,
 //! OAuth 2.0 Form Post Response Mode), and the rule that decides the next step of an
 //! authorization request.
 
-use crate::assurance::AssuranceLevel;
 use crate::client::ClientId;
 use crate::error::ParseError;
 use crate::policy::Issuer;
@@ -92,17 +91,6 @@ pub fn parse_max_age(raw: Option<&str>) -> Result<Option<u32>, ParseError> {
             "must be a non-negative integer of seconds",
         )),
     }
-}
-
-/// `acr_values` (Core §3.1.2.1): the assurance levels the client would like, most preferred
-/// first. They are voluntary: values this server does not know are dropped, and the ID token's
-/// `acr` says what the sign-in achieved.
-#[must_use]
-pub fn parse_acr_values(raw: Option<&str>) -> Vec<AssuranceLevel> {
-    raw.unwrap_or_default()
-        .split(' ')
-        .filter_map(|v| AssuranceLevel::parse(v).ok())
-        .collect()
 }
 
 /// `login_hint` (Core §3.1.2.1): what the user may use to sign in, pre-filled on the sign-in
@@ -198,6 +186,8 @@ pub struct Situation<'a> {
     /// Whether the user has not yet consented to every requested scope (false for a first-party
     /// client).
     pub consent_missing: bool,
+    /// Whether the user consented with this very request (the consent form was just posted).
+    pub consent_given: bool,
     /// Now.
     pub now: UnixTime,
 }
@@ -264,7 +254,7 @@ pub fn next_step(s: &Situation<'_>) -> Step {
             Step::SignIn(reason)
         };
     }
-    if s.consent_missing || s.prompt.consent {
+    if (s.consent_missing || s.prompt.consent) && !s.consent_given {
         return if s.prompt.none {
             Step::Refuse("consent_required")
         } else {
@@ -272,6 +262,42 @@ pub fn next_step(s: &Situation<'_>) -> Step {
         };
     }
     Step::Issue
+}
+
+/// How long after a sign-in its consent page still counts as part of that sign-in: a consent
+/// posted later must satisfy `prompt=login` and `max_age` again.
+pub const CONSENT_AFTER_SIGN_IN_SECS: i64 = 600;
+
+/// What the browser just did with this request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Done {
+    /// Nothing: the request itself (GET, or the relying party's POST).
+    Nothing,
+    /// Posted the sign-in form.
+    SignedIn,
+    /// Posted the consent form, shown right after a sign-in (`after_sign_in`) or not.
+    Consented {
+        /// The page was shown right after the sign-in form was posted.
+        after_sign_in: bool,
+    },
+}
+
+impl Done {
+    /// Whether the session's authentication happened with this request: just signed in, or
+    /// consented on the page that followed a sign-in at `auth_time`, within
+    /// [`CONSENT_AFTER_SIGN_IN_SECS`].
+    #[must_use]
+    pub fn signed_in_now(self, auth_time: UnixTime, now: UnixTime) -> bool {
+        match self {
+            Self::Nothing => false,
+            Self::SignedIn => true,
+            Self::Consented { after_sign_in } => {
+                after_sign_in
+                    && now.as_secs().saturating_sub(auth_time.as_secs())
+                        <= CONSENT_AFTER_SIGN_IN_SECS
+            }
+        }
+    }
 }
 
 /// Whether a refresh token may come out of this request's code (Core §11): `offline_access` is
@@ -298,6 +324,7 @@ mod tests {
             hint_sub: None,
             session,
             consent_missing: false,
+            consent_given: false,
             now: UnixTime::from_secs(1_000),
         }
     }
@@ -340,12 +367,7 @@ mod tests {
     }
 
     #[test]
-    fn acr_values_keep_known_levels_and_login_hints_printable_ones() {
-        assert_eq!(
-            parse_acr_values(Some("urn:x AUTH_MFA AUTH_BASIC")),
-            vec![AssuranceLevel::Mfa, AssuranceLevel::Basic]
-        );
-        assert!(parse_acr_values(None).is_empty());
+    fn login_hints_keep_printable_ones() {
         assert_eq!(parse_login_hint(Some("ana")).as_deref(), Some("ana"));
         assert_eq!(parse_login_hint(Some("a\nb")), None);
         assert_eq!(parse_login_hint(Some(&"a".repeat(257))), None);
@@ -497,5 +519,54 @@ mod tests {
         assert!(offline_access_allowed(false, consent, true));
         assert!(!offline_access_allowed(false, Prompt::default(), true));
         assert!(!offline_access_allowed(true, consent, false));
+    }
+
+    #[test]
+    fn a_posted_consent_issues_but_still_honours_prompt_login_and_max_age() {
+        let ana = user("usr_ana");
+        let now = UnixTime::from_secs(1_000);
+        let consented = |auth_time: i64, after_sign_in: bool, prompt: Prompt, max_age| {
+            let done = Done::Consented { after_sign_in };
+            let at = UnixTime::from_secs(auth_time);
+            next_step(&Situation {
+                prompt,
+                max_age,
+                session: Some(Signed {
+                    user: &ana,
+                    auth_time: at,
+                    just_now: done.signed_in_now(at, now),
+                }),
+                consent_missing: true,
+                consent_given: true,
+                ..situation(None)
+            })
+        };
+        let login = Prompt {
+            login: true,
+            consent: true,
+            ..Prompt::default()
+        };
+        assert_eq!(
+            consented(990, true, login, None),
+            Step::Issue,
+            "right after the sign-in"
+        );
+        assert_eq!(
+            consented(990, false, login, None),
+            Step::SignIn(SignInReason::Prompted),
+            "a consent form that did not follow a sign-in cannot stand in for one"
+        );
+        assert_eq!(
+            consented(1_000 - CONSENT_AFTER_SIGN_IN_SECS - 1, true, login, None),
+            Step::SignIn(SignInReason::Prompted),
+            "nor one posted long after it"
+        );
+        assert_eq!(
+            consented(900, false, Prompt::default(), Some(50)),
+            Step::SignIn(SignInReason::TooOld)
+        );
+        assert_eq!(consented(900, false, Prompt::default(), None), Step::Issue);
+        assert!(Done::SignedIn.signed_in_now(UnixTime::from_secs(0), now));
+        assert!(!Done::Nothing.signed_in_now(now, now));
     }
 }

@@ -33,6 +33,8 @@ pub struct LogoutRequest<'a> {
     pub state: Option<&'a str>,
     /// The user of this browser's session, if it has one.
     pub session_user: Option<&'a UserId>,
+    /// That session's `sid`.
+    pub session_sid: Option<&'a str>,
     /// Whether the user confirmed on Tessera's page.
     pub confirmed: bool,
 }
@@ -114,7 +116,14 @@ pub fn plan(r: &LogoutRequest<'_>) -> LogoutPlan {
             }
         }
     };
-    let vouched = hint.is_some_and(|h| r.session_user.is_some_and(|u| u.as_str() == h.sub));
+    // §2: a hint vouches for this browser's session when it names its user and, carrying a
+    // sid, this very session; otherwise the request is suspect and the user is asked.
+    let vouched = hint.is_some_and(|h| {
+        r.session_user.is_some_and(|u| u.as_str() == h.sub)
+            && h.sid
+                .as_deref()
+                .is_none_or(|sid| r.session_sid == Some(sid))
+    });
     if r.session_user.is_some() && !vouched && !r.confirmed {
         return LogoutPlan::Confirm;
     }
@@ -162,6 +171,7 @@ mod tests {
             post_logout_redirect_uri: Some("https://app.example/bye"),
             state: Some("s1"),
             session_user: Some(&ana),
+            session_sid: Some("sid-1"),
             confirmed: false,
         };
         match plan(&r) {
@@ -198,6 +208,30 @@ mod tests {
             plan(&LogoutRequest { hint: &bob, ..r }),
             LogoutPlan::Confirm
         );
+        // A hint from another session of the same user: ask first; from this one: at once.
+        let with_sid = |sid: &str| match hint("ana", "web") {
+            HintCheck::Valid(mut h) => {
+                h.sid = Some(sid.into());
+                HintCheck::Valid(h)
+            }
+            other => other,
+        };
+        let other_session = with_sid("sid-2");
+        assert_eq!(
+            plan(&LogoutRequest {
+                hint: &other_session,
+                ..r
+            }),
+            LogoutPlan::Confirm
+        );
+        let this_session = with_sid("sid-1");
+        assert!(matches!(
+            plan(&LogoutRequest {
+                hint: &this_session,
+                ..r
+            }),
+            LogoutPlan::End(Some(_))
+        ));
     }
 
     #[test]
@@ -213,6 +247,7 @@ mod tests {
             post_logout_redirect_uri: Some("https://app.example/bye"),
             state: None,
             session_user: Some(&ana),
+            session_sid: Some("sid-1"),
             confirmed: true,
         };
         assert!(matches!(plan(&r), LogoutPlan::Refuse(_)));
@@ -234,6 +269,7 @@ mod tests {
         assert!(matches!(
             plan(&LogoutRequest {
                 session_user: None,
+                session_sid: None,
                 ..unconfirmed
             }),
             LogoutPlan::End(Some(_))

@@ -50,6 +50,11 @@ impl Form {
         Ok(Self(params))
     }
 
+    /// Every parameter, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// The value of `name`, or `None` when absent or empty.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&str> {

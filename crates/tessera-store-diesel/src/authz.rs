@@ -251,18 +251,14 @@ impl SessionStore for DieselStore {
         .await
     }
 
-    async fn delete_for_user(&self, user: &UserId) -> Result<Vec<Session>, StoreError> {
+    async fn for_user(&self, user: &UserId) -> Result<Vec<Session>, StoreError> {
         let user = user.to_string();
         self.run(move |conn| {
-            let rows: Vec<SessionRow> = write_tx(conn, |conn| {
-                let rows = sessions::table
-                    .filter(sessions::user_id.eq(&user))
-                    .select(SessionRow::as_select())
-                    .load(conn)?;
-                diesel::delete(sessions::table.filter(sessions::user_id.eq(&user)))
-                    .execute(conn)?;
-                Ok(rows)
-            })?;
+            let rows: Vec<SessionRow> = sessions::table
+                .filter(sessions::user_id.eq(&user))
+                .select(SessionRow::as_select())
+                .load(conn)
+                .map_err(from_diesel)?;
             rows.into_iter().map(session).collect()
         })
         .await

@@ -84,32 +84,65 @@ impl LogoutOutbox for DieselStore {
         };
         self.run(move |conn| {
             // Idempotent without ON CONFLICT (which the multi-backend connection cannot carry):
-            // a repeat is a unique violation of the primary key, which changes nothing.
+            // a repeat is a unique violation of the primary key, and then only a later expiry
+            // is written.
             match diesel::insert_into(session_clients::table)
                 .values(&row)
                 .execute(conn)
                 .map_err(from_diesel)
             {
-                Ok(_) | Err(StoreError::Conflict) => Ok(()),
+                Ok(_) => Ok(()),
+                Err(StoreError::Conflict) => diesel::update(
+                    session_clients::table
+                        .find((&row.sid, &row.client_id))
+                        .filter(session_clients::expires_at.lt(row.expires_at)),
+                )
+                .set(session_clients::expires_at.eq(row.expires_at))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(from_diesel),
                 Err(e) => Err(e),
             }
         })
         .await
     }
 
-    async fn take_participants(&self, sids: &[String]) -> Result<Vec<Participant>, StoreError> {
+    async fn extend_participants(&self, sid: &str, until: UnixTime) -> Result<(), StoreError> {
+        let sid = sid.to_owned();
+        self.run(move |conn| {
+            diesel::update(
+                session_clients::table
+                    .filter(session_clients::sid.eq(&sid))
+                    .filter(session_clients::expires_at.lt(until.as_secs())),
+            )
+            .set(session_clients::expires_at.eq(until.as_secs()))
+            .execute(conn)
+            .map(|_| ())
+            .map_err(from_diesel)
+        })
+        .await
+    }
+
+    async fn participants(&self, sids: &[String]) -> Result<Vec<Participant>, StoreError> {
         let sids = sids.to_vec();
         self.run(move |conn| {
-            let rows: Vec<ParticipantRow> = write_tx(conn, |conn| {
-                let rows = session_clients::table
-                    .filter(session_clients::sid.eq_any(&sids))
-                    .select(ParticipantRow::as_select())
-                    .load(conn)?;
-                diesel::delete(session_clients::table.filter(session_clients::sid.eq_any(&sids)))
-                    .execute(conn)?;
-                Ok(rows)
-            })?;
+            let rows: Vec<ParticipantRow> = session_clients::table
+                .filter(session_clients::sid.eq_any(&sids))
+                .select(ParticipantRow::as_select())
+                .load(conn)
+                .map_err(from_diesel)?;
             rows.into_iter().map(participant).collect()
+        })
+        .await
+    }
+
+    async fn forget_participants(&self, sids: &[String]) -> Result<(), StoreError> {
+        let sids = sids.to_vec();
+        self.run(move |conn| {
+            diesel::delete(session_clients::table.filter(session_clients::sid.eq_any(&sids)))
+                .execute(conn)
+                .map(|_| ())
+                .map_err(from_diesel)
         })
         .await
     }
@@ -139,6 +172,17 @@ impl LogoutOutbox for DieselStore {
         limit: u32,
     ) -> Result<Vec<LogoutNotice>, StoreError> {
         self.run(move |conn| {
+            // Most rounds find nothing: ask without the write lock first, so an idle courier
+            // never queues behind (or holds up) the token endpoint's writes.
+            let due: Option<String> = logout_notices::table
+                .filter(logout_notices::next_attempt_at.le(now.as_secs()))
+                .select(logout_notices::jti)
+                .first(conn)
+                .optional()
+                .map_err(from_diesel)?;
+            if due.is_none() {
+                return Ok(Vec::new());
+            }
             let rows: Vec<NoticeRow> = write_tx(conn, |conn| {
                 let rows: Vec<NoticeRow> = logout_notices::table
                     .filter(logout_notices::next_attempt_at.le(now.as_secs()))

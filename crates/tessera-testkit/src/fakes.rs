@@ -761,14 +761,18 @@ impl tessera_domain::ports::SessionStore for InMemoryAuthz {
         Ok(found)
     }
 
-    async fn delete_for_user(
+    async fn for_user(
         &self,
         user: &tessera_domain::user::UserId,
     ) -> Result<Vec<tessera_domain::authorize::Session>, StoreError> {
-        let mut all = self.sessions.lock().unwrap();
-        let (theirs, rest): (Vec<_>, Vec<_>) = all.drain(..).partition(|s| s.user_id == *user);
-        *all = rest;
-        Ok(theirs)
+        Ok(self
+            .sessions
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.user_id == *user)
+            .cloned()
+            .collect())
     }
 
     async fn purge(&self, now: UnixTime) -> Result<u64, StoreError> {

@@ -26,20 +26,46 @@ impl InMemoryOutbox {
 impl tessera_domain::ports::LogoutOutbox for InMemoryOutbox {
     async fn record_participant(&self, participant: &Participant) -> Result<(), StoreError> {
         let mut all = self.participants.lock().unwrap();
-        if !all
-            .iter()
-            .any(|p| p.sid == participant.sid && p.client_id == participant.client_id)
+        match all
+            .iter_mut()
+            .find(|p| p.sid == participant.sid && p.client_id == participant.client_id)
         {
-            all.push(participant.clone());
+            Some(known) => known.expires_at = known.expires_at.max(participant.expires_at),
+            None => all.push(participant.clone()),
         }
         Ok(())
     }
 
-    async fn take_participants(&self, sids: &[String]) -> Result<Vec<Participant>, StoreError> {
-        let mut all = self.participants.lock().unwrap();
-        let (taken, rest): (Vec<_>, Vec<_>) = all.drain(..).partition(|p| sids.contains(&p.sid));
-        *all = rest;
-        Ok(taken)
+    async fn extend_participants(&self, sid: &str, until: UnixTime) -> Result<(), StoreError> {
+        for p in self
+            .participants
+            .lock()
+            .unwrap()
+            .iter_mut()
+            .filter(|p| p.sid == sid)
+        {
+            p.expires_at = p.expires_at.max(until);
+        }
+        Ok(())
+    }
+
+    async fn participants(&self, sids: &[String]) -> Result<Vec<Participant>, StoreError> {
+        Ok(self
+            .participants
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| sids.contains(&p.sid))
+            .cloned()
+            .collect())
+    }
+
+    async fn forget_participants(&self, sids: &[String]) -> Result<(), StoreError> {
+        self.participants
+            .lock()
+            .unwrap()
+            .retain(|p| !sids.contains(&p.sid));
+        Ok(())
     }
 
     async fn enqueue(&self, notices: &[LogoutNotice]) -> Result<(), StoreError> {
@@ -125,20 +151,32 @@ pub async fn contract(store: &dyn tessera_domain::ports::LogoutOutbox) {
         .record_participant(&participant("s2", "web"))
         .await
         .unwrap();
-    let mut taken = store.take_participants(&["s1".into()]).await.unwrap();
-    taken.sort_by(|a, b| a.client_id.as_str().cmp(b.client_id.as_str()));
+    let mut seen = store.participants(&["s1".into()]).await.unwrap();
+    seen.sort_by(|a, b| a.client_id.as_str().cmp(b.client_id.as_str()));
     assert_eq!(
-        taken,
+        seen,
         vec![participant("s1", "spa"), participant("s1", "web")],
         "each client once, MUST survive the round trip"
     );
-    assert_eq!(
-        store.take_participants(&["s1".into()]).await,
-        Ok(Vec::new()),
-        "taken means removed"
-    );
-    assert_eq!(store.purge(t(499)).await, Ok(0));
-    assert_eq!(store.purge(t(500)).await, Ok(1), "s2's participant ended");
+    store.forget_participants(&["s1".into()]).await.unwrap();
+    assert_eq!(store.participants(&["s1".into()]).await, Ok(Vec::new()));
+    // A renewed session keeps its participants as long as it lives: by a later record, or by
+    // extending its sid.
+    store
+        .record_participant(&Participant {
+            expires_at: t(700),
+            ..participant("s2", "web")
+        })
+        .await
+        .unwrap();
+    store
+        .record_participant(&participant("s3", "web"))
+        .await
+        .unwrap();
+    store.extend_participants("s3", t(800)).await.unwrap();
+    assert_eq!(store.purge(t(699)).await, Ok(0));
+    assert_eq!(store.purge(t(700)).await, Ok(1), "s2 ended at 700, not 500");
+    assert_eq!(store.purge(t(800)).await, Ok(1), "s3 extended to 800");
 
     let notice = |jti: &str, due: i64| LogoutNotice {
         jti: jti.into(),

@@ -17,23 +17,42 @@ use crate::time::UnixTime;
 #[async_trait]
 pub trait LogoutOutbox: Send + Sync {
     /// Remembers that a client obtained a code through a session. Idempotent: the same session
-    /// and client again changes nothing.
+    /// and client again MUST keep one record, with the later of the two `expires_at`.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    ///
+    /// # Cancel safety
+    /// At most two statements, each leaving a consistent record.
+    async fn record_participant(&self, participant: &Participant) -> Result<(), StoreError>;
+
+    /// The session `sid` lives on until `until` (the same user signed in again in the same
+    /// browser): its participants are kept at least that long.
     ///
     /// # Errors
     /// `Unavailable`.
     ///
     /// # Cancel safety
     /// One statement.
-    async fn record_participant(&self, participant: &Participant) -> Result<(), StoreError>;
+    async fn extend_participants(&self, sid: &str, until: UnixTime) -> Result<(), StoreError>;
 
-    /// Removes and returns the participants of the sessions `sids`.
+    /// The participants of the sessions `sids`.
     ///
     /// # Errors
     /// `Unavailable`, `Corrupt`.
     ///
     /// # Cancel safety
-    /// One transaction: either every participant is returned and removed, or none is.
-    async fn take_participants(&self, sids: &[String]) -> Result<Vec<Participant>, StoreError>;
+    /// Cancel safe: it only reads.
+    async fn participants(&self, sids: &[String]) -> Result<Vec<Participant>, StoreError>;
+
+    /// Forgets the participants of the sessions `sids` (once their notices are queued).
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    ///
+    /// # Cancel safety
+    /// One statement.
+    async fn forget_participants(&self, sids: &[String]) -> Result<(), StoreError>;
 
     /// Stores notices for delivery.
     ///

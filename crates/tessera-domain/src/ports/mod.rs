@@ -696,14 +696,14 @@ pub trait SessionStore: Send + Sync {
     /// One statement that deletes; what it returns is read first.
     async fn delete(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError>;
 
-    /// Ends every session of `user` and returns them.
+    /// Every stored session of `user`.
     ///
     /// # Errors
-    /// `Unavailable`.
+    /// `Unavailable`, `Corrupt`.
     ///
     /// # Cancel safety
-    /// One statement that deletes; what it returns is read first.
-    async fn delete_for_user(&self, user: &UserId) -> Result<Vec<Session>, StoreError>;
+    /// Cancel safe: it only reads.
+    async fn for_user(&self, user: &UserId) -> Result<Vec<Session>, StoreError>;
 
     /// Deletes sessions that ended before `now`; returns how many.
     ///

@@ -11,7 +11,7 @@ use crate::authorize::{
 use crate::cache::ClientCache;
 use crate::client::{Client, ClientId};
 use crate::error::StoreError;
-use crate::interaction::{IdTokenHint, Signed, Situation, Step, next_step};
+use crate::interaction::{Done, IdTokenHint, Signed, Situation, Step, next_step};
 use crate::issued::ReferenceToken;
 use crate::policy::Issuer;
 use crate::ports::{
@@ -158,7 +158,8 @@ impl AuthorizeService {
     }
 
     /// The next step of `request` in this browser (see [`next_step`]): `signed` is its session
-    /// and user, `just_now` whether they signed in with this very request.
+    /// and user, `done` what the browser just posted. A consent that leads to the code is
+    /// remembered here.
     ///
     /// # Errors
     /// When the store fails.
@@ -166,25 +167,31 @@ impl AuthorizeService {
         &self,
         request: &AuthorizationRequest,
         signed: Option<(&Session, &User)>,
-        just_now: bool,
+        done: Done,
         now: UnixTime,
     ) -> Result<Step, StoreError> {
         let consent_missing = match signed {
             Some((_, user)) => self.needs_consent(request, user).await?,
             None => true,
         };
-        Ok(next_step(&Situation {
+        let consent_given = matches!(done, Done::Consented { .. });
+        let step = next_step(&Situation {
             prompt: request.prompt,
             max_age: request.max_age,
             hint_sub: request.hint_sub.as_deref(),
             session: signed.map(|(session, user)| Signed {
                 user: &user.id,
                 auth_time: session.auth_time,
-                just_now,
+                just_now: done.signed_in_now(session.auth_time, now),
             }),
             consent_missing,
+            consent_given,
             now,
-        }))
+        });
+        if let (Step::Issue, Some((_, user)), true) = (step, signed, consent_given) {
+            self.consent(request, user, now).await?;
+        }
+        Ok(step)
     }
 
     /// The signed-in user of a session cookie, if the session is live and the user may still
@@ -245,36 +252,50 @@ impl AuthorizeService {
             Some(token) => self
                 .ports
                 .sessions
-                .delete(&token.hash())
+                .find(&token.hash(), now)
                 .await
                 .map_err(|_| SignInError::Unavailable)?,
             None => None,
         };
-        let sid = match previous.filter(|old| old.expires_at > now) {
-            Some(old) if old.user_id == user.id => old.sid,
-            Some(old) => {
-                self.ports
-                    .backchannel
-                    .ended(&[old], now)
-                    .await
-                    .map_err(|_| SignInError::Unavailable)?;
-                self.new_sid()
-            }
-            None => self.new_sid(),
-        };
+        let same_user = previous.as_ref().is_some_and(|old| old.user_id == user.id);
+        if let Some(old) = previous.as_ref().filter(|_| !same_user) {
+            self.ports
+                .backchannel
+                .ended(std::slice::from_ref(old), now)
+                .await
+                .map_err(|_| SignInError::Unavailable)?;
+        }
         let cookie = ReferenceToken::generate(SESSION_PREFIX, self.random_32());
         let session = Session {
             hash: cookie.hash(),
             user_id: user.id.clone(),
             auth_time: now,
             expires_at: now.plus_secs(i64::from(self.policy.session_ttl_secs)),
-            sid,
+            sid: match &previous {
+                Some(old) if same_user => old.sid.clone(),
+                _ => self.new_sid(),
+            },
         };
+        let unavailable = |_| SignInError::Unavailable;
         self.ports
             .sessions
             .insert(&session)
             .await
-            .map_err(|_| SignInError::Unavailable)?;
+            .map_err(unavailable)?;
+        if let Some(old) = &previous {
+            self.ports
+                .sessions
+                .delete(&old.hash)
+                .await
+                .map_err(unavailable)?;
+            if same_user {
+                self.ports
+                    .backchannel
+                    .renewed(&session)
+                    .await
+                    .map_err(unavailable)?;
+            }
+        }
         Ok((cookie, session, user))
     }
 
@@ -286,10 +307,11 @@ impl AuthorizeService {
         let Some(token) = ReferenceToken::recognise(SESSION_PREFIX, cookie) else {
             return Ok(());
         };
-        if let Some(ended) = self.ports.sessions.delete(&token.hash()).await? {
-            self.ports.backchannel.ended(&[ended], now).await?;
+        // Notices first, then the session: a failure in between leaves it to be ended again.
+        if let Some(live) = self.ports.sessions.find(&token.hash(), now).await? {
+            self.ports.backchannel.ended(&[live], now).await?;
         }
-        Ok(())
+        self.ports.sessions.delete(&token.hash()).await.map(|_| ())
     }
 
     fn new_sid(&self) -> String {

@@ -63,8 +63,21 @@ impl Backchannel {
             .await
     }
 
-    /// `sessions` ended: queues a notice for every client that took part in one of them and
-    /// registered a `backchannel_logout_uri` (§2.5). Returns how many were queued.
+    /// `session` was renewed under the same `sid` (the same user signed in again): its
+    /// participants are kept as long as it now lives.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn renewed(&self, session: &Session) -> Result<(), StoreError> {
+        self.outbox
+            .extend_participants(&session.sid, session.expires_at)
+            .await
+    }
+
+    /// `sessions` are ending: queues a notice for every client that took part in one of them and
+    /// registered a `backchannel_logout_uri` (§2.5), then forgets the participants. Called before
+    /// the sessions are deleted, so a failure leaves the session to be ended again (at least
+    /// once, never lost). Returns how many notices were queued.
     ///
     /// # Errors
     /// When the store fails.
@@ -74,7 +87,7 @@ impl Backchannel {
         }
         let sids: Vec<String> = sessions.iter().map(|s| s.sid.clone()).collect();
         let mut notices = Vec::new();
-        for p in self.outbox.take_participants(&sids).await? {
+        for p in self.outbox.participants(&sids).await? {
             // A disabled client is still told: its user's session is over all the same.
             let Some(client) = self.clients.get(&p.client_id).await? else {
                 continue;
@@ -94,6 +107,7 @@ impl Backchannel {
             });
         }
         self.outbox.enqueue(&notices).await?;
+        self.outbox.forget_participants(&sids).await?;
         Ok(notices.len())
     }
 
@@ -178,9 +192,14 @@ impl LogoutCourier {
                     self.outbox.finish(&notice.jti).await?;
                     round.delivered += 1;
                 }
-                Err(why) => {
+                Err((why, permanent)) => {
                     let attempts = notice.attempts.saturating_add(1);
-                    match after_failure(attempts, notice.give_up_at, now) {
+                    let next = if permanent {
+                        AfterFailure::Abandon
+                    } else {
+                        after_failure(attempts, notice.give_up_at, now)
+                    };
+                    match next {
                         AfterFailure::RetryAt(at) => {
                             tracing::warn!(client_id = %notice.client_id, attempts, error = %why, "back-channel logout failed; retrying");
                             self.outbox.reschedule(&notice.jti, attempts, at).await?;
@@ -198,7 +217,9 @@ impl LogoutCourier {
         Ok(round)
     }
 
-    async fn attempt(&self, notice: &LogoutNotice, now: UnixTime) -> Result<(), String> {
+    /// One delivery; a failure says why and whether it is final: §2.8 has the client answer 400
+    /// when it cannot log the session out, which the same token again will not change.
+    async fn attempt(&self, notice: &LogoutNotice, now: UnixTime) -> Result<(), (String, bool)> {
         let alg = match self.clients.get(&notice.client_id).await {
             Ok(Some(c)) => c.options().id_token_alg.unwrap_or(self.default_alg),
             _ => self.default_alg,
@@ -206,11 +227,14 @@ impl LogoutCourier {
         let token = self
             .signer
             .sign_logout_token(alg, &LogoutTokenClaims::of(notice, &self.issuer, now))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| (e.to_string(), false))?;
         self.delivery
             .deliver(&notice.uri, token.expose())
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| {
+                let permanent = e == crate::ports::DeliveryError::Refused(400);
+                (e.to_string(), permanent)
+            })
     }
 }
 
@@ -302,6 +326,22 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(round.failed, 1);
 
+        // Refused with 400 (§2.8: the client cannot log it out): abandoned at once.
+        let mut outbox = MockLogoutOutbox::new();
+        outbox
+            .expect_claim_due()
+            .returning(|_, _, _| Ok(vec![notice(0, 5_000)]));
+        outbox.expect_finish().times(1).returning(|_| Ok(()));
+        let mut delivery = MockLogoutDelivery::new();
+        delivery
+            .expect_deliver()
+            .returning(|_, _| Err(DeliveryError::Refused(400)));
+        let round = courier(outbox, delivery, no_clients())
+            .deliver_due(now)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(round.abandoned, 1);
+
         // Failed with its time up: abandoned and forgotten.
         let mut outbox = MockLogoutOutbox::new();
         outbox
@@ -347,9 +387,14 @@ mod tests {
         let taken = vec![participant("web"), participant("gone")];
         let mut outbox = MockLogoutOutbox::new();
         outbox
-            .expect_take_participants()
+            .expect_participants()
             .withf(|sids| sids == ["s1".to_owned()])
             .returning(move |_| Ok(taken.clone()));
+        outbox
+            .expect_forget_participants()
+            .withf(|sids| sids == ["s1".to_owned()])
+            .times(1)
+            .returning(|_| Ok(()));
         outbox
             .expect_enqueue()
             .withf(|notices| {

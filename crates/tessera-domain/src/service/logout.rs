@@ -67,6 +67,7 @@ impl AuthorizeService {
             post_logout_redirect_uri: params.post_logout_redirect_uri,
             state: params.state,
             session_user: signed.as_ref().map(|(_, u)| &u.id),
+            session_sid: signed.as_ref().map(|(s, _)| s.sid.as_str()),
             confirmed,
         });
         if let (LogoutPlan::End(_), Some(c)) = (&decided, cookie) {

@@ -78,9 +78,13 @@ impl UserAdmin {
         let Some((sessions, backchannel)) = &self.sign_out else {
             return Ok(0);
         };
-        let ended = sessions.delete_for_user(id).await.map_err(store)?;
-        backchannel.ended(&ended, now).await.map_err(store)?;
-        Ok(ended.len())
+        // Notices first, then the sessions: a failure in between leaves them to be ended again.
+        let ending = sessions.for_user(id).await.map_err(store)?;
+        backchannel.ended(&ending, now).await.map_err(store)?;
+        for session in &ending {
+            sessions.delete(&session.hash).await.map_err(store)?;
+        }
+        Ok(ending.len())
     }
 
     /// Creates an active user; the id is generated (`usr_` and 24 hex digits) when not given.

@@ -8,7 +8,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use tessera_domain::authorize::{AuthorizationRequest, AuthorizeParams, Session};
-use tessera_domain::interaction::{SignInReason, Step};
+use tessera_domain::interaction::{Done, SignInReason, Step};
 use tessera_domain::service::SignInError;
 use tessera_domain::user::User;
 use utoipa::ToSchema;
@@ -19,6 +19,11 @@ use crate::oidc::cookies::{self, csrf_matches, csrf_token, session_cookie, with_
 use crate::oidc::pages::{self, ACTION_FIELD, CARRIED, SignInView, error_page, unavailable};
 use crate::oidc::respond::{Target, answer, refuse};
 use crate::server::HttpState;
+
+/// The consent form's session (its `sid`).
+const SID_FIELD: &str = "tessera_sid";
+/// Whether the consent form followed a sign-in (`1`).
+const FRESH_FIELD: &str = "tessera_fresh";
 
 /// The parameters of an authorization request from a parsed query or form.
 fn params(form: &Form) -> AuthorizeParams<'_> {
@@ -36,7 +41,6 @@ fn params(form: &Form) -> AuthorizeParams<'_> {
         max_age: form.get("max_age"),
         id_token_hint: form.get("id_token_hint"),
         login_hint: form.get("login_hint"),
-        acr_values: form.get("acr_values"),
         request: form.get("request"),
         request_uri: form.get("request_uri"),
     }
@@ -162,24 +166,30 @@ async fn proceed(
     form: &Form,
     request: &AuthorizationRequest,
     signed: Option<(&Session, &User)>,
-    just_now: bool,
+    done: Done,
     status: StatusCode,
 ) -> HttpResponse {
     let step = match state
         .authorize
-        .next(request, signed, just_now, state.clock.now())
+        .next(request, signed, done, state.clock.now())
         .await
     {
         Ok(step) => step,
         Err(e) => {
-            tracing::error!(error = %e, "reading consent failed");
+            tracing::error!(error = %e, "reading or storing consent failed");
             return unavailable();
         }
     };
     match (step, signed) {
         (Step::Issue, Some((session, _))) => finish(state, request, session, status).await,
-        (Step::Consent, Some((_, user))) => {
-            let (hidden, set) = fields(req, state, form);
+        (Step::Consent, Some((session, user))) => {
+            let (mut hidden, set) = fields(req, state, form);
+            // The consent form names the session it was shown in, and whether it follows a
+            // sign-in: the domain checks both when it is posted.
+            let fresh = if done == Done::SignedIn { "1" } else { "0" };
+            hidden.push_str(&pages::carried_fields_only(
+                [(SID_FIELD, session.sid.as_str()), (FRESH_FIELD, fresh)].into_iter(),
+            ));
             let name = client_name(state, request).await;
             with_cookies(pages::consent(&name, request, user, &hidden), &set)
         }
@@ -237,7 +247,7 @@ async fn authorization_request(
         Err(res) => res,
         Ok(found) => {
             let signed = found.as_ref().map(|(s, u)| (s, u));
-            proceed(req, state, form, &request, signed, false, status).await
+            proceed(req, state, form, &request, signed, Done::Nothing, status).await
         }
     }
 }
@@ -311,7 +321,7 @@ struct AuthorizeForm {
         ("max_age" = Option<u32>, Query, description = "Seconds since the last sign-in beyond which the user signs in again"),
         ("id_token_hint" = Option<String>, Query, description = "An ID token this server issued to the client (expired is fine)"),
         ("login_hint" = Option<String>, Query, description = "Pre-fills the logon field"),
-        ("acr_values" = Option<String>, Query, description = "Requested assurance levels (voluntary)"),
+        ("acr_values" = Option<String>, Query, description = "Voluntary (Core §3.1.2.1): the ID token's `acr` says what the sign-in achieved"),
         ("request" = Option<String>, Query, description = "Not supported: `request_not_supported`"),
         ("request_uri" = Option<String>, Query, description = "Not supported: `request_uri_not_supported`"),
     ),
@@ -356,7 +366,7 @@ pub async fn authorize_get(req: HttpRequest, state: Data<HttpState>) -> HttpResp
         (status = 200, description = "A page: sign-in, consent, form post, or the sign-in page again with the reason (wrong password, …)", content_type = "text/html"),
         (status = 302, description = "A relying party's request answered at once (a session, `prompt=none`, an error)",
             headers(("Location" = String, description = "The client's redirect URI"))),
-        (status = 303, description = "Back to the client with `code` or `error`, after a form",
+        (status = 303, description = "Back to the client with `code` or `error` after a form, or a relying party's POST that brought no session cookie sent again as a GET (which carries the SameSite=Lax cookie)",
             headers(("Location" = String, description = "Where to go next"))),
         (status = 400, description = "A malformed form, an unknown client or redirect URI", content_type = "text/html"),
         (status = 401, description = "The sign-in page again: the logon or the password is wrong", content_type = "text/html"),
@@ -380,6 +390,11 @@ pub async fn authorize_post(
         Err(_) => return error_page(StatusCode::BAD_REQUEST, "The form could not be read."),
     };
     let Some(action) = form.get(ACTION_FIELD) else {
+        // A relying party's POST: without the session cookie (a cross-site POST does not carry
+        // a Lax cookie), go again as a GET, which does.
+        if session_cookie(&req).is_none() {
+            return crate::oidc::respond::as_get("/oauth2/authorize", &form);
+        }
         return authorization_request(&req, &state, &form, StatusCode::FOUND).await;
     };
     // Double submit: the form's token must equal this browser's cookie.
@@ -432,7 +447,7 @@ async fn login(
                 form,
                 request,
                 Some((&session, &user)),
-                true,
+                Done::SignedIn,
                 StatusCode::SEE_OTHER,
             )
             .await;
@@ -478,7 +493,9 @@ async fn login(
     }
 }
 
-/// The consent form: allow (remembered, then the code) or deny (`access_denied`).
+/// The consent form: deny (`access_denied`), or allow — the domain then decides again with the
+/// consent given (remembered when it leads to the code), so a posted consent cannot skip a
+/// `prompt=login`, `max_age` or hint the request still needs.
 async fn consent(
     req: &HttpRequest,
     state: &HttpState,
@@ -488,10 +505,9 @@ async fn consent(
 ) -> HttpResponse {
     let (session, user) = match current_session(req, state).await {
         Err(res) => return res,
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            return fresh_sign_in(req, state, form, request).await;
-        }
+        // Only the session the page was shown in: another tab may have switched accounts.
+        Ok(Some(found)) if form.get(SID_FIELD) == Some(found.0.sid.as_str()) => found,
+        Ok(_) => return fresh_sign_in(req, state, form, request).await,
     };
     if !allowed {
         return answer(
@@ -504,13 +520,17 @@ async fn consent(
             ],
         );
     }
-    if let Err(e) = state
-        .authorize
-        .consent(request, &user, state.clock.now())
-        .await
-    {
-        tracing::error!(error = %e, "storing consent failed");
-        return unavailable();
-    }
-    finish(state, request, &session, StatusCode::SEE_OTHER).await
+    let done = Done::Consented {
+        after_sign_in: form.get(FRESH_FIELD) == Some("1"),
+    };
+    proceed(
+        req,
+        state,
+        form,
+        request,
+        Some((&session, &user)),
+        done,
+        StatusCode::SEE_OTHER,
+    )
+    .await
 }

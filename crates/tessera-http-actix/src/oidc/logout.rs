@@ -45,7 +45,7 @@ const CARRIED: [&str; 4] = [
         (status = 200, description = "Signed out, or the page that asks to confirm", content_type = "text/html"),
         (status = 302, description = "Signed out, back to the client (after a GET)",
             headers(("Location" = String, description = "post_logout_redirect_uri with state"))),
-        (status = 303, description = "Signed out, back to the client (after a form)",
+        (status = 303, description = "Signed out, back to the client (after a form); or a relying party's POST that brought no session cookie sent again as a GET",
             headers(("Location" = String, description = "post_logout_redirect_uri with state"))),
         (status = 400, description = "A hint this server did not issue, an unregistered return address, disagreeing parameters: an error page, never a redirect", content_type = "text/html"),
         (status = 403, description = "A confirmation without this browser's anti-forgery token", content_type = "text/html"),
@@ -70,6 +70,11 @@ pub async fn end_session(
         }
     };
     let confirmed = posted && form.get(ACTION_FIELD) == Some("logout");
+    // A relying party's POST without the session cookie (cross-site POSTs do not carry Lax
+    // cookies) goes again as a GET, which carries them: else the session would not end.
+    if posted && !confirmed && session_cookie(&req).is_none() {
+        return crate::oidc::respond::as_get("/oauth2/logout", &form);
+    }
     if confirmed && !csrf_matches(&req, &form) {
         return error_page(
             StatusCode::FORBIDDEN,

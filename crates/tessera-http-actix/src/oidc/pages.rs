@@ -122,9 +122,14 @@ fn hidden(name: &str, value: &str) -> String {
 
 /// The hidden fields that carry `params` and the anti-forgery token.
 pub fn carried_fields<'a>(params: impl Iterator<Item = (&'a str, &'a str)>, csrf: &str) -> String {
-    let mut out: String = params.map(|(k, v)| hidden(k, v)).collect();
+    let mut out = carried_fields_only(params);
     out.push_str(&hidden(CSRF_FIELD, csrf));
     out
+}
+
+/// The hidden fields that carry `params`.
+pub fn carried_fields_only<'a>(params: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    params.map(|(k, v)| hidden(k, v)).collect()
 }
 
 /// What the sign-in page says and pre-fills.
@@ -210,20 +215,12 @@ fn describe_scope(scope: &str) -> String {
 const SUBMIT_SCRIPT: &str = "document.forms[0].submit();";
 const SUBMIT_SCRIPT_HASH: &str = "sha256-8lDeP0UDwCO6/RhblgeH/ctdBzjVpJxrXizsnIk3cEQ=";
 
-/// The CSP source expression that allows posting to `target` and nothing else: the URL without
-/// its query for http(s), the scheme for a private-use scheme.
-fn form_action_source(target: &str) -> String {
-    let lower = target.to_ascii_lowercase();
-    if lower.starts_with("https://") || lower.starts_with("http://") {
-        target.split('?').next().unwrap_or(target).to_owned()
-    } else {
-        format!("{}:", target.split(':').next().unwrap_or_default())
-    }
-}
-
 /// OAuth 2.0 Form Post Response Mode §2: an HTML form that posts `params` to `target`, submitted
 /// by its one script, and by a visible button where scripts do not run. The CSP allows exactly
-/// that script and a form post to exactly that address.
+/// that script (by its hash) and nothing else the page could load. It sets no `form-action`:
+/// browsers apply it to the redirects that follow the post too, and a relying party's callback
+/// that redirects to another origin (an API sending the browser on to its app) would be blocked;
+/// the page has nothing injected that could retarget the form.
 pub fn form_post(target: &str, params: &[(&str, &str)]) -> HttpResponse {
     let fields: String = params.iter().map(|(k, v)| hidden(k, v)).collect();
     let body = format!(
@@ -231,8 +228,7 @@ pub fn form_post(target: &str, params: &[(&str, &str)]) -> HttpResponse {
         esc(target)
     );
     let csp = format!(
-        "default-src 'none'; script-src '{SUBMIT_SCRIPT_HASH}'; style-src 'unsafe-inline'; form-action {}; frame-ancestors 'none'; base-uri 'none'",
-        form_action_source(target)
+        "default-src 'none'; script-src '{SUBMIT_SCRIPT_HASH}'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
     );
     page_headers_with(&mut HttpResponse::Ok(), &csp)
         .content_type("text/html; charset=utf-8")
@@ -282,7 +278,7 @@ mod tests {
     }
 
     #[test]
-    fn the_form_post_csp_allows_exactly_its_script_and_target() {
+    fn the_form_post_csp_allows_exactly_its_script() {
         let digest = sha2::Sha256::digest(SUBMIT_SCRIPT.as_bytes());
         assert_eq!(
             SUBMIT_SCRIPT_HASH,
@@ -290,14 +286,6 @@ mod tests {
                 "sha256-{}",
                 base64::engine::general_purpose::STANDARD.encode(digest)
             )
-        );
-        assert_eq!(
-            form_action_source("https://rp.example/cb?x=1"),
-            "https://rp.example/cb"
-        );
-        assert_eq!(
-            form_action_source("com.example.app:/cb"),
-            "com.example.app:"
         );
         let res = form_post(
             "https://rp.example/cb",
@@ -309,7 +297,7 @@ mod tests {
             .unwrap()
             .to_str()
             .unwrap();
-        assert!(csp.contains("form-action https://rp.example/cb;"), "{csp}");
+        assert!(!csp.contains("form-action"), "{csp}");
         assert!(csp.contains(SUBMIT_SCRIPT_HASH), "{csp}");
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     }

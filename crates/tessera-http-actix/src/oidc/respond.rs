@@ -31,6 +31,17 @@ pub fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
     out
 }
 
+/// A relying party's form POST answered with `303 See Other` to the same endpoint as a GET with
+/// the same parameters. Browsers send `SameSite=Lax` cookies on a cross-site top-level GET but
+/// not on a cross-site POST, so without this a posted authorization or logout request would not
+/// see the browser's session (Core §3.1.2.1 allows POST; the session cookie stays `Lax`).
+pub fn as_get(path: &str, form: &crate::form::Form) -> HttpResponse {
+    let params: Vec<(&str, &str)> = form.pairs().collect();
+    pages::page_headers(&mut HttpResponse::build(StatusCode::SEE_OTHER))
+        .insert_header((header::LOCATION, with_query(path, &params)))
+        .finish()
+}
+
 /// Where and how the answer goes.
 pub struct Target<'a> {
     /// The verified redirect URI.

@@ -76,6 +76,15 @@ impl<'a> AddressBody<'a> {
     }
 }
 
+/// A failure of the server, not of the token: a JSON error, no `WWW-Authenticate` (RFC 6750 §3.1
+/// defines its error codes for the request and the token only).
+fn server_failure(status: StatusCode, error: &str, description: &str) -> HttpResponse {
+    no_store(
+        HttpResponse::build(status)
+            .json(serde_json::json!({"error": error, "error_description": description})),
+    )
+}
+
 /// RFC 6750 §3 errors of the userinfo endpoint.
 fn bearer_error(status: StatusCode, error: &str, description: &str) -> HttpResponse {
     let realm = crate::dialect::rfc6749::REALM;
@@ -182,7 +191,7 @@ pub async fn userinfo(req: HttpRequest, payload: Payload, state: Data<HttpState>
             "the access token does not carry the openid scope",
         ),
         Err(TokenError::TemporarilyUnavailable) => {
-            let mut res = bearer_error(
+            let mut res = server_failure(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
                 "try again in a moment",
@@ -191,7 +200,7 @@ pub async fn userinfo(req: HttpRequest, payload: Payload, state: Data<HttpState>
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
             res
         }
-        Err(TokenError::ServerError) => bearer_error(
+        Err(TokenError::ServerError) => server_failure(
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_error",
             "the server failed",
