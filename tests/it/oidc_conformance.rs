@@ -645,3 +645,29 @@ fn address_and_phone_scopes_release_their_claims_in_the_id_token_and_userinfo() 
         "{challenge}"
     );
 }
+
+#[test]
+fn a_client_chooses_its_id_token_algorithm() {
+    let s = setup(&["--role", "ROLE_CLI-1STPARTY", "--id-token-alg", "ES256"]);
+    let shown = s.t.cli_json(&["client", "show", &s.client]);
+    assert_eq!(shown["id_token_signed_response_alg"], "ES256");
+    let refused = s.t.cli(
+        &["client", "create", "--name", "x", "--id-token-alg", "HS256"],
+        None,
+    );
+    assert!(!refused.status.success(), "not a signing algorithm of ours");
+    let server = s.t.serve(&[]);
+    let mut browser = Browser::new();
+    let id_token = first_id_token(&s, &server, &mut browser, "alg");
+    let (header, claims) = crate::jwt::verify(&server, &id_token, &s.client);
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    assert_eq!(claims["sub"], s.user.as_str());
+    // It is still ours as a hint, whatever its algorithm.
+    let reply = browser.get(&url_with(
+        &server,
+        &s,
+        "alg-2",
+        &format!("prompt=none&id_token_hint={id_token}"),
+    ));
+    redeem(&s, &server, &reply, "alg-2");
+}
