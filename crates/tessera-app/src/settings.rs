@@ -394,6 +394,30 @@ fn dialect(name: &str, raw: &RawDialect) -> anyhow::Result<Option<DialectRoute>>
     }))
 }
 
+/// A configuration error, with the environment variable that caused it named: `unknown field
+/// `bin`` means little when it came from a stray `TESSERA_BIN`.
+fn explain(error: &str, env_names: &[String]) -> String {
+    let field = error
+        .split("unknown field `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next());
+    let culprit = env_names.iter().find(|name| {
+        let path = name
+            .strip_prefix("TESSERA_")
+            .unwrap_or(name)
+            .to_ascii_lowercase();
+        let key = path.rsplit("__").next().unwrap_or(&path);
+        field.is_some_and(|f| f == key)
+            || error.contains(&format!("`{}`", path.replace("__", ".")))
+    });
+    match culprit {
+        Some(name) => format!(
+            "{error} (from the environment variable {name}; Tessera reads TESSERA_SECTION__KEY, e.g. TESSERA_SERVER__BIND: remove or rename it)"
+        ),
+        None => error.to_owned(),
+    }
+}
+
 impl Settings {
     /// Loads and checks the configuration.
     ///
@@ -433,6 +457,7 @@ impl Settings {
             .filter(|(k, _)| k.starts_with("TESSERA_") && k.as_str() != "TESSERA_CONFIG")
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let env_names: Vec<String> = tessera_env.keys().cloned().collect();
         builder = builder.add_source(
             Environment::with_prefix("TESSERA")
                 .prefix_separator("_")
@@ -459,7 +484,7 @@ impl Settings {
         let raw: Raw = builder
             .build()
             .and_then(Config::try_deserialize)
-            .map_err(|e| anyhow!("configuration: {e}"))?;
+            .map_err(|e| anyhow!("configuration: {}", explain(&e.to_string(), &env_names)))?;
         Self::check(raw)
     }
 
@@ -975,6 +1000,16 @@ mod tests {
                 SigningAlgorithm::Rs256
             ]
         );
+    }
+
+    #[test]
+    fn a_stray_environment_variable_is_named() {
+        let e = Settings::load_from(&GlobalArgs::default(), None, &env(&[("TESSERA_BIN", "x")]))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("TESSERA_BIN"), "{e}");
+        assert!(e.contains("unknown field"), "{e}");
     }
 
     #[test]
