@@ -99,6 +99,23 @@ const DEMO_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const DEMO_LOGON: &str = "demo";
 const DEMO_PASSWORD: &str = "demo password";
 
+/// Whether a client registered with `args` gets a token from a plain `curl -u id:secret -d
+/// grant_type=client_credentials`: it has that grant (the default when none is named), may use
+/// `client_secret_basic` (a default method when none is named) and needs no certificate.
+fn plain_client_credentials(args: &[&str]) -> bool {
+    let values = |flag: &str| -> Vec<&str> {
+        args.windows(2)
+            .filter(|w| w.first() == Some(&flag))
+            .filter_map(|w| w.get(1).copied())
+            .collect()
+    };
+    let grants = values("--grant");
+    let methods = values("--auth-method");
+    (grants.is_empty() || grants.contains(&"client_credentials"))
+        && (methods.is_empty() || methods.contains(&"client_secret_basic"))
+        && !args.contains(&"--cert")
+}
+
 fn tessera(bin: &Path, data: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(bin);
     cmd.current_dir(crate::root())
@@ -155,7 +172,11 @@ pub fn run() -> anyhow::Result<()> {
     std::fs::write(&secrets_file, listing).context("cannot save demo secrets")?;
 
     println!("\nTessera dev server on http://{BIND} (data in .dev/)\n");
-    for (id, secret) in secrets.iter().filter(|(i, _)| i != "demo-serproid") {
+    let plain = |id: &str| {
+        DEMO.iter()
+            .any(|(demo, _, args)| *demo == id && plain_client_credentials(args))
+    };
+    for (id, secret) in secrets.iter().filter(|(i, _)| plain(i)) {
         println!("# {id}: a client_credentials token (client_secret_basic)");
         println!(
             "curl -s -u '{id}:{secret}' -d grant_type=client_credentials http://{BIND}/oauth2/token\n"
@@ -276,4 +297,23 @@ pub fn run() -> anyhow::Result<()> {
         bail!("tessera serve exited with {status}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_clients_a_plain_basic_curl_works_for_get_one() {
+        let plain: Vec<&str> = DEMO
+            .iter()
+            .filter(|(_, _, args)| plain_client_credentials(args))
+            .map(|(id, _, _)| *id)
+            .collect();
+        for id in ["demo-pix", "demo-web", "demo-serproid"] {
+            assert!(!plain.contains(&id), "{id} is printed with a command that fails");
+        }
+        assert!(plain.contains(&"demo-service"));
+        assert!(plain.contains(&"demo-eagle"));
+    }
 }
