@@ -311,7 +311,10 @@ mod tests {
             .map(|(id, _, _)| *id)
             .collect();
         for id in ["demo-pix", "demo-web", "demo-serproid"] {
-            assert!(!plain.contains(&id), "{id} is printed with a command that fails");
+            assert!(
+                !plain.contains(&id),
+                "{id} is printed with a command that fails"
+            );
         }
         assert!(plain.contains(&"demo-service"));
         assert!(plain.contains(&"demo-eagle"));

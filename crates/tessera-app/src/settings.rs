@@ -407,8 +407,7 @@ fn explain(error: &str, env_names: &[String]) -> String {
             .unwrap_or(name)
             .to_ascii_lowercase();
         let key = path.rsplit("__").next().unwrap_or(&path);
-        field.is_some_and(|f| f == key)
-            || error.contains(&format!("`{}`", path.replace("__", ".")))
+        field.is_some_and(|f| f == key) || error.contains(&format!("`{}`", path.replace("__", ".")))
     });
     match culprit {
         Some(name) => format!(
