@@ -24,6 +24,7 @@ mod limits;
 mod mtls;
 mod oidc;
 mod oidc_conformance;
+mod oidc_logout;
 mod ops;
 mod refresh;
 mod rp_node;
