@@ -1,0 +1,164 @@
+//! The authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.6, OpenID Connect Core §3.1.3): one
+//! redemption per code, PKCE, the ID token.
+
+use super::*;
+
+impl TokenService {
+    /// RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6) and OpenID Connect (Core §3.1.3): redeems a
+    /// code once. The ids of what the redemption will issue are chosen first and stored with the
+    /// redemption, so that a second redemption revokes them (RFC 6749 §4.1.2).
+    pub(super) async fn code_grant(
+        &self,
+        client: &Client,
+        code: &str,
+        redirect_uri: Option<&str>,
+        code_verifier: Option<&str>,
+        shape: Shape,
+        now: UnixTime,
+    ) -> Result<Issued, TokenError> {
+        let invalid = |d: &str| TokenError::InvalidGrant(d.to_owned());
+        let presented = ReferenceToken::recognise(CODE_PREFIX, code)
+            .ok_or_else(|| invalid("the code is invalid, expired or already used"))?;
+        let issue = CodeIssue {
+            family_id: Some(self.new_id()),
+            jti: self.new_id(),
+            expires_at: now.plus_secs(i64::from(shape.ttl.as_secs())),
+        };
+        let record = match self
+            .ports
+            .codes
+            .redeem(&presented.hash(), &issue, now)
+            .await
+            .map_err(store_error)?
+        {
+            Redemption::Fresh(record) => record,
+            Redemption::Reused(record) => {
+                tracing::warn!(client_id = %client.id(), "an authorization code was redeemed twice; revoking what it issued");
+                self.ports.audit.record(
+                    AuditEvent::new(
+                        AuditKind::TokenRevoked,
+                        now,
+                        "authorization code redeemed twice: its tokens revoked",
+                    )
+                    .client(client.id().as_str())
+                    .subject(record.user_id.as_str()),
+                );
+                if let Some(first) = &record.issued {
+                    if let Some(family) = &first.family_id {
+                        self.ports
+                            .refresh
+                            .revoke_family(family, now)
+                            .await
+                            .map_err(store_error)?;
+                    }
+                    self.ports
+                        .revoked
+                        .revoke(&first.jti, first.expires_at)
+                        .await
+                        .map_err(store_error)?;
+                }
+                return Err(invalid(
+                    "the code was already used; the tokens issued for it are revoked",
+                ));
+            }
+            Redemption::Invalid => {
+                return Err(invalid("the code is invalid, expired or already used"));
+            }
+        };
+        if record.client_id != *client.id() {
+            return Err(invalid("the code was issued to another client"));
+        }
+        match (redirect_uri, record.redirect_uri_explicit) {
+            (Some(given), _) if given != record.redirect_uri.as_str() => {
+                return Err(invalid(
+                    "redirect_uri differs from the authorization request's",
+                ));
+            }
+            (None, true) => {
+                return Err(invalid(
+                    "redirect_uri is required: the authorization request had one",
+                ));
+            }
+            _ => {}
+        }
+        let verifier = code_verifier
+            .map(CodeVerifier::parse)
+            .transpose()
+            .map_err(|e| invalid(&e.to_string()))?;
+        match (&record.challenge, &verifier) {
+            (Some(challenge), Some(verifier)) if challenge.is_met_by(verifier) => {}
+            (Some(_), Some(_)) => return Err(invalid("PKCE verification failed")),
+            (Some(_), None) => return Err(invalid("code_verifier is required (PKCE)")),
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "code_verifier given but the authorization request had no code_challenge",
+                ));
+            }
+            (None, None) => {}
+        }
+        let user = self
+            .ports
+            .users
+            .find(&record.user_id)
+            .await
+            .map_err(store_error)?
+            .filter(|u| u.status == UserStatus::Active)
+            .ok_or_else(|| invalid(USER_NOT_ACTIVE))?;
+        let claims = UserClaims {
+            acr: PASSWORD_LEVEL,
+            user_id: user.id.clone(),
+            logon: Some(user.logon.clone()),
+            device_id: None,
+            default_client_id: None,
+        };
+        let subject = user.id.as_str().to_owned();
+        let scope = record.scope.clone();
+        let mut issued = self
+            .access_for(
+                client,
+                Grantee {
+                    subject: subject.clone(),
+                    scope: scope.clone(),
+                    user: Some(claims.clone()),
+                },
+                shape,
+                Some(issue.jti),
+                now,
+            )
+            .await?;
+        let offline = scope.contains("offline_access") || scope.contains("offline");
+        if offline && client.grant_types().contains(&GrantType::RefreshToken) {
+            let family = issue.family_id.unwrap_or_else(|| self.new_id());
+            issued.refresh_token = Some(
+                self.new_family_with_id(client, family, subject, scope.clone(), Some(claims), now)
+                    .await?,
+            );
+        }
+        if scope.contains("openid") {
+            let alg = client
+                .options()
+                .id_token_alg
+                .unwrap_or(self.policy.id_token_alg);
+            let id_claims = IdTokenClaims {
+                iss: self.policy.issuer.clone(),
+                aud: client.id().clone(),
+                exp: now.plus_secs(i64::from(issued.expires_in)),
+                iat: now,
+                auth_time: record.auth_time,
+                nonce: record.nonce,
+                acr: PASSWORD_LEVEL,
+                amr: vec!["pwd"],
+                at_hash: at_hash(alg, issued.access_token.expose()),
+                sid: record.sid,
+                user: UserInfo::of(&user, &scope),
+            };
+            issued.id_token = Some(self.ports.signer.sign_id_token(alg, &id_claims).map_err(
+                |e| {
+                    tracing::error!(error = %e, "signing an ID token failed");
+                    TokenError::ServerError
+                },
+            )?);
+        }
+        Ok(issued)
+    }
+}
