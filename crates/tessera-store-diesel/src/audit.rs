@@ -101,19 +101,11 @@ impl AuditStore for DieselStore {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::sync::Arc;
-
     use super::*;
-    use crate::pool::StoreConfig;
     use crate::testdb::{TestDb, on_both_backends};
 
     async fn events_append_in_order_read_back_newest_last_and_purge_by_age(db: TestDb) {
-        let store = DieselStore::open(
-            &StoreConfig::new(db.url()),
-            Arc::new(tessera_testkit::fakes::FixedClock::at(1)),
-            Arc::new(tessera_testkit::fakes::TestSealer(1)),
-        )
-        .unwrap();
+        let store = db.store();
         let event = |at: i64, kind| {
             AuditEvent::new(kind, UnixTime::from_secs(at), format!("at {at}")).client("svc")
         };

@@ -243,22 +243,10 @@ impl LogoutOutbox for DieselStore {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use std::sync::Arc;
-
-    use super::*;
-    use crate::pool::StoreConfig;
     use crate::testdb::{TestDb, on_both_backends};
 
     async fn keeps_the_logout_outbox_contract(db: TestDb) {
-        let store = DieselStore::open(
-            &StoreConfig::new(db.url()),
-            Arc::new(tessera_testkit::fakes::FixedClock::at(1)),
-            Arc::new(tessera_testkit::fakes::TestSealer(1)),
-        )
-        .unwrap();
-        tessera_testkit::outbox::contract(&store).await;
+        tessera_testkit::outbox::contract(&db.store()).await;
     }
 
     on_both_backends!(keeps_the_logout_outbox_contract);

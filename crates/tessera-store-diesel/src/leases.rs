@@ -54,19 +54,11 @@ impl LeaseStore for DieselStore {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::sync::Arc;
-
     use super::*;
-    use crate::pool::StoreConfig;
     use crate::testdb::{TestDb, on_both_backends};
 
     fn store(db: &TestDb) -> DieselStore {
-        DieselStore::open(
-            &StoreConfig::new(db.url()),
-            Arc::new(tessera_testkit::fakes::FixedClock::at(1)),
-            Arc::new(tessera_testkit::fakes::TestSealer(1)),
-        )
-        .unwrap()
+        db.store()
     }
 
     async fn one_holder_at_a_time_until_it_expires(db: TestDb) {

@@ -32,6 +32,16 @@ impl TestDb {
             Self::Postgres(db) => DatabaseUrl::Postgres(db.url().to_owned()),
         }
     }
+
+    /// A store over this database (fixed clock, test sealer).
+    pub(crate) fn store(&self) -> crate::DieselStore {
+        crate::DieselStore::open(
+            &crate::pool::StoreConfig::new(self.url()),
+            std::sync::Arc::new(tessera_testkit::fakes::FixedClock::at(1)),
+            std::sync::Arc::new(tessera_testkit::fakes::TestSealer(1)),
+        )
+        .unwrap()
+    }
 }
 
 /// Runs each named `async fn(TestDb)` as two tests: on SQLite and on PostgreSQL.
