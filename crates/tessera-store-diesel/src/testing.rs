@@ -17,6 +17,10 @@ impl PgTestDatabase {
     /// The server tests use: `TESSERA_TEST_POSTGRES` (a URL of a database the user may create
     /// databases from), by default the local server with trust authentication.
     #[must_use]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "test support (feature `testing`): the tests' server, never the service's"
+    )]
     pub fn admin_url() -> String {
         std::env::var("TESSERA_TEST_POSTGRES")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
