@@ -145,9 +145,9 @@ impl ClientCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::{ClientAuthMethod, ClientName, ClientSpec, GrantType, RoleSet};
+    use crate::client::{ClientName, ClientSpec};
     use crate::ports::MockClientRepository;
-    use crate::scope::ScopeSet;
+
     use crate::secret::SecretVerifier;
     use crate::time::UnixTime;
 
@@ -156,27 +156,12 @@ mod tests {
     }
 
     fn client(s: &str) -> Client {
-        Client::new(ClientSpec {
-            id: id(s),
-            name: ClientName::parse(s).unwrap_or_else(|_| unreachable!()),
-            secrets: vec![SecretVerifier::HmacSha256([0; 32]).into()],
-            auth_methods: [ClientAuthMethod::ClientSecretBasic].into(),
-            grant_types: [GrantType::ClientCredentials].into(),
-            allowed_scopes: ScopeSet::empty(),
-            default_scopes: ScopeSet::empty(),
-            roles: RoleSet::default(),
-            audience: None,
-            access_token_ttl: None,
-            signing_alg: None,
-            access_token_format: crate::client::AccessTokenFormat::Jwt,
-            max_assurance: None,
-            cert_thumbprints: Vec::new(),
-            tls_subject_dn: None,
-            redirect_uris: Vec::new(),
-            options: Default::default(),
-            enabled: true,
-            created_at: UnixTime::from_secs(0),
-        })
+        Client::new(ClientSpec::new(
+            id(s),
+            ClientName::parse(s).unwrap_or_else(|_| unreachable!()),
+            vec![SecretVerifier::HmacSha256([0; 32]).into()],
+            UnixTime::from_secs(0),
+        ))
         .unwrap_or_else(|e| unreachable!("{e}"))
     }
 

@@ -353,6 +353,41 @@ pub struct ClientSpec {
     pub created_at: UnixTime,
 }
 
+impl ClientSpec {
+    /// The plainest client: `client_credentials` with `client_secret_basic` and these secrets,
+    /// no scopes, no roles, the deployment's defaults for everything else, enabled, registered
+    /// at `created_at`. Set any field with struct update syntax.
+    #[must_use]
+    pub fn new(
+        id: ClientId,
+        name: ClientName,
+        secrets: Vec<ClientSecret>,
+        created_at: UnixTime,
+    ) -> Self {
+        Self {
+            id,
+            name,
+            secrets,
+            auth_methods: [ClientAuthMethod::ClientSecretBasic].into(),
+            grant_types: [GrantType::ClientCredentials].into(),
+            allowed_scopes: ScopeSet::default(),
+            default_scopes: ScopeSet::default(),
+            roles: RoleSet::default(),
+            audience: None,
+            access_token_ttl: None,
+            signing_alg: None,
+            access_token_format: AccessTokenFormat::Jwt,
+            max_assurance: None,
+            cert_thumbprints: Vec::new(),
+            tls_subject_dn: None,
+            redirect_uris: Vec::new(),
+            options: crate::registration::ClientOptions::default(),
+            enabled: true,
+            created_at,
+        }
+    }
+}
+
 impl Client {
     /// Checks a specification into a client.
     ///
@@ -689,25 +724,14 @@ mod tests {
 
     fn spec() -> ClientSpec {
         ClientSpec {
-            id: ClientId::parse("c").unwrap_or_else(|_| unreachable!()),
-            name: ClientName::parse("C").unwrap_or_else(|_| unreachable!()),
-            secrets: vec![SecretVerifier::HmacSha256([7; 32]).into()],
-            auth_methods: [ClientAuthMethod::ClientSecretBasic].into(),
-            grant_types: [GrantType::ClientCredentials].into(),
             allowed_scopes: ScopeSet::parse("a b").unwrap_or_default(),
             default_scopes: ScopeSet::parse("a").unwrap_or_default(),
-            roles: RoleSet::default(),
-            audience: None,
-            access_token_ttl: None,
-            signing_alg: None,
-            access_token_format: AccessTokenFormat::Jwt,
-            max_assurance: None,
-            cert_thumbprints: Vec::new(),
-            tls_subject_dn: None,
-            redirect_uris: Vec::new(),
-            options: Default::default(),
-            enabled: true,
-            created_at: UnixTime::from_secs(0),
+            ..ClientSpec::new(
+                ClientId::parse("c").unwrap_or_else(|_| unreachable!()),
+                ClientName::parse("C").unwrap_or_else(|_| unreachable!()),
+                vec![SecretVerifier::HmacSha256([7; 32]).into()],
+                UnixTime::from_secs(0),
+            )
         }
     }
 

@@ -126,31 +126,20 @@ pub fn resolve_scope(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::{ClientAuthMethod, ClientId, ClientName, ClientSpec, GrantType, RoleSet};
+    use crate::client::{ClientId, ClientName, ClientSpec};
     use crate::secret::SecretVerifier;
     use crate::time::UnixTime;
 
     fn client(allowed: &str, default: &str) -> Client {
         Client::new(ClientSpec {
-            id: ClientId::parse("c").unwrap_or_else(|_| unreachable!()),
-            name: ClientName::parse("c").unwrap_or_else(|_| unreachable!()),
-            secrets: vec![SecretVerifier::HmacSha256([0; 32]).into()],
-            auth_methods: [ClientAuthMethod::ClientSecretBasic].into(),
-            grant_types: [GrantType::ClientCredentials].into(),
             allowed_scopes: ScopeSet::parse(allowed).unwrap_or_default(),
             default_scopes: ScopeSet::parse(default).unwrap_or_default(),
-            roles: RoleSet::default(),
-            audience: None,
-            access_token_ttl: None,
-            signing_alg: None,
-            access_token_format: crate::client::AccessTokenFormat::Jwt,
-            max_assurance: None,
-            cert_thumbprints: Vec::new(),
-            tls_subject_dn: None,
-            redirect_uris: Vec::new(),
-            options: Default::default(),
-            enabled: true,
-            created_at: UnixTime::from_secs(0),
+            ..ClientSpec::new(
+                ClientId::parse("c").unwrap_or_else(|_| unreachable!()),
+                ClientName::parse("c").unwrap_or_else(|_| unreachable!()),
+                vec![SecretVerifier::HmacSha256([0; 32]).into()],
+                UnixTime::from_secs(0),
+            )
         })
         .unwrap_or_else(|e| unreachable!("{e}"))
     }

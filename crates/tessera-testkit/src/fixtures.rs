@@ -4,8 +4,8 @@ use tessera_domain::client::ClientSpec;
 use tessera_domain::keys::{KeyId, KeyState, PrivateKeyDer, SigningKey};
 use tessera_domain::secret::{PlainSecret, SecretPepper, SecretVerifier};
 use tessera_domain::{
-    Client, ClientAuthMethod, ClientId, ClientName, GrantType, Role, RoleSet, ScopeSet,
-    SigningAlgorithm, UnixTime,
+    Client, ClientAuthMethod, ClientId, ClientName, Role, RoleSet, ScopeSet, SigningAlgorithm,
+    UnixTime,
 };
 
 /// The pepper the fixtures hash secrets under.
@@ -35,29 +35,19 @@ pub fn client_id(id: &str) -> ClientId {
 #[must_use]
 pub fn client_spec(id: &str) -> ClientSpec {
     ClientSpec {
-        id: client_id(id),
-        name: ClientName::parse(&format!("Client {id}")).unwrap(),
-        secrets: vec![SecretVerifier::hmac(&pepper(), &secret_of(id)).into()],
         auth_methods: [
             ClientAuthMethod::ClientSecretBasic,
             ClientAuthMethod::ClientSecretPost,
         ]
         .into(),
-        grant_types: [GrantType::ClientCredentials].into(),
         allowed_scopes: ScopeSet::parse("read write").unwrap(),
         default_scopes: ScopeSet::parse("read").unwrap(),
-        roles: RoleSet::default(),
-        audience: None,
-        access_token_ttl: None,
-        signing_alg: None,
-        access_token_format: tessera_domain::AccessTokenFormat::Jwt,
-        max_assurance: None,
-        cert_thumbprints: Vec::new(),
-        tls_subject_dn: None,
-        redirect_uris: Vec::new(),
-        options: Default::default(),
-        enabled: true,
-        created_at: UnixTime::from_secs(1_700_000_000),
+        ..ClientSpec::new(
+            client_id(id),
+            ClientName::parse(&format!("Client {id}")).unwrap(),
+            vec![SecretVerifier::hmac(&pepper(), &secret_of(id)).into()],
+            UnixTime::from_secs(1_700_000_000),
+        )
     }
 }
 

@@ -328,30 +328,21 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn client(uris: &[&str], grants: &[crate::client::GrantType]) -> Client {
-        use crate::client::{AccessTokenFormat, ClientAuthMethod, ClientName, ClientSpec, RoleSet};
+        use crate::client::{ClientName, ClientSpec};
         Client::new(ClientSpec {
-            id: ClientId::parse("web").unwrap_or_else(|e| panic!("{e}")),
-            name: ClientName::parse("Web").unwrap_or_else(|e| panic!("{e}")),
-            secrets: vec![crate::secret::SecretVerifier::HmacSha256([1; 32]).into()],
-            auth_methods: [ClientAuthMethod::ClientSecretBasic].into(),
             grant_types: grants.iter().copied().collect(),
             allowed_scopes: ScopeSet::parse("openid email").unwrap_or_default(),
             default_scopes: ScopeSet::parse("openid").unwrap_or_default(),
-            roles: RoleSet::default(),
-            audience: None,
-            access_token_ttl: None,
-            signing_alg: None,
-            access_token_format: AccessTokenFormat::Jwt,
-            max_assurance: None,
-            cert_thumbprints: Vec::new(),
-            tls_subject_dn: None,
             redirect_uris: uris
                 .iter()
                 .map(|u| RedirectUri::parse(u).unwrap_or_else(|e| panic!("{e}")))
                 .collect(),
-            options: Default::default(),
-            enabled: true,
-            created_at: UnixTime::from_secs(0),
+            ..ClientSpec::new(
+                ClientId::parse("web").unwrap_or_else(|e| panic!("{e}")),
+                ClientName::parse("Web").unwrap_or_else(|e| panic!("{e}")),
+                vec![crate::secret::SecretVerifier::HmacSha256([1; 32]).into()],
+                UnixTime::from_secs(0),
+            )
         })
         .unwrap_or_else(|e| panic!("{e}"))
     }

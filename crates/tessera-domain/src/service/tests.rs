@@ -40,25 +40,15 @@ fn secret(id: &str) -> PlainSecret {
 
 fn spec(id: &str) -> ClientSpec {
     ClientSpec {
-        id: ClientId::parse(id).unwrap(),
-        name: ClientName::parse(id).unwrap(),
-        secrets: vec![SecretVerifier::hmac(&pepper(), &secret(id)).into()],
-        auth_methods: [ClientAuthMethod::ClientSecretBasic].into(),
-        grant_types: [GrantType::ClientCredentials].into(),
         allowed_scopes: ScopeSet::parse("read write").unwrap(),
         default_scopes: ScopeSet::parse("read").unwrap(),
         roles: RoleSet::from_roles([Role::parse("ROLE_CLI-1STPARTY").unwrap()]),
-        audience: None,
-        access_token_ttl: None,
-        signing_alg: None,
-        access_token_format: crate::client::AccessTokenFormat::Jwt,
-        max_assurance: None,
-        cert_thumbprints: Vec::new(),
-        tls_subject_dn: None,
-        redirect_uris: Vec::new(),
-        options: Default::default(),
-        enabled: true,
-        created_at: UnixTime::from_secs(0),
+        ..ClientSpec::new(
+            ClientId::parse(id).unwrap(),
+            ClientName::parse(id).unwrap(),
+            vec![SecretVerifier::hmac(&pepper(), &secret(id)).into()],
+            UnixTime::from_secs(0),
+        )
     }
 }
 
