@@ -16,23 +16,28 @@ use async_trait::async_trait;
 use mockall::automock;
 
 use crate::audit::AuditEvent;
-use crate::authorize::{CodeIssue, CodeRecord, Redemption, Session};
 use crate::client::{Client, ClientId, SigningAlgorithm};
 use crate::error::StoreError;
-use crate::issued::{
-    OpaqueTokenRecord, ParamRecord, RefreshFamily, RefreshTokenRecord, RotateOutcome, TokenHash,
-};
 use crate::keys::{PrivateKeyDer, PublicJwk, SigningKey};
-use crate::scope::ScopeSet;
 use crate::secret::SecretPepper;
 use crate::time::UnixTime;
 use crate::token::{AccessToken, AccessTokenClaims, IdTokenClaims};
 use crate::user::{Logon, User, UserId};
 
 mod backchannel;
+mod browser;
+mod issued;
 pub use backchannel::{DeliveryError, LogoutDelivery, LogoutOutbox};
 #[cfg(any(test, feature = "mocks"))]
 pub use backchannel::{MockLogoutDelivery, MockLogoutOutbox};
+pub use browser::{AuthorizationCodeStore, ConsentStore, SessionStore, SignInThrottle};
+#[cfg(any(test, feature = "mocks"))]
+pub use browser::{
+    MockAuthorizationCodeStore, MockConsentStore, MockSessionStore, MockSignInThrottle,
+};
+#[cfg(any(test, feature = "mocks"))]
+pub use issued::{MockOpaqueTokenStore, MockParamStore, MockRefreshTokenStore, MockRevocationList};
+pub use issued::{OpaqueTokenStore, ParamStore, RefreshTokenStore, RevocationList};
 
 /// Where clients live.
 #[cfg_attr(any(test, feature = "mocks"), automock)]
@@ -376,180 +381,6 @@ pub enum SignError {
     Invalid,
 }
 
-/// Where refresh-token families live. Rotation is one atomic conditional write, so concurrent uses
-/// of one token (also on several nodes) leave exactly one successor.
-#[cfg_attr(any(test, feature = "mocks"), automock)]
-#[async_trait]
-pub trait RefreshTokenStore: Send + Sync {
-    /// Stores a new family and its first token.
-    ///
-    /// # Errors
-    /// `Conflict` when the family id or the token hash exists.
-    ///
-    /// # Cancel safety
-    /// One transaction.
-    async fn create_family(
-        &self,
-        family: &RefreshFamily,
-        first: &RefreshTokenRecord,
-    ) -> Result<(), StoreError>;
-
-    /// The token with this hash and its family.
-    ///
-    /// # Errors
-    /// `Unavailable`, `Corrupt`. Absence is `Ok(None)`.
-    ///
-    /// # Cancel safety
-    /// Cancel safe: it only reads.
-    async fn find(
-        &self,
-        hash: &TokenHash,
-    ) -> Result<Option<(RefreshTokenRecord, RefreshFamily)>, StoreError>;
-
-    /// Uses the token `presented`, atomically:
-    /// - if its family is revoked or expired at `now`: `Dead`;
-    /// - if it is current: marks it rotated into `successor`, stores `successor`: `Rotated`;
-    /// - if it was rotated into a token with `successor.hash` no more than `grace_secs` ago and
-    ///   that successor is still unused: `Replayed`, changing nothing;
-    /// - otherwise (reuse): revokes the family: `Reused`;
-    /// - no such token: `NotFound`.
-    ///
-    /// Of any number of concurrent calls for one token, at most one MUST return `Rotated`.
-    ///
-    /// # Errors
-    /// `Unavailable` when the store cannot answer (nothing changed then).
-    ///
-    /// # Cancel safety
-    /// One transaction: after cancellation it has happened entirely or not at all.
-    async fn rotate(
-        &self,
-        presented: &TokenHash,
-        successor: &RefreshTokenRecord,
-        now: UnixTime,
-        grace_secs: u32,
-    ) -> Result<RotateOutcome, StoreError>;
-
-    /// Revokes a family (idempotent; unknown ids are ignored).
-    ///
-    /// # Errors
-    /// `Unavailable`.
-    ///
-    /// # Cancel safety
-    /// One statement.
-    async fn revoke_family(&self, family_id: &str, now: UnixTime) -> Result<(), StoreError>;
-
-    /// Deletes families (and their tokens) that expired before `now`. Returns how many.
-    ///
-    /// # Errors
-    /// `Unavailable`.
-    ///
-    /// # Cancel safety
-    /// One transaction.
-    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError>;
-}
-
-/// Where opaque access tokens live.
-#[cfg_attr(any(test, feature = "mocks"), automock)]
-#[async_trait]
-pub trait OpaqueTokenStore: Send + Sync {
-    /// Stores a new opaque token.
-    ///
-    /// # Errors
-    /// `Conflict` when the hash exists.
-    ///
-    /// # Cancel safety
-    /// One statement.
-    async fn insert(&self, record: &OpaqueTokenRecord) -> Result<(), StoreError>;
-
-    /// The token with this hash (also when expired or revoked: the caller decides).
-    ///
-    /// # Errors
-    /// `Unavailable`, `Corrupt`. Absence is `Ok(None)`.
-    ///
-    /// # Cancel safety
-    /// Cancel safe: it only reads.
-    async fn find(&self, hash: &TokenHash) -> Result<Option<OpaqueTokenRecord>, StoreError>;
-
-    /// Marks the token revoked (idempotent; unknown hashes are ignored).
-    ///
-    /// # Errors
-    /// `Unavailable`.
-    ///
-    /// # Cancel safety
-    /// One statement.
-    async fn revoke(&self, hash: &TokenHash, now: UnixTime) -> Result<(), StoreError>;
-
-    /// Deletes tokens that expired before `now`. Returns how many.
-    ///
-    /// # Errors
-    /// `Unavailable`.
-    ///
-    /// # Cancel safety
-    /// One statement.
-    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError>;
-}
-
-/// The denylist of revoked JWT access tokens, by `jti`, kept until each token's `exp`.
-#[cfg_attr(any(test, feature = "mocks"), automock)]
-#[async_trait]
-pub trait RevocationList: Send + Sync {
-    /// Denies `jti` until `expires_at` (idempotent).
-    ///
-    /// # Errors
-    /// `Unavailable`.
-    ///
-    /// # Cancel safety
-    /// One statement.
-    async fn revoke(&self, jti: &str, expires_at: UnixTime) -> Result<(), StoreError>;
-
-    /// Whether `jti` is denied.
-    ///
-    /// # Errors
-    /// `Unavailable`.
-    ///
-    /// # Cancel safety
-    /// Cancel safe: it only reads.
-    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError>;
-
-    /// Forgets entries whose token expired before `now`. Returns how many.
-    ///
-    /// # Errors
-    /// `Unavailable`.
-    ///
-    /// # Cancel safety
-    /// One statement.
-    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError>;
-}
-
-/// Where one-time sign-in params live.
-#[cfg_attr(any(test, feature = "mocks"), automock)]
-#[async_trait]
-pub trait ParamStore: Send + Sync {
-    /// Stores a new param.
-    ///
-    /// # Errors
-    /// `Conflict` when the hash exists.
-    ///
-    /// # Cancel safety
-    /// One statement.
-    async fn insert(&self, param: &ParamRecord) -> Result<(), StoreError>;
-
-    /// Uses the param: atomically deletes it and returns it, when it exists, belongs to `client`
-    /// and has not expired at `now`. A param is used at most once, however many callers race.
-    ///
-    /// # Errors
-    /// `Unavailable`.
-    ///
-    /// # Cancel safety
-    /// One statement.
-    async fn consume(
-        &self,
-        hash: &TokenHash,
-        client: &ClientId,
-        now: UnixTime,
-    ) -> Result<Option<ParamRecord>, StoreError>;
-}
-
 /// Where users live.
 #[cfg_attr(any(test, feature = "mocks"), automock)]
 #[async_trait]
@@ -622,164 +453,6 @@ pub trait UserRepository: Send + Sync {
         id: &UserId,
         locked_until: Option<UnixTime>,
     ) -> Result<(), StoreError>;
-}
-
-/// Authorization codes (RFC 6749 §4.1), stored by hash.
-#[cfg_attr(any(test, feature = "mocks"), automock)]
-#[async_trait]
-pub trait AuthorizationCodeStore: Send + Sync {
-    /// Stores a new, unredeemed code.
-    ///
-    /// # Errors
-    /// MUST return `Conflict` when the hash exists.
-    ///
-    /// # Cancel safety
-    /// One statement.
-    async fn insert(&self, code: &CodeRecord) -> Result<(), StoreError>;
-
-    /// Redeems a code. An unredeemed code with `now < expires_at` is marked with `issue` and
-    /// returned as `Fresh` (its `issued` set to `issue`); a code redeemed before is returned as
-    /// `Reused` with what its first redemption issued; anything else is `Invalid`. MUST be atomic:
-    /// of concurrent redemptions on any number of nodes, exactly one is `Fresh`.
-    ///
-    /// # Errors
-    /// `Unavailable`, `Corrupt`.
-    ///
-    /// # Cancel safety
-    /// One transaction: if cancelled the code is either redeemed or not.
-    async fn redeem(
-        &self,
-        hash: &TokenHash,
-        issue: &CodeIssue,
-        now: UnixTime,
-    ) -> Result<Redemption, StoreError>;
-
-    /// Deletes codes that expired more than a day before `now` (kept that long so a late second
-    /// redemption still revokes what the first issued). Returns how many.
-    ///
-    /// # Errors
-    /// `Unavailable`.
-    ///
-    /// # Cancel safety
-    /// One statement.
-    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError>;
-}
-
-/// Signed-in browser sessions, stored by the hash of their cookie value.
-#[cfg_attr(any(test, feature = "mocks"), automock)]
-#[async_trait]
-pub trait SessionStore: Send + Sync {
-    /// Stores a new session.
-    ///
-    /// # Errors
-    /// MUST return `Conflict` when the hash exists.
-    ///
-    /// # Cancel safety
-    /// One statement.
-    async fn insert(&self, session: &Session) -> Result<(), StoreError>;
-
-    /// The session with this hash, if it has not ended at `now`.
-    ///
-    /// # Errors
-    /// `Unavailable`, `Corrupt`.
-    ///
-    /// # Cancel safety
-    /// Cancel safe: it only reads.
-    async fn find(&self, hash: &TokenHash, now: UnixTime) -> Result<Option<Session>, StoreError>;
-
-    /// Ends a session (idempotent) and returns it, when it existed.
-    ///
-    /// # Errors
-    /// `Unavailable`.
-    ///
-    /// # Cancel safety
-    /// One statement that deletes; what it returns is read first.
-    async fn delete(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError>;
-
-    /// Every stored session of `user`.
-    ///
-    /// # Errors
-    /// `Unavailable`, `Corrupt`.
-    ///
-    /// # Cancel safety
-    /// Cancel safe: it only reads.
-    async fn for_user(&self, user: &UserId) -> Result<Vec<Session>, StoreError>;
-
-    /// Deletes sessions that ended before `now`; returns how many.
-    ///
-    /// # Errors
-    /// `Unavailable`.
-    ///
-    /// # Cancel safety
-    /// One statement.
-    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError>;
-}
-
-/// Scopes users have consented to per client.
-#[cfg_attr(any(test, feature = "mocks"), automock)]
-#[async_trait]
-pub trait ConsentStore: Send + Sync {
-    /// The scopes `user` has granted `client` (empty when none).
-    ///
-    /// # Errors
-    /// `Unavailable`, `Corrupt`.
-    ///
-    /// # Cancel safety
-    /// Cancel safe: it only reads.
-    async fn granted(&self, user: &UserId, client: &ClientId) -> Result<ScopeSet, StoreError>;
-
-    /// Adds `scope` to what `user` has granted `client`. MUST keep what was granted before.
-    ///
-    /// # Errors
-    /// `Unavailable`.
-    ///
-    /// # Cancel safety
-    /// One transaction.
-    async fn grant(
-        &self,
-        user: &UserId,
-        client: &ClientId,
-        scope: &ScopeSet,
-        now: UnixTime,
-    ) -> Result<(), StoreError>;
-}
-
-/// Failed sign-ins counted per source address, in fixed windows.
-#[cfg_attr(any(test, feature = "mocks"), automock)]
-#[async_trait]
-pub trait SignInThrottle: Send + Sync {
-    /// Failures from `address` in its current window (0 when the window has ended).
-    ///
-    /// # Errors
-    /// `Unavailable`.
-    ///
-    /// # Cancel safety
-    /// Cancel safe: it only reads.
-    async fn failures(&self, address: &str, now: UnixTime) -> Result<u32, StoreError>;
-
-    /// Counts a failure from `address`: one more in its window, or the first of a new window of
-    /// `window_seconds` when the last one has ended. Returns the count. MUST be atomic.
-    ///
-    /// # Errors
-    /// `Unavailable`.
-    ///
-    /// # Cancel safety
-    /// One transaction.
-    async fn record_failure(
-        &self,
-        address: &str,
-        now: UnixTime,
-        window_seconds: u32,
-    ) -> Result<u32, StoreError>;
-
-    /// Forgets windows that ended before `now`; returns how many.
-    ///
-    /// # Errors
-    /// `Unavailable`.
-    ///
-    /// # Cancel safety
-    /// One statement.
-    async fn purge(&self, now: UnixTime) -> Result<u64, StoreError>;
 }
 
 /// The current time.
