@@ -1210,3 +1210,130 @@ async fn rates_and_failed_authentications_are_limited_before_secrets_are_checked
         Err(TokenError::TooManyRequests(1))
     );
 }
+
+/// A service whose refresh-token store is `refresh`; everything else as in [`service`].
+fn service_with_refresh(
+    repo: Arc<dyn ClientRepository>,
+    refresh: MockRefreshTokenStore,
+) -> TokenService {
+    let (signer, _) = recording_signer();
+    TokenService::new(
+        TokenPorts {
+            clients: Arc::new(ClientCache::new(repo)),
+            signer: Arc::new(signer),
+            random: Arc::new(Counter::default()),
+            blocking: Arc::new(InlineWork),
+            refresh: Arc::new(refresh),
+            opaque: Arc::new(MockOpaqueTokenStore::new()),
+            revoked: Arc::new(MockRevocationList::new()),
+            users: Arc::new(MockUserRepository::new()),
+            params: Arc::new(MockParamStore::new()),
+            codes: Arc::new(crate::ports::MockAuthorizationCodeStore::new()),
+            limiter: Arc::new(open_limiter()),
+            audit: Arc::new(crate::audit::NoAudit),
+        },
+        pepper(),
+        policy(),
+    )
+}
+
+/// Runs blocking work inline.
+struct InlineWork;
+
+#[async_trait]
+impl BlockingWork for InlineWork {
+    async fn run(&self, job: Box<dyn FnOnce() -> bool + Send + 'static>) -> bool {
+        job()
+    }
+}
+
+#[tokio::test]
+async fn client_credentials_starts_a_refresh_family_only_for_a_client_that_opted_in() {
+    // RFC 6749 §4.4.3: a refresh token SHOULD NOT be included — even for a client that may use
+    // the refresh_token grant elsewhere — unless the client opted in.
+    let with_grant = |id: &str, opted_in: bool| {
+        let mut s = spec(id);
+        s.grant_types = [GrantType::ClientCredentials, GrantType::RefreshToken].into();
+        s.options.refresh_with_client_credentials = opted_in;
+        Client::new(s).unwrap()
+    };
+    let repo = Arc::new(Fixed(vec![
+        with_grant("plain", false),
+        with_grant("eagle", true),
+    ]));
+    let mut refresh = MockRefreshTokenStore::new();
+    refresh
+        .expect_create_family()
+        .withf(|family, _| family.client_id.as_str() == "eagle")
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let tokens = service_with_refresh(repo, refresh);
+    let issue = |id: &'static str| TokenRequest {
+        auth: basic(id, &secret(id)),
+        grant: cc(None),
+        profile: ApiProfile::default(),
+        certificate: None,
+        source: None,
+    };
+    let plain = tokens.issue(issue("plain"), NOW).await.unwrap();
+    assert!(
+        plain.refresh_token.is_none(),
+        "not opted in: no refresh token"
+    );
+    let eagle = tokens.issue(issue("eagle"), NOW).await.unwrap();
+    assert!(eagle.refresh_token.is_some(), "opted in");
+}
+
+#[tokio::test]
+async fn another_clients_refresh_token_is_refused_and_its_family_stays() {
+    use crate::issued::{REFRESH_PREFIX, ReferenceToken, RefreshFamily, RefreshTokenRecord};
+    let repo = Arc::new(Fixed(vec![
+        Client::new(spec("owner")).unwrap(),
+        Client::new(spec("stranger")).unwrap(),
+    ]));
+    let token = ReferenceToken::generate(REFRESH_PREFIX, [9; 32]);
+    let hash = token.hash();
+    let mut refresh = MockRefreshTokenStore::new();
+    refresh.expect_find().returning(move |_| {
+        Ok(Some((
+            RefreshTokenRecord {
+                hash,
+                family_id: "fam".into(),
+                issued_at: NOW,
+                rotated_at: None,
+                successor: None,
+            },
+            RefreshFamily {
+                id: "fam".into(),
+                client_id: ClientId::parse("owner").unwrap(),
+                subject: "owner".into(),
+                scope: ScopeSet::parse("read").unwrap(),
+                created_at: NOW,
+                expires_at: NOW.plus_secs(3_600),
+                revoked_at: None,
+                user: None,
+            },
+        )))
+    });
+    refresh
+        .expect_revoke_family()
+        .withf(|family, _| family == "fam")
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let tokens = service_with_refresh(repo, refresh);
+    // RFC 7009 §2.1: the stranger is refused, and nothing is revoked (times(1) is the owner's).
+    let refused = tokens
+        .revoke(
+            basic("stranger", &secret("stranger")),
+            None,
+            token.expose(),
+            NOW,
+        )
+        .await;
+    assert_eq!(refused, Err(TokenError::UnauthorizedClient));
+    // The owner may.
+    tokens
+        .revoke(basic("owner", &secret("owner")), None, token.expose(), NOW)
+        .await
+        .unwrap();
+}
