@@ -269,6 +269,13 @@ pub fn code_from(server: &Server, reply: &Reply) -> String {
         reply.status,
         String::from_utf8_lossy(&reply.body)
     );
+    let location = back_to_client(server, reply);
+    query_param(location, "code").unwrap_or_else(|| panic!("no code in {location}"))
+}
+
+/// Where a redirect back to the client goes, after checking it is the client's redirect URI
+/// with this test's `state` and the server's `iss` (RFC 9207).
+pub fn back_to_client<'r>(server: &Server, reply: &'r Reply) -> &'r str {
     let location = reply.header("location").unwrap();
     assert!(location.starts_with(REDIRECT), "{location}");
     assert_eq!(query_param(location, "state").as_deref(), Some("st-42"));
@@ -276,7 +283,7 @@ pub fn code_from(server: &Server, reply: &Reply) -> String {
         query_param(location, "iss").as_deref(),
         Some(server.base.as_str())
     );
-    query_param(location, "code").unwrap_or_else(|| panic!("no code in {location}"))
+    location
 }
 
 pub fn exchange(s: &Setup, server: &Server, code: &str, verifier: Option<&str>) -> Reply {

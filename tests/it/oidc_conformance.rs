@@ -63,13 +63,7 @@ pub(crate) fn redirect_error(server: &Server, reply: &crate::harness::Reply) -> 
         "{}",
         String::from_utf8_lossy(&reply.body)
     );
-    let location = reply.header("location").unwrap();
-    assert!(location.starts_with(REDIRECT), "{location}");
-    assert_eq!(query_param(location, "state").as_deref(), Some("st-42"));
-    assert_eq!(
-        query_param(location, "iss").as_deref(),
-        Some(server.base.as_str())
-    );
+    let location = crate::oidc::back_to_client(server, reply);
     let description = query_param(location, "error_description").unwrap_or_default();
     assert!(
         description
