@@ -360,15 +360,16 @@ fn authme(raw: &RawAuthMe) -> anyhow::Result<Option<AuthMeRoute>> {
         .map_err(|e| anyhow!("dialects.authme.access_ttl_seconds: {e}"))?;
     let remember_me_ttl = TokenTtl::from_secs(raw.remember_me_ttl_seconds)
         .map_err(|e| anyhow!("dialects.authme.remember_me_ttl_seconds: {e}"))?;
-    if !(10..=3600).contains(&raw.param_ttl_seconds) {
-        bail!("dialects.authme.param_ttl_seconds: must be between 10 and 3600");
-    }
+    let policy = tessera_domain::first_party::FirstPartyPolicy::new(
+        required_roles,
+        Some(client_ttl),
+        remember_me_ttl,
+        raw.param_ttl_seconds,
+    )
+    .map_err(|e| anyhow!("dialects.authme.{e}"))?;
     Ok(Some(AuthMeRoute {
         prefix: prefix.to_owned(),
-        required_roles,
-        client_ttl: Some(client_ttl),
-        remember_me_ttl,
-        param_ttl_secs: raw.param_ttl_seconds,
+        policy,
     }))
 }
 

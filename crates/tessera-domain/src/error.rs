@@ -53,9 +53,10 @@ pub enum TokenError {
     /// authentication, or a method the client may not use. Deliberately one undifferentiated case.
     #[error("client authentication failed")]
     InvalidClient,
-    /// The grant (code, refresh token, credentials) is invalid, expired or revoked.
+    /// The grant (code, refresh token, param) is invalid, expired or revoked; the reason says
+    /// which, so that a dialect with codes of its own matches a variant, never a description.
     #[error("{0}")]
-    InvalidGrant(String),
+    InvalidGrant(GrantFailure),
     /// The authenticated client may not use this grant type.
     #[error("the client is not allowed to use this grant type")]
     UnauthorizedClient,
@@ -75,6 +76,51 @@ pub enum TokenError {
     /// after this many seconds (HTTP 429, RFC 6585).
     #[error("too many requests; retry after {0} seconds")]
     TooManyRequests(u32),
+}
+
+/// Why a grant was refused (`invalid_grant`, RFC 6749 §5.2). The `Display` is the description
+/// sent to the client.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum GrantFailure {
+    /// The refresh token is unknown, expired, revoked, of another client or reused (§6, §10.4).
+    #[error("the refresh token is invalid, expired or revoked")]
+    RefreshToken,
+    /// The authorization code is unknown, expired or already used (§4.1.3).
+    #[error("the code is invalid, expired or already used")]
+    Code,
+    /// The code was redeemed a second time; what the first redemption issued is revoked (§4.1.2).
+    #[error("the code was already used; the tokens issued for it are revoked")]
+    CodeReused,
+    /// The code was issued to another client (§4.1.3).
+    #[error("the code was issued to another client")]
+    CodeOfAnotherClient,
+    /// `redirect_uri` differs from the authorization request's (§4.1.3).
+    #[error("redirect_uri differs from the authorization request's")]
+    RedirectUriDiffers,
+    /// The authorization request named a `redirect_uri`, the token request did not (§4.1.3).
+    #[error("redirect_uri is required: the authorization request had one")]
+    RedirectUriRequired,
+    /// The `code_verifier` is not one RFC 7636 §4.1 allows; the text says which rule it broke.
+    #[error("{0}")]
+    VerifierMalformed(String),
+    /// The verifier does not match the challenge (RFC 7636 §4.6).
+    #[error("PKCE verification failed")]
+    PkceFailed,
+    /// The authorization request had a challenge, the token request no verifier (RFC 7636 §4.5).
+    #[error("code_verifier is required (PKCE)")]
+    VerifierRequired,
+    /// A verifier for an authorization request that had no challenge.
+    #[error("code_verifier given but the authorization request had no code_challenge")]
+    VerifierUnexpected,
+    /// AuthMe's one-time param is unknown, expired, used, of another client or of another user.
+    #[error("the param is invalid, expired or already used")]
+    Param,
+    /// The user the grant is about exists but may not sign in (disabled or locked).
+    #[error("the user is not active")]
+    UserNotActive,
+    /// No active user answers to the name given (generate-param).
+    #[error("no active user by that name")]
+    NoSuchUser,
 }
 
 impl TokenError {
@@ -165,7 +211,10 @@ mod tests {
         let cases = [
             (TokenError::InvalidRequest(String::new()), "invalid_request"),
             (TokenError::InvalidClient, "invalid_client"),
-            (TokenError::InvalidGrant(String::new()), "invalid_grant"),
+            (
+                TokenError::InvalidGrant(GrantFailure::Code),
+                "invalid_grant",
+            ),
             (TokenError::UnauthorizedClient, "unauthorized_client"),
             (
                 TokenError::UnsupportedGrantType(String::new()),

@@ -17,6 +17,7 @@ pub mod cache;
 pub mod cert;
 pub mod client;
 pub mod error;
+pub mod first_party;
 #[cfg(test)]
 mod fuzz;
 pub mod interaction;
@@ -37,6 +38,6 @@ pub use client::{
     AccessTokenFormat, Audience, Client, ClientAuthMethod, ClientId, ClientName, GrantType, Role,
     RoleSet, SigningAlgorithm, TokenTtl,
 };
-pub use error::{ParseError, StoreError, TokenError};
+pub use error::{GrantFailure, ParseError, StoreError, TokenError};
 pub use scope::{Scope, ScopeSet};
 pub use time::UnixTime;

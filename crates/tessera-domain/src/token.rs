@@ -204,8 +204,8 @@ pub struct Issued {
 /// What a token is, for introspection (RFC 7662 §2.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenInfo {
-    /// `token_type`: `Bearer` for access tokens, `refresh_token` for refresh tokens.
-    pub token_type: &'static str,
+    /// What kind of token it is (introspection's `token_type`).
+    pub token_type: TokenType,
     /// `client_id`.
     pub client_id: ClientId,
     /// `sub`.
@@ -313,5 +313,25 @@ mod tests {
             &ScopeSet::parse("openid phone").unwrap_or_default(),
         );
         assert_eq!(none.phone_number_verified, None);
+    }
+}
+
+/// The kind of token introspection reports (RFC 7662 §2.2 `token_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenType {
+    /// An access token (RFC 6750).
+    Bearer,
+    /// A refresh token.
+    RefreshToken,
+}
+
+impl TokenType {
+    /// The wire value: `Bearer` or `refresh_token`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Bearer => "Bearer",
+            Self::RefreshToken => "refresh_token",
+        }
     }
 }

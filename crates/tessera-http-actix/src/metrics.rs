@@ -137,40 +137,44 @@ pub fn count_backchannel(delivered: u32, failed: u32, abandoned: u32) {
     }
 }
 
-/// `TokenService::issue`, counted under `dialect`.
+/// `TokenService::issue_admitted`, counted under `dialect`.
 ///
 /// # Errors
 /// What `issue` returns.
 pub async fn issue(
     state: &HttpState,
     dialect: &'static str,
+    admitted: &tessera_domain::service::Admitted,
     request: TokenRequest,
+    now: tessera_domain::UnixTime,
 ) -> Result<Issued, TokenError> {
     let grant = request.grant.label();
-    let client = request
-        .auth
-        .client_id()
-        .map(|c| c.as_str().to_owned())
-        .unwrap_or_default();
-    let result = state.tokens.issue(request, state.clock.now()).await;
+    let result = state.tokens.issue_admitted(admitted, request, now).await;
     match &result {
-        Ok(_) => METRICS
-            .issued
-            .get_or_create(&IssuedLabels {
-                dialect,
-                grant,
-                client,
-            })
-            .inc(),
-        Err(e) => METRICS
-            .errors
-            .get_or_create(&ErrorLabels {
-                dialect,
-                code: e.code(),
-            })
-            .inc(),
+        Ok(_) => {
+            METRICS
+                .issued
+                .get_or_create(&IssuedLabels {
+                    dialect,
+                    grant,
+                    client: admitted.client_id().as_str().to_owned(),
+                })
+                .inc();
+        }
+        Err(e) => refused(dialect, e),
     };
     result
+}
+
+/// Counts a refused token request of `dialect`.
+pub fn refused(dialect: &'static str, e: &TokenError) {
+    METRICS
+        .errors
+        .get_or_create(&ErrorLabels {
+            dialect,
+            code: e.code(),
+        })
+        .inc();
 }
 
 /// Records how long a request took.

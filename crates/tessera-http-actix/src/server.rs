@@ -14,6 +14,7 @@ use tessera_domain::ports::{Clock, TokenSigner};
 use tessera_domain::service::TokenService;
 use tessera_domain::{SigningAlgorithm, TokenTtl};
 
+use crate::dialect::frame::method_not_allowed;
 use crate::dialect::{authme, rfc6749, screening_eagle, semear, serproid};
 use crate::meta;
 use crate::openapi::Endpoint;
@@ -86,15 +87,8 @@ pub struct SemearRoute {
 pub struct AuthMeRoute {
     /// The common prefix of its paths, e.g. `/security/iam/v1`.
     pub prefix: String,
-    /// The role sets a client needs (any set suffices).
-    pub required_roles: tessera_domain::assurance::RoleRequirement,
-    /// Lifetime of `CLIENT` and `PRODUCT` tokens when the client has none of its own, and of every
-    /// `USER` token without remember-me.
-    pub client_ttl: Option<TokenTtl>,
-    /// Lifetime of user access tokens issued with remember-me.
-    pub remember_me_ttl: TokenTtl,
-    /// How long a generated param works, in seconds.
-    pub param_ttl_secs: u32,
+    /// The first-party policy: required roles, lifetimes, param lifetime.
+    pub policy: tessera_domain::first_party::FirstPartyPolicy,
 }
 
 /// How the server runs.
@@ -133,27 +127,28 @@ pub(crate) fn endpoints(dialects: &Dialects) -> Vec<Endpoint> {
         all.push(
             Endpoint::new(d.path.as_str())
                 .op::<serproid::__path_token, _, _>(serproid::token)
-                .otherwise(|| web::to(serproid::method_not_allowed)),
+                .otherwise(|| web::to(method_not_allowed::<serproid::SerproId>)),
         );
     }
     if let Some(d) = &dialects.screening_eagle {
         all.push(
             Endpoint::new(d.path.as_str())
                 .op::<screening_eagle::__path_token, _, _>(screening_eagle::token)
-                .otherwise(|| web::to(screening_eagle::method_not_allowed)),
+                .otherwise(|| web::to(method_not_allowed::<screening_eagle::ScreeningEagle>)),
         );
     }
     if let Some(d) = &dialects.semear {
         all.push(
             Endpoint::new(d.path.as_str())
                 .op::<semear::__path_token, _, _>(semear::token)
-                .otherwise(|| web::to(semear::method_not_allowed)),
+                .otherwise(|| web::to(method_not_allowed::<semear::Semear>)),
         );
     }
     if let Some(a) = &dialects.authme {
         let p = &a.prefix;
         let authme = |path: &str| {
-            Endpoint::new(format!("{p}{path}")).otherwise(|| web::to(authme::method_not_allowed))
+            Endpoint::new(format!("{p}{path}"))
+                .otherwise(|| web::to(method_not_allowed::<authme::AuthMe>))
         };
         all.extend([
             authme("/generate-token")
@@ -169,7 +164,9 @@ pub(crate) fn endpoints(dialects: &Dialects) -> Vec<Endpoint> {
                 .op::<authme::__path_public_key, _, _>(authme::public_key),
         ]);
     }
-    let oauth = |path: &str| Endpoint::new(path).otherwise(|| web::to(rfc6749::method_not_allowed));
+    let oauth = |path: &str| {
+        Endpoint::new(path).otherwise(|| web::to(method_not_allowed::<rfc6749::Rfc6749>))
+    };
     all.extend([
         oauth("/oauth2/token").op::<rfc6749::__path_token, _, _>(rfc6749::token),
         oauth("/oauth2/revoke").op::<rfc6749::__path_revoke, _, _>(rfc6749::revoke),

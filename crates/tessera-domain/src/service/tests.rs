@@ -193,6 +193,7 @@ async fn client_credentials_builds_rfc_9068_claims_from_policy_and_client() {
     let issued = svc
         .issue(
             TokenRequest {
+                gateway_token: None,
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -235,6 +236,7 @@ async fn the_clients_own_lifetime_algorithm_and_audience_win_and_jti_is_fresh() 
     for _ in 0..2 {
         svc.issue(
             TokenRequest {
+                gateway_token: None,
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -285,6 +287,7 @@ async fn every_authentication_failure_is_invalid_client_and_signs_nothing() {
         let got = svc
             .issue(
                 TokenRequest {
+                    gateway_token: None,
                     certificate: None,
                     source: None,
                     profile: ApiProfile::default(),
@@ -321,6 +324,7 @@ async fn grant_and_scope_policy_errors() {
     let got = svc
         .issue(
             TokenRequest {
+                gateway_token: None,
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -334,6 +338,7 @@ async fn grant_and_scope_policy_errors() {
     let got = svc
         .issue(
             TokenRequest {
+                gateway_token: None,
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -409,6 +414,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
     assert!(
         svc.issue(
             TokenRequest {
+                gateway_token: None,
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -425,6 +431,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
     assert_eq!(
         svc.issue(
             TokenRequest {
+                gateway_token: None,
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -439,6 +446,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
     assert!(
         svc.issue(
             TokenRequest {
+                gateway_token: None,
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -471,6 +479,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
     let got = svc
         .issue(
             TokenRequest {
+                gateway_token: None,
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -494,6 +503,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
     let got = svc
         .issue(
             TokenRequest {
+                gateway_token: None,
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -517,6 +527,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
     let got = svc
         .issue(
             TokenRequest {
+                gateway_token: None,
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -855,6 +866,7 @@ async fn a_key_store_failure_installs_nothing() {
 async fn a_rotated_secret_works_once_the_cache_follows_and_the_old_one_until_the_grace_ends() {
     async fn ask(svc: &TokenService, s: &PlainSecret, at: UnixTime) -> Result<(), TokenError> {
         let req = TokenRequest {
+            gateway_token: None,
             certificate: None,
             source: None,
             profile: ApiProfile::default(),
@@ -934,6 +946,7 @@ async fn the_api_default_lifetime_applies_only_when_the_client_has_none() {
         let svc = &svc;
         async move {
             let req = TokenRequest {
+                gateway_token: None,
                 certificate: None,
                 source: None,
                 auth: basic(id, &secret(id)),
@@ -1118,6 +1131,7 @@ mod sign_in {
 async fn rates_and_failed_authentications_are_limited_before_secrets_are_checked() {
     use crate::ports::{MockRateLimiter, RateKind};
     let request = |secret: &PlainSecret| TokenRequest {
+        gateway_token: None,
         certificate: None,
         source: Some("203.0.113.9".into()),
         profile: ApiProfile::default(),
@@ -1269,6 +1283,7 @@ async fn client_credentials_starts_a_refresh_family_only_for_a_client_that_opted
         .returning(|_, _| Ok(()));
     let tokens = service_with_refresh(repo, refresh);
     let issue = |id: &'static str| TokenRequest {
+        gateway_token: None,
         auth: basic(id, &secret(id)),
         grant: cc(None),
         profile: ApiProfile::default(),

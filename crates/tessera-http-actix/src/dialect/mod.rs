@@ -2,6 +2,7 @@
 //! success body, and the table that maps every [`TokenError`] to its status and error body.
 
 pub mod authme;
+pub(crate) mod frame;
 pub mod rfc6749;
 pub mod screening_eagle;
 pub mod semear;
@@ -143,6 +144,34 @@ pub fn no_store(mut res: actix_web::HttpResponse) -> actix_web::HttpResponse {
     );
     h.insert(header::PRAGMA, header::HeaderValue::from_static("no-cache"));
     res
+}
+
+/// The `WWW-Authenticate` challenge of a 401 for HTTP Basic (RFC 7617 §2).
+pub const BASIC_CHALLENGE: &str = "Basic realm=\"tessera\"";
+
+/// The HTTP Basic credentials of a dialect that accepts no other method (RFC 6749 §2.3.1).
+///
+/// # Errors
+/// `invalid_client` when the header is absent or malformed, or the id cannot be a client id.
+pub fn basic_credentials(
+    req: &HttpRequest,
+) -> Result<tessera_domain::service::ClientAuthentication, TokenError> {
+    match crate::form::Authorization::parse(
+        req.headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes()),
+    ) {
+        crate::form::Authorization::Basic { id, secret } => {
+            tessera_domain::service::ClientAuthentication::from_raw(
+                tessera_domain::ClientAuthMethod::ClientSecretBasic,
+                &id,
+                Some(&secret),
+            )
+        }
+        crate::form::Authorization::Absent | crate::form::Authorization::Malformed => {
+            Err(TokenError::InvalidClient)
+        }
+    }
 }
 
 /// Shorthand for an `invalid_request` with a description.

@@ -9,14 +9,21 @@ use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
-use tessera_domain::service::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest};
+use tessera_domain::service::{
+    Admitted, ApiProfile, ClientAuthentication, GrantRequest, TokenRequest,
+};
 use tessera_domain::token::{Introspection, Issued};
 use tessera_domain::{ClientAuthMethod, TokenError};
 use utoipa::ToSchema;
 
+use super::frame::{self, BadBody, Dialect, TokenDialect, WireError};
 use super::{BadForm, MAX_BODY, invalid_request, no_store};
+use crate::context::RequestContext;
 use crate::form::{Authorization, Form};
 use crate::server::HttpState;
+
+/// The RFC 6749 dialect (also Banco Semear's, whose errors are RFC 6749's).
+pub struct Rfc6749;
 
 /// The realm named in `WWW-Authenticate`.
 pub const REALM: &str = "tessera";
@@ -53,8 +60,8 @@ pub(crate) struct TokenBody<'a> {
 #[allow(dead_code)] // Describes the form `parse` reads.
 pub(crate) struct TokenForm {
     /// `client_credentials`, `refresh_token` or `authorization_code`.
-    #[schema(example = "client_credentials")]
-    grant_type: String,
+    #[schema(inline, example = "client_credentials")]
+    grant_type: GrantTypeName,
     /// Requested scopes, space-separated (default: the client's registered scopes).
     scope: Option<String>,
     /// For `refresh_token`.
@@ -124,7 +131,113 @@ pub(crate) struct ErrorBody<'a> {
     #[schema(example = "invalid_client")]
     error: &'static str,
     /// What went wrong, for the developer.
-    error_description: &'a str,
+    error_description: std::borrow::Cow<'a, str>,
+}
+
+/// The grant types the token endpoints serve.
+#[derive(ToSchema)]
+#[allow(dead_code, non_camel_case_types)] // Describes the form `parse` reads, in wire spelling.
+pub(crate) enum GrantTypeName {
+    client_credentials,
+    refresh_token,
+    authorization_code,
+}
+
+impl Dialect for Rfc6749 {
+    const NAME: &'static str = "rfc6749";
+    const CHALLENGE: Option<&'static str> = Some(super::BASIC_CHALLENGE);
+
+    /// RFC 6749 §5.2: the code and the domain's description; `Retry-After` for 429 and 503.
+    fn from_token_error(e: &TokenError) -> WireError {
+        let row = WireError::new(status_of(e), e.code(), e.to_string());
+        match e {
+            TokenError::TemporarilyUnavailable => row.retry_after(1),
+            TokenError::TooManyRequests(secs) => row.retry_after(*secs),
+            _ => row,
+        }
+    }
+
+    fn bad_body(e: BadBody) -> WireError {
+        let description = match e {
+            BadBody::Form(BadForm::TooLarge) => {
+                return Self::from_token_error(&invalid_request(format!(
+                    "the request body is larger than {MAX_BODY} bytes"
+                )))
+                .with_status(StatusCode::PAYLOAD_TOO_LARGE);
+            }
+            BadBody::Form(BadForm::NotForm) | BadBody::NotJson => {
+                "the body must be application/x-www-form-urlencoded (RFC 6749 §4.4.2)".to_owned()
+            }
+            BadBody::Form(BadForm::Broken) => "the request body could not be read".to_owned(),
+            BadBody::Form(BadForm::Repeated(name)) => {
+                format!("parameter {name:?} is repeated (RFC 6749 §3.2)")
+            }
+            BadBody::Form(BadForm::NotUtf8) | BadBody::InvalidJson => {
+                "the body is not valid UTF-8 form data".to_owned()
+            }
+        };
+        Self::from_token_error(&invalid_request(description))
+    }
+
+    fn method_not_allowed() -> WireError {
+        Self::from_token_error(&invalid_request(
+            "this endpoint accepts only POST (RFC 6749 §3.2)",
+        ))
+    }
+
+    fn body(e: &WireError) -> impl Serialize + '_ {
+        ErrorBody {
+            error: e.code,
+            error_description: tessera_domain::error::wire_description(&e.message),
+        }
+    }
+}
+
+impl TokenDialect for Rfc6749 {
+    type Body = Form;
+
+    async fn credentials(
+        req: &HttpRequest,
+        payload: Payload,
+    ) -> Result<(ClientAuthentication, Form), WireError> {
+        let form = frame::form::<Self>(req, payload).await?;
+        let auth = authentication(req, &form).map_err(|e| Self::from_token_error(&e))?;
+        Ok((auth, form))
+    }
+
+    async fn request(
+        ctx: &RequestContext,
+        _: &HttpRequest,
+        form: Form,
+        auth: ClientAuthentication,
+        _: &Admitted,
+        _: &HttpState,
+    ) -> Result<TokenRequest, WireError> {
+        let grant = GrantRequest::parse_with_code(
+            form.get("grant_type"),
+            form.get("scope"),
+            form.get("refresh_token"),
+            Some((
+                form.get("code"),
+                form.get("redirect_uri"),
+                form.get("code_verifier"),
+            )),
+        )
+        .map_err(|e| Self::from_token_error(&e))?;
+        Ok(ctx.token_request(auth, grant, ApiProfile::default()))
+    }
+
+    /// RFC 6749 §5.1.
+    fn issued(issued: &Issued) -> HttpResponse {
+        no_store(HttpResponse::Ok().json(TokenBody {
+            access_token: issued.access_token.expose(),
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            scope: (!issued.scope.is_empty()).then(|| issued.scope.to_string()),
+            refresh_token: issued.refresh_token.as_ref().map(|t| t.expose()),
+            id_token: issued.id_token.as_ref().map(|t| t.expose()),
+        }))
+    }
 }
 
 /// `POST /oauth2/token`.
@@ -143,90 +256,26 @@ pub(crate) struct ErrorBody<'a> {
     ),
     security((), ("client_secret_basic" = []))
 )]
-pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -> HttpResponse {
-    let request = match parse(&req, payload).await {
-        Ok(request) => request,
-        Err(Refusal::TooLarge) => return too_large(),
-        Err(Refusal::Token(e)) => return error(&e),
-    };
-    match crate::metrics::issue(&state, "rfc6749", request).await {
-        Ok(issued) => success(&issued),
-        Err(e) => error(&e),
-    }
+pub async fn token(
+    ctx: RequestContext,
+    req: HttpRequest,
+    payload: Payload,
+    state: Data<HttpState>,
+) -> HttpResponse {
+    frame::token::<Rfc6749>(ctx, req, payload, state).await
 }
 
-/// Any other method on the token, revocation or introspection endpoint.
-pub async fn method_not_allowed() -> HttpResponse {
-    let mut res = error(&invalid_request(
-        "this endpoint accepts only POST (RFC 6749 §3.2)",
-    ));
-    *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    res.headers_mut()
-        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-    res
-}
-
-enum Refusal {
-    TooLarge,
-    Token(TokenError),
-}
-
-impl From<TokenError> for Refusal {
-    fn from(e: TokenError) -> Self {
-        Self::Token(e)
-    }
-}
-
-/// Turns the HTTP request into a domain request, refusing what RFC 6749 calls malformed.
-async fn parse(req: &HttpRequest, payload: Payload) -> Result<TokenRequest, Refusal> {
-    let form = read_form(req, payload).await?;
-    let grant = GrantRequest::parse_with_code(
-        form.get("grant_type"),
-        form.get("scope"),
-        form.get("refresh_token"),
-        Some((
-            form.get("code"),
-            form.get("redirect_uri"),
-            form.get("code_verifier"),
-        )),
-    )?;
-    let auth = authentication(req, &form)?;
-    Ok(TokenRequest {
-        certificate: crate::tls::peer_certificate(req),
-        source: super::source(req),
-        profile: ApiProfile::default(),
-        auth,
-        grant,
-    })
-}
-
-/// Reads a form body, refusing what RFC 6749 §3.2 calls malformed.
-async fn read_form(req: &HttpRequest, payload: Payload) -> Result<Form, Refusal> {
-    super::read_form(req, payload).await.map_err(|e| match e {
-        BadForm::TooLarge => Refusal::TooLarge,
-        BadForm::NotForm => {
-            invalid_request("the body must be application/x-www-form-urlencoded (RFC 6749 §4.4.2)")
-                .into()
-        }
-        BadForm::Broken => invalid_request("the request body could not be read").into(),
-        BadForm::Repeated(name) => {
-            invalid_request(format!("parameter {name:?} is repeated (RFC 6749 §3.2)")).into()
-        }
-        BadForm::NotUtf8 => invalid_request("the body is not valid UTF-8 form data").into(),
-    })
-}
-
-/// Reads a revocation or introspection request: a form with `token`, and client credentials.
-async fn token_form(
+/// The caller of a revocation or introspection request, authenticated, and the token it names
+/// (empty when it names none: the domain refuses that after authentication).
+async fn token_reference(
+    ctx: &RequestContext,
     req: &HttpRequest,
     payload: Payload,
-) -> Result<(ClientAuthentication, String), Refusal> {
-    let form = read_form(req, payload).await?;
-    let token = form
-        .get("token")
-        .ok_or_else(|| invalid_request("missing token"))?
-        .to_owned();
-    Ok((authentication(req, &form)?, token))
+    state: &HttpState,
+) -> Result<(Admitted, String), WireError> {
+    let (auth, form) = Rfc6749::credentials(req, payload).await?;
+    let caller = frame::authenticate::<Rfc6749>(state, ctx, auth).await?;
+    Ok((caller, form.get("token").unwrap_or_default().to_owned()))
 }
 
 /// `POST /oauth2/revoke` (RFC 7009 §2): `200` with an empty body for every token, known or not.
@@ -245,24 +294,23 @@ async fn token_form(
     ),
     security((), ("client_secret_basic" = []))
 )]
-pub async fn revoke(req: HttpRequest, payload: Payload, state: Data<HttpState>) -> HttpResponse {
-    let (auth, token) = match token_form(&req, payload).await {
-        Ok(parsed) => parsed,
-        Err(Refusal::TooLarge) => return too_large(),
-        Err(Refusal::Token(e)) => return error(&e),
+pub async fn revoke(
+    ctx: RequestContext,
+    req: HttpRequest,
+    payload: Payload,
+    state: Data<HttpState>,
+) -> HttpResponse {
+    let result = async {
+        let (caller, token) = token_reference(&ctx, &req, payload, &state).await?;
+        state
+            .tokens
+            .revoke_for(&caller, &token, ctx.now)
+            .await
+            .map_err(|e| Rfc6749::from_token_error(&e))
     };
-    match state
-        .tokens
-        .revoke(
-            auth,
-            super::source(&req).as_deref(),
-            &token,
-            state.clock.now(),
-        )
-        .await
-    {
+    match result.await {
         Ok(()) => no_store(HttpResponse::Ok().finish()),
-        Err(e) => error(&e),
+        Err(e) => frame::render::<Rfc6749>(&e),
     }
 }
 
@@ -322,25 +370,20 @@ pub(crate) struct IntrospectionBody<'a> {
     security((), ("client_secret_basic" = []))
 )]
 pub async fn introspect(
+    ctx: RequestContext,
     req: HttpRequest,
     payload: Payload,
     state: Data<HttpState>,
 ) -> HttpResponse {
-    let (auth, token) = match token_form(&req, payload).await {
-        Ok(parsed) => parsed,
-        Err(Refusal::TooLarge) => return too_large(),
-        Err(Refusal::Token(e)) => return error(&e),
+    let result = async {
+        let (caller, token) = token_reference(&ctx, &req, payload, &state).await?;
+        state
+            .tokens
+            .introspect_for(&caller, &token, ctx.now)
+            .await
+            .map_err(|e| Rfc6749::from_token_error(&e))
     };
-    match state
-        .tokens
-        .introspect(
-            auth,
-            super::source(&req).as_deref(),
-            &token,
-            state.clock.now(),
-        )
-        .await
-    {
+    match result.await {
         Ok(Introspection::Active(info)) => no_store(
             HttpResponse::Ok().json(IntrospectionBody {
                 active: true,
@@ -350,7 +393,7 @@ pub async fn introspect(
                 exp: info.exp.as_secs(),
                 iat: info.iat.as_secs(),
                 iss: info.iss.as_str(),
-                token_type: info.token_type,
+                token_type: info.token_type.as_str(),
                 aud: info.aud.as_ref().map(|a| a.as_str()),
                 jti: info.jti.as_deref(),
                 cnf: info
@@ -362,7 +405,7 @@ pub async fn introspect(
         Ok(Introspection::Inactive) => {
             no_store(HttpResponse::Ok().json(serde_json::json!({"active": false})))
         }
-        Err(e) => error(&e),
+        Err(e) => frame::render::<Rfc6749>(&e),
     }
 }
 
@@ -407,18 +450,6 @@ fn authentication(req: &HttpRequest, form: &Form) -> Result<ClientAuthentication
     }
 }
 
-/// RFC 6749 §5.1.
-fn success(issued: &Issued) -> HttpResponse {
-    no_store(HttpResponse::Ok().json(TokenBody {
-        access_token: issued.access_token.expose(),
-        token_type: "Bearer",
-        expires_in: issued.expires_in,
-        scope: (!issued.scope.is_empty()).then(|| issued.scope.to_string()),
-        refresh_token: issued.refresh_token.as_ref().map(|t| t.expose()),
-        id_token: issued.id_token.as_ref().map(|t| t.expose()),
-    }))
-}
-
 /// The status RFC 6749 §5.2 (and RFC 6749 §4.1.2.1 for the two server-side codes) gives `e`.
 #[must_use]
 pub fn status_of(e: &TokenError) -> StatusCode {
@@ -438,28 +469,5 @@ pub fn status_of(e: &TokenError) -> StatusCode {
 /// RFC 6749 §5.2.
 #[must_use]
 pub fn error(e: &TokenError) -> HttpResponse {
-    let mut builder = HttpResponse::build(status_of(e));
-    match e {
-        TokenError::InvalidClient => {
-            builder.insert_header((header::WWW_AUTHENTICATE, format!("Basic realm=\"{REALM}\"")));
-        }
-        TokenError::TemporarilyUnavailable => {
-            builder.insert_header((header::RETRY_AFTER, "1"));
-        }
-        TokenError::TooManyRequests(secs) => {
-            builder.insert_header((header::RETRY_AFTER, secs.to_string()));
-        }
-        _ => {}
-    }
-    no_store(builder.json(ErrorBody {
-        error: e.code(),
-        error_description: &tessera_domain::error::wire_description(&e.to_string()),
-    }))
-}
-
-fn too_large() -> HttpResponse {
-    let e = invalid_request(format!("the request body is larger than {MAX_BODY} bytes"));
-    let mut res = error(&e);
-    *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-    res
+    frame::refuse::<Rfc6749>(e)
 }

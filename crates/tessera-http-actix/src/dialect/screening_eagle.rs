@@ -7,18 +7,25 @@
 //! 429, 500). `refresh_token` and `authorization_code` (a code from `/oauth2/authorize`, with
 //! `id_token` when `openid` was granted) work as at `/oauth2/token`.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
-use tessera_domain::service::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest};
-use tessera_domain::{ClientAuthMethod, TokenError};
+use tessera_domain::TokenError;
+use tessera_domain::service::{
+    Admitted, ApiProfile, ClientAuthentication, GrantRequest, TokenRequest,
+};
+use tessera_domain::token::Issued;
 use utoipa::ToSchema;
 
-use super::{BadForm, MAX_BODY, no_store, read_form};
-use crate::dialect::rfc6749::REALM;
-use crate::form::Authorization;
+use super::frame::{BadBody, Dialect, TokenDialect, WireError};
+use super::{BadForm, MAX_BODY, no_store};
+use crate::context::RequestContext;
+use crate::form::Form;
 use crate::server::HttpState;
+
+/// The Screening Eagle ID dialect.
+pub struct ScreeningEagle;
 
 /// A Screening Eagle ID error.
 #[derive(Serialize, ToSchema)]
@@ -29,168 +36,175 @@ struct ErrorBody<'a> {
     #[schema(example = "Unauthorized")]
     error: &'a str,
     /// What went wrong.
-    error_description: &'a str,
+    error_description: std::borrow::Cow<'a, str>,
 }
 
-/// An error in this dialect's format: a status, and a description.
-#[derive(Debug)]
-pub struct EagleError {
-    status: StatusCode,
-    /// `Retry-After`, for 429.
-    retry_after: Option<u32>,
-    description: String,
+fn bad_request(description: impl Into<std::borrow::Cow<'static, str>>) -> WireError {
+    WireError::new(StatusCode::BAD_REQUEST, "", description)
 }
 
-fn bad_request(description: impl Into<String>) -> EagleError {
-    EagleError {
-        status: StatusCode::BAD_REQUEST,
-        retry_after: None,
-        description: description.into(),
-    }
-}
+impl Dialect for ScreeningEagle {
+    const NAME: &'static str = "screening_eagle";
+    const CHALLENGE: Option<&'static str> = Some(super::BASIC_CHALLENGE);
 
-/// This dialect's status and description for each domain error.
-#[must_use]
-pub fn from_token_error(e: &TokenError) -> EagleError {
-    let (status, description) = match e {
-        TokenError::InvalidClient => (StatusCode::UNAUTHORIZED, e.to_string()),
-        TokenError::UnauthorizedClient => {
-            (StatusCode::FORBIDDEN, format!("permission denied: {e}"))
+    /// The seed's status for each domain error; the description is the domain's.
+    fn from_token_error(e: &TokenError) -> WireError {
+        let (status, description) = match e {
+            TokenError::InvalidClient => (StatusCode::UNAUTHORIZED, e.to_string()),
+            TokenError::UnauthorizedClient => {
+                (StatusCode::FORBIDDEN, format!("permission denied: {e}"))
+            }
+            TokenError::InvalidRequest(_)
+            | TokenError::InvalidGrant(_)
+            | TokenError::UnsupportedGrantType(_)
+            | TokenError::InvalidScope(_) => (StatusCode::BAD_REQUEST, e.to_string()),
+            TokenError::ServerError | TokenError::TemporarilyUnavailable => {
+                (StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+            }
+            TokenError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+        };
+        let row = WireError::new(status, "", description);
+        match e {
+            TokenError::TooManyRequests(secs) => row.retry_after(*secs),
+            _ => row,
         }
-        TokenError::InvalidRequest(_)
-        | TokenError::InvalidGrant(_)
-        | TokenError::UnsupportedGrantType(_)
-        | TokenError::InvalidScope(_) => (StatusCode::BAD_REQUEST, e.to_string()),
-        TokenError::ServerError | TokenError::TemporarilyUnavailable => {
-            (StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
+
+    fn bad_body(e: BadBody) -> WireError {
+        match e {
+            BadBody::Form(BadForm::NotForm) | BadBody::NotJson => {
+                bad_request("the body must be application/x-www-form-urlencoded")
+            }
+            BadBody::Form(BadForm::TooLarge) => WireError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "",
+                format!("the request body is larger than {MAX_BODY} bytes"),
+            ),
+            BadBody::Form(BadForm::Repeated(name)) => {
+                bad_request(format!("parameter {name:?} is repeated"))
+            }
+            BadBody::Form(BadForm::NotUtf8 | BadForm::Broken) | BadBody::InvalidJson => {
+                bad_request("the body is not valid UTF-8 form data")
+            }
         }
-        TokenError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
-    };
-    EagleError {
-        status,
-        retry_after: match e {
-            TokenError::TooManyRequests(secs) => Some(*secs),
-            _ => None,
-        },
-        description,
+    }
+
+    fn method_not_allowed() -> WireError {
+        bad_request("this endpoint accepts only POST")
+    }
+
+    fn body(e: &WireError) -> impl Serialize + '_ {
+        ErrorBody {
+            error: e.status.canonical_reason().unwrap_or("Error"),
+            error_description: tessera_domain::error::wire_description(&e.message),
+        }
     }
 }
 
-fn render(e: &EagleError) -> HttpResponse {
-    let mut builder = HttpResponse::build(e.status);
-    if let Some(secs) = e.retry_after {
-        builder.insert_header((header::RETRY_AFTER, secs.to_string()));
-    }
-    if e.status == StatusCode::UNAUTHORIZED {
-        builder.insert_header((header::WWW_AUTHENTICATE, format!("Basic realm=\"{REALM}\"")));
-    }
-    no_store(builder.json(ErrorBody {
-        error: e.status.canonical_reason().unwrap_or("Error"),
-        error_description: &tessera_domain::error::wire_description(&e.description),
-    }))
-}
-
-/// Screening Eagle ID's token request: HTTP Basic authentication and this form.
+/// Screening Eagle's token request.
 #[derive(ToSchema)]
 #[schema(as = ScreeningEagleTokenRequest)]
 #[allow(dead_code)] // Describes the form `parse` reads.
 struct TokenForm {
     /// `client_credentials`, `refresh_token` or `authorization_code`.
-    #[schema(example = "client_credentials")]
-    grant_type: String,
-    /// Space-separated scopes.
+    #[schema(inline, example = "client_credentials")]
+    grant_type: super::rfc6749::GrantTypeName,
+    /// Space-separated scopes; the client's default scopes when absent.
     scope: Option<String>,
     /// For `refresh_token`.
     refresh_token: Option<String>,
     /// For `authorization_code`.
     code: Option<String>,
-    /// For `authorization_code`.
+    /// For `authorization_code`: the redirect URI of the authorization request.
     redirect_uri: Option<String>,
-    /// For `authorization_code` (PKCE, RFC 7636).
+    /// For `authorization_code`: the PKCE verifier.
     code_verifier: Option<String>,
 }
 
-/// A Screening Eagle ID token.
+/// A Screening Eagle token.
 #[derive(Serialize, ToSchema)]
 #[schema(as = ScreeningEagleToken)]
 struct TokenBody<'a> {
-    /// The granted scopes, space-separated and sorted.
+    /// The granted scopes.
     scope: String,
+    /// `Bearer`.
+    #[schema(example = "Bearer")]
     token_type: &'static str,
+    /// An RFC 9068 JWT.
     access_token: &'a str,
+    /// Seconds until it expires.
     expires_in: u32,
+    /// A refresh token, when the grant gives one.
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<&'a str>,
+    /// With `authorization_code` and `openid`: the ID token.
     #[serde(skip_serializing_if = "Option::is_none")]
     id_token: Option<&'a str>,
 }
 
-async fn parse(
-    req: &HttpRequest,
-    payload: Payload,
-    state: &HttpState,
-) -> Result<TokenRequest, EagleError> {
-    let form = read_form(req, payload).await.map_err(|e| match e {
-        BadForm::NotForm => bad_request("the body must be application/x-www-form-urlencoded"),
-        BadForm::TooLarge => EagleError {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            retry_after: None,
-            description: format!("the request body is larger than {MAX_BODY} bytes"),
-        },
-        BadForm::Repeated(name) => bad_request(format!("parameter {name:?} is repeated")),
-        BadForm::NotUtf8 | BadForm::Broken => bad_request("the body is not valid UTF-8 form data"),
-    })?;
-    if form.get("client_secret").is_some() {
-        return Err(bad_request(
-            "send the client credentials in the Authorization header only",
-        ));
+impl TokenDialect for ScreeningEagle {
+    type Body = Form;
+
+    /// HTTP Basic, the one method served here; then the form.
+    async fn credentials(
+        req: &HttpRequest,
+        payload: Payload,
+    ) -> Result<(ClientAuthentication, Form), WireError> {
+        let auth = super::basic_credentials(req).map_err(|e| Self::from_token_error(&e))?;
+        Ok((auth, super::frame::form::<Self>(req, payload).await?))
     }
-    let grant = GrantRequest::parse_with_code(
-        form.get("grant_type"),
-        form.get("scope"),
-        form.get("refresh_token"),
-        Some((
-            form.get("code"),
-            form.get("redirect_uri"),
-            form.get("code_verifier"),
-        )),
-    )
-    .map_err(|e| from_token_error(&e))?;
-    let header = Authorization::parse(
-        req.headers()
-            .get(header::AUTHORIZATION)
-            .map(|v| v.as_bytes()),
-    );
-    let auth = match header {
-        Authorization::Basic { id, secret } => {
-            ClientAuthentication::from_raw(ClientAuthMethod::ClientSecretBasic, &id, Some(&secret))
-                .map_err(|e| from_token_error(&e))?
+
+    async fn request(
+        ctx: &RequestContext,
+        _: &HttpRequest,
+        form: Form,
+        auth: ClientAuthentication,
+        _: &Admitted,
+        state: &HttpState,
+    ) -> Result<TokenRequest, WireError> {
+        if form.get("client_secret").is_some() {
+            return Err(bad_request(
+                "send the client credentials in the Authorization header only",
+            ));
         }
-        Authorization::Absent | Authorization::Malformed => {
-            return Err(from_token_error(&TokenError::InvalidClient));
-        }
-    };
-    let default_ttl = state
-        .dialects
-        .screening_eagle
-        .as_ref()
-        .and_then(|d| d.default_ttl);
-    Ok(TokenRequest {
-        certificate: None,
-        source: super::source(req),
-        auth,
-        grant,
-        profile: ApiProfile {
-            default_ttl,
+        let grant = GrantRequest::parse_with_code(
+            form.get("grant_type"),
+            form.get("scope"),
+            form.get("refresh_token"),
+            Some((
+                form.get("code"),
+                form.get("redirect_uri"),
+                form.get("code_verifier"),
+            )),
+        )
+        .map_err(|e| Self::from_token_error(&e))?;
+        let profile = ApiProfile {
+            default_ttl: state
+                .dialects
+                .screening_eagle
+                .as_ref()
+                .and_then(|d| d.default_ttl),
             ..ApiProfile::default()
-        },
-    })
+        };
+        Ok(ctx.token_request(auth, grant, profile))
+    }
+
+    fn issued(issued: &Issued) -> HttpResponse {
+        no_store(HttpResponse::Ok().json(TokenBody {
+            scope: issued.scope.to_string(),
+            token_type: "Bearer",
+            access_token: issued.access_token.expose(),
+            expires_in: issued.expires_in,
+            refresh_token: issued.refresh_token.as_ref().map(|t| t.expose()),
+            id_token: issued.id_token.as_ref().map(|t| t.expose()),
+        }))
+    }
 }
 
 /// `POST` on the Screening Eagle token path.
 ///
 /// Screening Eagle ID's `auth/token`: `client_credentials`, `refresh_token` and
-/// `authorization_code`, with HTTP Basic client authentication.
+/// `authorization_code` with Basic client authentication.
 #[utoipa::path(
     post,
     path = "/api/id/v1/auth/token",
@@ -211,32 +225,38 @@ async fn parse(
     ),
     security(("client_secret_basic" = []))
 )]
-pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -> HttpResponse {
-    let request = match parse(&req, payload, &state).await {
-        Ok(r) => r,
-        Err(e) => return render(&e),
-    };
-    match crate::metrics::issue(&state, "screening_eagle", request).await {
-        Ok(issued) => no_store(HttpResponse::Ok().json(TokenBody {
-            scope: issued.scope.to_string(),
-            token_type: "Bearer",
-            access_token: issued.access_token.expose(),
-            expires_in: issued.expires_in,
-            refresh_token: issued.refresh_token.as_ref().map(|t| t.expose()),
-            id_token: issued.id_token.as_ref().map(|t| t.expose()),
-        })),
-        Err(e) => render(&from_token_error(&e)),
-    }
+pub async fn token(
+    ctx: RequestContext,
+    req: HttpRequest,
+    payload: Payload,
+    state: Data<HttpState>,
+) -> HttpResponse {
+    super::frame::token::<ScreeningEagle>(ctx, req, payload, state).await
 }
 
-/// Any other method on the Screening Eagle token path.
-pub async fn method_not_allowed() -> HttpResponse {
-    let mut res = render(&EagleError {
-        status: StatusCode::METHOD_NOT_ALLOWED,
-        retry_after: None,
-        description: "this endpoint accepts only POST".into(),
-    });
-    res.headers_mut()
-        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-    res
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_domain_error_has_the_seeds_status() {
+        let cases = [
+            (TokenError::InvalidClient, 401),
+            (TokenError::UnauthorizedClient, 403),
+            (TokenError::InvalidScope(String::new()), 400),
+            (TokenError::ServerError, 500),
+            (TokenError::TooManyRequests(3), 429),
+        ];
+        for (e, status) in cases {
+            assert_eq!(
+                ScreeningEagle::from_token_error(&e).status.as_u16(),
+                status,
+                "{e:?}"
+            );
+        }
+        assert_eq!(
+            ScreeningEagle::from_token_error(&TokenError::TooManyRequests(3)).retry_after,
+            Some(3)
+        );
+    }
 }

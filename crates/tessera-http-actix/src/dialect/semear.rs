@@ -9,19 +9,24 @@
 //! gateway that sets it; otherwise no certificate is presented and every request is refused.
 //! Errors are RFC 6749 §5.2 JSON, as the seed is a plain OAuth 2.0 token endpoint.
 
-use actix_web::http::header;
 use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
-use tessera_domain::service::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest};
+use tessera_domain::service::{
+    Admitted, ApiProfile, ClientAuthentication, Credential, GrantRequest, TokenRequest,
+};
+use tessera_domain::token::Issued;
 use tessera_domain::{AccessTokenFormat, ClientAuthMethod, TokenError};
 use utoipa::ToSchema;
 
-use super::rfc6749::error;
-use super::{BadForm, MAX_BODY, invalid_request, no_store, read_form};
+use super::frame::{self, BadBody, Dialect, TokenDialect, WireError};
+use super::rfc6749::Rfc6749;
+use super::{BadForm, invalid_request, no_store};
+use crate::context::RequestContext;
+use crate::form::Form;
 use crate::server::HttpState;
 
 /// The DER of a certificate forwarded in a header: PEM (with newlines, or with them turned into
@@ -65,8 +70,8 @@ struct TokenForm {
     /// Its secret.
     client_secret: String,
     /// `client_credentials`.
-    #[schema(example = "client_credentials")]
-    grant_type: String,
+    #[schema(inline, example = "client_credentials")]
+    grant_type: super::serproid::ClientCredentialsOnly,
     /// The Pix scopes, space-separated, e.g. `cob.write cob.read pix.write pix.read`.
     scope: Option<String>,
 }
@@ -78,93 +83,121 @@ fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-async fn parse(
-    req: &HttpRequest,
-    payload: Payload,
-    state: &HttpState,
-) -> Result<TokenRequest, HttpResponse> {
-    let route = state
-        .dialects
-        .semear
-        .as_ref()
-        .ok_or_else(|| error(&TokenError::ServerError))?;
-    let form = read_form(req, payload).await.map_err(|e| match e {
-        BadForm::TooLarge => {
-            let mut res = error(&invalid_request(format!(
-                "the request body is larger than {MAX_BODY} bytes"
-            )));
-            *res.status_mut() = actix_web::http::StatusCode::PAYLOAD_TOO_LARGE;
-            res
-        }
-        BadForm::NotForm => error(&invalid_request(
-            "the body must be application/x-www-form-urlencoded",
-        )),
-        BadForm::Repeated(name) => {
-            error(&invalid_request(format!("parameter {name:?} is repeated")))
-        }
-        BadForm::NotUtf8 | BadForm::Broken => {
-            error(&invalid_request("the body is not valid UTF-8 form data"))
-        }
-    })?;
-    let grant = GrantRequest::parse(form.get("grant_type"), form.get("scope"), None)
-        .map_err(|e| error(&e))?;
-    if !matches!(grant, GrantRequest::ClientCredentials { .. }) {
-        return Err(error(&TokenError::UnsupportedGrantType(
-            "only client_credentials is served here".into(),
-        )));
+/// The Pix dialect: RFC 6749's wire with the gateway's headers.
+pub struct Semear;
+
+impl Dialect for Semear {
+    const NAME: &'static str = "semear";
+    const CHALLENGE: Option<&'static str> = Rfc6749::CHALLENGE;
+
+    fn from_token_error(e: &TokenError) -> WireError {
+        Rfc6749::from_token_error(e)
     }
-    let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) else {
-        return Err(error(&invalid_request(
-            "client_id and client_secret are required",
-        )));
-    };
-    let auth = ClientAuthentication::from_raw(ClientAuthMethod::ClientSecretPost, id, Some(secret))
-        .map_err(|e| error(&e))?;
-    // The gateway's own token: it must be an active access token of this server.
-    let gateway =
-        header_str(req, "access_token").ok_or_else(|| error(&TokenError::InvalidClient))?;
-    if !state
-        .tokens
-        .is_active_access_token(gateway, state.clock.now())
-        .await
-        .map_err(|e| error(&e))?
-    {
-        return Err(error(&TokenError::InvalidClient));
-    }
-    // A certificate proven by the TLS handshake wins; a forwarded header counts only behind a
-    // gateway that configuration says sets it.
-    let certificate = if let Some(proven) = crate::tls::peer_certificate(req) {
-        Some(proven)
-    } else if route.trust_cert_header {
-        match header_str(req, "client-cert") {
-            Some(value) => {
-                let der = certificate_from_header(value)
-                    .ok_or_else(|| error(&TokenError::InvalidClient))?;
-                // The gateway forwards the end-entity certificate; its subject counts only if it
-                // was issued directly by a trusted CA.
-                state
-                    .client_cert_trust
-                    .present(&[rustls::pki_types::CertificateDer::from(der)])
+
+    fn bad_body(e: BadBody) -> WireError {
+        let description = match e {
+            BadBody::Form(BadForm::TooLarge) => {
+                return Rfc6749::bad_body(e);
             }
-            None => None,
+            BadBody::Form(BadForm::NotForm) | BadBody::NotJson => {
+                "the body must be application/x-www-form-urlencoded".to_owned()
+            }
+            BadBody::Form(BadForm::Repeated(name)) => format!("parameter {name:?} is repeated"),
+            BadBody::Form(BadForm::NotUtf8 | BadForm::Broken) | BadBody::InvalidJson => {
+                "the body is not valid UTF-8 form data".to_owned()
+            }
+        };
+        Rfc6749::from_token_error(&invalid_request(description))
+    }
+
+    fn method_not_allowed() -> WireError {
+        Rfc6749::from_token_error(&invalid_request("this endpoint accepts only POST"))
+    }
+
+    fn body(e: &WireError) -> impl Serialize + '_ {
+        Rfc6749::body(e)
+    }
+}
+
+impl TokenDialect for Semear {
+    type Body = Form;
+
+    /// `client_id` and `client_secret` from the form (`client_secret_post`).
+    async fn credentials(
+        req: &HttpRequest,
+        payload: Payload,
+    ) -> Result<(ClientAuthentication, Form), WireError> {
+        let form = frame::form::<Self>(req, payload).await?;
+        let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) else {
+            return Err(Self::from_token_error(&invalid_request(
+                "client_id and client_secret are required",
+            )));
+        };
+        let auth =
+            ClientAuthentication::from_raw(ClientAuthMethod::ClientSecretPost, id, Some(secret))
+                .map_err(|e| Self::from_token_error(&e))?;
+        Ok((auth, form))
+    }
+
+    /// `client_credentials` with the Pix scopes, the gateway's token and the forwarded
+    /// certificate; the domain checks both (the profile asks it to).
+    async fn request(
+        ctx: &RequestContext,
+        req: &HttpRequest,
+        form: Form,
+        auth: ClientAuthentication,
+        _: &Admitted,
+        state: &HttpState,
+    ) -> Result<TokenRequest, WireError> {
+        let route = state
+            .dialects
+            .semear
+            .as_ref()
+            .ok_or_else(|| Self::from_token_error(&TokenError::ServerError))?;
+        let grant = GrantRequest::parse(form.get("grant_type"), form.get("scope"), None)
+            .map_err(|e| Self::from_token_error(&e))?;
+        if !matches!(grant, GrantRequest::ClientCredentials { .. }) {
+            return Err(Self::from_token_error(&TokenError::UnsupportedGrantType(
+                "only client_credentials is served here".into(),
+            )));
         }
-    } else {
-        None
-    };
-    Ok(TokenRequest {
-        auth,
-        grant,
-        certificate,
-        source: super::source(req),
-        profile: ApiProfile {
+        let profile = ApiProfile {
             default_ttl: route.default_ttl,
             require_certificate: true,
+            require_gateway_token: true,
             alg: Some(route.algorithm),
             cid_claim: true,
             format: Some(AccessTokenFormat::Jwt),
             ..ApiProfile::default()
-        },
-    })
+        };
+        let mut request = ctx.token_request(auth, grant, profile);
+        request.gateway_token = header_str(req, "access_token").map(Credential::new);
+        // A certificate proven by the TLS handshake wins; a forwarded header counts only behind a
+        // gateway that configuration says sets it.
+        if request.certificate.is_none() && route.trust_cert_header {
+            request.certificate = match header_str(req, "client-cert") {
+                Some(value) => {
+                    let der = certificate_from_header(value)
+                        .ok_or_else(|| Self::from_token_error(&TokenError::InvalidClient))?;
+                    // The gateway forwards the end-entity certificate; its subject counts only if
+                    // it was issued directly by a trusted CA.
+                    state
+                        .client_cert_trust
+                        .present(&[rustls::pki_types::CertificateDer::from(der)])
+                }
+                None => None,
+            };
+        }
+        Ok(request)
+    }
+
+    fn issued(issued: &Issued) -> HttpResponse {
+        no_store(HttpResponse::Ok().json(TokenBody {
+            access_token: issued.access_token.expose(),
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+        }))
+    }
 }
 
 /// `POST` on the Semear token path.
@@ -194,28 +227,13 @@ async fn parse(
         (status = 503, description = "`temporarily_unavailable`", body = super::rfc6749::ErrorBody),
     )
 )]
-pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -> HttpResponse {
-    let request = match parse(&req, payload, &state).await {
-        Ok(r) => r,
-        Err(res) => return res,
-    };
-    match crate::metrics::issue(&state, "semear", request).await {
-        Ok(issued) => no_store(HttpResponse::Ok().json(TokenBody {
-            access_token: issued.access_token.expose(),
-            token_type: "Bearer",
-            expires_in: issued.expires_in,
-        })),
-        Err(e) => error(&e),
-    }
-}
-
-/// Any other method on the Semear token path.
-pub async fn method_not_allowed() -> HttpResponse {
-    let mut res = error(&invalid_request("this endpoint accepts only POST"));
-    *res.status_mut() = actix_web::http::StatusCode::METHOD_NOT_ALLOWED;
-    res.headers_mut()
-        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-    res
+pub async fn token(
+    ctx: RequestContext,
+    req: HttpRequest,
+    payload: Payload,
+    state: Data<HttpState>,
+) -> HttpResponse {
+    frame::token::<Semear>(ctx, req, payload, state).await
 }
 
 #[cfg(test)]

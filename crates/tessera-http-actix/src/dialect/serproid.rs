@@ -8,88 +8,112 @@
 //! `AUTENTICACAO_INVALIDA_CLIENT_OAUTH`, so the answer never tells which clients exist.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::web::{Data, Payload};
+use actix_web::web::Payload;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
-use tessera_domain::service::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest};
+use tessera_domain::service::{
+    Admitted, ApiProfile, ClientAuthentication, GrantRequest, TokenRequest,
+};
+use tessera_domain::token::Issued;
 use tessera_domain::{ClientAuthMethod, ClientId, TokenError};
 use utoipa::ToSchema;
 
-use super::{BadForm, MAX_BODY, read_form};
+use super::frame::{BadBody, Dialect, TokenDialect, WireError};
+use super::{BadForm, MAX_BODY};
+use crate::context::RequestContext;
+use crate::form::Form;
 use crate::server::HttpState;
 
-/// One of the seed's error rows.
-#[derive(Debug, PartialEq, Eq)]
-pub struct SerproError {
-    status: StatusCode,
-    /// `Retry-After`, for 429.
-    retry_after: Option<u32>,
-    code: &'static str,
-    msg: String,
+/// The SerproID dialect.
+pub struct SerproId;
+
+fn campo_obrigatorio(field: &str) -> WireError {
+    WireError::new(
+        StatusCode::PRECONDITION_FAILED,
+        "CAMPO_OBRIGATORIO",
+        format!("O campo {field} é obrigatório"),
+    )
 }
 
-fn campo_obrigatorio(field: &str) -> SerproError {
-    SerproError {
-        status: StatusCode::PRECONDITION_FAILED,
-        retry_after: None,
-        code: "CAMPO_OBRIGATORIO",
-        msg: format!("O campo {field} é obrigatório"),
+fn valor_invalido(param: &str) -> WireError {
+    WireError::new(
+        StatusCode::BAD_REQUEST,
+        "VALOR_PARAMETRO_INVALIDO",
+        format!("Valor do parâmetro {param} inválido"),
+    )
+}
+
+fn required<'f>(form: &'f Form, name: &'static str) -> Result<&'f str, WireError> {
+    form.get(name).ok_or_else(|| campo_obrigatorio(name))
+}
+
+fn cliente_nao_identificado() -> WireError {
+    WireError::new(
+        StatusCode::PRECONDITION_FAILED,
+        "CLIENTE_OAUTH_NAO_IDENTIFICADO",
+        "Não foi possível identificar a aplicação cliente.",
+    )
+}
+
+impl Dialect for SerproId {
+    const NAME: &'static str = "serproid";
+
+    /// The seed's error for each domain error.
+    fn from_token_error(e: &TokenError) -> WireError {
+        match e {
+            TokenError::InvalidClient => WireError::new(
+                StatusCode::UNAUTHORIZED,
+                "AUTENTICACAO_INVALIDA_CLIENT_OAUTH",
+                "Falha na autenticidade do client_id e client_secret.",
+            ),
+            TokenError::UnauthorizedClient
+            | TokenError::UnsupportedGrantType(_)
+            | TokenError::InvalidGrant(_) => valor_invalido("grant_type"),
+            TokenError::InvalidScope(_) => valor_invalido("scope"),
+            TokenError::InvalidRequest(_) => valor_invalido("da requisição"),
+            TokenError::ServerError | TokenError::TemporarilyUnavailable => WireError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "FALHA_TOKEN_MANUTENCAO_APLICACAO",
+                "Erro interno na obtenção do token de manutenção da aplicação.",
+            ),
+            TokenError::TooManyRequests(secs) => WireError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "LIMITE_REQUISICOES_EXCEDIDO",
+                "Limite de requisições excedido. Tente novamente mais tarde.",
+            )
+            .retry_after(*secs),
+        }
     }
-}
 
-fn valor_invalido(param: &str) -> SerproError {
-    SerproError {
-        status: StatusCode::BAD_REQUEST,
-        retry_after: None,
-        code: "VALOR_PARAMETRO_INVALIDO",
-        msg: format!("Valor do parâmetro {param} inválido"),
+    fn bad_body(e: BadBody) -> WireError {
+        match e {
+            BadBody::Form(BadForm::NotForm) | BadBody::NotJson => valor_invalido("Content-Type"),
+            BadBody::Form(BadForm::TooLarge) => WireError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "VALOR_PARAMETRO_INVALIDO",
+                format!("Corpo da requisição maior que {MAX_BODY} bytes"),
+            ),
+            BadBody::Form(BadForm::Repeated(name)) => valor_invalido(&name),
+            BadBody::Form(BadForm::NotUtf8 | BadForm::Broken) | BadBody::InvalidJson => {
+                valor_invalido("do corpo da requisição")
+            }
+        }
     }
-}
 
-fn cliente_nao_identificado() -> SerproError {
-    SerproError {
-        status: StatusCode::PRECONDITION_FAILED,
-        retry_after: None,
-        code: "CLIENTE_OAUTH_NAO_IDENTIFICADO",
-        msg: "Não foi possível identificar a aplicação cliente.".into(),
+    fn method_not_allowed() -> WireError {
+        WireError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "VALOR_PARAMETRO_INVALIDO",
+            "Valor do parâmetro método HTTP inválido: use POST",
+        )
     }
-}
 
-fn autenticacao_invalida() -> SerproError {
-    SerproError {
-        status: StatusCode::UNAUTHORIZED,
-        retry_after: None,
-        code: "AUTENTICACAO_INVALIDA_CLIENT_OAUTH",
-        msg: "Falha na autenticidade do client_id e client_secret.".into(),
-    }
-}
-
-fn falha_interna() -> SerproError {
-    SerproError {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
-        retry_after: None,
-        code: "FALHA_TOKEN_MANUTENCAO_APLICACAO",
-        msg: "Erro interno na obtenção do token de manutenção da aplicação.".into(),
-    }
-}
-
-/// The seed's error for each domain error.
-#[must_use]
-pub fn from_token_error(e: &TokenError) -> SerproError {
-    match e {
-        TokenError::InvalidClient => autenticacao_invalida(),
-        TokenError::UnauthorizedClient
-        | TokenError::UnsupportedGrantType(_)
-        | TokenError::InvalidGrant(_) => valor_invalido("grant_type"),
-        TokenError::InvalidScope(_) => valor_invalido("scope"),
-        TokenError::InvalidRequest(_) => valor_invalido("da requisição"),
-        TokenError::ServerError | TokenError::TemporarilyUnavailable => falha_interna(),
-        TokenError::TooManyRequests(secs) => SerproError {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            retry_after: Some(*secs),
-            code: "LIMITE_REQUISICOES_EXCEDIDO",
-            msg: "Limite de requisições excedido. Tente novamente mais tarde.".into(),
-        },
+    fn body(e: &WireError) -> impl Serialize + '_ {
+        ErrorBody {
+            code: e.code,
+            msg: &e.message,
+            debug: "",
+        }
     }
 }
 
@@ -108,20 +132,6 @@ struct ErrorBody<'a> {
     debug: &'static str,
 }
 
-fn render(e: &SerproError) -> HttpResponse {
-    let mut builder = HttpResponse::build(e.status);
-    if let Some(secs) = e.retry_after {
-        builder.insert_header((header::RETRY_AFTER, secs.to_string()));
-    }
-    builder
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(ErrorBody {
-            code: e.code,
-            msg: &e.msg,
-            debug: "",
-        })
-}
-
 /// A SerproID token.
 #[derive(Serialize, ToSchema)]
 #[schema(as = SerproIdToken)]
@@ -129,6 +139,7 @@ struct TokenBody<'a> {
     /// An RFC 9068 JWT.
     access_token: &'a str,
     /// `Bearer`.
+    #[schema(example = "Bearer")]
     token_type: &'static str,
     /// Seconds until it expires.
     expires_in: u32,
@@ -140,58 +151,77 @@ struct TokenBody<'a> {
 #[allow(dead_code)] // Describes the form `parse` reads.
 struct TokenForm {
     /// `client_credentials`.
-    #[schema(example = "client_credentials")]
-    grant_type: String,
+    #[schema(inline, example = "client_credentials")]
+    grant_type: ClientCredentialsOnly,
     /// The client (registered with `client_secret_post`).
     client_id: String,
     /// Its secret.
     client_secret: String,
 }
 
-/// Parses the request as the seed describes it.
-async fn parse(
-    req: &HttpRequest,
-    payload: Payload,
-    state: &HttpState,
-) -> Result<TokenRequest, SerproError> {
-    let form = read_form(req, payload).await.map_err(|e| match e {
-        BadForm::NotForm => valor_invalido("Content-Type"),
-        BadForm::TooLarge => SerproError {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            retry_after: None,
-            code: "VALOR_PARAMETRO_INVALIDO",
-            msg: format!("Corpo da requisição maior que {MAX_BODY} bytes"),
-        },
-        BadForm::Repeated(name) => valor_invalido(&name),
-        BadForm::NotUtf8 | BadForm::Broken => valor_invalido("do corpo da requisição"),
-    })?;
-    let field = |name: &'static str| form.get(name).ok_or_else(|| campo_obrigatorio(name));
-    let grant_type = field("grant_type")?;
-    let client_id = field("client_id")?;
-    let client_secret = field("client_secret")?;
-    if grant_type != "client_credentials" {
-        return Err(valor_invalido("grant_type"));
+/// The one grant type SerproID serves.
+#[derive(ToSchema)]
+#[allow(dead_code, non_camel_case_types)] // Describes the form `parse` reads, in wire spelling.
+pub(crate) enum ClientCredentialsOnly {
+    client_credentials,
+}
+
+impl TokenDialect for SerproId {
+    type Body = Form;
+
+    /// `client_id` and `client_secret` from the form, as the seed describes them.
+    async fn credentials(
+        req: &HttpRequest,
+        payload: Payload,
+    ) -> Result<(ClientAuthentication, Form), WireError> {
+        let form = super::frame::form::<Self>(req, payload).await?;
+        let client_id = required(&form, "client_id")?;
+        let client_secret = required(&form, "client_secret")?;
+        if ClientId::parse(client_id).is_err() {
+            return Err(cliente_nao_identificado());
+        }
+        let auth = ClientAuthentication::from_raw(
+            ClientAuthMethod::ClientSecretPost,
+            client_id,
+            Some(client_secret),
+        )
+        .map_err(|e| Self::from_token_error(&e))?;
+        Ok((auth, form))
     }
-    if ClientId::parse(client_id).is_err() {
-        return Err(cliente_nao_identificado());
-    }
-    let auth = ClientAuthentication::from_raw(
-        ClientAuthMethod::ClientSecretPost,
-        client_id,
-        Some(client_secret),
-    )
-    .map_err(|e| from_token_error(&e))?;
-    let grant = GrantRequest::ClientCredentials { scope: None };
-    Ok(TokenRequest {
-        certificate: None,
-        source: super::source(req),
-        auth,
-        grant,
-        profile: ApiProfile {
+
+    /// `grant_type=client_credentials`, the one grant served here.
+    async fn request(
+        ctx: &RequestContext,
+        _: &HttpRequest,
+        form: Form,
+        auth: ClientAuthentication,
+        _: &Admitted,
+        state: &HttpState,
+    ) -> Result<TokenRequest, WireError> {
+        if required(&form, "grant_type")? != "client_credentials" {
+            return Err(valor_invalido("grant_type"));
+        }
+        let profile = ApiProfile {
             default_ttl: state.dialects.serproid.as_ref().and_then(|d| d.default_ttl),
             ..ApiProfile::default()
-        },
-    })
+        };
+        Ok(ctx.token_request(
+            auth,
+            GrantRequest::ClientCredentials { scope: None },
+            profile,
+        ))
+    }
+
+    fn issued(issued: &Issued) -> HttpResponse {
+        HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-cache, no-store"))
+            .insert_header((header::PRAGMA, "no-cache"))
+            .json(TokenBody {
+                access_token: issued.access_token.expose(),
+                token_type: "Bearer",
+                expires_in: issued.expires_in,
+            })
+    }
 }
 
 /// `POST` on the SerproID token path.
@@ -215,35 +245,13 @@ async fn parse(
         (status = 500, description = "`FALHA_TOKEN_MANUTENCAO_APLICACAO`: the server failed or the database is unavailable", body = ErrorBody),
     )
 )]
-pub async fn token(req: HttpRequest, payload: Payload, state: Data<HttpState>) -> HttpResponse {
-    let request = match parse(&req, payload, &state).await {
-        Ok(r) => r,
-        Err(e) => return render(&e),
-    };
-    match crate::metrics::issue(&state, "serproid", request).await {
-        Ok(issued) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-cache, no-store"))
-            .insert_header((header::PRAGMA, "no-cache"))
-            .json(TokenBody {
-                access_token: issued.access_token.expose(),
-                token_type: "Bearer",
-                expires_in: issued.expires_in,
-            }),
-        Err(e) => render(&from_token_error(&e)),
-    }
-}
-
-/// Any other method on the SerproID token path.
-pub async fn method_not_allowed() -> HttpResponse {
-    let mut res = render(&SerproError {
-        status: StatusCode::METHOD_NOT_ALLOWED,
-        retry_after: None,
-        code: "VALOR_PARAMETRO_INVALIDO",
-        msg: "Valor do parâmetro método HTTP inválido: use POST".into(),
-    });
-    res.headers_mut()
-        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-    res
+pub async fn token(
+    ctx: RequestContext,
+    req: HttpRequest,
+    payload: Payload,
+    state: actix_web::web::Data<HttpState>,
+) -> HttpResponse {
+    super::frame::token::<SerproId>(ctx, req, payload, state).await
 }
 
 #[cfg(test)]
@@ -280,11 +288,11 @@ mod tests {
             ),
         ];
         for (e, status, code) in cases {
-            let got = from_token_error(&e);
+            let got = SerproId::from_token_error(&e);
             assert_eq!((got.status.as_u16(), got.code), (status, code), "{e:?}");
         }
         assert_eq!(
-            campo_obrigatorio("client_id").msg,
+            campo_obrigatorio("client_id").message,
             "O campo client_id é obrigatório"
         );
     }

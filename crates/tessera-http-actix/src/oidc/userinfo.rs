@@ -6,8 +6,8 @@ use actix_web::http::{Method, StatusCode, header};
 use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
-use tessera_domain::TokenError;
 use tessera_domain::error::wire_description;
+use tessera_domain::service::UserInfoError;
 use utoipa::ToSchema;
 
 use crate::dialect::{has_content_type, no_store, read_form};
@@ -185,12 +185,12 @@ pub async fn userinfo(req: HttpRequest, payload: Payload, state: Data<HttpState>
             phone_number_verified: u.phone_number_verified,
             address: u.address.as_ref().map(AddressBody::of),
         })),
-        Err(TokenError::InvalidScope(_)) => bearer_error(
+        Err(UserInfoError::InsufficientScope) => bearer_error(
             StatusCode::FORBIDDEN,
             "insufficient_scope",
             "the access token does not carry the openid scope",
         ),
-        Err(TokenError::TemporarilyUnavailable) => {
+        Err(UserInfoError::Unavailable) => {
             let mut res = server_failure(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
@@ -200,12 +200,12 @@ pub async fn userinfo(req: HttpRequest, payload: Payload, state: Data<HttpState>
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
             res
         }
-        Err(TokenError::ServerError) => server_failure(
+        Err(UserInfoError::ServerError) => server_failure(
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_error",
             "the server failed",
         ),
-        Err(_) => bearer_error(
+        Err(UserInfoError::InvalidToken) => bearer_error(
             StatusCode::UNAUTHORIZED,
             "invalid_token",
             "the access token is invalid, expired or revoked",

@@ -58,13 +58,16 @@ pub(crate) fn all_dialects() -> Dialects {
         screening_eagle: route("/api/id/v1/auth/token"),
         authme: Some(AuthMeRoute {
             prefix: "/security/iam/v1".into(),
-            required_roles: tessera_domain::assurance::RoleRequirement::parse(
-                "ROLE_CLI-1STPARTY+ROLE_CLI-AUTH-BASIC",
+            policy: tessera_domain::first_party::FirstPartyPolicy::new(
+                tessera_domain::assurance::RoleRequirement::parse(
+                    "ROLE_CLI-1STPARTY+ROLE_CLI-AUTH-BASIC",
+                )
+                .unwrap(),
+                None,
+                TokenTtl::from_secs(600).unwrap(),
+                60,
             )
             .unwrap(),
-            client_ttl: None,
-            remember_me_ttl: TokenTtl::from_secs(600).unwrap(),
-            param_ttl_secs: 60,
         }),
         semear: Some(SemearRoute {
             path: "/oauth-apipix/oauth/token".into(),

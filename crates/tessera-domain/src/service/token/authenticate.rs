@@ -3,7 +3,70 @@
 
 use super::*;
 
+/// A client that passed authentication (and, for issuing, the rate limits) for one request.
+/// Only the token service makes one, so holding one proves the check ran; a dialect admits the
+/// client before it reads the rest of the request, so that failed authentication is always its
+/// 401 whatever else is wrong.
+#[derive(Clone, Debug)]
+pub struct Admitted {
+    client: Arc<Client>,
+    source: Option<String>,
+}
+
+impl Admitted {
+    /// The authenticated client's id.
+    #[must_use]
+    pub fn client_id(&self) -> &ClientId {
+        self.client.id()
+    }
+
+    /// The address the request came from.
+    #[must_use]
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+
+    pub(super) fn client(&self) -> &Arc<Client> {
+        &self.client
+    }
+}
+
 impl TokenService {
+    /// Admits a client to issue: [`Self::admit`] with the result as proof.
+    ///
+    /// # Errors
+    /// `too_many_requests` or `invalid_client`.
+    pub async fn admit_client(
+        &self,
+        auth: ClientAuthentication,
+        source: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Admitted, TokenError> {
+        let client = self.admit(auth, source, now).await?;
+        Ok(Admitted {
+            client,
+            source: source.map(str::to_owned),
+        })
+    }
+
+    /// Authenticates a client for revocation or introspection (behind the failed-authentication
+    /// back-off, not the request rate).
+    ///
+    /// # Errors
+    /// `too_many_requests` while backed off, `invalid_client`.
+    pub async fn authenticate_client(
+        &self,
+        auth: ClientAuthentication,
+        source: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Admitted, TokenError> {
+        let client = self.authenticate_limited(auth, source, now).await?;
+        Ok(Admitted {
+            client,
+            source: source.map(str::to_owned),
+        })
+    }
+
     /// What every issuing request passes first: the address's rate, the backoffs after failed
     /// authentications, authentication itself (a failure counts against the client id and the
     /// address), then the client's rate.

@@ -16,9 +16,9 @@ impl TokenService {
         shape: Shape,
         now: UnixTime,
     ) -> Result<Issued, TokenError> {
-        let invalid = |d: &str| TokenError::InvalidGrant(d.to_owned());
-        let presented = ReferenceToken::recognise(CODE_PREFIX, code)
-            .ok_or_else(|| invalid("the code is invalid, expired or already used"))?;
+        let invalid = TokenError::InvalidGrant;
+        let presented =
+            ReferenceToken::recognise(CODE_PREFIX, code).ok_or(invalid(GrantFailure::Code))?;
         let issue = CodeIssue {
             family_id: Some(self.new_id()),
             jti: self.new_id(),
@@ -57,53 +57,41 @@ impl TokenService {
                         .await
                         .map_err(store_error)?;
                 }
-                return Err(invalid(
-                    "the code was already used; the tokens issued for it are revoked",
-                ));
+                return Err(invalid(GrantFailure::CodeReused));
             }
             Redemption::Invalid => {
-                return Err(invalid("the code is invalid, expired or already used"));
+                return Err(invalid(GrantFailure::Code));
             }
         };
         if record.client_id != *client.id() {
-            return Err(invalid("the code was issued to another client"));
+            return Err(invalid(GrantFailure::CodeOfAnotherClient));
         }
         match (redirect_uri, record.redirect_uri_explicit) {
             (Some(given), _) if given != record.redirect_uri.as_str() => {
-                return Err(invalid(
-                    "redirect_uri differs from the authorization request's",
-                ));
+                return Err(invalid(GrantFailure::RedirectUriDiffers));
             }
             (None, true) => {
-                return Err(invalid(
-                    "redirect_uri is required: the authorization request had one",
-                ));
+                return Err(invalid(GrantFailure::RedirectUriRequired));
             }
             _ => {}
         }
         let verifier = code_verifier
             .map(CodeVerifier::parse)
             .transpose()
-            .map_err(|e| invalid(&e.to_string()))?;
+            .map_err(|e| invalid(GrantFailure::VerifierMalformed(e.to_string())))?;
         match (&record.challenge, &verifier) {
             (Some(challenge), Some(verifier)) if challenge.is_met_by(verifier) => {}
-            (Some(_), Some(_)) => return Err(invalid("PKCE verification failed")),
-            (Some(_), None) => return Err(invalid("code_verifier is required (PKCE)")),
+            (Some(_), Some(_)) => return Err(invalid(GrantFailure::PkceFailed)),
+            (Some(_), None) => return Err(invalid(GrantFailure::VerifierRequired)),
             (None, Some(_)) => {
-                return Err(invalid(
-                    "code_verifier given but the authorization request had no code_challenge",
-                ));
+                return Err(invalid(GrantFailure::VerifierUnexpected));
             }
             (None, None) => {}
         }
         let user = self
-            .ports
-            .users
-            .find(&record.user_id)
-            .await
-            .map_err(store_error)?
-            .filter(|u| u.status == UserStatus::Active)
-            .ok_or_else(|| invalid(USER_NOT_ACTIVE))?;
+            .active_user(&record.user_id)
+            .await?
+            .ok_or(invalid(GrantFailure::UserNotActive))?;
         let claims = UserClaims {
             acr: PASSWORD_LEVEL,
             user_id: user.id.clone(),

@@ -17,11 +17,29 @@ impl TokenService {
         raw: &str,
         now: UnixTime,
     ) -> Result<(), TokenError> {
-        let client = self.authenticate_limited(auth, source, now).await?;
+        let caller = self.authenticate_client(auth, source, now).await?;
+        self.revoke_for(&caller, raw, now).await
+    }
+
+    /// [`Self::revoke`] for a client already authenticated; an empty `raw` (no `token`
+    /// parameter) is `invalid_request` (RFC 7009 §2.1: `token` is REQUIRED).
+    ///
+    /// # Errors
+    /// `invalid_request`, `unauthorized_client` (another client's token), `temporarily_unavailable`.
+    pub async fn revoke_for(
+        &self,
+        caller: &Admitted,
+        raw: &str,
+        now: UnixTime,
+    ) -> Result<(), TokenError> {
+        if raw.is_empty() {
+            return Err(TokenError::InvalidRequest("missing token".into()));
+        }
+        let client = caller.client();
         self.ports.audit.record(
             AuditEvent::new(AuditKind::TokenRevoked, now, "revocation request")
                 .client(client.id().as_str())
-                .source(source),
+                .source(caller.source()),
         );
         // RFC 7009 §2.1: a token issued to another client is refused and stays valid; an unknown
         // or malformed one is answered like a revoked one (§2.2).
@@ -83,7 +101,25 @@ impl TokenService {
         raw: &str,
         now: UnixTime,
     ) -> Result<Introspection, TokenError> {
-        let caller = self.authenticate_limited(auth, source, now).await?;
+        let caller = self.authenticate_client(auth, source, now).await?;
+        self.introspect_for(&caller, raw, now).await
+    }
+
+    /// [`Self::introspect`] for a client already authenticated; an empty `raw` (no `token`
+    /// parameter) is `invalid_request` (RFC 7662 §2.1: `token` is REQUIRED).
+    ///
+    /// # Errors
+    /// `invalid_request`, `temporarily_unavailable`.
+    pub async fn introspect_for(
+        &self,
+        caller: &Admitted,
+        raw: &str,
+        now: UnixTime,
+    ) -> Result<Introspection, TokenError> {
+        if raw.is_empty() {
+            return Err(TokenError::InvalidRequest("missing token".into()));
+        }
+        let caller = caller.client();
         let privileged = caller
             .roles()
             .contains(self.policy.introspection_role.as_str());
@@ -109,7 +145,7 @@ impl TokenService {
         Ok(self
             .lookup(raw, now)
             .await?
-            .is_some_and(|info| info.token_type == "Bearer"))
+            .is_some_and(|info| info.token_type == TokenType::Bearer))
     }
 
     /// The active token `raw`, if it is one.
@@ -128,7 +164,7 @@ impl TokenService {
             return Ok(found
                 .filter(|(t, f)| f.is_live(now) && t.rotated_at.is_none())
                 .map(|(t, f)| TokenInfo {
-                    token_type: "refresh_token",
+                    token_type: TokenType::RefreshToken,
                     client_id: f.client_id,
                     sub: f.subject,
                     scope: f.scope,
@@ -164,7 +200,7 @@ impl TokenService {
             return Ok(found
                 .filter(|r| r.revoked_at.is_none() && now < r.exp)
                 .map(|r| TokenInfo {
-                    token_type: "Bearer",
+                    token_type: TokenType::Bearer,
                     client_id: r.client_id,
                     sub: r.sub,
                     scope: r.scope,
@@ -190,7 +226,7 @@ impl TokenService {
             return Ok(None);
         }
         Ok(Some(TokenInfo {
-            token_type: "Bearer",
+            token_type: TokenType::Bearer,
             client_id: claims.client_id,
             sub: claims.sub,
             scope: claims.scope,

@@ -18,7 +18,8 @@ use crate::cache::ClientCache;
 use crate::cert::CertThumbprint;
 use crate::client::SigningAlgorithm;
 use crate::client::{AccessTokenFormat, Client, ClientAuthMethod, ClientId, GrantType, TokenTtl};
-use crate::error::{StoreError, TokenError};
+use crate::error::{GrantFailure, StoreError, TokenError};
+use crate::first_party::FirstPartyPolicy;
 use crate::issued::{
     OPAQUE_PREFIX, OpaqueTokenRecord, PARAM_LEN, ParamRecord, REFRESH_PREFIX, ReferenceToken,
     RefreshFamily, RefreshTokenRecord, RotateOutcome, generate_param, recognise_param,
@@ -33,10 +34,10 @@ use crate::scope::ScopeSet;
 use crate::secret::{PlainSecret, SecretPepper, SecretVerifier, verify_any};
 use crate::time::UnixTime;
 use crate::token::{
-    AccessToken, AccessTokenClaims, IdTokenClaims, Introspection, Issued, TokenInfo, UserClaims,
-    UserInfo, at_hash,
+    AccessToken, AccessTokenClaims, IdTokenClaims, Introspection, Issued, TokenInfo, TokenType,
+    UserClaims, UserInfo, at_hash,
 };
-use crate::user::{UserId, UserStatus};
+use crate::user::{User, UserId, UserStatus};
 
 /// What `/readyz` reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,7 +67,11 @@ mod refresh;
 mod request;
 mod user;
 mod userinfo;
-pub use request::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest, UserSelector};
+pub use authenticate::Admitted;
+pub use request::{
+    ApiProfile, ClientAuthentication, Credential, GrantRequest, TokenRequest, UserSelector,
+};
+pub use userinfo::UserInfoError;
 
 /// The ports the token service works through.
 #[derive(Clone)]
@@ -121,12 +126,8 @@ pub struct TokenService {
     policy: TokenPolicy,
 }
 
-/// The `invalid_grant` description of a user grant whose user may not sign in: APIs that answer
-/// this case with a code of its own (AuthMe's `22`) compare against it.
-pub const USER_NOT_ACTIVE: &str = "the user is not active";
-
 fn invalid_grant() -> TokenError {
-    TokenError::InvalidGrant("the refresh token is invalid, expired or revoked".into())
+    TokenError::InvalidGrant(GrantFailure::RefreshToken)
 }
 
 fn store_error(e: StoreError) -> TokenError {
@@ -172,6 +173,17 @@ impl TokenService {
         }
     }
 
+    /// The user with this id if it exists and may sign in (every grant about a user asks this).
+    async fn active_user(&self, id: &UserId) -> Result<Option<User>, TokenError> {
+        Ok(self
+            .ports
+            .users
+            .find(id)
+            .await
+            .map_err(store_error)?
+            .filter(|u| u.status == UserStatus::Active))
+    }
+
     /// Authenticates the client, checks the grant, resolves the scope and lifetime, builds the
     /// claims and issues the tokens. A JWT access token writes nothing; an opaque one or a refresh
     /// token is stored (hashed).
@@ -179,35 +191,58 @@ impl TokenService {
     /// # Errors
     /// The [`TokenError`] the request deserves (RFC 6749 §5.2).
     pub async fn issue(&self, request: TokenRequest, now: UnixTime) -> Result<Issued, TokenError> {
+        let admitted = self
+            .admit_client(request.auth.clone(), request.source.as_deref(), now)
+            .await?;
+        self.issue_admitted(&admitted, request, now).await
+    }
+
+    /// [`Self::issue`] for a client [`Self::admit_client`] admitted; `request.auth` is not
+    /// checked again.
+    ///
+    /// # Errors
+    /// The [`TokenError`] the request deserves (RFC 6749 §5.2).
+    pub async fn issue_admitted(
+        &self,
+        admitted: &Admitted,
+        request: TokenRequest,
+        now: UnixTime,
+    ) -> Result<Issued, TokenError> {
         let kind = match request.grant {
             GrantRequest::RefreshToken { .. } => AuditKind::TokenRefreshed,
             _ => AuditKind::TokenIssued,
         };
         let grant = request.grant.label();
-        let client = request.auth.client_id().map(|c| c.as_str().to_owned());
-        let source = request.source.clone();
-        let result = self.issue_inner(request, now).await;
-        if let (Ok(issued), Some(client)) = (&result, client) {
+        let result = self.issue_inner(admitted.client(), request, now).await;
+        if let Ok(issued) = &result {
             self.ports.audit.record(
                 AuditEvent::new(kind, now, format!("grant={grant} jti={}", issued.jti))
-                    .client(client)
-                    .source(source.as_deref()),
+                    .client(admitted.client_id().as_str())
+                    .source(admitted.source()),
             );
         }
         result
     }
 
-    pub(super) async fn issue_inner(
+    async fn issue_inner(
         &self,
+        client: &Arc<Client>,
         request: TokenRequest,
         now: UnixTime,
     ) -> Result<Issued, TokenError> {
-        let client = self
-            .admit(request.auth, request.source.as_deref(), now)
-            .await?;
         if !request.profile.required_roles.is_met_by(client.roles()) {
             tracing::info!(client_id = %client.id(), required = %request.profile.required_roles, "client lacks the roles this API requires");
             return Err(TokenError::UnauthorizedClient);
+        }
+        if request.profile.require_gateway_token {
+            let presented = match &request.gateway_token {
+                Some(token) => self.is_active_access_token(token.expose(), now).await?,
+                None => false,
+            };
+            if !presented {
+                tracing::info!(client_id = %client.id(), "no active gateway token");
+                return Err(TokenError::InvalidClient);
+            }
         }
         let ttl = request
             .profile

@@ -54,13 +54,7 @@ impl TokenService {
         };
         // A user grant lives only as long as its user may sign in.
         if let Some(user) = &family.user {
-            let found = self
-                .ports
-                .users
-                .find(&user.user_id)
-                .await
-                .map_err(store_error)?;
-            if !found.is_some_and(|u| u.status == UserStatus::Active) {
+            if self.active_user(&user.user_id).await?.is_none() {
                 return Err(invalid_grant());
             }
         }

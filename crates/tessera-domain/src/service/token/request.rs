@@ -248,6 +248,33 @@ pub struct TokenRequest {
     pub certificate: Option<PresentedCertificate>,
     /// The address the request came from, for per-address limits.
     pub source: Option<String>,
+    /// A token the API's gateway presents for itself (Banco Semear's `access_token` header),
+    /// checked when the profile asks for one.
+    pub gateway_token: Option<Credential>,
+}
+
+/// A bearer credential presented with a request; its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential(String);
+
+impl Credential {
+    /// Wraps a presented credential.
+    #[must_use]
+    pub fn new(raw: impl Into<String>) -> Self {
+        Self(raw.into())
+    }
+
+    /// The credential itself, to check it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
 }
 
 /// What an API (a dialect) asks of every request that comes through it, from its configuration.
@@ -271,6 +298,9 @@ pub struct ApiProfile {
     pub alg: Option<SigningAlgorithm>,
     /// Repeat the client id as a `cid` claim (Banco Semear).
     pub cid_claim: bool,
+    /// The request must carry an active access token of this server for the gateway it came
+    /// through (Banco Semear), checked after the client is authenticated.
+    pub require_gateway_token: bool,
 }
 
 /// Stands in for a credential in `Debug` output.
@@ -359,6 +389,7 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         for grant in grants {
             let request = TokenRequest {
+                gateway_token: None,
                 auth: auth.clone(),
                 grant,
                 profile: ApiProfile::default(),

@@ -20,8 +20,7 @@ impl TokenService {
         if client.max_assurance().is_some_and(|max| level > max) {
             return Err(TokenError::UnauthorizedClient);
         }
-        let invalid_param =
-            || TokenError::InvalidGrant("the param is invalid, expired or already used".into());
+        let invalid_param = || TokenError::InvalidGrant(GrantFailure::Param);
         let presented = recognise_param(param).ok_or_else(invalid_param)?;
         let record = self
             .ports
@@ -46,7 +45,7 @@ impl TokenService {
             return Err(invalid_param());
         }
         if user.status != UserStatus::Active {
-            return Err(TokenError::InvalidGrant("the user is not active".into()));
+            return Err(TokenError::InvalidGrant(GrantFailure::UserNotActive));
         }
         let claims = UserClaims {
             acr: level,
@@ -90,29 +89,32 @@ impl TokenService {
     /// exist or is not active, `invalid_request` when no user is named.
     pub async fn generate_param(
         &self,
-        auth: ClientAuthentication,
-        source: Option<&str>,
+        caller: &Admitted,
         selector: UserSelector,
-        profile: &ApiProfile,
-        ttl_secs: u32,
+        policy: &FirstPartyPolicy,
         now: UnixTime,
     ) -> Result<(ReferenceToken, u32), TokenError> {
-        let client = self.admit(auth, source, now).await?;
-        if !profile.required_roles.is_met_by(client.roles()) {
+        let client = caller.client();
+        let ttl_secs = policy.param_ttl_secs();
+        if !policy.required_roles().is_met_by(client.roles()) {
             return Err(TokenError::UnauthorizedClient);
         }
         let user = match &selector {
-            UserSelector::Id(id) => self.ports.users.find(id).await,
-            UserSelector::Logon(logon) => self.ports.users.find_by_logon(logon).await,
+            UserSelector::Id(id) => self.active_user(id).await?,
+            UserSelector::Logon(logon) => self
+                .ports
+                .users
+                .find_by_logon(logon)
+                .await
+                .map_err(store_error)?
+                .filter(|u| u.status == UserStatus::Active),
             UserSelector::Any => {
                 return Err(TokenError::InvalidRequest(
                     "name the user by userId or logon".into(),
                 ));
             }
         }
-        .map_err(store_error)?
-        .filter(|u| u.status == UserStatus::Active)
-        .ok_or_else(|| TokenError::InvalidGrant("no active user by that name".into()))?;
+        .ok_or(TokenError::InvalidGrant(GrantFailure::NoSuchUser))?;
         let mut raw = [0u8; PARAM_LEN];
         self.ports.random.fill(&mut raw);
         let param = generate_param(raw);

@@ -3,34 +3,53 @@
 
 use super::*;
 
+/// Why the userinfo endpoint refuses a token (RFC 6750 §3.1 names the first two).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UserInfoError {
+    /// `invalid_token`: not an active access token of this server, or not about an active user.
+    #[error("the access token is invalid, expired or revoked")]
+    InvalidToken,
+    /// `insufficient_scope`: the token lacks `openid`.
+    #[error("the access token does not carry the openid scope")]
+    InsufficientScope,
+    /// The store is unavailable; retrying later may succeed.
+    #[error("the service is temporarily unavailable")]
+    Unavailable,
+    /// The server failed; the cause has been logged.
+    #[error("the server could not complete the request")]
+    ServerError,
+}
+
+impl From<TokenError> for UserInfoError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::TemporarilyUnavailable => Self::Unavailable,
+            _ => Self::ServerError,
+        }
+    }
+}
+
 impl TokenService {
     /// The OpenID Connect userinfo of the user an access token is about (Core §5.3): the token
     /// must be active, about a user, and carry `openid`.
     ///
     /// # Errors
-    /// `InvalidGrant` (rendered as `invalid_token` by the adapter) when it is not; `Forbidden`
-    /// when it lacks `openid`; `temporarily_unavailable` when the store fails.
-    pub async fn userinfo(&self, raw: &str, now: UnixTime) -> Result<UserInfo, TokenError> {
+    /// [`UserInfoError`]: `InvalidToken` when it is not an active access token about an active
+    /// user, `InsufficientScope` when it lacks `openid`, `Unavailable` when the store fails.
+    pub async fn userinfo(&self, raw: &str, now: UnixTime) -> Result<UserInfo, UserInfoError> {
         let info = self
             .lookup(raw, now)
             .await?
-            .filter(|i| i.token_type == "Bearer")
-            .ok_or_else(|| TokenError::InvalidGrant("the access token is not active".into()))?;
+            .filter(|i| i.token_type == TokenType::Bearer)
+            .ok_or(UserInfoError::InvalidToken)?;
         if !info.scope.contains("openid") {
-            return Err(TokenError::InvalidScope(
-                "the access token does not carry the openid scope".into(),
-            ));
+            return Err(UserInfoError::InsufficientScope);
         }
-        let not_a_user = || TokenError::InvalidGrant("the access token is not about a user".into());
-        let id = UserId::parse(&info.sub).map_err(|_| not_a_user())?;
+        let id = UserId::parse(&info.sub).map_err(|_| UserInfoError::InvalidToken)?;
         let user = self
-            .ports
-            .users
-            .find(&id)
-            .await
-            .map_err(store_error)?
-            .filter(|u| u.status == UserStatus::Active)
-            .ok_or_else(not_a_user)?;
+            .active_user(&id)
+            .await?
+            .ok_or(UserInfoError::InvalidToken)?;
         Ok(UserInfo::of(&user, &info.scope))
     }
 }

@@ -1,0 +1,67 @@
+//! The request context every token handler needs, extracted once: the address the request came
+//! from, the certificate its TLS connection proved, and the time it arrived.
+
+use std::future::{Ready, ready};
+
+use actix_web::web::Data;
+use actix_web::{FromRequest, HttpRequest};
+use tessera_domain::UnixTime;
+use tessera_domain::cert::PresentedCertificate;
+use tessera_domain::service::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest};
+
+use crate::server::HttpState;
+
+/// Where and when a request arrived, and what its connection proved.
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    /// The client's address (see [`crate::dialect::source`]).
+    pub source: Option<String>,
+    /// The certificate the mutual-TLS handshake proved, if any.
+    pub certificate: Option<PresentedCertificate>,
+    /// When the request arrived, by the server's clock.
+    pub now: UnixTime,
+}
+
+impl RequestContext {
+    /// The context of `req`, with the time read from `state`'s clock.
+    #[must_use]
+    pub fn of(req: &HttpRequest, state: &HttpState) -> Self {
+        Self {
+            source: crate::dialect::source(req),
+            certificate: crate::tls::peer_certificate(req),
+            now: state.clock.now(),
+        }
+    }
+
+    /// A token request from this context: its source and its proven certificate.
+    #[must_use]
+    pub fn token_request(
+        &self,
+        auth: ClientAuthentication,
+        grant: GrantRequest,
+        profile: ApiProfile,
+    ) -> TokenRequest {
+        TokenRequest {
+            auth,
+            grant,
+            profile,
+            certificate: self.certificate.clone(),
+            source: self.source.clone(),
+            gateway_token: None,
+        }
+    }
+}
+
+impl FromRequest for RequestContext {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(match req.app_data::<Data<HttpState>>() {
+            Some(state) => Ok(Self::of(req, state)),
+            None => Err(actix_web::error::ErrorInternalServerError(
+                "the server state is not registered",
+            )),
+        })
+    }
+}
