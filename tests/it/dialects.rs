@@ -1150,3 +1150,102 @@ fn semear_refuses_the_certificate_header_unless_told_a_gateway_sets_it() {
         (401, Some("invalid_client"))
     );
 }
+
+/// Every endpoint of every dialect answers a failed client authentication with its own 401
+/// before it judges anything else in the request: a body that is wrong in other ways too (a
+/// missing grant type, a mismatched `clientId`, no token) changes nothing.
+#[test]
+fn a_failed_authentication_is_the_dialects_401_whatever_else_is_wrong() {
+    let t = Tessera::new();
+    let (serpro, _) = t.create_client("serpro-auth", &["--auth-method", "client_secret_post"]);
+    let (eagle, _) = t.create_client("eagle-auth", &[]);
+    let (authme, _) = t.create_client(
+        "authme-auth",
+        &[
+            "--role",
+            "ROLE_CLI-1STPARTY",
+            "--role",
+            "ROLE_CLI-AUTH-BASIC",
+        ],
+    );
+    let server = t.serve(&[]);
+    let wrong = |id: &str| basic(id, "wrong-secret");
+
+    // RFC 6749: no grant_type, wrong secret; revocation and introspection without a token.
+    for path in ["/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"] {
+        let reply = post(&server, path, Some(&wrong(&eagle)), "scope=a");
+        assert_eq!(reply.status, 401, "{path}");
+        assert_eq!(reply.json()["error"], "invalid_client", "{path}");
+        assert_eq!(
+            reply.header("www-authenticate"),
+            Some("Basic realm=\"tessera\""),
+            "{path}"
+        );
+    }
+    // SerproID: no grant_type.
+    serpro_error(
+        &post(
+            &server,
+            SERPRO,
+            None,
+            &format!("client_id={serpro}&client_secret=wrong"),
+        ),
+        401,
+        "AUTENTICACAO_INVALIDA_CLIENT_OAUTH",
+        "Falha na autenticidade do client_id e client_secret.",
+    );
+    // Screening Eagle: a repeated parameter and a secret in the body.
+    let reply = post(
+        &server,
+        EAGLE,
+        Some(&wrong(&eagle)),
+        "grant_type=x&grant_type=y&client_secret=z",
+    );
+    assert_eq!(
+        eagle_error(&reply, 401, "Unauthorized"),
+        "client authentication failed"
+    );
+    // Screening Eagle without credentials: 401 even with a body that is not a form.
+    let reply = send(
+        agent()
+            .post(&server.url(EAGLE))
+            .set("Content-Type", "text/plain"),
+        Some(b"nonsense"),
+    );
+    assert_eq!(reply.status, 401);
+    // AuthMe: a clientId that is not the caller, a body that is not JSON, no user, no token.
+    for (path, body) in [
+        (
+            "/generate-token",
+            r#"{"clientId": "someone-else"}"#.to_owned(),
+        ),
+        (
+            "/product-accesses/generate-opaque-token",
+            "not json".to_owned(),
+        ),
+        ("/generate-param", "{}".to_owned()),
+        ("/renew-token", "{}".to_owned()),
+        ("/product-accesses/validate-opaque-token", "{}".to_owned()),
+    ] {
+        let reply = json_post(
+            &server,
+            &format!("{AUTHME}{path}"),
+            Some(&wrong(&authme)),
+            &body,
+        );
+        assert_eq!(
+            authme_error(&reply, 401, "10"),
+            "Client authentication failed.",
+            "{path}"
+        );
+    }
+    // Pix: no gateway token, no certificate, wrong secret: the 401 is for the secret.
+    let reply = post(
+        &server,
+        SEMEAR,
+        None,
+        &format!("client_id={eagle}&client_secret=wrong&grant_type=password"),
+    );
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.json()["error"], "invalid_client");
+}

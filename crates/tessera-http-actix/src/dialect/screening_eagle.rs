@@ -21,7 +21,6 @@ use utoipa::ToSchema;
 use super::frame::{BadBody, Dialect, TokenDialect, WireError};
 use super::{BadForm, MAX_BODY, no_store};
 use crate::context::RequestContext;
-use crate::form::Form;
 use crate::server::HttpState;
 
 /// The Screening Eagle ID dialect.
@@ -143,25 +142,27 @@ struct TokenBody<'a> {
 }
 
 impl TokenDialect for ScreeningEagle {
-    type Body = Form;
+    type Body = Payload;
 
-    /// HTTP Basic, the one method served here; then the form.
+    /// HTTP Basic, the one method served here; the body is read only once the client is
+    /// admitted.
     async fn credentials(
         req: &HttpRequest,
         payload: Payload,
-    ) -> Result<(ClientAuthentication, Form), WireError> {
+    ) -> Result<(ClientAuthentication, Payload), WireError> {
         let auth = super::basic_credentials(req).map_err(|e| Self::from_token_error(&e))?;
-        Ok((auth, super::frame::form::<Self>(req, payload).await?))
+        Ok((auth, payload))
     }
 
     async fn request(
         ctx: &RequestContext,
-        _: &HttpRequest,
-        form: Form,
+        req: &HttpRequest,
+        payload: Payload,
         auth: ClientAuthentication,
         _: &Admitted,
         state: &HttpState,
     ) -> Result<TokenRequest, WireError> {
+        let form = super::frame::form::<Self>(req, payload).await?;
         if form.get("client_secret").is_some() {
             return Err(bad_request(
                 "send the client credentials in the Authorization header only",

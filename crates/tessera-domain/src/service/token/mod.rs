@@ -247,7 +247,7 @@ impl TokenService {
         let ttl = request
             .profile
             .fixed_ttl
-            .unwrap_or_else(|| self.policy.ttl_for(&client, request.profile.default_ttl));
+            .unwrap_or_else(|| self.policy.ttl_for(client, request.profile.default_ttl));
         let format = request
             .profile
             .format
@@ -270,7 +270,7 @@ impl TokenService {
             alg: request
                 .profile
                 .alg
-                .unwrap_or_else(|| self.policy.alg_for(&client)),
+                .unwrap_or_else(|| self.policy.alg_for(client)),
             cnf,
             cid: request.profile.cid_claim,
         };
@@ -287,11 +287,11 @@ impl TokenService {
         }
         match request.grant {
             GrantRequest::ClientCredentials { scope } => {
-                let scope = resolve_scope(scope.as_ref(), &client)?;
+                let scope = resolve_scope(scope.as_ref(), client)?;
                 let subject = client.id().as_str().to_owned();
                 let mut issued = self
                     .access_for(
-                        &client,
+                        client,
                         Grantee {
                             subject: subject.clone(),
                             scope: scope.clone(),
@@ -307,7 +307,7 @@ impl TokenService {
                     && client.grant_types().contains(&GrantType::RefreshToken)
                 {
                     issued.refresh_token =
-                        Some(self.new_family(&client, subject, scope, None, now).await?);
+                        Some(self.new_family(client, subject, scope, None, now).await?);
                 }
                 Ok(issued)
             }
@@ -320,7 +320,7 @@ impl TokenService {
                 default_client_id,
             } => {
                 self.user_grant(
-                    &client,
+                    client,
                     user,
                     &param,
                     level,
@@ -336,7 +336,7 @@ impl TokenService {
                 refresh_token,
                 scope,
             } => {
-                self.refresh(&client, &refresh_token, scope, shape, now)
+                self.refresh(client, &refresh_token, scope, shape, now)
                     .await
             }
             GrantRequest::AuthorizationCode {
@@ -345,7 +345,7 @@ impl TokenService {
                 code_verifier,
             } => {
                 self.code_grant(
-                    &client,
+                    client,
                     &code,
                     redirect_uri.as_deref(),
                     code_verifier.as_deref(),

@@ -53,10 +53,10 @@ impl TokenService {
             ),
         };
         // A user grant lives only as long as its user may sign in.
-        if let Some(user) = &family.user {
-            if self.active_user(&user.user_id).await?.is_none() {
-                return Err(invalid_grant());
-            }
+        if let Some(user) = &family.user
+            && self.active_user(&user.user_id).await?.is_none()
+        {
+            return Err(invalid_grant());
         }
         let successor = presented.successor(&self.pepper);
         let record = RefreshTokenRecord {

@@ -354,12 +354,13 @@ mod tests {
 
     #[test]
     fn no_request_prints_a_credential() {
-        const SECRETS: [&str; 5] = [
+        const SECRETS: [&str; 6] = [
             "trt_s3cr3t-refresh",
             "tac_s3cr3t-code",
             "verifier-s3cr3t-verifier-s3cr3t-verifier-s3cr3t",
             "param-s3cr3t",
             "client-s3cr3t-secret",
+            "gateway-s3cr3t-token",
         ];
         let grants = [
             GrantRequest::ClientCredentials { scope: None },
@@ -389,7 +390,7 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         for grant in grants {
             let request = TokenRequest {
-                gateway_token: None,
+                gateway_token: Some(Credential::new(SECRETS[5])),
                 auth: auth.clone(),
                 grant,
                 profile: ApiProfile::default(),
