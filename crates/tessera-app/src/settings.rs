@@ -635,43 +635,25 @@ impl Settings {
                 None => None,
             },
         };
-        if let Some(a) = &dialects.authme {
-            for other in [&dialects.serproid, &dialects.screening_eagle]
-                .into_iter()
-                .flatten()
-            {
-                if other.path.starts_with(&format!("{}/", a.prefix)) {
-                    bail!(
-                        "dialects.authme.path_prefix: {:?} overlaps {:?}",
-                        a.prefix,
-                        other.path
-                    );
-                }
-            }
+        if let Err((path, why)) = tessera_http_actix::check_routes(&dialects) {
+            // Name the setting that put a dialect there.
+            let key = [
+                ("serproid.path", dialects.serproid.as_ref().map(|d| &d.path)),
+                (
+                    "screening_eagle.path",
+                    dialects.screening_eagle.as_ref().map(|d| &d.path),
+                ),
+                ("semear.path", dialects.semear.as_ref().map(|d| &d.path)),
+            ]
+            .into_iter()
+            .find(|(_, p)| p.is_some_and(|p| *p == path))
+            .map_or("authme.path_prefix", |(key, _)| key);
+            bail!("dialects.{key}: {path:?} {why}");
         }
-        let mut paths: Vec<&str> = vec![
-            "/oauth2/token",
-            "/oauth2/revoke",
-            "/oauth2/introspect",
-            "/oauth2/jwks",
-            "/healthz",
-        ];
         let semear_route = dialects.semear.as_ref().map(|s| DialectRoute {
             path: s.path.clone(),
             default_ttl: s.default_ttl,
         });
-        for (name, d) in [
-            ("serproid", &dialects.serproid),
-            ("screening_eagle", &dialects.screening_eagle),
-            ("semear", &semear_route),
-        ] {
-            if let Some(d) = d {
-                if paths.contains(&d.path.as_str()) || d.path.starts_with("/.well-known/") {
-                    bail!("dialects.{name}.path: {:?} is already served", d.path);
-                }
-                paths.push(&d.path);
-            }
-        }
         let longest = [
             dialects.serproid.as_ref(),
             dialects.screening_eagle.as_ref(),
@@ -1032,6 +1014,21 @@ mod tests {
             (
                 &[("TESSERA_DIALECTS__SERPROID__PATH", "/oauth2/token")],
                 "dialects.serproid.path",
+            ),
+            (
+                &[("TESSERA_DIALECTS__SERPROID__PATH", "/metrics")],
+                "dialects.serproid.path",
+            ),
+            (
+                &[("TESSERA_DIALECTS__SEMEAR__PATH", "/.well-known/pix")],
+                "dialects.semear.path",
+            ),
+            (
+                &[(
+                    "TESSERA_DIALECTS__SCREENING_EAGLE__PATH",
+                    "/security/iam/v1/generate-token",
+                )],
+                "dialects.screening_eagle.path",
             ),
             (
                 &[("TESSERA_DIALECTS__SCREENING_EAGLE__PATH", "relative")],

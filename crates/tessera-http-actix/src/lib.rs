@@ -21,5 +21,6 @@ mod server;
 pub mod tls;
 
 pub use server::{
-    AuthMeRoute, DialectRoute, Dialects, HttpState, SemearRoute, ServerOptions, configure, start,
+    AuthMeRoute, DialectRoute, Dialects, HttpState, SemearRoute, ServerOptions, check_routes,
+    configure, start,
 };

@@ -190,6 +190,41 @@ pub(crate) fn endpoints(dialects: &Dialects) -> Vec<Endpoint> {
     all
 }
 
+/// Checks the route table `dialects` make: no two endpoints on one path, no dialect under
+/// `/.well-known/`, and no path inside AuthMe's prefix but AuthMe's own. Settings calls this, so
+/// the table is the only list of paths.
+///
+/// # Errors
+/// The first path served twice, or reserved: the path, and why.
+pub fn check_routes(dialects: &Dialects) -> Result<(), (String, String)> {
+    let all = endpoints(dialects);
+    let mut seen = std::collections::HashSet::new();
+    for endpoint in &all {
+        if !seen.insert(endpoint.path.as_str()) {
+            return Err((endpoint.path.clone(), "is already served".into()));
+        }
+    }
+    for d in [&dialects.serproid, &dialects.screening_eagle]
+        .into_iter()
+        .flatten()
+        .map(|d| d.path.as_str())
+        .chain(dialects.semear.as_ref().map(|s| s.path.as_str()))
+    {
+        if d.starts_with("/.well-known/") {
+            return Err((d.to_owned(), "is reserved for discovery".into()));
+        }
+        if let Some(a) = &dialects.authme
+            && d.starts_with(&format!("{}/", a.prefix))
+        {
+            return Err((
+                d.to_owned(),
+                format!("overlaps AuthMe's prefix {:?}", a.prefix),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Registers every route.
 pub fn configure(state: Data<HttpState>) -> impl FnOnce(&mut ServiceConfig) {
     move |cfg: &mut ServiceConfig| {
