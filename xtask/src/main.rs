@@ -8,6 +8,7 @@
 
 mod deps;
 mod dev;
+mod prepare;
 
 use std::process::{Command, ExitCode};
 
@@ -51,12 +52,17 @@ pub fn root() -> std::path::PathBuf {
     here.parent().unwrap_or(here).to_path_buf()
 }
 
+/// Environment that `ci` prepared (a `PATH` with Node 20, a throwaway PostgreSQL's URL) for every
+/// cargo command it runs.
+static EXTRA_ENV: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+
 /// Runs `cargo` with `args` in the workspace root, failing when it fails.
 pub fn cargo(args: &[&str]) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("$ cargo {}", args.join(" "));
     let status = Command::new(cargo)
         .args(args)
+        .envs(EXTRA_ENV.get().into_iter().flatten().map(|(k, v)| (k, v)))
         .current_dir(root())
         .status()
         .context("cannot run cargo")?;
@@ -67,6 +73,8 @@ pub fn cargo(args: &[&str]) -> anyhow::Result<()> {
 }
 
 fn ci() -> anyhow::Result<()> {
+    let prepared = prepare::prepare()?;
+    let _ = EXTRA_ENV.set(prepared.env.clone());
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&[
         "clippy",
@@ -81,6 +89,7 @@ fn ci() -> anyhow::Result<()> {
     // A short fuzz run beyond the suite's own 256 cases per target (debug build, already made).
     fuzz(Some("2000"), false)?;
     deps::check()?;
+    drop(prepared);
     eprintln!("xtask ci: all checks passed");
     Ok(())
 }
