@@ -231,6 +231,8 @@ mod tests {
     use crate::server::tests::fuzz_state;
     use crate::server::{Dialects, configure};
 
+    mod requests;
+
     fn operations(doc: &Value) -> Vec<(String, String, Value)> {
         let mut out = Vec::new();
         for (path, item) in doc["paths"].as_object().unwrap() {

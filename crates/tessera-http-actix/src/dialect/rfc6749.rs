@@ -8,7 +8,7 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tessera_domain::service::{
     Admitted, ApiProfile, ClientAuthentication, GrantRequest, TokenRequest,
 };
@@ -51,31 +51,49 @@ pub(crate) struct TokenBody<'a> {
     id_token: Option<&'a str>,
 }
 
-/// The token request (RFC 6749 §4.1.3, §4.4.2, §6), `application/x-www-form-urlencoded`. The
-/// client authenticates with HTTP Basic or with `client_id` and `client_secret` here, never both;
-/// a public client sends `client_id` alone, a certificate-bound client (RFC 8705) on the mutual-TLS
-/// listener `client_id` and its certificate.
-#[derive(ToSchema)]
+/// The token request (RFC 6749 §4.1.3, §4.4.2, §6), `application/x-www-form-urlencoded`: one
+/// grant, and the client's credentials. The client authenticates with HTTP Basic or with
+/// `client_id` and `client_secret` here, never both; a public client sends `client_id` alone, a
+/// certificate-bound client (RFC 8705) on the mutual-TLS listener `client_id` and its certificate.
+#[derive(Deserialize, ToSchema)]
 #[schema(as = OAuthTokenRequest)]
 #[allow(dead_code)] // Describes the form `parse` reads.
 pub(crate) struct TokenForm {
-    /// `client_credentials`, `refresh_token` or `authorization_code`.
-    #[schema(inline, example = "client_credentials")]
-    grant_type: GrantTypeName,
-    /// Requested scopes, space-separated (default: the client's registered scopes).
-    scope: Option<String>,
-    /// For `refresh_token`.
-    refresh_token: Option<String>,
-    /// For `authorization_code`: the code from the authorization endpoint.
-    code: Option<String>,
-    /// For `authorization_code`: the `redirect_uri` of the authorization request.
-    redirect_uri: Option<String>,
-    /// For `authorization_code`: the PKCE verifier (RFC 7636).
-    code_verifier: Option<String>,
+    #[serde(flatten)]
+    grant: GrantForm,
     /// `client_secret_post`, or a public or certificate-authenticated client.
     client_id: Option<String>,
     /// `client_secret_post`.
     client_secret: Option<String>,
+}
+
+/// A grant and the parameters it requires, by `grant_type`.
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "grant_type", rename_all = "snake_case")]
+#[schema(as = OAuthGrant)]
+#[allow(dead_code)] // Describes the form `parse` reads.
+pub(crate) enum GrantForm {
+    /// RFC 6749 §4.4.2.
+    ClientCredentials {
+        /// Requested scopes, space-separated (default: the client's registered scopes).
+        scope: Option<String>,
+    },
+    /// RFC 6749 §6: a refresh token, rotated on use.
+    RefreshToken {
+        /// The refresh token.
+        refresh_token: String,
+        /// A narrower scope than the token's, space-separated.
+        scope: Option<String>,
+    },
+    /// RFC 6749 §4.1.3 with RFC 7636 §4.5.
+    AuthorizationCode {
+        /// The code from the authorization endpoint.
+        code: String,
+        /// The `redirect_uri` of the authorization request, when it named one.
+        redirect_uri: Option<String>,
+        /// The PKCE verifier, when the authorization request had a challenge.
+        code_verifier: Option<String>,
+    },
 }
 
 /// The errors of the token, revocation and introspection endpoints (RFC 6749 §5.2).
@@ -132,15 +150,6 @@ pub(crate) struct ErrorBody<'a> {
     error: &'static str,
     /// What went wrong, for the developer.
     error_description: std::borrow::Cow<'a, str>,
-}
-
-/// The grant types the token endpoints serve.
-#[derive(ToSchema)]
-#[allow(dead_code, non_camel_case_types)] // Describes the form `parse` reads, in wire spelling.
-pub(crate) enum GrantTypeName {
-    client_credentials,
-    refresh_token,
-    authorization_code,
 }
 
 impl Dialect for Rfc6749 {

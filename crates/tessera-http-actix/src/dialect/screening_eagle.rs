@@ -100,25 +100,12 @@ impl Dialect for ScreeningEagle {
     }
 }
 
-/// Screening Eagle's token request.
+/// Screening Eagle's token request: a grant as at `/oauth2/token`, the client in the Basic
+/// header.
 #[derive(ToSchema)]
 #[schema(as = ScreeningEagleTokenRequest)]
 #[allow(dead_code)] // Describes the form `parse` reads.
-struct TokenForm {
-    /// `client_credentials`, `refresh_token` or `authorization_code`.
-    #[schema(inline, example = "client_credentials")]
-    grant_type: super::rfc6749::GrantTypeName,
-    /// Space-separated scopes; the client's default scopes when absent.
-    scope: Option<String>,
-    /// For `refresh_token`.
-    refresh_token: Option<String>,
-    /// For `authorization_code`.
-    code: Option<String>,
-    /// For `authorization_code`: the redirect URI of the authorization request.
-    redirect_uri: Option<String>,
-    /// For `authorization_code`: the PKCE verifier.
-    code_verifier: Option<String>,
-}
+struct TokenForm(super::rfc6749::GrantForm);
 
 /// A Screening Eagle token.
 #[derive(Serialize, ToSchema)]

@@ -155,9 +155,10 @@ async fn presented(req: &HttpRequest, payload: Payload) -> Result<Option<String>
     responses(
         (status = 200, description = "The user's claims", body = UserInfoBody),
         (status = 400, description = "`invalid_request`: the token sent both in the header and in the body", body = crate::dialect::rfc6749::ErrorBody),
-        (status = 401, description = "No token (no body), or `invalid_token`: invalid, expired or revoked", body = crate::dialect::rfc6749::ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"tessera\"`, with the error"))),
-        (status = 403, description = "`insufficient_scope`: the token has no `openid` scope", body = crate::dialect::rfc6749::ErrorBody),
+        (status = 401, description = "RFC 6750 §3: the error is in `WWW-Authenticate`. Without a token (§3.1) the challenge alone, with no body at all; with `invalid_token` (invalid, expired or revoked, or not about an active user) the challenge names the error and the body repeats it", body = crate::dialect::rfc6749::ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"tessera\"`; with `error=\"invalid_token\"` and `error_description` when a token was presented"))),
+        (status = 403, description = "RFC 6750 §3.1 `insufficient_scope`: the token has no `openid` scope; the challenge names the error and the body repeats it", body = crate::dialect::rfc6749::ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"tessera\", error=\"insufficient_scope\", …`"))),
         (status = 500, description = "`server_error`", body = crate::dialect::rfc6749::ErrorBody),
         (status = 503, description = "`temporarily_unavailable`", body = crate::dialect::rfc6749::ErrorBody),
     ),

@@ -5,11 +5,13 @@
 //! This file holds the wire frame and the error table (`docs/dialects.md` has it too); the
 //! endpoints are beside it: `token.rs` (`generate-token` with `tokenRequestType` `CLIENT`,
 //! `USER`, `REMEMBER_ME` and `PRODUCT`, `generate-opaque-token`, `renew-token`), `param.rs`
-//! (`generate-param`), `product.rs` (`validate-opaque-token`, `public-key`). Every endpoint
+//! (`generate-param`), `product.rs` (`validate-opaque-token`, `public-key`), and `schema.rs` the request bodies as the
+//! OpenAPI document describes them. Every endpoint
 //! authenticates the client before it reads the body.
 
 mod param;
 mod product;
+mod schema;
 mod token;
 
 pub use param::*;

@@ -12,10 +12,9 @@ use crate::dialect::frame::Dialect;
 use crate::dialect::no_store;
 use crate::server::HttpState;
 
-/// The generate-param body: one of the two.
-#[derive(Deserialize, ToSchema)]
+/// The generate-param body as the handler reads it; `schema::GenerateParam` documents it.
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[schema(as = AuthMeGenerateParam)]
 struct ParamBody {
     /// The user's id.
     user_id: Option<String>,
@@ -40,7 +39,7 @@ struct ParamResponse<'a> {
     path = "/security/iam/v1/generate-param",
     tag = "AuthMe",
     operation_id = "authme_generate_param",
-    request_body(content = ParamBody, content_type = "application/json"),
+    request_body(content = super::schema::GenerateParam, content_type = "application/json"),
     responses(
         (status = 201, description = "A param; `Cache-Control: no-store`", body = ParamResponse),
         AuthMeErrors,

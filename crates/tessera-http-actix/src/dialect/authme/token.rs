@@ -19,18 +19,16 @@ use crate::dialect::frame::{Dialect, WireError};
 use crate::dialect::no_store;
 use crate::server::HttpState;
 
-/// The `generate-token` body (AuthMe's field names).
-#[derive(Deserialize, ToSchema)]
+/// The `generate-token` body as the handler reads it (every field optional, so that a missing
+/// one gets AuthMe's `02`); `schema::GenerateToken` documents it.
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[schema(as = AuthMeGenerateToken)]
 struct GenerateToken {
     /// The authenticated client itself.
-    #[schema(required = true)]
     client_id: Option<String>,
     /// Put into user tokens as `defaultClientId`.
     default_client_id: Option<String>,
     /// `CLIENT`, `USER`, `REMEMBER_ME` or `PRODUCT`.
-    #[schema(required = true, example = "CLIENT")]
     token_request_type: Option<String>,
     /// Put into user tokens as `deviceId`.
     device_id: Option<String>,
@@ -46,7 +44,6 @@ struct GenerateToken {
     remember_me: Option<bool>,
     /// The assurance level: `AUTH-IDENTIFIED`, `AUTH_BASIC`, `AUTH_MFA`, `AUTH_SMART` or
     /// `AUTH_STRONG`.
-    #[schema(required = true, example = "AUTH-IDENTIFIED")]
     login_granted_authorities: Option<String>,
 }
 
@@ -151,7 +148,7 @@ fn created(issued: &tessera_domain::token::Issued) -> HttpResponse {
     path = "/security/iam/v1/generate-token",
     tag = "AuthMe",
     operation_id = "authme_generate_token",
-    request_body(content = GenerateToken, content_type = "application/json"),
+    request_body(content = super::schema::GenerateToken, content_type = "application/json"),
     responses(
         (status = 201, description = "Issued; `Cache-Control: no-store`", body = TokenBody),
         AuthMeErrors,
@@ -175,7 +172,7 @@ pub async fn generate_token(
     path = "/security/iam/v1/product-accesses/generate-opaque-token",
     tag = "AuthMe",
     operation_id = "authme_generate_opaque_token",
-    request_body(content = GenerateToken, content_type = "application/json"),
+    request_body(content = super::schema::GenerateOpaqueToken, content_type = "application/json"),
     responses(
         (status = 201, description = "Issued; `Cache-Control: no-store`", body = TokenBody),
         AuthMeErrors,
