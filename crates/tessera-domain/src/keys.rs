@@ -149,6 +149,45 @@ pub struct KeyPolicy {
     pub retire_after_secs: u32,
 }
 
+impl KeyPolicy {
+    /// A key policy checked against what resource servers and tokens need: a new key is
+    /// published at least one JWKS cache lifetime (`jwks_max_age_secs`) before it signs, and a
+    /// retired key stays published at least as long as the longest access-token lifetime
+    /// (`longest_token_secs`), so no token outlives the key that verifies it.
+    ///
+    /// # Errors
+    /// Names the setting (`publish_lead_seconds`, `retire_after_seconds`) that breaks a rule.
+    pub fn new(
+        publish_lead_secs: u32,
+        rotation_period_secs: Option<u32>,
+        retire_after_secs: u32,
+        jwks_max_age_secs: u32,
+        longest_token_secs: u32,
+    ) -> Result<Self, crate::ParseError> {
+        if publish_lead_secs < jwks_max_age_secs {
+            return Err(crate::ParseError::new(
+                "publish_lead_seconds",
+                format!(
+                    "must be at least the JWKS max-age ({jwks_max_age_secs}), or a resource server could meet a kid it has not fetched"
+                ),
+            ));
+        }
+        if retire_after_secs < longest_token_secs {
+            return Err(crate::ParseError::new(
+                "retire_after_seconds",
+                format!(
+                    "must be at least the longest default access-token lifetime ({longest_token_secs} s), or tokens would outlive their key"
+                ),
+            ));
+        }
+        Ok(Self {
+            publish_lead_secs,
+            rotation_period_secs,
+            retire_after_secs,
+        })
+    }
+}
+
 /// One change the key policy asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyChange {
@@ -293,6 +332,15 @@ mod tests {
 
     fn id(s: &str) -> KeyId {
         KeyId::parse(s).unwrap_or_else(|_| unreachable!())
+    }
+
+    #[test]
+    fn a_key_policy_publishes_before_caches_expire_and_outlives_its_tokens() {
+        assert!(KeyPolicy::new(300, None, 3600, 300, 3600).is_ok());
+        let early = KeyPolicy::new(299, None, 3600, 300, 600).unwrap_err();
+        assert_eq!(early.what, "publish_lead_seconds");
+        let short = KeyPolicy::new(300, Some(86_400), 599, 300, 600).unwrap_err();
+        assert_eq!(short.what, "retire_after_seconds");
     }
 
     const POLICY: KeyPolicy = KeyPolicy {

@@ -70,6 +70,37 @@ pub struct TokenPolicy {
     pub id_token_alg: SigningAlgorithm,
 }
 
+/// The bounds of a refresh family's absolute lifetime, in seconds (one minute to 366 days).
+pub const REFRESH_TTL_RANGE: std::ops::RangeInclusive<u32> = 60..=366 * 86_400;
+
+/// The longest grace window for a retried refresh, in seconds: long enough for a lost answer's
+/// retry, short enough that a stolen predecessor is not a second credential.
+pub const MAX_REFRESH_GRACE_SECS: u32 = 60;
+
+/// Checks a refresh family's lifetime and the retry grace window (RFC 6749 §10.4: rotation is
+/// only as good as the window in which a predecessor still works is short).
+///
+/// # Errors
+/// Names the value (`refresh_ttl_seconds`, `refresh_reuse_grace_seconds`) out of its bounds.
+pub fn refresh_lifetimes(ttl_secs: u64, grace_secs: u64) -> Result<(u32, u32), crate::ParseError> {
+    let ttl = u32::try_from(ttl_secs)
+        .ok()
+        .filter(|s| REFRESH_TTL_RANGE.contains(s))
+        .ok_or_else(|| {
+            crate::ParseError::new(
+                "refresh_ttl_seconds",
+                "must be between 60 seconds and 366 days",
+            )
+        })?;
+    let grace = u32::try_from(grace_secs)
+        .ok()
+        .filter(|s| *s <= MAX_REFRESH_GRACE_SECS)
+        .ok_or_else(|| {
+            crate::ParseError::new("refresh_reuse_grace_seconds", "must be at most 60")
+        })?;
+    Ok((ttl, grace))
+}
+
 impl TokenPolicy {
     /// The lifetime of `client`'s access tokens: its own, else the default of the API it asked
     /// through (`profile_default`, from that API's configuration), else the deployment's.
@@ -126,6 +157,23 @@ pub fn resolve_scope(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refresh_lifetimes_keep_to_their_bounds() {
+        assert_eq!(refresh_lifetimes(86_400, 5), Ok((86_400, 5)));
+        assert_eq!(
+            refresh_lifetimes(59, 5).unwrap_err().what,
+            "refresh_ttl_seconds"
+        );
+        assert_eq!(
+            refresh_lifetimes(u64::MAX, 5).unwrap_err().what,
+            "refresh_ttl_seconds"
+        );
+        assert_eq!(
+            refresh_lifetimes(86_400, 61).unwrap_err().what,
+            "refresh_reuse_grace_seconds"
+        );
+    }
     use crate::client::{ClientId, ClientName, ClientSpec};
     use crate::secret::SecretVerifier;
     use crate::time::UnixTime;

@@ -342,6 +342,35 @@ impl Default for LockoutPolicy {
 }
 
 impl LockoutPolicy {
+    /// A lockout policy; every count and window must be at least 1 (zero would lock on no
+    /// failure, or never end a window).
+    ///
+    /// # Errors
+    /// Names the first setting that is zero.
+    pub fn new(
+        max_user_failures: u32,
+        lock_seconds: u32,
+        max_address_failures: u32,
+        address_window_seconds: u32,
+    ) -> Result<Self, ParseError> {
+        for (what, v) in [
+            ("max_failed_sign_ins", max_user_failures),
+            ("lockout_seconds", lock_seconds),
+            ("max_failed_sign_ins_per_address", max_address_failures),
+            ("address_window_seconds", address_window_seconds),
+        ] {
+            if v == 0 {
+                return Err(ParseError::new(what, "must be at least 1"));
+            }
+        }
+        Ok(Self {
+            max_user_failures,
+            lock_seconds,
+            max_address_failures,
+            address_window_seconds,
+        })
+    }
+
     /// After the `failures`-th failure in a row: until when the user is locked, if at all.
     #[must_use]
     pub fn lock_after(&self, failures: u32, now: UnixTime) -> Option<UnixTime> {
@@ -353,6 +382,15 @@ impl LockoutPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lockout_policy_has_no_zero_count_or_window() {
+        assert!(LockoutPolicy::new(5, 900, 20, 300).is_ok());
+        assert_eq!(
+            LockoutPolicy::new(5, 900, 0, 300).unwrap_err().what,
+            "max_failed_sign_ins_per_address"
+        );
+    }
 
     #[test]
     fn passwords_are_bounded_hashed_and_never_shown() {
