@@ -15,7 +15,8 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context as _, bail};
 
 const USAGE: &str = "usage: cargo xtask <dev|ci|deps|bench|fuzz> [args]
-  dev                 build and run tessera on SQLite in .dev/ with demo clients
+  dev [--check]       build and run tessera on SQLite in .dev/ with demo clients
+                      (--check: run every printed example against a throwaway server)
   ci                  fmt check, clippy -D warnings, every test, dependency-direction check
   deps                check that tessera-domain depends on no infrastructure crate
   bench [ARGS]        release build, then the HTTP and signing benchmark (--help for its args)
@@ -25,7 +26,7 @@ const USAGE: &str = "usage: cargo xtask <dev|ci|deps|bench|fuzz> [args]
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("dev") => dev::run(),
+        Some("dev") => dev::run(args.get(1).is_some_and(|a| a == "--check")),
         Some("ci") => ci(),
         Some("deps") => {
             deps::check().map(|tree| println!("tessera-domain depends only on:\n{tree}"))
@@ -86,6 +87,8 @@ fn ci() -> anyhow::Result<()> {
         "warnings",
     ])?;
     cargo(&["test", "--workspace", "--locked"])?;
+    // Every example `cargo xtask dev` prints works when pasted.
+    dev::run(true)?;
     // A short fuzz run beyond the suite's own 256 cases per target (debug build, already made).
     fuzz(Some("2000"), false)?;
     deps::check()?;

@@ -33,6 +33,8 @@ pub fn prepare() -> anyhow::Result<Prepared> {
     apt.need_command("cc", &["build-essential"])?;
     apt.need_command("pkg-config", &["pkg-config"])?;
     apt.need_file("/usr/include/openssl/ssl.h", &["libssl-dev"])?;
+    // `cargo xtask dev --check` runs the printed examples with curl.
+    apt.need_command("curl", &["curl"])?;
     // The black-box tests stop the server with SIGTERM through kill(1).
     apt.need_command("kill", &["procps"])?;
     // The browser test signs in on the real page with headless Chromium over WebDriver.
