@@ -166,7 +166,7 @@ pub fn run(check: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data).context("cannot create the data directory")?;
     let secrets = demo_clients(&bin, &data)?;
     let snippets = examples(&bin, &data, &secrets, &bind)?;
-    let mut serve = tessera(bin, data, &["serve", "--bind", &bind]);
+    let mut serve = tessera(&bin, &data, &["serve", "--bind", &bind]);
     serve.env("TESSERA_DIALECTS__SEMEAR__TRUST_CLIENT_CERT_HEADER", "true");
     if check {
         let result = check_examples(&mut serve, &snippets, &bind);
