@@ -120,21 +120,103 @@ mod tests {
     }
 }
 
-/// Domain functions that decide policy; the HTTP adapter must never call them itself (a dialect
-/// translates, the domain decides), so a second copy of secret, scope or role checking cannot
-/// creep into a dialect.
-const POLICY_ONLY_IN_DOMAIN: &[&str] = &[
-    "verify_any",
-    "SecretVerifier",
-    "resolve_scope",
-    ".is_subset(",
-    ".is_met_by(",
-    "ttl_for(",
-    "alg_for(",
+/// The domain's deciding modules: every public function there is a decision (who may have which
+/// scope, which lifetime applies, what a logout does, when a key rotates, whether a secret
+/// matches). The HTTP adapter reaches them only through the domain's services, never by calling
+/// one itself, so a second copy of a rule cannot creep into a dialect.
+const DECIDING: &[&str] = &[
+    "policy.rs",
+    "interaction.rs",
+    "logout.rs",
+    "backchannel.rs",
+    "keys.rs",
+    "assurance.rs",
+    "first_party.rs",
+    "secret.rs",
+    "client/access.rs",
+    "authorize/request.rs",
+    "user.rs",
 ];
 
-/// Files of the HTTP adapter that mention a policy function.
+/// Functions of the deciding modules that decide nothing: parsers, constructors, accessors and
+/// renderings of values the adapter reads or writes, and the first-party policy's answer the
+/// dialect asks for.
+const VOCABULARY: &[&str] = &[
+    "parse",
+    "new",
+    "of",
+    "as_str",
+    "as_secs",
+    "expose",
+    "id",
+    "name",
+    "label",
+    "profile",
+    "default_level",
+    "param_ttl_secs",
+    "required_roles",
+    "from_secs",
+    "from_roles",
+    "default",
+    "fmt",
+    "to_string",
+    "is_empty",
+    "iter",
+    "len",
+    "contains",
+    // Renderings: an address's `formatted` claim, the redirect a refused request answers with.
+    "formatted",
+    "refusal",
+];
+
+/// The public functions of the domain's deciding modules that are decisions.
+fn decisions() -> Vec<String> {
+    let domain = crate::root().join("crates/tessera-domain/src");
+    let mut names = std::collections::BTreeSet::new();
+    for file in DECIDING {
+        let text = std::fs::read_to_string(domain.join(file)).unwrap_or_default();
+        // Only the code before the unit tests.
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for line in code.lines() {
+            let line = line.trim_start();
+            let Some(rest) = ["pub fn ", "pub const fn ", "pub async fn "]
+                .iter()
+                .find_map(|p| line.strip_prefix(p))
+            else {
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() && !VOCABULARY.contains(&name.as_str()) {
+                names.insert(name);
+            }
+        }
+    }
+    names.into_iter().collect()
+}
+
+/// Whether the call at `at` goes through one of the domain's services held in the server state
+/// (`state.authorize.check(…)` is the service asking the domain, which is the point).
+fn through_a_service(code: &str, at: usize) -> bool {
+    let before = code.get(..at).unwrap_or_default();
+    let receiver: String = before
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    ["state.tokens", "state.authorize"]
+        .iter()
+        .any(|s| receiver.ends_with(s))
+}
+
+/// Places in the HTTP adapter's production code that call one of the domain's decisions.
 pub fn policy_in_adapters() -> Vec<String> {
+    let decisions = decisions();
     let mut found = Vec::new();
     let mut stack = vec![crate::root().join("crates/tessera-http-actix/src")];
     while let Some(dir) = stack.pop() {
@@ -144,13 +226,24 @@ pub fn policy_in_adapters() -> Vec<String> {
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("tests.rs") {
-                // Test fixtures may build verifiers; production code may not decide with them.
+                // Test fixtures may build what they need.
+                if !path.ends_with("tests") {
+                    stack.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && !path.ends_with("tests.rs")
+                && !path.ends_with("fuzz.rs")
+            {
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
-                for needle in POLICY_ONLY_IN_DOMAIN {
-                    if text.contains(needle) {
-                        found.push(format!("{} uses {needle}", path.display()));
+                let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                for name in &decisions {
+                    let called = [".", "::"].iter().any(|sep| {
+                        let call = format!("{sep}{name}(");
+                        code.match_indices(&call)
+                            .any(|(at, _)| !through_a_service(code, at))
+                    });
+                    if called {
+                        found.push(format!("{} calls the domain's {name}", path.display()));
                     }
                 }
             }
@@ -165,5 +258,25 @@ mod policy_tests {
     fn dialects_hold_no_policy() {
         let found = super::policy_in_adapters();
         assert!(found.is_empty(), "policy outside the domain: {found:?}");
+    }
+
+    #[test]
+    fn the_guard_knows_the_domains_decisions() {
+        let decisions = super::decisions();
+        for name in [
+            "resolve_scope",
+            "ttl_for",
+            "alg_for",
+            "is_met_by",
+            "next_step",
+            "plan_key_changes",
+            "verify_any",
+        ] {
+            assert!(
+                decisions.iter().any(|d| d == name),
+                "{name} in {decisions:?}"
+            );
+        }
+        assert!(!decisions.iter().any(|d| d == "parse"));
     }
 }
