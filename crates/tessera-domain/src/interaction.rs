@@ -300,6 +300,16 @@ impl Done {
     }
 }
 
+/// The scope values that ask for a refresh token: OpenID Connect Core §11's `offline_access`,
+/// and `offline`, which some clients send for it.
+pub const OFFLINE_SCOPES: [&str; 2] = ["offline_access", "offline"];
+
+/// Whether a granted scope asks for a refresh token (one of [`OFFLINE_SCOPES`]).
+#[must_use]
+pub fn grants_offline_access(scope: &crate::scope::ScopeSet) -> bool {
+    OFFLINE_SCOPES.iter().any(|s| scope.contains(s))
+}
+
 /// Whether a refresh token may come out of this request's code (Core §11): `offline_access` is
 /// honoured only when consent covers it — a first-party client's implicit consent, or the
 /// consent page shown because `prompt=consent` asked for it — and when the client may use

@@ -145,6 +145,7 @@ pub(crate) struct Metadata<'a> {
     operation_id = "authorization_server_metadata",
     responses((status = 200, description = "The metadata", body = Metadata))
 )]
+// Longer than most: one RFC 8414 document, field by field.
 pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
     let issuer = state.issuer.as_str();
     let algs: Vec<&str> = state.algorithms.iter().map(|a| a.as_str()).collect();

@@ -201,6 +201,8 @@ fn requested_challenge(
 }
 
 impl AuthorizationRequest {
+    // Longer than most: the checks in the order RFC 6749 §4.1.2.1 needs (page errors before the
+    // redirect URI is trusted, redirect errors after), which splitting would obscure.
     /// Checks an authorization request against its client (`None` when no client has that id):
     /// first what makes the redirect URI trustworthy, then the rest. `known` says whether a
     /// scope value is known to this server (any client may have it).
@@ -293,7 +295,9 @@ impl AuthorizationRequest {
         let scope = if offline_access_allowed(client.is_first_party(), prompt, may_refresh) {
             scope
         } else {
-            scope.without("offline_access").without("offline")
+            crate::interaction::OFFLINE_SCOPES
+                .iter()
+                .fold(scope, |scope, s| scope.without(s))
         };
         let max_age = parse_max_age(params.max_age).map_err(|e| invalid(e.to_string()))?;
         Ok(Self {

@@ -391,6 +391,7 @@ impl ClientSpec {
 }
 
 impl Client {
+    // Longer than most: the one list of a client's invariants, each a few lines.
     /// Checks a specification into a client.
     ///
     /// # Errors

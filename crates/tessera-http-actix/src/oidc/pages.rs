@@ -206,7 +206,9 @@ fn describe_scope(scope: &str) -> String {
         "email" => "see your e-mail address".into(),
         "address" => "see your postal address".into(),
         "phone" => "see your phone number".into(),
-        "offline_access" | "offline" => "keep access while you are away".into(),
+        s if tessera_domain::interaction::OFFLINE_SCOPES.contains(&s) => {
+            "keep access while you are away".into()
+        }
         other => format!("use “{other}”"),
     }
 }

@@ -148,6 +148,8 @@ impl TokenService {
             .is_some_and(|info| info.token_type == TokenType::Bearer))
     }
 
+    // Longer than most: one match over the three kinds of token (refresh, opaque, JWT), each arm
+    // a lookup and its activity check.
     /// The active token `raw`, if it is one.
     pub(super) async fn lookup(
         &self,

@@ -224,26 +224,9 @@ impl TokenService {
         result
     }
 
-    async fn issue_inner(
-        &self,
-        client: &Arc<Client>,
-        request: TokenRequest,
-        now: UnixTime,
-    ) -> Result<Issued, TokenError> {
-        if !request.profile.required_roles.is_met_by(client.roles()) {
-            tracing::info!(client_id = %client.id(), required = %request.profile.required_roles, "client lacks the roles this API requires");
-            return Err(TokenError::UnauthorizedClient);
-        }
-        if request.profile.require_gateway_token {
-            let presented = match &request.gateway_token {
-                Some(token) => self.is_active_access_token(token.expose(), now).await?,
-                None => false,
-            };
-            if !presented {
-                tracing::info!(client_id = %client.id(), "no active gateway token");
-                return Err(TokenError::InvalidClient);
-            }
-        }
+    /// How the API and the connection shape this request's tokens: lifetime, format, algorithm,
+    /// the certificate they are bound to (RFC 8705 §3), and the `cid` claim.
+    fn shape(&self, client: &Client, request: &TokenRequest) -> Result<Shape, TokenError> {
         let ttl = request
             .profile
             .fixed_ttl
@@ -264,7 +247,7 @@ impl TokenService {
         } else {
             None
         };
-        let shape = Shape {
+        Ok(Shape {
             ttl,
             format,
             alg: request
@@ -273,7 +256,63 @@ impl TokenService {
                 .unwrap_or_else(|| self.policy.alg_for(client)),
             cnf,
             cid: request.profile.cid_claim,
-        };
+        })
+    }
+
+    /// RFC 6749 §4.4: a token for the client itself, and a refresh token only when the client
+    /// opted in (§4.4.3).
+    async fn client_credentials(
+        &self,
+        client: &Client,
+        requested: Option<&ScopeSet>,
+        shape: Shape,
+        now: UnixTime,
+    ) -> Result<Issued, TokenError> {
+        let scope = resolve_scope(requested, client)?;
+        let subject = client.id().as_str().to_owned();
+        let mut issued = self
+            .access_for(
+                client,
+                Grantee {
+                    subject: subject.clone(),
+                    scope: scope.clone(),
+                    user: None,
+                },
+                shape,
+                None,
+                now,
+            )
+            .await?;
+        // RFC 6749 §4.4.3: no refresh token unless the client opted in.
+        if client.options().refresh_with_client_credentials
+            && client.grant_types().contains(&GrantType::RefreshToken)
+        {
+            issued.refresh_token = Some(self.new_family(client, subject, scope, None, now).await?);
+        }
+        Ok(issued)
+    }
+
+    async fn issue_inner(
+        &self,
+        client: &Arc<Client>,
+        request: TokenRequest,
+        now: UnixTime,
+    ) -> Result<Issued, TokenError> {
+        if !request.profile.required_roles.is_met_by(client.roles()) {
+            tracing::info!(client_id = %client.id(), required = %request.profile.required_roles, "client lacks the roles this API requires");
+            return Err(TokenError::UnauthorizedClient);
+        }
+        if request.profile.require_gateway_token {
+            let presented = match &request.gateway_token {
+                Some(token) => self.is_active_access_token(token.expose(), now).await?,
+                None => false,
+            };
+            if !presented {
+                tracing::info!(client_id = %client.id(), "no active gateway token");
+                return Err(TokenError::InvalidClient);
+            }
+        }
+        let shape = self.shape(client, &request)?;
         let first_party_grant = request.profile.first_party
             && matches!(
                 request.grant,
@@ -287,29 +326,8 @@ impl TokenService {
         }
         match request.grant {
             GrantRequest::ClientCredentials { scope } => {
-                let scope = resolve_scope(scope.as_ref(), client)?;
-                let subject = client.id().as_str().to_owned();
-                let mut issued = self
-                    .access_for(
-                        client,
-                        Grantee {
-                            subject: subject.clone(),
-                            scope: scope.clone(),
-                            user: None,
-                        },
-                        shape.clone(),
-                        None,
-                        now,
-                    )
-                    .await?;
-                // RFC 6749 §4.4.3: no refresh token unless the client opted in.
-                if client.options().refresh_with_client_credentials
-                    && client.grant_types().contains(&GrantType::RefreshToken)
-                {
-                    issued.refresh_token =
-                        Some(self.new_family(client, subject, scope, None, now).await?);
-                }
-                Ok(issued)
+                self.client_credentials(client, scope.as_ref(), shape, now)
+                    .await
             }
             GrantRequest::User {
                 user,

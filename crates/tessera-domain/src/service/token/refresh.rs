@@ -4,6 +4,8 @@
 use super::*;
 
 impl TokenService {
+    // Longer than most: one RFC 6749 §6 sequence (find, narrow, check the user, rotate, mint),
+    // each step a few lines; split, it would only pass its state around.
     /// RFC 6749 §6 with rotation: every use replaces the token; a reused token revokes its family,
     /// except for a retry of the immediate predecessor within the grace window, which gets the same
     /// successor back.
