@@ -146,11 +146,9 @@ impl TokenService {
                         .await
                         .map_err(store_error)?;
                 }
-                return Err(invalid(GrantFailure::CodeReused));
+                Err(invalid(GrantFailure::CodeReused))
             }
-            Redemption::Invalid => {
-                return Err(invalid(GrantFailure::Code));
-            }
+            Redemption::Invalid => Err(invalid(GrantFailure::Code)),
         }
     }
 }
