@@ -17,8 +17,8 @@ pub use backchannel::{Backchannel, CourierPorts, LogoutCourier, Round};
 pub use keys::{KEY_LEASE, KeyError, KeyService, key_lease_secs};
 pub use logout::LogoutParams;
 pub use token::{
-    Admitted, ApiProfile, ClientAuthentication, Credential, GrantRequest, PASSWORD_LEVEL,
-    Readiness, TokenPorts, TokenRequest, TokenService, UserInfoError, UserSelector,
+    Admitted, ApiProfile, ClientAuthentication, Credential, GrantRequest, IssueRequest,
+    PASSWORD_LEVEL, Readiness, TokenPorts, TokenRequest, TokenService, UserInfoError, UserSelector,
 };
 pub use users::{NewUser, SignIn, SignInError, UserAdmin, UserError};
 

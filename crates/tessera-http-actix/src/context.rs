@@ -7,7 +7,7 @@ use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
 use tessera_domain::UnixTime;
 use tessera_domain::cert::PresentedCertificate;
-use tessera_domain::service::{ApiProfile, ClientAuthentication, GrantRequest, TokenRequest};
+use tessera_domain::service::{ApiProfile, GrantRequest, IssueRequest};
 
 use crate::server::HttpState;
 
@@ -33,20 +33,13 @@ impl RequestContext {
         }
     }
 
-    /// A token request from this context: its source and its proven certificate.
+    /// What an admitted client asks to be issued, with this context's proven certificate.
     #[must_use]
-    pub fn token_request(
-        &self,
-        auth: ClientAuthentication,
-        grant: GrantRequest,
-        profile: ApiProfile,
-    ) -> TokenRequest {
-        TokenRequest {
-            auth,
+    pub fn issue_request(&self, grant: GrantRequest, profile: ApiProfile) -> IssueRequest {
+        IssueRequest {
             grant,
             profile,
             certificate: self.certificate.clone(),
-            source: self.source.clone(),
             gateway_token: None,
         }
     }

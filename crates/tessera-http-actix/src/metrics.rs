@@ -14,7 +14,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tessera_domain::TokenError;
-use tessera_domain::service::TokenRequest;
+use tessera_domain::service::IssueRequest;
 use tessera_domain::token::Issued;
 
 use crate::server::HttpState;
@@ -145,7 +145,7 @@ pub async fn issue(
     state: &HttpState,
     dialect: &'static str,
     admitted: &tessera_domain::service::Admitted,
-    request: TokenRequest,
+    request: IssueRequest,
     now: tessera_domain::UnixTime,
 ) -> Result<Issued, TokenError> {
     let grant = request.grant.label();

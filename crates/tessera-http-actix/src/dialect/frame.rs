@@ -10,7 +10,7 @@ use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use tessera_domain::TokenError;
-use tessera_domain::service::{Admitted, ClientAuthentication, TokenRequest};
+use tessera_domain::service::{Admitted, ClientAuthentication, IssueRequest};
 use tessera_domain::token::Issued;
 
 use super::{BadForm, no_store};
@@ -113,10 +113,9 @@ pub trait TokenDialect: Dialect {
         ctx: &RequestContext,
         req: &HttpRequest,
         body: Self::Body,
-        auth: ClientAuthentication,
         admitted: &Admitted,
         state: &HttpState,
-    ) -> impl Future<Output = Result<TokenRequest, WireError>>;
+    ) -> impl Future<Output = Result<IssueRequest, WireError>>;
 
     /// The success answer for a token.
     fn issued(issued: &Issued) -> HttpResponse;
@@ -165,8 +164,8 @@ pub async fn token<D: TokenDialect>(
 ) -> HttpResponse {
     let result = async {
         let (auth, body) = D::credentials(&req, payload).await?;
-        let admitted = admit::<D>(&state, &ctx, auth.clone()).await?;
-        let request = D::request(&ctx, &req, body, auth, &admitted, &state).await?;
+        let admitted = admit::<D>(&state, &ctx, auth).await?;
+        let request = D::request(&ctx, &req, body, &admitted, &state).await?;
         crate::metrics::issue(&state, D::NAME, &admitted, request, ctx.now)
             .await
             .map_err(|e| D::from_token_error(&e))

@@ -10,7 +10,7 @@ use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tessera_domain::service::{
-    Admitted, ApiProfile, ClientAuthentication, GrantRequest, TokenRequest,
+    Admitted, ApiProfile, ClientAuthentication, GrantRequest, IssueRequest,
 };
 use tessera_domain::token::{Introspection, Issued};
 use tessera_domain::{ClientAuthMethod, TokenError};
@@ -218,10 +218,9 @@ impl TokenDialect for Rfc6749 {
         ctx: &RequestContext,
         _: &HttpRequest,
         form: Form,
-        auth: ClientAuthentication,
         _: &Admitted,
         _: &HttpState,
-    ) -> Result<TokenRequest, WireError> {
+    ) -> Result<IssueRequest, WireError> {
         let grant = GrantRequest::parse_with_code(
             form.get("grant_type"),
             form.get("scope"),
@@ -233,7 +232,7 @@ impl TokenDialect for Rfc6749 {
             )),
         )
         .map_err(|e| Self::from_token_error(&e))?;
-        Ok(ctx.token_request(auth, grant, ApiProfile::default()))
+        Ok(ctx.issue_request(grant, ApiProfile::default()))
     }
 
     /// RFC 6749 §5.1.

@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use tessera_domain::TokenError;
 use tessera_domain::service::{
-    Admitted, ApiProfile, ClientAuthentication, GrantRequest, TokenRequest,
+    Admitted, ApiProfile, ClientAuthentication, GrantRequest, IssueRequest,
 };
 use tessera_domain::token::Issued;
 use utoipa::ToSchema;
@@ -145,10 +145,9 @@ impl TokenDialect for ScreeningEagle {
         ctx: &RequestContext,
         req: &HttpRequest,
         payload: Payload,
-        auth: ClientAuthentication,
         _: &Admitted,
         state: &HttpState,
-    ) -> Result<TokenRequest, WireError> {
+    ) -> Result<IssueRequest, WireError> {
         let form = super::frame::form::<Self>(req, payload).await?;
         if form.get("client_secret").is_some() {
             return Err(bad_request(
@@ -174,7 +173,7 @@ impl TokenDialect for ScreeningEagle {
                 .and_then(|d| d.default_ttl),
             ..ApiProfile::default()
         };
-        Ok(ctx.token_request(auth, grant, profile))
+        Ok(ctx.issue_request(grant, profile))
     }
 
     fn issued(issued: &Issued) -> HttpResponse {

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 use tessera_domain::service::{
-    Admitted, ApiProfile, ClientAuthentication, Credential, GrantRequest, TokenRequest,
+    Admitted, ApiProfile, ClientAuthentication, Credential, GrantRequest, IssueRequest,
 };
 use tessera_domain::token::Issued;
 use tessera_domain::{AccessTokenFormat, ClientAuthMethod, TokenError};
@@ -145,10 +145,9 @@ impl TokenDialect for Semear {
         ctx: &RequestContext,
         req: &HttpRequest,
         form: Form,
-        auth: ClientAuthentication,
         _: &Admitted,
         state: &HttpState,
-    ) -> Result<TokenRequest, WireError> {
+    ) -> Result<IssueRequest, WireError> {
         let route = state
             .dialects
             .semear
@@ -170,7 +169,7 @@ impl TokenDialect for Semear {
             format: Some(AccessTokenFormat::Jwt),
             ..ApiProfile::default()
         };
-        let mut request = ctx.token_request(auth, grant, profile);
+        let mut request = ctx.issue_request(grant, profile);
         request.gateway_token = header_str(req, "access_token").map(Credential::new);
         // A certificate proven by the TLS handshake wins; a forwarded header counts only behind a
         // gateway that configuration says sets it.

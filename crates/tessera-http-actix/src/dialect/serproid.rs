@@ -12,7 +12,7 @@ use actix_web::web::Payload;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use tessera_domain::service::{
-    Admitted, ApiProfile, ClientAuthentication, GrantRequest, TokenRequest,
+    Admitted, ApiProfile, ClientAuthentication, GrantRequest, IssueRequest,
 };
 use tessera_domain::token::Issued;
 use tessera_domain::{ClientAuthMethod, ClientId, TokenError};
@@ -194,10 +194,9 @@ impl TokenDialect for SerproId {
         ctx: &RequestContext,
         _: &HttpRequest,
         form: Form,
-        auth: ClientAuthentication,
         _: &Admitted,
         state: &HttpState,
-    ) -> Result<TokenRequest, WireError> {
+    ) -> Result<IssueRequest, WireError> {
         if required(&form, "grant_type")? != "client_credentials" {
             return Err(valor_invalido("grant_type"));
         }
@@ -205,11 +204,7 @@ impl TokenDialect for SerproId {
             default_ttl: state.dialects.serproid.as_ref().and_then(|d| d.default_ttl),
             ..ApiProfile::default()
         };
-        Ok(ctx.token_request(
-            auth,
-            GrantRequest::ClientCredentials { scope: None },
-            profile,
-        ))
+        Ok(ctx.issue_request(GrantRequest::ClientCredentials { scope: None }, profile))
     }
 
     fn issued(issued: &Issued) -> HttpResponse {

@@ -69,7 +69,8 @@ mod user;
 mod userinfo;
 pub use authenticate::Admitted;
 pub use request::{
-    ApiProfile, ClientAuthentication, Credential, GrantRequest, TokenRequest, UserSelector,
+    ApiProfile, ClientAuthentication, Credential, GrantRequest, IssueRequest, TokenRequest,
+    UserSelector,
 };
 pub use userinfo::UserInfoError;
 
@@ -191,21 +192,19 @@ impl TokenService {
     /// # Errors
     /// The [`TokenError`] the request deserves (RFC 6749 §5.2).
     pub async fn issue(&self, request: TokenRequest, now: UnixTime) -> Result<Issued, TokenError> {
-        let admitted = self
-            .admit_client(request.auth.clone(), request.source.as_deref(), now)
-            .await?;
+        let (auth, source, request) = request.split();
+        let admitted = self.admit_client(auth, source.as_deref(), now).await?;
         self.issue_admitted(&admitted, request, now).await
     }
 
-    /// [`Self::issue`] for a client [`Self::admit_client`] admitted; `request.auth` is not
-    /// checked again.
+    /// [`Self::issue`] for a client [`Self::admit_client`] admitted.
     ///
     /// # Errors
     /// The [`TokenError`] the request deserves (RFC 6749 §5.2).
     pub async fn issue_admitted(
         &self,
         admitted: &Admitted,
-        request: TokenRequest,
+        request: IssueRequest,
         now: UnixTime,
     ) -> Result<Issued, TokenError> {
         let kind = match request.grant {
@@ -226,7 +225,7 @@ impl TokenService {
 
     /// How the API and the connection shape this request's tokens: lifetime, format, algorithm,
     /// the certificate they are bound to (RFC 8705 §3), and the `cid` claim.
-    fn shape(&self, client: &Client, request: &TokenRequest) -> Result<Shape, TokenError> {
+    fn shape(&self, client: &Client, request: &IssueRequest) -> Result<Shape, TokenError> {
         let ttl = request
             .profile
             .fixed_ttl
@@ -295,7 +294,7 @@ impl TokenService {
     async fn issue_inner(
         &self,
         client: &Arc<Client>,
-        request: TokenRequest,
+        request: IssueRequest,
         now: UnixTime,
     ) -> Result<Issued, TokenError> {
         if !request.profile.required_roles.is_met_by(client.roles()) {

@@ -253,6 +253,37 @@ pub struct TokenRequest {
     pub gateway_token: Option<Credential>,
 }
 
+impl TokenRequest {
+    /// The credentials, the source address, and what the request asks to be issued.
+    #[must_use]
+    pub fn split(self) -> (ClientAuthentication, Option<String>, IssueRequest) {
+        (
+            self.auth,
+            self.source,
+            IssueRequest {
+                grant: self.grant,
+                profile: self.profile,
+                certificate: self.certificate,
+                gateway_token: self.gateway_token,
+            },
+        )
+    }
+}
+
+/// What an admitted client asks to be issued: a token request without its credentials, which
+/// [`Admitted`](super::Admitted) stands for.
+#[derive(Clone, Debug)]
+pub struct IssueRequest {
+    /// The grant.
+    pub grant: GrantRequest,
+    /// What the API this request came through adds.
+    pub profile: ApiProfile,
+    /// The client certificate presented (by mutual TLS, or a trusted gateway).
+    pub certificate: Option<PresentedCertificate>,
+    /// The gateway's own token, when the profile asks for one.
+    pub gateway_token: Option<Credential>,
+}
+
 /// A bearer credential presented with a request; its `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credential(String);

@@ -22,7 +22,7 @@ use actix_web::http::StatusCode;
 use actix_web::web::Payload;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use tessera_domain::service::{Admitted, ClientAuthentication, UserSelector};
+use tessera_domain::service::{Admitted, UserSelector};
 use tessera_domain::user::{Logon, UserId};
 use tessera_domain::{GrantFailure, TokenError};
 use utoipa::ToSchema;
@@ -229,10 +229,9 @@ async fn admit(
     ctx: &RequestContext,
     req: &HttpRequest,
     state: &HttpState,
-) -> Result<(ClientAuthentication, Admitted), WireError> {
+) -> Result<Admitted, WireError> {
     let auth = super::basic_credentials(req).map_err(|e| AuthMe::from_token_error(&e))?;
-    let admitted = frame::admit::<AuthMe>(state, ctx, auth.clone()).await?;
-    Ok((auth, admitted))
+    frame::admit::<AuthMe>(state, ctx, auth).await
 }
 
 fn nonempty(v: Option<String>) -> Option<String> {

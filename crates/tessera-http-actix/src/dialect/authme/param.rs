@@ -54,7 +54,7 @@ pub async fn generate_param(
 ) -> HttpResponse {
     let result = async {
         let route = route(&state)?;
-        let (_, admitted) = admit(&ctx, &req, &state).await?;
+        let admitted = admit(&ctx, &req, &state).await?;
         let body: ParamBody = read_json(&req, payload).await?;
         let who = selector(body.user_id, body.logon)?;
         if who == UserSelector::Any {

@@ -72,7 +72,7 @@ async fn generate(
     forced: Option<FirstPartyRequest>,
 ) -> Result<HttpResponse, WireError> {
     let route = route(state)?;
-    let (auth, admitted) = admit(ctx, req, state).await?;
+    let admitted = admit(ctx, req, state).await?;
     let body: GenerateToken = read_json(req, payload).await?;
     let kind = match forced {
         Some(kind) => kind,
@@ -123,7 +123,7 @@ async fn generate(
             scope: None,
         },
     };
-    let request = ctx.token_request(auth, grant, route.policy.profile(kind));
+    let request = ctx.issue_request(grant, route.policy.profile(kind));
     let issued = crate::metrics::issue(state, AuthMe::NAME, &admitted, request, ctx.now)
         .await
         .map_err(|e| AuthMe::from_token_error(&e))?;
@@ -228,18 +228,14 @@ pub async fn renew_token(
 ) -> HttpResponse {
     let result = async {
         let route = route(&state)?;
-        let (auth, admitted) = admit(&ctx, &req, &state).await?;
+        let admitted = admit(&ctx, &req, &state).await?;
         let body: RenewBody = read_json(&req, payload).await?;
         let token = nonempty(body.refresh_token).ok_or_else(|| required("refreshToken"))?;
         let grant = GrantRequest::RefreshToken {
             refresh_token: token,
             scope: None,
         };
-        let request = ctx.token_request(
-            auth,
-            grant,
-            route.policy.profile(FirstPartyRequest::RememberMe),
-        );
+        let request = ctx.issue_request(grant, route.policy.profile(FirstPartyRequest::RememberMe));
         let issued = crate::metrics::issue(&state, AuthMe::NAME, &admitted, request, ctx.now)
             .await
             .map_err(|e| AuthMe::from_token_error(&e))?;
