@@ -204,12 +204,13 @@ fn through_a_service(code: &str, at: usize) -> bool {
     let receiver: String = before
         .chars()
         .rev()
-        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.' || c.is_whitespace())
+        .filter(|c| !c.is_whitespace())
         .collect::<Vec<_>>()
         .into_iter()
         .rev()
         .collect();
-    ["state.tokens", "state.authorize"]
+    ["state.tokens", "state.authorize", "state.params"]
         .iter()
         .any(|s| receiver.ends_with(s))
 }

@@ -153,6 +153,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     };
     let state = HttpState {
         tokens: Arc::new(tokens),
+        params: Arc::new(tessera_domain::service::ParamService::new(
+            store.clone(),
+            store.clone(),
+            Arc::new(AwsLcRandom),
+        )),
         signer,
         clock: clock.clone(),
         issuer: issuer.clone(),

@@ -7,6 +7,7 @@ mod authorize;
 mod backchannel;
 mod keys;
 mod logout;
+mod params;
 mod token;
 mod users;
 
@@ -16,6 +17,7 @@ pub use authorize::{AuthorizePolicy, AuthorizePorts, AuthorizeService};
 pub use backchannel::{Backchannel, CourierPorts, LogoutCourier, Round};
 pub use keys::{KEY_LEASE, KeyError, KeyService, key_lease_secs};
 pub use logout::LogoutParams;
+pub use params::ParamService;
 pub use token::{
     Admitted, ApiProfile, ClientAuthentication, Credential, GrantRequest, IssueRequest,
     PASSWORD_LEVEL, Readiness, TokenPorts, TokenRequest, TokenService, UserInfoError, UserSelector,

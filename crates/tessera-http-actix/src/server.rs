@@ -23,6 +23,8 @@ use crate::openapi::Endpoint;
 pub struct HttpState {
     /// The token use case.
     pub tokens: Arc<TokenService>,
+    /// AuthMe's one-time params (over the same param store as `tokens`).
+    pub params: Arc<tessera_domain::service::ParamService>,
     /// The key ring, for the JWKS.
     pub signer: Arc<dyn TokenSigner>,
     /// The clock.

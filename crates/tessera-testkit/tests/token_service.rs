@@ -1,6 +1,6 @@
 //! The token service's grants on the in-memory fakes with a fixed clock: refresh rotation and
 //! reuse detection (RFC 6749 §6, §10.4), code redemption with PKCE (RFC 6749 §4.1.3, RFC 7636
-//! §4.6), the first-party user grant, revocation (RFC 7009) and introspection (RFC 7662). The
+//! §4.6), the first-party user grant and its params, revocation (RFC 7009) and introspection (RFC 7662). The
 //! black-box tests cover the same over HTTP; these pin the domain's rules without one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -17,8 +17,8 @@ use tessera_domain::policy::{Issuer, TokenPolicy};
 use tessera_domain::ports::{AuthorizationCodeStore, ClientRepository, UserRepository};
 use tessera_domain::scope::ScopeSet;
 use tessera_domain::service::{
-    ApiProfile, ClientAuthentication, GrantRequest, TokenPorts, TokenRequest, TokenService,
-    UserSelector,
+    ApiProfile, ClientAuthentication, GrantRequest, ParamService, TokenPorts, TokenRequest,
+    TokenService, UserSelector,
 };
 use tessera_domain::token::{Introspection, Issued};
 use tessera_domain::user::{Email, Logon, User, UserId, UserStatus};
@@ -39,6 +39,7 @@ const CHALLENGE: &str = "sxXmUZGxDYX5C3W5LstM1eZtXErfxRlRRsXG_eqgo_g";
 
 struct World {
     tokens: TokenService,
+    params: ParamService,
     users: Arc<InMemoryUsers>,
     codes: Arc<InMemoryAuthz>,
 }
@@ -68,16 +69,18 @@ async fn world(clients: &[Client]) -> World {
     let store = Arc::new(InMemoryTokens::default());
     let users = Arc::new(InMemoryUsers::default());
     let codes = Arc::new(InMemoryAuthz::default());
+    let params = Arc::new(InMemoryParams::default());
+    let random = Arc::new(CountingRandom::default());
     let ports = TokenPorts {
         clients: Arc::new(ClientCache::new(Arc::new(repo))),
         signer: Arc::new(StubSigner::default()),
-        random: Arc::new(CountingRandom::default()),
+        random: random.clone(),
         blocking: Arc::new(InlineBlocking),
         refresh: store.clone(),
         opaque: store.clone(),
         revoked: store,
         users: users.clone(),
-        params: Arc::new(InMemoryParams::default()),
+        params: params.clone(),
         codes: codes.clone(),
         limiter: Arc::new(Unlimited),
         audit: Arc::new(tessera_domain::audit::NoAudit),
@@ -93,6 +96,7 @@ async fn world(clients: &[Client]) -> World {
         id_token_alg: SigningAlgorithm::Rs256,
     };
     World {
+        params: ParamService::new(users.clone(), params, random),
         tokens: TokenService::new(ports, pepper(), policy),
         users,
         codes,
@@ -381,10 +385,10 @@ async fn the_user_grant_takes_a_param_once_for_its_client_and_an_active_user() {
         .unwrap();
     let param = |who: &str| {
         let who = UserSelector::Id(UserId::parse(who).unwrap());
-        let (tokens, policy, admitted) = (&w.tokens, &policy, &admitted);
+        let (params, policy, admitted) = (&w.params, &policy, &admitted);
         async move {
-            let (p, ttl) = tokens
-                .generate_param(admitted, who, policy, at(0))
+            let (p, ttl) = params
+                .generate(admitted, &who, policy, at(0))
                 .await
                 .unwrap();
             assert_eq!(ttl, 60);
@@ -456,10 +460,10 @@ async fn the_user_grant_takes_a_param_once_for_its_client_and_an_active_user() {
     );
     // And no param is made for an inactive or unknown user.
     let none = w
-        .tokens
-        .generate_param(
+        .params
+        .generate(
             &admitted,
-            UserSelector::Id(UserId::parse("carol").unwrap()),
+            &UserSelector::Id(UserId::parse("carol").unwrap()),
             &policy,
             at(3),
         )

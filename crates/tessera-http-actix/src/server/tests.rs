@@ -82,8 +82,14 @@ fn world_with_dialects(repo: Arc<dyn ClientRepository>, dialects: Dialects) -> W
     let signer = Arc::new(StubSigner::default());
     let issuer = Issuer::parse("https://id.example").unwrap();
     let cache = Arc::new(ClientCache::new(repo));
+    let ports = ports(cache.clone(), signer.clone());
+    let params = Arc::new(tessera_domain::service::ParamService::new(
+        ports.users.clone(),
+        ports.params.clone(),
+        ports.random.clone(),
+    ));
     let tokens = TokenService::new(
-        ports(cache.clone(), signer.clone()),
+        ports,
         pepper(),
         TokenPolicy {
             issuer: issuer.clone(),
@@ -98,6 +104,7 @@ fn world_with_dialects(repo: Arc<dyn ClientRepository>, dialects: Dialects) -> W
     );
     let state = Data::new(HttpState {
         tokens: Arc::new(tokens),
+        params,
         signer: signer.clone(),
         clock: Arc::new(FixedClock::at(1_800_000_000)),
         issuer: issuer.clone(),
@@ -628,6 +635,7 @@ async fn a_client_disabled_in_the_store_is_refused_after_a_cache_refresh() {
     );
     let state = Data::new(HttpState {
         tokens: Arc::new(tokens),
+        params: w.state.params.clone(),
         signer: w.signer.clone(),
         clock: Arc::new(FixedClock::at(1)),
         issuer: w.state.issuer.clone(),

@@ -26,7 +26,7 @@ impl Admitted {
         self.source.as_deref()
     }
 
-    pub(super) fn client(&self) -> &Arc<Client> {
+    pub(crate) fn client(&self) -> &Arc<Client> {
         &self.client
     }
 }

@@ -2,7 +2,7 @@
 //! dispatches the grant. The rest is in the files beside this one, one thing each: `request.rs`
 //! (what a parsed request is), `authenticate.rs` (client authentication, RFC 6749 §2.3),
 //! `code.rs` (the authorization code grant), `refresh.rs` (rotation and reuse detection, §6),
-//! `user.rs` (AuthMe's user grant and params), `inspect.rs` (revocation, RFC 7009, and
+//! `user.rs` (AuthMe's user grant), `inspect.rs` (revocation, RFC 7009, and
 //! introspection, RFC 7662), `userinfo.rs` (OpenID Connect Core §5.3), `mint.rs` (minting tokens
 //! and refresh families). client_credentials (§4.4) is here, in `issue_inner`.
 
@@ -19,10 +19,9 @@ use crate::cert::CertThumbprint;
 use crate::client::SigningAlgorithm;
 use crate::client::{AccessTokenFormat, Client, ClientAuthMethod, ClientId, GrantType, TokenTtl};
 use crate::error::{GrantFailure, StoreError, TokenError};
-use crate::first_party::FirstPartyPolicy;
 use crate::issued::{
-    OPAQUE_PREFIX, OpaqueTokenRecord, PARAM_LEN, ParamRecord, REFRESH_PREFIX, ReferenceToken,
-    RefreshFamily, RefreshTokenRecord, RotateOutcome, generate_param, recognise_param,
+    OPAQUE_PREFIX, OpaqueTokenRecord, REFRESH_PREFIX, ReferenceToken, RefreshFamily,
+    RefreshTokenRecord, RotateOutcome, recognise_param,
 };
 use crate::policy::{TokenPolicy, resolve_scope};
 use crate::ports::{
@@ -131,7 +130,20 @@ fn invalid_grant() -> TokenError {
     TokenError::InvalidGrant(GrantFailure::RefreshToken)
 }
 
-fn store_error(e: StoreError) -> TokenError {
+/// The user `selector` names, if it exists and may sign in.
+pub(crate) async fn active_user(
+    users: &dyn UserRepository,
+    selector: &UserSelector,
+) -> Result<Option<User>, StoreError> {
+    let found = match selector {
+        UserSelector::Id(id) => users.find(id).await?,
+        UserSelector::Logon(logon) => users.find_by_logon(logon).await?,
+        UserSelector::Any => None,
+    };
+    Ok(found.filter(|u| u.status == UserStatus::Active))
+}
+
+pub(crate) fn store_error(e: StoreError) -> TokenError {
     tracing::error!(error = %e, "store operation failed");
     TokenError::from_store(&e)
 }
@@ -176,13 +188,9 @@ impl TokenService {
 
     /// The user with this id if it exists and may sign in (every grant about a user asks this).
     async fn active_user(&self, id: &UserId) -> Result<Option<User>, TokenError> {
-        Ok(self
-            .ports
-            .users
-            .find(id)
+        active_user(self.ports.users.as_ref(), &UserSelector::Id(id.clone()))
             .await
-            .map_err(store_error)?
-            .filter(|u| u.status == UserStatus::Active))
+            .map_err(store_error)
     }
 
     /// Authenticates the client, checks the grant, resolves the scope and lifetime, builds the

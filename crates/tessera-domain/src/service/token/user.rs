@@ -1,4 +1,5 @@
-//! The first-party user grant (AuthMe `USER`) and its one-time params (generate-param).
+//! The first-party user grant (AuthMe `USER`): a one-time param (see `service::params`) proves the
+//! user to this client, once.
 
 use super::*;
 
@@ -79,56 +80,5 @@ impl TokenService {
             );
         }
         Ok(issued)
-    }
-
-    /// Issues a one-time sign-in param for a user, usable by the calling client only, for
-    /// `ttl_secs`. Returns it with its lifetime.
-    ///
-    /// # Errors
-    /// `invalid_client`, `unauthorized_client` (roles), `invalid_grant` when the user does not
-    /// exist or is not active, `invalid_request` when no user is named.
-    pub async fn generate_param(
-        &self,
-        caller: &Admitted,
-        selector: UserSelector,
-        policy: &FirstPartyPolicy,
-        now: UnixTime,
-    ) -> Result<(ReferenceToken, u32), TokenError> {
-        let client = caller.client();
-        let ttl_secs = policy.param_ttl_secs();
-        if !policy.required_roles().is_met_by(client.roles()) {
-            return Err(TokenError::UnauthorizedClient);
-        }
-        let user = match &selector {
-            UserSelector::Id(id) => self.active_user(id).await?,
-            UserSelector::Logon(logon) => self
-                .ports
-                .users
-                .find_by_logon(logon)
-                .await
-                .map_err(store_error)?
-                .filter(|u| u.status == UserStatus::Active),
-            UserSelector::Any => {
-                return Err(TokenError::InvalidRequest(
-                    "name the user by userId or logon".into(),
-                ));
-            }
-        }
-        .ok_or(TokenError::InvalidGrant(GrantFailure::NoSuchUser))?;
-        let mut raw = [0u8; PARAM_LEN];
-        self.ports.random.fill(&mut raw);
-        let param = generate_param(raw);
-        let record = ParamRecord {
-            hash: param.hash(),
-            client_id: client.id().clone(),
-            user_id: user.id,
-            expires_at: now.plus_secs(i64::from(ttl_secs)),
-        };
-        self.ports
-            .params
-            .insert(&record)
-            .await
-            .map_err(store_error)?;
-        Ok((param, ttl_secs))
     }
 }

@@ -61,8 +61,8 @@ pub async fn generate_param(
             return Err(required("userId"));
         }
         let (param, expires_in) = state
-            .tokens
-            .generate_param(&admitted, who, &route.policy, ctx.now)
+            .params
+            .generate(&admitted, &who, &route.policy, ctx.now)
             .await
             .map_err(|e| AuthMe::from_token_error(&e))?;
         Ok(no_store(HttpResponse::Created().json(ParamResponse {
