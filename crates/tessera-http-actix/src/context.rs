@@ -1,5 +1,6 @@
-//! The request context every token handler needs, extracted once: the address the request came
-//! from, the certificate its TLS connection proved, and the time it arrived.
+//! The request context every token handler needs, extracted once: the request, the server state,
+//! the address the request came from, the certificate its TLS connection proved, and the time it
+//! arrived.
 
 use std::future::{Ready, ready};
 
@@ -11,9 +12,14 @@ use tessera_domain::service::{ApiProfile, GrantRequest, IssueRequest};
 
 use crate::server::HttpState;
 
-/// Where and when a request arrived, and what its connection proved.
-#[derive(Clone, Debug)]
+/// A request with where and when it arrived, what its connection proved, and the server state
+/// that answers it.
+#[derive(Clone)]
 pub struct RequestContext {
+    /// The request (its headers; the body is read separately).
+    pub req: HttpRequest,
+    /// The server state.
+    pub state: Data<HttpState>,
     /// The client's address (see [`crate::dialect::source`]).
     pub source: Option<String>,
     /// The certificate the mutual-TLS handshake proved, if any.
@@ -25,11 +31,13 @@ pub struct RequestContext {
 impl RequestContext {
     /// The context of `req`, with the time read from `state`'s clock.
     #[must_use]
-    pub fn of(req: &HttpRequest, state: &HttpState) -> Self {
+    pub fn of(req: &HttpRequest, state: Data<HttpState>) -> Self {
         Self {
             source: crate::dialect::source(req),
             certificate: crate::tls::peer_certificate(req),
             now: state.clock.now(),
+            req: req.clone(),
+            state,
         }
     }
 
@@ -51,7 +59,7 @@ impl FromRequest for RequestContext {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         ready(match req.app_data::<Data<HttpState>>() {
-            Some(state) => Ok(Self::of(req, state)),
+            Some(state) => Ok(Self::of(req, state.clone())),
             None => Err(actix_web::error::ErrorInternalServerError(
                 "the server state is not registered",
             )),

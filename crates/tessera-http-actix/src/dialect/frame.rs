@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use actix_web::http::{StatusCode, header};
-use actix_web::web::{Data, Payload};
+use actix_web::web::Payload;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use tessera_domain::TokenError;
@@ -15,7 +15,6 @@ use tessera_domain::token::Issued;
 
 use super::{BadForm, no_store};
 use crate::context::RequestContext;
-use crate::server::HttpState;
 
 /// One row of a dialect's error table: the status, the dialect's code and message, and how long
 /// to wait for a 429 or 503.
@@ -103,7 +102,7 @@ pub trait TokenDialect: Dialect {
 
     /// Reads the client's credentials and nothing else of the request.
     fn credentials(
-        req: &HttpRequest,
+        ctx: &RequestContext,
         payload: Payload,
     ) -> impl Future<Output = Result<(ClientAuthentication, Self::Body), WireError>>;
 
@@ -111,10 +110,8 @@ pub trait TokenDialect: Dialect {
     /// is decided here.
     fn request(
         ctx: &RequestContext,
-        req: &HttpRequest,
         body: Self::Body,
         admitted: &Admitted,
-        state: &HttpState,
     ) -> impl Future<Output = Result<IssueRequest, WireError>>;
 
     /// The success answer for a token.
@@ -156,17 +153,12 @@ pub async fn form<D: Dialect>(
 
 /// The one token handler: credentials in the dialect, admission in the domain, the rest of the
 /// request in the dialect, issuing in the domain, the answer in the dialect.
-pub async fn token<D: TokenDialect>(
-    ctx: RequestContext,
-    req: HttpRequest,
-    payload: Payload,
-    state: Data<HttpState>,
-) -> HttpResponse {
+pub async fn token<D: TokenDialect>(ctx: RequestContext, payload: Payload) -> HttpResponse {
     let result = async {
-        let (auth, body) = D::credentials(&req, payload).await?;
-        let admitted = admit::<D>(&state, &ctx, auth).await?;
-        let request = D::request(&ctx, &req, body, &admitted, &state).await?;
-        crate::metrics::issue(&state, D::NAME, &admitted, request, ctx.now)
+        let (auth, body) = D::credentials(&ctx, payload).await?;
+        let admitted = admit::<D>(&ctx, auth).await?;
+        let request = D::request(&ctx, body, &admitted).await?;
+        crate::metrics::issue(&ctx.state, D::NAME, &admitted, request, ctx.now)
             .await
             .map_err(|e| D::from_token_error(&e))
     };
@@ -182,11 +174,10 @@ pub async fn token<D: TokenDialect>(
 /// # Errors
 /// The dialect's row for the refusal.
 pub async fn admit<D: Dialect>(
-    state: &HttpState,
     ctx: &RequestContext,
     auth: ClientAuthentication,
 ) -> Result<Admitted, WireError> {
-    state
+    ctx.state
         .tokens
         .admit_client(auth, ctx.source.as_deref(), ctx.now)
         .await
@@ -201,11 +192,10 @@ pub async fn admit<D: Dialect>(
 /// # Errors
 /// The dialect's row for the refusal.
 pub async fn authenticate<D: Dialect>(
-    state: &HttpState,
     ctx: &RequestContext,
     auth: ClientAuthentication,
 ) -> Result<Admitted, WireError> {
-    state
+    ctx.state
         .tokens
         .authenticate_client(auth, ctx.source.as_deref(), ctx.now)
         .await

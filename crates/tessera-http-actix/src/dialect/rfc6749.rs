@@ -6,7 +6,7 @@
 //! `WWW-Authenticate` for `invalid_client`.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::web::{Data, Payload};
+use actix_web::web::Payload;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tessera_domain::service::{
@@ -20,7 +20,6 @@ use super::frame::{self, BadBody, Dialect, TokenDialect, WireError};
 use super::{BadForm, MAX_BODY, invalid_request, no_store};
 use crate::context::RequestContext;
 use crate::form::{Authorization, Form};
-use crate::server::HttpState;
 
 /// The RFC 6749 dialect (also Banco Semear's, whose errors are RFC 6749's).
 pub struct Rfc6749;
@@ -206,9 +205,10 @@ impl TokenDialect for Rfc6749 {
     type Body = Form;
 
     async fn credentials(
-        req: &HttpRequest,
+        ctx: &RequestContext,
         payload: Payload,
     ) -> Result<(ClientAuthentication, Form), WireError> {
+        let req = &ctx.req;
         let form = frame::form::<Self>(req, payload).await?;
         let auth = authentication(req, &form).map_err(|e| Self::from_token_error(&e))?;
         Ok((auth, form))
@@ -216,10 +216,8 @@ impl TokenDialect for Rfc6749 {
 
     async fn request(
         ctx: &RequestContext,
-        _: &HttpRequest,
         form: Form,
         _: &Admitted,
-        _: &HttpState,
     ) -> Result<IssueRequest, WireError> {
         let grant = GrantRequest::parse_with_code(
             form.get("grant_type"),
@@ -264,25 +262,18 @@ impl TokenDialect for Rfc6749 {
     ),
     security((), ("client_secret_basic" = []))
 )]
-pub async fn token(
-    ctx: RequestContext,
-    req: HttpRequest,
-    payload: Payload,
-    state: Data<HttpState>,
-) -> HttpResponse {
-    frame::token::<Rfc6749>(ctx, req, payload, state).await
+pub async fn token(ctx: RequestContext, payload: Payload) -> HttpResponse {
+    frame::token::<Rfc6749>(ctx, payload).await
 }
 
 /// The caller of a revocation or introspection request, authenticated, and the token it names
 /// (empty when it names none: the domain refuses that after authentication).
 async fn token_reference(
     ctx: &RequestContext,
-    req: &HttpRequest,
     payload: Payload,
-    state: &HttpState,
 ) -> Result<(Admitted, String), WireError> {
-    let (auth, form) = Rfc6749::credentials(req, payload).await?;
-    let caller = frame::authenticate::<Rfc6749>(state, ctx, auth).await?;
+    let (auth, form) = Rfc6749::credentials(ctx, payload).await?;
+    let caller = frame::authenticate::<Rfc6749>(ctx, auth).await?;
     Ok((caller, form.get("token").unwrap_or_default().to_owned()))
 }
 
@@ -302,15 +293,10 @@ async fn token_reference(
     ),
     security((), ("client_secret_basic" = []))
 )]
-pub async fn revoke(
-    ctx: RequestContext,
-    req: HttpRequest,
-    payload: Payload,
-    state: Data<HttpState>,
-) -> HttpResponse {
+pub async fn revoke(ctx: RequestContext, payload: Payload) -> HttpResponse {
     let result = async {
-        let (caller, token) = token_reference(&ctx, &req, payload, &state).await?;
-        state
+        let (caller, token) = token_reference(&ctx, payload).await?;
+        ctx.state
             .tokens
             .revoke_for(&caller, &token, ctx.now)
             .await
@@ -377,15 +363,10 @@ pub(crate) struct IntrospectionBody<'a> {
     ),
     security((), ("client_secret_basic" = []))
 )]
-pub async fn introspect(
-    ctx: RequestContext,
-    req: HttpRequest,
-    payload: Payload,
-    state: Data<HttpState>,
-) -> HttpResponse {
+pub async fn introspect(ctx: RequestContext, payload: Payload) -> HttpResponse {
     let result = async {
-        let (caller, token) = token_reference(&ctx, &req, payload, &state).await?;
-        state
+        let (caller, token) = token_reference(&ctx, payload).await?;
+        ctx.state
             .tokens
             .introspect_for(&caller, &token, ctx.now)
             .await

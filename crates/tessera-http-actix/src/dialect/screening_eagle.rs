@@ -7,9 +7,9 @@
 //! 429, 500). `refresh_token` and `authorization_code` (a code from `/oauth2/authorize`, with
 //! `id_token` when `openid` was granted) work as at `/oauth2/token`.
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::web::{Data, Payload};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::web::Payload;
 use serde::Serialize;
 use tessera_domain::TokenError;
 use tessera_domain::service::{
@@ -21,7 +21,6 @@ use utoipa::ToSchema;
 use super::frame::{BadBody, Dialect, TokenDialect, WireError};
 use super::{BadForm, MAX_BODY, no_store};
 use crate::context::RequestContext;
-use crate::server::HttpState;
 
 /// The Screening Eagle ID dialect.
 pub struct ScreeningEagle;
@@ -134,20 +133,21 @@ impl TokenDialect for ScreeningEagle {
     /// HTTP Basic, the one method served here; the body is read only once the client is
     /// admitted.
     async fn credentials(
-        req: &HttpRequest,
+        ctx: &RequestContext,
         payload: Payload,
     ) -> Result<(ClientAuthentication, Payload), WireError> {
+        let req = &ctx.req;
         let auth = super::basic_credentials(req).map_err(|e| Self::from_token_error(&e))?;
         Ok((auth, payload))
     }
 
     async fn request(
         ctx: &RequestContext,
-        req: &HttpRequest,
         payload: Payload,
         _: &Admitted,
-        state: &HttpState,
     ) -> Result<IssueRequest, WireError> {
+        let req = &ctx.req;
+        let state = &ctx.state;
         let form = super::frame::form::<Self>(req, payload).await?;
         if form.get("client_secret").is_some() {
             return Err(bad_request(
@@ -212,13 +212,8 @@ impl TokenDialect for ScreeningEagle {
     ),
     security(("client_secret_basic" = []))
 )]
-pub async fn token(
-    ctx: RequestContext,
-    req: HttpRequest,
-    payload: Payload,
-    state: Data<HttpState>,
-) -> HttpResponse {
-    super::frame::token::<ScreeningEagle>(ctx, req, payload, state).await
+pub async fn token(ctx: RequestContext, payload: Payload) -> HttpResponse {
+    super::frame::token::<ScreeningEagle>(ctx, payload).await
 }
 
 #[cfg(test)]

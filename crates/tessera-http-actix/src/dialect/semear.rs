@@ -9,7 +9,7 @@
 //! gateway that sets it; otherwise no certificate is presented and every request is refused.
 //! Errors are RFC 6749 §5.2 JSON, as the seed is a plain OAuth 2.0 token endpoint.
 
-use actix_web::web::{Data, Payload};
+use actix_web::web::Payload;
 use actix_web::{HttpRequest, HttpResponse};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -27,7 +27,6 @@ use super::rfc6749::Rfc6749;
 use super::{BadForm, invalid_request, no_store};
 use crate::context::RequestContext;
 use crate::form::Form;
-use crate::server::HttpState;
 
 /// The DER of a certificate forwarded in a header: PEM (with newlines, or with them turned into
 /// spaces as headers require), URL-encoded or not; or bare base64 DER.
@@ -124,9 +123,10 @@ impl TokenDialect for Semear {
 
     /// `client_id` and `client_secret` from the form (`client_secret_post`).
     async fn credentials(
-        req: &HttpRequest,
+        ctx: &RequestContext,
         payload: Payload,
     ) -> Result<(ClientAuthentication, Form), WireError> {
+        let req = &ctx.req;
         let form = frame::form::<Self>(req, payload).await?;
         let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) else {
             return Err(Self::from_token_error(&invalid_request(
@@ -143,11 +143,11 @@ impl TokenDialect for Semear {
     /// certificate; the domain checks both (the profile asks it to).
     async fn request(
         ctx: &RequestContext,
-        req: &HttpRequest,
         form: Form,
         _: &Admitted,
-        state: &HttpState,
     ) -> Result<IssueRequest, WireError> {
+        let req = &ctx.req;
+        let state = &ctx.state;
         let route = state
             .dialects
             .semear
@@ -226,13 +226,8 @@ impl TokenDialect for Semear {
         (status = 503, description = "`temporarily_unavailable`", body = super::rfc6749::ErrorBody),
     )
 )]
-pub async fn token(
-    ctx: RequestContext,
-    req: HttpRequest,
-    payload: Payload,
-    state: Data<HttpState>,
-) -> HttpResponse {
-    frame::token::<Semear>(ctx, req, payload, state).await
+pub async fn token(ctx: RequestContext, payload: Payload) -> HttpResponse {
+    frame::token::<Semear>(ctx, payload).await
 }
 
 #[cfg(test)]

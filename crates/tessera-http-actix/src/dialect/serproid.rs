@@ -7,9 +7,9 @@
 //! every failed authentication (unknown client, wrong secret, disabled client) is the one
 //! `AUTENTICACAO_INVALIDA_CLIENT_OAUTH`, so the answer never tells which clients exist.
 
+use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
 use actix_web::web::Payload;
-use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use tessera_domain::service::{
     Admitted, ApiProfile, ClientAuthentication, GrantRequest, IssueRequest,
@@ -22,7 +22,6 @@ use super::frame::{BadBody, Dialect, TokenDialect, WireError};
 use super::{BadForm, MAX_BODY};
 use crate::context::RequestContext;
 use crate::form::Form;
-use crate::server::HttpState;
 
 /// The SerproID dialect.
 pub struct SerproId;
@@ -171,9 +170,10 @@ impl TokenDialect for SerproId {
 
     /// `client_id` and `client_secret` from the form, as the seed describes them.
     async fn credentials(
-        req: &HttpRequest,
+        ctx: &RequestContext,
         payload: Payload,
     ) -> Result<(ClientAuthentication, Form), WireError> {
+        let req = &ctx.req;
         let form = super::frame::form::<Self>(req, payload).await?;
         let client_id = required(&form, "client_id")?;
         let client_secret = required(&form, "client_secret")?;
@@ -192,11 +192,10 @@ impl TokenDialect for SerproId {
     /// `grant_type=client_credentials`, the one grant served here.
     async fn request(
         ctx: &RequestContext,
-        _: &HttpRequest,
         form: Form,
         _: &Admitted,
-        state: &HttpState,
     ) -> Result<IssueRequest, WireError> {
+        let state = &ctx.state;
         if required(&form, "grant_type")? != "client_credentials" {
             return Err(valor_invalido("grant_type"));
         }
@@ -240,13 +239,8 @@ impl TokenDialect for SerproId {
         (status = 500, description = "`FALHA_TOKEN_MANUTENCAO_APLICACAO`: the server failed or the database is unavailable", body = ErrorBody),
     )
 )]
-pub async fn token(
-    ctx: RequestContext,
-    req: HttpRequest,
-    payload: Payload,
-    state: actix_web::web::Data<HttpState>,
-) -> HttpResponse {
-    super::frame::token::<SerproId>(ctx, req, payload, state).await
+pub async fn token(ctx: RequestContext, payload: Payload) -> HttpResponse {
+    super::frame::token::<SerproId>(ctx, payload).await
 }
 
 #[cfg(test)]

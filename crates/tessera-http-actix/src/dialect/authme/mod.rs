@@ -225,13 +225,9 @@ fn route(state: &HttpState) -> Result<&AuthMeRoute, WireError> {
 
 /// The caller's Basic credentials, and the client they admit (authentication and the rate
 /// limits), before anything of the body is read.
-async fn admit(
-    ctx: &RequestContext,
-    req: &HttpRequest,
-    state: &HttpState,
-) -> Result<Admitted, WireError> {
-    let auth = super::basic_credentials(req).map_err(|e| AuthMe::from_token_error(&e))?;
-    frame::admit::<AuthMe>(state, ctx, auth).await
+async fn admit(ctx: &RequestContext) -> Result<Admitted, WireError> {
+    let auth = super::basic_credentials(&ctx.req).map_err(|e| AuthMe::from_token_error(&e))?;
+    frame::admit::<AuthMe>(ctx, auth).await
 }
 
 fn nonempty(v: Option<String>) -> Option<String> {

@@ -1,7 +1,7 @@
 //! AuthMe's `generate-param`: a one-time param proving a user to the calling client.
 
-use actix_web::web::{Data, Payload};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
+use actix_web::web::Payload;
 use serde::{Deserialize, Serialize};
 use tessera_domain::service::UserSelector;
 use utoipa::ToSchema;
@@ -10,7 +10,6 @@ use super::{AuthMe, AuthMeErrors, admit, read_json, required, respond, route, se
 use crate::context::RequestContext;
 use crate::dialect::frame::Dialect;
 use crate::dialect::no_store;
-use crate::server::HttpState;
 
 /// The generate-param body as the handler reads it; `schema::GenerateParam` documents it.
 #[derive(Deserialize)]
@@ -46,21 +45,17 @@ struct ParamResponse<'a> {
     ),
     security(("client_secret_basic" = []))
 )]
-pub async fn generate_param(
-    ctx: RequestContext,
-    req: HttpRequest,
-    payload: Payload,
-    state: Data<HttpState>,
-) -> HttpResponse {
+pub async fn generate_param(ctx: RequestContext, payload: Payload) -> HttpResponse {
     let result = async {
-        let route = route(&state)?;
-        let admitted = admit(&ctx, &req, &state).await?;
-        let body: ParamBody = read_json(&req, payload).await?;
+        let route = route(&ctx.state)?;
+        let admitted = admit(&ctx).await?;
+        let body: ParamBody = read_json(&ctx.req, payload).await?;
         let who = selector(body.user_id, body.logon)?;
         if who == UserSelector::Any {
             return Err(required("userId"));
         }
-        let (param, expires_in) = state
+        let (param, expires_in) = ctx
+            .state
             .params
             .generate(&admitted, &who, &route.policy, ctx.now)
             .await

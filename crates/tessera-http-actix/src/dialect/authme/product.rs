@@ -1,7 +1,7 @@
 //! AuthMe's product-access validation (`validate-opaque-token`) and its public key (the JWKS).
 
+use actix_web::HttpResponse;
 use actix_web::web::{Data, Payload};
-use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tessera_domain::token::Introspection;
 use utoipa::ToSchema;
@@ -56,22 +56,18 @@ struct Validation {
     ),
     security(("client_secret_basic" = []))
 )]
-pub async fn validate_opaque_token(
-    ctx: RequestContext,
-    req: HttpRequest,
-    payload: Payload,
-    state: Data<HttpState>,
-) -> HttpResponse {
+pub async fn validate_opaque_token(ctx: RequestContext, payload: Payload) -> HttpResponse {
     let result = async {
-        let auth =
-            crate::dialect::basic_credentials(&req).map_err(|e| AuthMe::from_token_error(&e))?;
-        let caller = frame::authenticate::<AuthMe>(&state, &ctx, auth).await?;
-        let body: ValidateBody = read_json(&req, payload).await?;
+        let auth = crate::dialect::basic_credentials(&ctx.req)
+            .map_err(|e| AuthMe::from_token_error(&e))?;
+        let caller = frame::authenticate::<AuthMe>(&ctx, auth).await?;
+        let body: ValidateBody = read_json(&ctx.req, payload).await?;
         let token = body
             .token
             .filter(|t| !t.is_empty())
             .ok_or_else(|| required("token"))?;
-        let answer = state
+        let answer = ctx
+            .state
             .tokens
             .introspect_for(&caller, &token, ctx.now)
             .await

@@ -2,8 +2,8 @@
 //! `product-accesses/generate-opaque-token` and `renew-token`. The lifetimes and formats are the
 //! domain's [`FirstPartyPolicy`](tessera_domain::first_party::FirstPartyPolicy).
 
-use actix_web::web::{Data, Payload};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
+use actix_web::web::Payload;
 use serde::{Deserialize, Serialize};
 use tessera_domain::assurance::AssuranceLevel;
 use tessera_domain::first_party::FirstPartyRequest;
@@ -17,7 +17,6 @@ use super::{
 use crate::context::RequestContext;
 use crate::dialect::frame::{Dialect, WireError};
 use crate::dialect::no_store;
-use crate::server::HttpState;
 
 /// The `generate-token` body as the handler reads it (every field optional, so that a missing
 /// one gets AuthMe's `02`); `schema::GenerateToken` documents it.
@@ -66,14 +65,12 @@ struct TokenBody<'a> {
 /// Issues what `kind` asks for, for a client admitted before its body was read.
 async fn generate(
     ctx: &RequestContext,
-    req: &HttpRequest,
     payload: Payload,
-    state: &HttpState,
     forced: Option<FirstPartyRequest>,
 ) -> Result<HttpResponse, WireError> {
-    let route = route(state)?;
-    let admitted = admit(ctx, req, state).await?;
-    let body: GenerateToken = read_json(req, payload).await?;
+    let route = route(&ctx.state)?;
+    let admitted = admit(ctx).await?;
+    let body: GenerateToken = read_json(&ctx.req, payload).await?;
     let kind = match forced {
         Some(kind) => kind,
         None => match nonempty(body.token_request_type)
@@ -124,7 +121,7 @@ async fn generate(
         },
     };
     let request = ctx.issue_request(grant, route.policy.profile(kind));
-    let issued = crate::metrics::issue(state, AuthMe::NAME, &admitted, request, ctx.now)
+    let issued = crate::metrics::issue(&ctx.state, AuthMe::NAME, &admitted, request, ctx.now)
         .await
         .map_err(|e| AuthMe::from_token_error(&e))?;
     Ok(created(&issued))
@@ -155,13 +152,8 @@ fn created(issued: &tessera_domain::token::Issued) -> HttpResponse {
     ),
     security(("client_secret_basic" = []))
 )]
-pub async fn generate_token(
-    ctx: RequestContext,
-    req: HttpRequest,
-    payload: Payload,
-    state: Data<HttpState>,
-) -> HttpResponse {
-    respond(generate(&ctx, &req, payload, &state, None).await)
+pub async fn generate_token(ctx: RequestContext, payload: Payload) -> HttpResponse {
+    respond(generate(&ctx, payload, None).await)
 }
 
 /// `POST …/product-accesses/generate-opaque-token`: a `PRODUCT` token.
@@ -179,22 +171,8 @@ pub async fn generate_token(
     ),
     security(("client_secret_basic" = []))
 )]
-pub async fn generate_opaque_token(
-    ctx: RequestContext,
-    req: HttpRequest,
-    payload: Payload,
-    state: Data<HttpState>,
-) -> HttpResponse {
-    respond(
-        generate(
-            &ctx,
-            &req,
-            payload,
-            &state,
-            Some(FirstPartyRequest::Product),
-        )
-        .await,
-    )
+pub async fn generate_opaque_token(ctx: RequestContext, payload: Payload) -> HttpResponse {
+    respond(generate(&ctx, payload, Some(FirstPartyRequest::Product)).await)
 }
 
 /// The renew-token body.
@@ -220,23 +198,18 @@ struct RenewBody {
     ),
     security(("client_secret_basic" = []))
 )]
-pub async fn renew_token(
-    ctx: RequestContext,
-    req: HttpRequest,
-    payload: Payload,
-    state: Data<HttpState>,
-) -> HttpResponse {
+pub async fn renew_token(ctx: RequestContext, payload: Payload) -> HttpResponse {
     let result = async {
-        let route = route(&state)?;
-        let admitted = admit(&ctx, &req, &state).await?;
-        let body: RenewBody = read_json(&req, payload).await?;
+        let route = route(&ctx.state)?;
+        let admitted = admit(&ctx).await?;
+        let body: RenewBody = read_json(&ctx.req, payload).await?;
         let token = nonempty(body.refresh_token).ok_or_else(|| required("refreshToken"))?;
         let grant = GrantRequest::RefreshToken {
             refresh_token: token,
             scope: None,
         };
         let request = ctx.issue_request(grant, route.policy.profile(FirstPartyRequest::RememberMe));
-        let issued = crate::metrics::issue(&state, AuthMe::NAME, &admitted, request, ctx.now)
+        let issued = crate::metrics::issue(&ctx.state, AuthMe::NAME, &admitted, request, ctx.now)
             .await
             .map_err(|e| AuthMe::from_token_error(&e))?;
         Ok(created(&issued))
