@@ -115,7 +115,7 @@ fn options(
         .transpose()
         .map_err(e)?;
     if let Some(alg) = id_token_alg
-        && !settings.algorithms.contains(&alg)
+        && !settings.keys.algorithms.contains(&alg)
     {
         bail!("id-token-alg: {alg} is not enabled on this deployment (keys.algorithms)");
     }
@@ -150,16 +150,16 @@ fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient
         .transpose()
         .map_err(e)?;
     if let Some(alg) = signing_alg
-        && !settings.algorithms.contains(&alg)
+        && !settings.keys.algorithms.contains(&alg)
     {
         bail!("alg: {alg} is not enabled on this deployment (keys.algorithms)");
     }
     if let Some(ttl) = args.ttl
-        && ttl > u64::from(settings.key_policy.retire_after_secs)
+        && ttl > u64::from(settings.keys.policy.retire_after_secs)
     {
         bail!(
             "ttl: at most keys.retire_after_seconds ({}), or its tokens would outlive their key",
-            settings.key_policy.retire_after_secs
+            settings.keys.policy.retire_after_secs
         );
     }
     let auth_methods: BTreeSet<ClientAuthMethod> = args

@@ -39,9 +39,9 @@ pub async fn run(settings: Settings, command: KeysCommand) -> anyhow::Result<()>
         KeysCommand::Rotate { alg } => {
             let alg = match alg {
                 Some(a) => SigningAlgorithm::parse(&a).map_err(|e| anyhow!("{e}"))?,
-                None => settings.default_alg,
+                None => settings.tokens.default_alg,
             };
-            if !settings.algorithms.contains(&alg) {
+            if !settings.keys.algorithms.contains(&alg) {
                 bail!("alg: {alg} is not enabled on this deployment (keys.algorithms)");
             }
             let key = keys.rotate(alg, SystemClock.now()).await?;
@@ -49,7 +49,7 @@ pub async fn run(settings: Settings, command: KeysCommand) -> anyhow::Result<()>
             if let Value::Object(map) = &mut v {
                 map.insert(
                     "signs_after_seconds".into(),
-                    json!(settings.key_policy.publish_lead_secs),
+                    json!(settings.keys.policy.publish_lead_secs),
                 );
             }
             v

@@ -41,12 +41,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = Arc::new(crate::wiring::open_store_serving(
         &settings,
-        Some(settings.bind),
+        Some(settings.server.bind),
     )?);
     let pepper = pepper(&store).await?;
 
     let (audit, audit_writer) =
-        crate::audit::BufferedAudit::start(store.clone(), settings.audit_token_events);
+        crate::audit::BufferedAudit::start(store.clone(), settings.audit.token_events);
     let ring = Arc::new(JwtKeyRing::new());
     let signer: Arc<dyn TokenSigner> = ring.clone();
     // Nodes sharing the database change keys one at a time, under a lease renewed every refresh.
@@ -59,7 +59,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 key_lease_secs(settings.cache_refresh),
             ),
     );
-    let made = keys_at_start(&keys, &settings.algorithms, clock.as_ref()).await?;
+    let made = keys_at_start(&keys, &settings.keys.algorithms, clock.as_ref()).await?;
     for kid in made {
         tracing::info!(%kid, "generated a signing key");
     }
@@ -67,23 +67,23 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let clients = Arc::new(ClientCache::new(store.clone()));
     clients.refresh().await.context("cannot read clients")?;
 
-    let listener = TcpListener::bind(settings.bind)
-        .with_context(|| format!("cannot listen on {}", settings.bind))?;
+    let listener = TcpListener::bind(settings.server.bind)
+        .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
     let bound = listener.local_addr()?;
-    let issuer = derive_issuer(settings.issuer.as_ref(), bound)?;
-    let default_audience = match &settings.default_audience {
+    let issuer = derive_issuer(settings.server.issuer.as_ref(), bound)?;
+    let default_audience = match &settings.tokens.default_audience {
         Some(aud) => aud.clone(),
         None => Audience::parse(issuer.as_str()).context("issuer as audience")?,
     };
     let policy = TokenPolicy {
         issuer: issuer.clone(),
         default_audience,
-        default_ttl: settings.default_ttl,
-        default_alg: settings.default_alg,
-        refresh_ttl_secs: settings.refresh_ttl_secs,
-        refresh_grace_secs: settings.refresh_grace_secs,
-        introspection_role: settings.introspection_role.clone(),
-        id_token_alg: settings.id_token_alg,
+        default_ttl: settings.tokens.default_ttl,
+        default_alg: settings.tokens.default_alg,
+        refresh_ttl_secs: settings.tokens.refresh_ttl_secs,
+        refresh_grace_secs: settings.tokens.refresh_grace_secs,
+        introspection_role: settings.tokens.introspection_role.clone(),
+        id_token_alg: settings.oidc.id_token_alg,
     };
     let ports = TokenPorts {
         clients: clients.clone(),
@@ -105,10 +105,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         store.clone(),
         Arc::new(TokioBlocking),
         &AwsLcRandom,
-        settings.lockout,
+        settings.users,
     )
     .context("sign-in")?;
-    let (delivery_timeout, give_up_secs) = settings.backchannel;
+    let (delivery_timeout, give_up_secs) = settings.oidc.backchannel;
     let backchannel = Arc::new(Backchannel::new(
         clients.clone(),
         store.clone(),
@@ -123,7 +123,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             delivery: Arc::new(crate::backchannel::HttpDelivery::new(delivery_timeout)?),
         },
         issuer.clone(),
-        settings.id_token_alg,
+        settings.oidc.id_token_alg,
         u32::try_from(delivery_timeout.as_secs()).unwrap_or(u32::MAX),
     ));
     let authorize = AuthorizeService::new(
@@ -139,10 +139,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             backchannel,
         },
         sign_in,
-        settings.authorize,
+        settings.oidc.authorize,
     )
     .with_audit(audit.clone());
-    let client_cert_trust = match &settings.client_ca_file {
+    let client_cert_trust = match &settings.server.client_ca_file {
         Some(file) => {
             let pem = std::fs::read(file)
                 .with_context(|| format!("server.client_ca_file: {}", file.display()))?;
@@ -161,23 +161,23 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         signer,
         clock: clock.clone(),
         issuer: issuer.clone(),
-        jwks_max_age: settings.jwks_max_age,
-        algorithms: settings.algorithms.clone(),
+        jwks_max_age: settings.keys.jwks_max_age,
+        algorithms: settings.keys.algorithms.clone(),
         dialects: settings.dialects.clone(),
-        mtls_listener: settings.tls.is_some(),
+        mtls_listener: settings.server.tls.is_some(),
         authorize: Arc::new(authorize),
         client_cert_trust,
-        trusted_proxies: settings.trusted_proxies.clone(),
+        trusted_proxies: settings.server.trusted_proxies.clone(),
     };
-    let (request_timeout, body_timeout, max_connections) = settings.http_limits;
+    let (request_timeout, body_timeout, max_connections) = settings.server.http_limits;
     let options = ServerOptions {
-        workers: settings.workers,
+        workers: settings.server.workers,
         request_timeout,
         body_timeout,
         max_connections,
         ..ServerOptions::default()
     };
-    let tls = match &settings.tls {
+    let tls = match &settings.server.tls {
         Some((addr, cert_file, key_file)) => {
             let cert = std::fs::read(cert_file)
                 .with_context(|| format!("server.tls.cert_file: {}", cert_file.display()))?;
@@ -203,15 +203,15 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let poller = tokio::spawn(follow_store(
         clients,
         keys.clone(),
-        settings.key_policy,
+        settings.keys.policy,
         clock.clone(),
         settings.cache_refresh,
     ));
     let purger = tokio::spawn(purge_expired(
         store.clone(),
         clock.clone(),
-        settings.purge_interval,
-        i64::from(settings.audit_retention_days) * 86_400,
+        settings.tokens.purge_interval,
+        i64::from(settings.audit.retention_days) * 86_400,
     ));
     let observer = tokio::spawn(observe(store.clone(), keys.clone(), clock.clone()));
     // Logout notices live in the database: any node delivers them, a restart resumes them.

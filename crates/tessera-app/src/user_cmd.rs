@@ -78,7 +78,7 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
         Arc::new(tessera_domain::cache::ClientCache::new(store.clone())),
         store.clone(),
         Arc::new(AwsLcRandom),
-        settings.backchannel.1,
+        settings.oidc.backchannel.1,
     ));
     let admin =
         UserAdmin::new(store.clone(), Arc::new(AwsLcRandom)).with_sessions(store, backchannel);

@@ -42,14 +42,14 @@ impl BlockingWork for TokioBlocking {
 /// Logs to standard error, filtered by `RUST_LOG` when set, else by `log.filter`.
 pub fn init_tracing(settings: &Settings) {
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&settings.log_filter))
+        .or_else(|_| EnvFilter::try_new(&settings.log.filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(ansi);
-    let _ = match settings.log_format {
+    let _ = match settings.log.format {
         LogFormat::Pretty => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };

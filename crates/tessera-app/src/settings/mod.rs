@@ -4,7 +4,6 @@
 //! that names its key. The raw sections are in `raw.rs`, their checks in `sections.rs`; this file
 //! loads the layers and assembles the checked `Settings`.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,9 +12,6 @@ mod sections;
 
 use anyhow::{Context as _, anyhow, bail};
 use config::{Config, Environment, File, FileFormat};
-use tessera_domain::keys::KeyPolicy;
-use tessera_domain::policy::Issuer;
-use tessera_domain::{Audience, Role, SigningAlgorithm, TokenTtl};
 use tessera_http_actix::Dialects;
 use tessera_store_diesel::{DatabaseUrl, StoreConfig};
 
@@ -46,75 +42,35 @@ pub enum LogFormat {
     Json,
 }
 
-/// The checked configuration.
+/// The checked configuration, one field per section.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// Where the database is, and how to pool it.
+    /// Where the database is, and how to pool it (`database_url`, `[storage]`).
     pub store: StoreConfig,
     /// The data directory (the generated master key lives there on loopback deployments).
     pub data_dir: PathBuf,
     /// Where the master key that seals secrets at rest comes from.
     pub master_key: MasterKeySource,
-    /// Where to listen.
-    pub bind: SocketAddr,
-    /// The issuer, when configured; otherwise derived from the bound address.
-    pub issuer: Option<Issuer>,
-    /// HTTP worker threads (0: one per core).
-    pub workers: usize,
-    /// How long a client may take to send its request head, its body, and how many connections
-    /// each worker holds at most (slow clients cannot exhaust the server).
-    pub http_limits: (Duration, Duration, usize),
-    /// The optional mutual-TLS listener: address, certificate chain file, key file.
-    pub tls: Option<(SocketAddr, PathBuf, PathBuf)>,
-    /// The PEM bundle of CAs trusted to issue `tls_client_auth` certificates (RFC 8705 §2.1),
-    /// whether they arrive over mutual TLS or from a trusted gateway's header.
-    pub client_ca_file: Option<PathBuf>,
-    /// Load balancers and proxies whose `X-Forwarded-For` names the client (addresses or CIDR
-    /// networks); the per-address limits and the audit trail then see clients, not the proxy.
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Default access-token lifetime.
-    pub default_ttl: TokenTtl,
-    /// Default signing algorithm.
-    pub default_alg: SigningAlgorithm,
-    /// The algorithm of ID tokens.
-    pub id_token_alg: SigningAlgorithm,
-    /// The authorization endpoint's policy.
-    pub authorize: tessera_domain::service::AuthorizePolicy,
-    /// Back-channel logout: how long one delivery may take, and after how long (seconds) an
-    /// undelivered notice is abandoned.
-    pub backchannel: (Duration, u32),
-    /// How failed sign-ins are answered.
-    pub lockout: tessera_domain::user::LockoutPolicy,
-    /// Request-rate and failed-authentication limits.
+    /// `[server]`: listeners, issuer, HTTP limits, proxies.
+    pub server: sections::ServerSettings,
+    /// `[tokens]`: default lifetime, algorithm and audience, refresh lifetimes, introspection.
+    pub tokens: sections::TokenSettings,
+    /// `[keys]`: the algorithms with keys, the JWKS max-age and the key lifecycle.
+    pub keys: sections::KeySettings,
+    /// `[oidc]`: the authorization endpoint and logout.
+    pub oidc: sections::OidcSettings,
+    /// `[users]`: how failed sign-ins are answered.
+    pub users: tessera_domain::user::LockoutPolicy,
+    /// `[limits]`: request-rate and failed-authentication limits.
     pub limits: crate::limits::Limits,
-    /// How long audit events are kept, in days.
-    pub audit_retention_days: u32,
-    /// Whether every token issued or refreshed is an audit event (the other events always are).
-    pub audit_token_events: bool,
-    /// Default audience; the issuer when absent.
-    pub default_audience: Option<Audience>,
-    /// Absolute lifetime of refresh-token families, in seconds.
-    pub refresh_ttl_secs: u32,
-    /// Grace window for a retried refresh, in seconds.
-    pub refresh_grace_secs: u32,
-    /// The role that lets a client introspect other clients' tokens.
-    pub introspection_role: Role,
-    /// How often expired tokens and denylist entries are purged.
-    pub purge_interval: Duration,
-    /// Algorithms that have signing keys.
-    pub algorithms: Vec<SigningAlgorithm>,
-    /// JWKS `max-age`.
-    pub jwks_max_age: u32,
-    /// How keys publish, activate, retire and rotate.
-    pub key_policy: KeyPolicy,
-    /// The vendor dialects that are on, and where.
+    /// `[audit]`: retention and token events.
+    pub audit: sections::AuditSettings,
+    /// `[dialects]`: the vendor dialects that are on, and where.
     pub dialects: Dialects,
-    /// How often caches compare their version with the store's.
+    /// `[cache] refresh_interval_ms`: how often caches compare their version with the store's.
     pub cache_refresh: Duration,
-    /// Log filter (`tracing` env-filter syntax).
-    pub log_filter: String,
-    /// Log format.
-    pub log_format: LogFormat,
+    /// `[log]`: filter and format.
+    pub log: sections::LogSettings,
 }
 
 /// A configuration error, with the environment variable that caused it named: `unknown field
@@ -223,79 +179,32 @@ impl Settings {
             bail!("storage.max_connections: must be at least 1");
         }
         let server = sections::server(&raw.server)?;
-        let default_ttl = TokenTtl::from_secs(raw.tokens.default_ttl_seconds)
-            .map_err(|e| anyhow!("tokens.default_ttl_seconds: {e}"))?;
-        let default_alg = SigningAlgorithm::parse(&raw.tokens.default_algorithm)
-            .map_err(|e| anyhow!("tokens.default_algorithm: {e}"))?;
-        let default_audience = raw
-            .tokens
-            .default_audience
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(Audience::parse)
-            .transpose()
-            .map_err(|e| anyhow!("tokens.default_audience: {e}"))?;
-        let (refresh_ttl_secs, refresh_grace_secs) = tessera_domain::policy::refresh_lifetimes(
-            raw.tokens.refresh_ttl_seconds,
-            raw.tokens.refresh_reuse_grace_seconds,
-        )
-        .map_err(|e| anyhow!("tokens.{e}"))?;
-        let introspection_role = Role::parse(&raw.tokens.introspection_role)
-            .map_err(|e| anyhow!("tokens.introspection_role: {e}"))?;
-        if raw.tokens.purge_interval_seconds == 0 {
-            bail!("tokens.purge_interval_seconds: must be at least 1");
-        }
-        let algorithms = sections::algorithms(&raw.keys, default_alg)?;
+        let tokens = sections::tokens(&raw.tokens)?;
+        let algorithms = sections::algorithms(&raw.keys, tokens.default_alg)?;
         let dialects = sections::dialects(&raw.dialects, &algorithms)?;
-        let key_policy = sections::key_policy(
-            &raw.keys,
-            sections::longest_default_ttl(&dialects, default_ttl),
-        )?;
-        let oidc = sections::oidc(&raw.oidc, &algorithms, default_alg)?;
-        let lockout = sections::lockout(&raw.users)?;
-        let limits = sections::limits(&raw.limits)?;
-        let log_format = match raw.log.format.as_str() {
-            "pretty" => LogFormat::Pretty,
-            "json" => LogFormat::Json,
-            other => bail!("log.format: {other:?} is not one of: pretty, json"),
-        };
+        let longest = sections::longest_default_ttl(&dialects, tokens.default_ttl);
+        let keys = sections::keys(&raw.keys, algorithms, longest)?;
+        let oidc = sections::oidc(&raw.oidc, &keys.algorithms, tokens.default_alg)?;
         if raw.cache.refresh_interval_ms == 0 {
             bail!("cache.refresh_interval_ms: must be at least 1");
         }
-        let master_key =
-            sections::master_key(raw.master_key.as_deref(), raw.master_key_file.clone())?;
         Ok(Self {
             store,
             data_dir: raw.data_dir.clone(),
-            master_key,
-            bind: server.bind,
-            issuer: server.issuer,
-            workers: raw.server.workers,
-            http_limits: server.http_limits,
-            tls: server.tls,
-            client_ca_file: server.client_ca_file,
-            trusted_proxies: server.trusted_proxies,
-            default_ttl,
-            default_alg,
-            id_token_alg: oidc.id_token_alg,
-            authorize: oidc.authorize,
-            backchannel: oidc.backchannel,
-            lockout,
-            limits,
-            audit_retention_days: raw.audit.retention_days.max(1),
-            audit_token_events: raw.audit.token_events,
-            default_audience,
-            refresh_ttl_secs,
-            refresh_grace_secs,
-            introspection_role,
-            purge_interval: Duration::from_secs(raw.tokens.purge_interval_seconds),
-            algorithms,
-            jwks_max_age: raw.keys.jwks_max_age_seconds,
-            key_policy,
+            master_key: sections::master_key(raw.master_key.as_deref(), raw.master_key_file)?,
+            server,
+            tokens,
+            keys,
+            oidc,
+            users: sections::lockout(&raw.users)?,
+            limits: sections::limits(&raw.limits)?,
+            audit: sections::AuditSettings {
+                retention_days: raw.audit.retention_days.max(1),
+                token_events: raw.audit.token_events,
+            },
             dialects,
             cache_refresh: Duration::from_millis(raw.cache.refresh_interval_ms),
-            log_filter: raw.log.filter,
-            log_format,
+            log: sections::log(raw.log)?,
         })
     }
 }
@@ -307,6 +216,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use tessera_domain::SigningAlgorithm;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
@@ -325,15 +235,15 @@ mod tests {
     #[test]
     fn defaults_apply_when_nothing_is_set() {
         let s = Settings::load_from(&GlobalArgs::default(), None, &env(&[])).unwrap();
-        assert_eq!(s.bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(s.server.bind, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(
             sqlite_path(&s),
             PathBuf::from("./tessera-data/tessera.sqlite")
         );
-        assert_eq!(s.default_alg, SigningAlgorithm::Es256);
-        assert_eq!(s.algorithms.len(), 4);
-        assert_eq!(s.default_ttl.as_secs(), 3600);
-        assert!(s.issuer.is_none());
+        assert_eq!(s.tokens.default_alg, SigningAlgorithm::Es256);
+        assert_eq!(s.keys.algorithms.len(), 4);
+        assert_eq!(s.tokens.default_ttl.as_secs(), 3600);
+        assert!(s.server.issuer.is_none());
     }
 
     #[test]
@@ -348,8 +258,8 @@ mod tests {
 
         let s = Settings::load_from(&global, None, &env(&[])).unwrap();
         assert_eq!(sqlite_path(&s), PathBuf::from("from-file/tessera.sqlite"));
-        assert_eq!(s.bind.port(), 1111);
-        assert_eq!(s.default_ttl.as_secs(), 60);
+        assert_eq!(s.server.bind.port(), 1111);
+        assert_eq!(s.tokens.default_ttl.as_secs(), 60);
 
         let e = env(&[
             ("TESSERA_DATA_DIR", "from-env"),
@@ -357,8 +267,8 @@ mod tests {
         ]);
         let s = Settings::load_from(&global, None, &e).unwrap();
         assert_eq!(sqlite_path(&s), PathBuf::from("from-env/tessera.sqlite"));
-        assert_eq!(s.bind.port(), 2222);
-        assert_eq!(s.issuer.unwrap().as_str(), "https://file.example");
+        assert_eq!(s.server.bind.port(), 2222);
+        assert_eq!(s.server.issuer.unwrap().as_str(), "https://file.example");
 
         let flags = GlobalArgs {
             config: Some(file),
@@ -371,7 +281,7 @@ mod tests {
         };
         let s = Settings::load_from(&flags, Some(&serve), &e).unwrap();
         assert_eq!(sqlite_path(&s), PathBuf::from("from-flag/tessera.sqlite"));
-        assert_eq!(s.bind.port(), 3333);
+        assert_eq!(s.server.bind.port(), 3333);
 
         let url = GlobalArgs {
             database_url: Some("sqlite://elsewhere.db".into()),
@@ -388,11 +298,11 @@ mod tests {
             ..GlobalArgs::default()
         };
         let s = Settings::load_from(&pg, None, &e).unwrap();
-        assert!(s.trusted_proxies.is_empty());
+        assert!(s.server.trusted_proxies.is_empty());
         let behind = env(&[("TESSERA_SERVER__TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7")]);
         let p = Settings::load_from(&GlobalArgs::default(), None, &behind).unwrap();
         assert_eq!(
-            p.trusted_proxies,
+            p.server.trusted_proxies,
             vec![
                 "10.0.0.0/8".parse::<ipnet::IpNet>().unwrap(),
                 "192.0.2.7/32".parse().unwrap()
@@ -423,7 +333,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            s.algorithms,
+            s.keys.algorithms,
             vec![SigningAlgorithm::Es256, SigningAlgorithm::Rs256],
             "RS256 is always kept for ID tokens (Discovery §3)"
         );
@@ -437,7 +347,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            s.algorithms,
+            s.keys.algorithms,
             vec![
                 SigningAlgorithm::Es256,
                 SigningAlgorithm::EdDsa,

@@ -10,26 +10,39 @@ use std::time::Duration;
 use anyhow::{anyhow, bail};
 use tessera_domain::keys::KeyPolicy;
 use tessera_domain::policy::Issuer;
-use tessera_domain::{SigningAlgorithm, TokenTtl};
+use tessera_domain::{Audience, Role, SigningAlgorithm, TokenTtl};
 use tessera_http_actix::{AuthMeRoute, DialectRoute, Dialects, SemearRoute};
 
-use super::MasterKeySource;
 use super::raw::{
-    RawAuthMe, RawDialect, RawDialects, RawKeys, RawLimits, RawOidc, RawServer, RawUsers,
+    RawAuthMe, RawDialect, RawDialects, RawKeys, RawLimits, RawLog, RawOidc, RawServer, RawTokens,
+    RawUsers,
 };
+use super::{LogFormat, MasterKeySource};
 
-/// The `[server]` section, checked.
-pub(super) struct Server {
-    pub(super) bind: SocketAddr,
-    pub(super) issuer: Option<Issuer>,
-    pub(super) tls: Option<(SocketAddr, PathBuf, PathBuf)>,
-    pub(super) client_ca_file: Option<PathBuf>,
-    pub(super) trusted_proxies: Vec<ipnet::IpNet>,
-    pub(super) http_limits: (Duration, Duration, usize),
+/// `[server]`, checked.
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    /// Where to listen.
+    pub bind: SocketAddr,
+    /// The issuer, when configured; otherwise derived from the bound address.
+    pub issuer: Option<Issuer>,
+    /// HTTP worker threads (0: one per core).
+    pub workers: usize,
+    /// How long a client may take to send its request head, its body, and how many connections
+    /// each worker holds at most (slow clients cannot exhaust the server).
+    pub http_limits: (Duration, Duration, usize),
+    /// The optional mutual-TLS listener: address, certificate chain file, key file.
+    pub tls: Option<(SocketAddr, PathBuf, PathBuf)>,
+    /// The PEM bundle of CAs trusted to issue `tls_client_auth` certificates (RFC 8705 §2.1),
+    /// whether they arrive over mutual TLS or from a trusted gateway's header.
+    pub client_ca_file: Option<PathBuf>,
+    /// Load balancers and proxies whose `X-Forwarded-For` names the client (addresses or CIDR
+    /// networks); the per-address limits and the audit trail then see clients, not the proxy.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Checks `[server]`.
-pub(super) fn server(raw: &RawServer) -> anyhow::Result<Server> {
+pub(super) fn server(raw: &RawServer) -> anyhow::Result<ServerSettings> {
     let bind: SocketAddr = raw
         .bind
         .parse()
@@ -83,9 +96,10 @@ pub(super) fn server(raw: &RawServer) -> anyhow::Result<Server> {
         .map(Issuer::parse)
         .transpose()
         .map_err(|e| anyhow!("server.issuer: {e}"))?;
-    Ok(Server {
+    Ok(ServerSettings {
         bind,
         issuer,
+        workers: raw.workers,
         tls,
         client_ca_file,
         trusted_proxies,
@@ -120,16 +134,120 @@ pub(super) fn algorithms(
     Ok(algorithms)
 }
 
+/// `[keys]`, checked.
+#[derive(Clone, Debug)]
+pub struct KeySettings {
+    /// Algorithms that have signing keys (RS256 always among them).
+    pub algorithms: Vec<SigningAlgorithm>,
+    /// JWKS `max-age`, in seconds.
+    pub jwks_max_age: u32,
+    /// How keys publish, activate, retire and rotate.
+    pub policy: KeyPolicy,
+}
+
 /// Checks `[keys]`' lifecycle against the longest access-token lifetime any API gives.
-pub(super) fn key_policy(raw: &RawKeys, longest_token_secs: u32) -> anyhow::Result<KeyPolicy> {
-    KeyPolicy::new(
+pub(super) fn keys(
+    raw: &RawKeys,
+    algorithms: Vec<SigningAlgorithm>,
+    longest_token_secs: u32,
+) -> anyhow::Result<KeySettings> {
+    let policy = KeyPolicy::new(
         raw.publish_lead_seconds.unwrap_or(raw.jwks_max_age_seconds),
         (raw.rotation_period_seconds > 0).then_some(raw.rotation_period_seconds),
         raw.retire_after_seconds,
         raw.jwks_max_age_seconds,
         longest_token_secs,
     )
-    .map_err(|e| anyhow!("keys.{e}"))
+    .map_err(|e| anyhow!("keys.{e}"))?;
+    Ok(KeySettings {
+        algorithms,
+        jwks_max_age: raw.jwks_max_age_seconds,
+        policy,
+    })
+}
+
+/// `[tokens]`, checked.
+#[derive(Clone, Debug)]
+pub struct TokenSettings {
+    /// Default access-token lifetime.
+    pub default_ttl: TokenTtl,
+    /// Default signing algorithm.
+    pub default_alg: SigningAlgorithm,
+    /// Default audience; the issuer when absent.
+    pub default_audience: Option<Audience>,
+    /// Absolute lifetime of refresh-token families, in seconds.
+    pub refresh_ttl_secs: u32,
+    /// Grace window for a retried refresh, in seconds.
+    pub refresh_grace_secs: u32,
+    /// The role that lets a client introspect other clients' tokens.
+    pub introspection_role: Role,
+    /// How often expired tokens and denylist entries are purged.
+    pub purge_interval: Duration,
+}
+
+/// Checks `[tokens]`.
+pub(super) fn tokens(raw: &RawTokens) -> anyhow::Result<TokenSettings> {
+    let default_ttl = TokenTtl::from_secs(raw.default_ttl_seconds)
+        .map_err(|e| anyhow!("tokens.default_ttl_seconds: {e}"))?;
+    let default_alg = SigningAlgorithm::parse(&raw.default_algorithm)
+        .map_err(|e| anyhow!("tokens.default_algorithm: {e}"))?;
+    let default_audience = raw
+        .default_audience
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(Audience::parse)
+        .transpose()
+        .map_err(|e| anyhow!("tokens.default_audience: {e}"))?;
+    let (refresh_ttl_secs, refresh_grace_secs) = tessera_domain::policy::refresh_lifetimes(
+        raw.refresh_ttl_seconds,
+        raw.refresh_reuse_grace_seconds,
+    )
+    .map_err(|e| anyhow!("tokens.{e}"))?;
+    let introspection_role = Role::parse(&raw.introspection_role)
+        .map_err(|e| anyhow!("tokens.introspection_role: {e}"))?;
+    if raw.purge_interval_seconds == 0 {
+        bail!("tokens.purge_interval_seconds: must be at least 1");
+    }
+    Ok(TokenSettings {
+        default_ttl,
+        default_alg,
+        default_audience,
+        refresh_ttl_secs,
+        refresh_grace_secs,
+        introspection_role,
+        purge_interval: Duration::from_secs(raw.purge_interval_seconds),
+    })
+}
+
+/// `[audit]`, checked.
+#[derive(Clone, Copy, Debug)]
+pub struct AuditSettings {
+    /// How long audit events are kept, in days.
+    pub retention_days: u32,
+    /// Whether every token issued or refreshed is an audit event (the other events always are).
+    pub token_events: bool,
+}
+
+/// `[log]`, checked.
+#[derive(Clone, Debug)]
+pub struct LogSettings {
+    /// Log filter (`tracing` env-filter syntax).
+    pub filter: String,
+    /// Log format.
+    pub format: LogFormat,
+}
+
+/// Checks `[log]`.
+pub(super) fn log(raw: RawLog) -> anyhow::Result<LogSettings> {
+    let format = match raw.format.as_str() {
+        "pretty" => LogFormat::Pretty,
+        "json" => LogFormat::Json,
+        other => bail!("log.format: {other:?} is not one of: pretty, json"),
+    };
+    Ok(LogSettings {
+        filter: raw.filter,
+        format,
+    })
 }
 
 /// Checks `[dialects]`: each one, then the route table they make with the fixed routes.
@@ -202,11 +320,16 @@ pub(super) fn longest_default_ttl(dialects: &Dialects, default_ttl: TokenTtl) ->
     .fold(default_ttl.as_secs(), u32::max)
 }
 
-/// The `[oidc]` section, checked.
-pub(super) struct Oidc {
-    pub(super) id_token_alg: SigningAlgorithm,
-    pub(super) authorize: tessera_domain::service::AuthorizePolicy,
-    pub(super) backchannel: (Duration, u32),
+/// `[oidc]`, checked.
+#[derive(Clone, Debug)]
+pub struct OidcSettings {
+    /// The algorithm of ID tokens.
+    pub id_token_alg: SigningAlgorithm,
+    /// The authorization endpoint's policy.
+    pub authorize: tessera_domain::service::AuthorizePolicy,
+    /// Back-channel logout: how long one delivery may take, and after how long (seconds) an
+    /// undelivered notice is abandoned.
+    pub backchannel: (Duration, u32),
 }
 
 /// Checks `[oidc]`.
@@ -214,7 +337,7 @@ pub(super) fn oidc(
     raw: &RawOidc,
     algorithms: &[SigningAlgorithm],
     default_alg: SigningAlgorithm,
-) -> anyhow::Result<Oidc> {
+) -> anyhow::Result<OidcSettings> {
     let id_token_alg = match raw.id_token_algorithm.as_deref().filter(|a| !a.is_empty()) {
         Some(a) => {
             let alg =
@@ -245,7 +368,7 @@ pub(super) fn oidc(
     if raw.backchannel_give_up_seconds == 0 {
         bail!("oidc.backchannel_give_up_seconds: must be at least 1");
     }
-    Ok(Oidc {
+    Ok(OidcSettings {
         id_token_alg,
         authorize: tessera_domain::service::AuthorizePolicy {
             require_pkce: raw.require_pkce,
