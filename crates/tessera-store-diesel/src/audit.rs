@@ -7,7 +7,7 @@ use tessera_domain::ports::AuditStore;
 use tessera_domain::{StoreError, UnixTime};
 
 use crate::error::from_diesel;
-use crate::repo::{DieselStore, write_tx};
+use crate::repo::{DieselStore, keyed_tx};
 use crate::schema::audit_events;
 
 #[derive(Insertable)]
@@ -37,7 +37,7 @@ impl AuditStore for DieselStore {
     async fn append(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
         let events = events.to_vec();
         self.run(move |conn| {
-            write_tx(conn, |conn| {
+            keyed_tx(conn, |conn| {
                 let rows: Vec<NewEvent<'_>> = events
                     .iter()
                     .map(|e| NewEvent {

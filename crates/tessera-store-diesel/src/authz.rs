@@ -12,7 +12,7 @@ use tessera_domain::user::UserId;
 use tessera_domain::{ClientId, ParseError, ScopeSet, StoreError, UnixTime};
 
 use crate::error::from_diesel;
-use crate::repo::{DieselStore, write_tx};
+use crate::repo::{DieselStore, keyed_tx, write_tx};
 use crate::schema::{authorization_codes, consents, sessions};
 
 /// How long after expiry a code is kept, so that a late second redemption still finds what the
@@ -118,9 +118,10 @@ impl AuthorizationCodeStore for DieselStore {
         let hash = hash.to_text();
         let issue = issue.clone();
         self.run(move |conn| {
-            let row = write_tx(conn, |conn| {
+            let row = keyed_tx(conn, |conn| {
                 // One conditional UPDATE … RETURNING: of any number of racing redemptions, one
-                // marks the code; the others then read what it issued.
+                // marks the code (the others wait for its row lock, then match nothing); they
+                // then read what it issued. No serializable snapshot is needed.
                 let fresh: Option<CodeRow> = crate::pool::each_backend!(conn, |c| diesel::update(
                     authorization_codes::table
                         .filter(authorization_codes::hash.eq(&hash))
@@ -312,8 +313,9 @@ impl ConsentStore for DieselStore {
                     .and_then(|s| ScopeSet::parse(s).ok())
                     .unwrap_or_default();
                 let all = ScopeSet::from_scopes(before.iter().chain(scope.iter()).cloned());
-                // Inside the write transaction nothing else writes: the read above decides
-                // between update and insert (portable where upsert syntax is not).
+                // The serializable transaction makes the read and the write one step (a
+                // concurrent grant for the same pair is retried): the read decides between update
+                // and insert (portable where upsert syntax is not).
                 let updated = diesel::update(consents::table.find((&user, &client)))
                     .set((
                         consents::scope.eq(all.to_string()),

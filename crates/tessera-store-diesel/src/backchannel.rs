@@ -1,5 +1,5 @@
 //! Back-Channel Logout's store: which clients took part in which session (`session_clients`)
-//! and the logout notices waiting for delivery (`logout_notices`), claimed under the write lock
+//! and the logout notices waiting for delivery (`logout_notices`), claimed in one write transaction
 //! so two nodes never deliver the same notice at once.
 
 use async_trait::async_trait;
@@ -11,7 +11,7 @@ use tessera_domain::user::UserId;
 use tessera_domain::{ClientId, ParseError, StoreError, UnixTime};
 
 use crate::error::from_diesel;
-use crate::repo::{DieselStore, write_tx};
+use crate::repo::{DieselStore, keyed_tx, write_tx};
 use crate::schema::{logout_notices, session_clients};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -153,7 +153,7 @@ impl LogoutOutbox for DieselStore {
         }
         let rows: Vec<NoticeRow> = notices.iter().map(notice_row).collect();
         self.run(move |conn| {
-            write_tx(conn, |conn| {
+            keyed_tx(conn, |conn| {
                 for row in &rows {
                     diesel::insert_into(logout_notices::table)
                         .values(row)
@@ -172,7 +172,7 @@ impl LogoutOutbox for DieselStore {
         limit: u32,
     ) -> Result<Vec<LogoutNotice>, StoreError> {
         self.run(move |conn| {
-            // Most rounds find nothing: ask without the write lock first, so an idle courier
+            // Most rounds find nothing: ask without a write transaction first, so an idle courier
             // never queues behind (or holds up) the token endpoint's writes.
             let due: Option<String> = logout_notices::table
                 .filter(logout_notices::next_attempt_at.le(now.as_secs()))

@@ -19,7 +19,8 @@ impl LeaseStore for DieselStore {
     ) -> Result<bool, StoreError> {
         let (name, holder) = (name.to_owned(), holder.to_owned());
         self.run(move |conn| {
-            // Writes never interleave (see `write_tx`): the read decides.
+            // The serializable transaction (see `write_tx`) makes the read and the write one
+            // step: of nodes racing for the lease, the losers are retried and see the winner.
             write_tx(conn, |conn| {
                 let current: Option<(String, i64)> = leases::table
                     .find(&name)

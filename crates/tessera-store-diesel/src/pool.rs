@@ -147,8 +147,9 @@ impl StoreConfig {
 ///
 /// SQLite: WAL, a busy timeout instead of instant `SQLITE_BUSY`, foreign keys on, and
 /// `synchronous=NORMAL` (durable in WAL mode across application crashes). PostgreSQL: the busy
-/// timeout as `lock_timeout` (a write waiting for the write lock gives up like SQLite's does) and
-/// as `statement_timeout` twice over (a stuck query cannot hold a pooled connection forever).
+/// timeout as `lock_timeout` (a write waiting for another transaction's row lock gives up like
+/// SQLite's does) and as `statement_timeout` twice over (a stuck query cannot hold a pooled
+/// connection forever).
 #[derive(Debug)]
 pub(crate) struct Manager {
     url: DatabaseUrl,
@@ -255,8 +256,6 @@ fn migrate(conn: &mut AnyConnection) -> Result<(), StoreError> {
 
 /// The advisory lock of migrations (an arbitrary constant, "TESSERA1" in ASCII).
 const MIGRATION_LOCK: i64 = 0x5445_5353_4552_4131;
-/// The advisory lock every write transaction takes on PostgreSQL ("TESSERA2").
-pub(crate) const WRITE_LOCK: i64 = 0x5445_5353_4552_4132;
 
 #[cfg(test)]
 mod tests {

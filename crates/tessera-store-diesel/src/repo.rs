@@ -16,7 +16,7 @@ use crate::convert::{
     ClientRow, KeyRow, SecretRow, client_from_rows, client_rows, key_from_row, key_row,
 };
 use crate::error::{from_diesel, from_pool};
-use crate::pool::{AnyConnection, DbPool, StoreConfig, WRITE_LOCK, each_backend, open};
+use crate::pool::{AnyConnection, DbPool, StoreConfig, each_backend, open};
 use crate::schema::{client_secrets, clients, server_secrets, signing_keys, store_versions};
 
 pub(crate) type Conn = AnyConnection;
@@ -156,23 +156,74 @@ fn read_version(conn: &mut Conn, name: &str) -> Result<u64, StoreError> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative version for {name}")))
 }
 
-/// Runs a write in a transaction that holds the database's write lock from its first statement,
-/// so writes never interleave: on SQLite an IMMEDIATE transaction (two writers queue on the busy
-/// timeout instead of deadlocking on a lock upgrade), on PostgreSQL a transaction-scoped advisory
-/// lock that every node's writes share (they queue on `lock_timeout`). Read-then-write logic
-/// inside `f` is therefore atomic on both backends and across nodes.
+/// How many times a PostgreSQL write transaction is tried when it loses a serialization conflict
+/// (SQLSTATE 40001) or a deadlock (40P01) to another transaction on the same rows.
+const SERIALIZABLE_ATTEMPTS: u32 = 8;
+
+/// Runs a read-then-write in one transaction that is atomic against every other writer, on its
+/// own rows only — no lock is shared by unrelated work:
+/// - SQLite: `BEGIN IMMEDIATE` (SQLite has one writer; two writers queue on the busy timeout
+///   instead of deadlocking on a lock upgrade).
+/// - PostgreSQL: `SERIALIZABLE` isolation. Transactions on different rows never wait for each
+///   other; one that conflicts with a concurrent transaction on the same rows is rolled back by
+///   PostgreSQL (serialization failure or deadlock) and `f` runs again, up to
+///   [`SERIALIZABLE_ATTEMPTS`] times with a short growing pause, then the write reports
+///   `Unavailable`. A row lock held elsewhere is waited for up to `lock_timeout`.
+///
+/// `f` may therefore run more than once: it must only read and write through `conn`.
 pub(crate) fn write_tx<T>(
+    conn: &mut Conn,
+    mut f: impl FnMut(&mut Conn) -> Result<T, diesel::result::Error>,
+) -> Result<T, StoreError> {
+    if matches!(conn, AnyConnection::Sqlite(_)) {
+        return immediate(conn, f).map_err(from_diesel);
+    }
+    let mut attempt = 1;
+    loop {
+        let result = conn.transaction(|conn| {
+            // The first statement of the transaction (PostgreSQL requires it so).
+            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")?;
+            f(conn)
+        });
+        match result {
+            Err(e) if attempt < SERIALIZABLE_ATTEMPTS && is_conflict(&e) => {
+                std::thread::sleep(std::time::Duration::from_millis(u64::from(
+                    attempt * attempt,
+                )));
+                attempt += 1;
+            }
+            other => return other.map_err(from_diesel),
+        }
+    }
+}
+
+/// Runs writes that are each atomic on their own — inserts of new rows, updates and deletes by
+/// key, counter increments — in one transaction at the default isolation (PostgreSQL
+/// `READ COMMITTED`): they decide nothing from an earlier read, so they need no serializable
+/// snapshot, and wait only for a row lock on the very rows they change (two writers of the
+/// `clients` change counter queue on it; the audit trail's inserts wait for nothing).
+pub(crate) fn keyed_tx<T>(
     conn: &mut Conn,
     f: impl FnOnce(&mut Conn) -> Result<T, diesel::result::Error>,
 ) -> Result<T, StoreError> {
     match conn {
         AnyConnection::Sqlite(_) => immediate(conn, f),
-        AnyConnection::Postgres(_) => conn.transaction(|conn| {
-            conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))?;
-            f(conn)
-        }),
+        AnyConnection::Postgres(_) => conn.transaction(f),
     }
     .map_err(from_diesel)
+}
+
+/// Whether PostgreSQL rolled a transaction back for a conflict that a retry resolves.
+fn is_conflict(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        Error::DatabaseError(_, info) => {
+            let m = info.message();
+            m.contains("deadlock detected") || m.contains("could not serialize access")
+        }
+        _ => false,
+    }
 }
 
 /// `f` in SQLite's `BEGIN IMMEDIATE … COMMIT`, through Diesel's transaction manager (so its state
@@ -232,7 +283,7 @@ impl ClientRepository for DieselStore {
     async fn insert(&self, client: &Client) -> Result<(), StoreError> {
         let (row, secrets) = client_rows(client, self.clock.now());
         self.run(move |conn| {
-            write_tx(conn, |conn| {
+            keyed_tx(conn, |conn| {
                 diesel::insert_into(clients::table)
                     .values(&row)
                     .execute(conn)?;
@@ -248,7 +299,7 @@ impl ClientRepository for DieselStore {
     async fn update(&self, client: &Client) -> Result<(), StoreError> {
         let (row, secrets) = client_rows(client, self.clock.now());
         self.run(move |conn| {
-            write_tx(conn, |conn| {
+            keyed_tx(conn, |conn| {
                 let changed = diesel::update(clients::table.find(&row.id))
                     .set((
                         clients::name.eq(&row.name),
@@ -286,7 +337,7 @@ impl ClientRepository for DieselStore {
     async fn delete(&self, id: &ClientId) -> Result<(), StoreError> {
         let id = id.to_string();
         self.run(move |conn| {
-            write_tx(conn, |conn| {
+            keyed_tx(conn, |conn| {
                 diesel::delete(client_secrets::table.filter(client_secrets::client_id.eq(&id)))
                     .execute(conn)?;
                 if diesel::delete(clients::table.find(&id)).execute(conn)? == 0 {
@@ -352,7 +403,7 @@ impl KeyRepository for DieselStore {
             &row.private_der,
         )?;
         self.run(move |conn| {
-            write_tx(conn, |conn| {
+            keyed_tx(conn, |conn| {
                 diesel::insert_into(signing_keys::table)
                     .values(&row)
                     .execute(conn)?;
@@ -380,7 +431,7 @@ impl KeyRepository for DieselStore {
     async fn update(&self, key: &SigningKey) -> Result<(), StoreError> {
         let row = key_row(key);
         self.run(move |conn| {
-            write_tx(conn, |conn| {
+            keyed_tx(conn, |conn| {
                 let changed = diesel::update(signing_keys::table.find(&row.kid))
                     .set((
                         signing_keys::state.eq(&row.state),

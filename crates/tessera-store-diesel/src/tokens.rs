@@ -14,7 +14,8 @@ use tessera_domain::user::{Logon, UserId};
 use tessera_domain::{Audience, ClientId, ParseError, Role, ScopeSet, StoreError, UnixTime};
 
 use crate::error::from_diesel;
-use crate::repo::{DieselStore, write_tx};
+use crate::pool::AnyConnection;
+use crate::repo::{DieselStore, keyed_tx};
 use crate::schema::{opaque_tokens, params, refresh_families, refresh_tokens, revoked_jtis};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -161,6 +162,29 @@ fn find_refresh(
         .optional()
 }
 
+/// [`find_refresh`] for a write: on PostgreSQL the token's row and its family's are locked
+/// (`FOR UPDATE`) until the transaction ends, so a concurrent rotation of the same family waits and
+/// then reads what this one wrote, while other families go on. On SQLite the transaction already
+/// holds the one write lock.
+fn find_refresh_for_update(
+    conn: &mut Conn,
+    hash: &str,
+) -> Result<Option<(RefreshRow, FamilyRow)>, diesel::result::Error> {
+    // Written per backend: the selection's types name their backend.
+    macro_rules! query {
+        () => {
+            refresh_tokens::table
+                .inner_join(refresh_families::table)
+                .filter(refresh_tokens::hash.eq(hash))
+                .select((RefreshRow::as_select(), FamilyRow::as_select()))
+        };
+    }
+    match conn {
+        AnyConnection::Sqlite(c) => query!().first(c).optional(),
+        AnyConnection::Postgres(c) => query!().for_update().first(c).optional(),
+    }
+}
+
 #[async_trait]
 impl RefreshTokenStore for DieselStore {
     async fn create_family(
@@ -170,7 +194,7 @@ impl RefreshTokenStore for DieselStore {
     ) -> Result<(), StoreError> {
         let (f, t) = (family_row(family), refresh_row(first));
         self.run(move |conn| {
-            write_tx(conn, |conn| {
+            keyed_tx(conn, |conn| {
                 diesel::insert_into(refresh_families::table)
                     .values(&f)
                     .execute(conn)?;
@@ -208,8 +232,11 @@ impl RefreshTokenStore for DieselStore {
         let next = refresh_row(successor);
         let now = now.as_secs();
         self.run(move |conn| {
-            write_tx(conn, |conn| {
-                let Some((token, family)) = find_refresh(conn, &presented)? else {
+            // Row locks, not a serializable snapshot: rotations of different families never
+            // conflict, and those of one family queue on its rows (RFC 6749 §10.4 needs exactly
+            // one successor).
+            keyed_tx(conn, |conn| {
+                let Some((token, family)) = find_refresh_for_update(conn, &presented)? else {
                     return Ok(RotateOutcome::NotFound);
                 };
                 if family.revoked_at.is_some() || now >= family.expires_at {
@@ -275,7 +302,7 @@ impl RefreshTokenStore for DieselStore {
 
     async fn purge(&self, now: UnixTime) -> Result<u64, StoreError> {
         self.run(move |conn| {
-            write_tx(conn, |conn| {
+            keyed_tx(conn, |conn| {
                 let dead = refresh_families::table
                     .filter(refresh_families::expires_at.le(now.as_secs()))
                     .select(refresh_families::id);
@@ -401,7 +428,8 @@ impl RevocationList for DieselStore {
     async fn revoke(&self, jti: &str, expires_at: UnixTime) -> Result<(), StoreError> {
         let jti = jti.to_owned();
         self.run(move |conn| {
-            // Revoking twice is revoking once: inside the write transaction the check decides.
+            // Revoking twice is revoking once: the serializable transaction makes the check and
+            // the insert one step.
             crate::repo::write_tx(conn, |conn| {
                 let known = revoked_jtis::table
                     .find(&jti)
@@ -455,7 +483,7 @@ impl ParamStore for DieselStore {
             expires_at: param.expires_at.as_secs(),
         };
         self.run(move |conn| {
-            write_tx(conn, |conn| {
+            keyed_tx(conn, |conn| {
                 // Expired params are swept whenever a new one is made.
                 diesel::delete(
                     params::table.filter(params::expires_at.le(row.expires_at - 86_400)),

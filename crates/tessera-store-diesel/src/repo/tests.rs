@@ -276,6 +276,114 @@ async fn of_many_concurrent_rotations_of_one_token_exactly_one_rotates(db: TestD
     );
 }
 
+/// PostgreSQL takes no lock shared by unrelated work: while one write transaction holds one refresh
+/// family's rows (it has rotated a token and not yet committed), another family rotates at once
+/// and the audit writer appends; only the held family's own rotation waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::disallowed_methods)] // The test measures how long unrelated writes waited.
+async fn on_postgres_a_write_waits_only_for_its_own_rows() {
+    use std::time::{Duration, Instant};
+    use tessera_domain::audit::{AuditEvent, AuditKind};
+    use tessera_domain::issued::{RefreshFamily, RefreshTokenRecord, RotateOutcome, TokenHash};
+    use tessera_domain::ports::{AuditStore, RefreshTokenStore};
+    use tessera_domain::{ScopeSet, UnixTime};
+    let db = TestDb::postgres();
+    let s = store(&db);
+    let record = |family: &str, t: &str| RefreshTokenRecord {
+        hash: TokenHash::of(t),
+        family_id: family.into(),
+        issued_at: UnixTime::from_secs(1),
+        rotated_at: None,
+        successor: None,
+    };
+    for family in ["held", "free"] {
+        let f = RefreshFamily {
+            id: family.into(),
+            client_id: tessera_testkit::fixtures::client_id("svc"),
+            subject: "svc".into(),
+            scope: ScopeSet::empty(),
+            created_at: UnixTime::from_secs(0),
+            expires_at: UnixTime::from_secs(10_000),
+            revoked_at: None,
+            user: None,
+        };
+        s.create_family(&f, &record(family, &format!("{family}-0")))
+            .await
+            .unwrap();
+    }
+    // A Tessera write transaction on the held family that stays open until told to finish.
+    let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let pool = s.pool.clone();
+    let held = TokenHash::of("held-0").to_text();
+    let holder = std::thread::spawn(move || {
+        let mut conn = pool.get().unwrap();
+        keyed_tx(&mut conn, |conn| {
+            // As a rotation does: lock the token's and its family's rows, then write.
+            diesel::sql_query(
+                "SELECT 1 FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
+                 WHERE t.hash = $1 FOR UPDATE",
+            )
+            .bind::<diesel::sql_types::Text, _>(&held)
+            .execute(conn)?;
+            diesel::sql_query("UPDATE refresh_tokens SET rotated_at = 1 WHERE hash = $1")
+                .bind::<diesel::sql_types::Text, _>(&held)
+                .execute(conn)?;
+            held_tx.send(()).ok();
+            done_rx.recv_timeout(Duration::from_secs(20)).ok();
+            Ok(())
+        })
+        .unwrap();
+    });
+    held_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+
+    let started = Instant::now();
+    let free = s
+        .rotate(
+            &TokenHash::of("free-0"),
+            &record("free", "free-1"),
+            UnixTime::from_secs(2),
+            5,
+        )
+        .await
+        .unwrap();
+    assert_eq!(free, RotateOutcome::Rotated);
+    s.append(&[AuditEvent::new(
+        AuditKind::TokenIssued,
+        UnixTime::from_secs(2),
+        "while held",
+    )])
+    .await
+    .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "unrelated writes waited {:?}",
+        started.elapsed()
+    );
+    // The held family's own rotation does wait for the holder.
+    let waiting = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            s.rotate(
+                &TokenHash::of("held-0"),
+                &record("held", "held-1"),
+                UnixTime::from_secs(2),
+                5,
+            )
+            .await
+        })
+    };
+    tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(300)))
+        .await
+        .unwrap();
+    assert!(!waiting.is_finished(), "the held rows were not waited for");
+    done_tx.send(()).unwrap();
+    holder.join().unwrap();
+    // Once the holder committed (it marked the token rotated without a successor), the waiting
+    // rotation sees a reused token.
+    assert_eq!(waiting.await.unwrap().unwrap(), RotateOutcome::Reused);
+}
+
 on_both_backends!(
     private_keys_and_the_pepper_are_sealed_at_rest_and_rewrapped_whole,
     secrets_stored_in_the_clear_before_sealing_are_sealed_at_open,
