@@ -126,6 +126,135 @@ fn a_locked_database_fails_closed_with_503_and_recovers_by_itself() {
     assert_eq!(reply.status, 200, "recovered without a restart");
 }
 
+/// Every dialect's endpoints that must write answer a locked database with their own 503 and
+/// `Retry-After`, within the busy timeout, rather than a 500 or a hang.
+#[test]
+#[allow(clippy::disallowed_methods)] // The test measures how long the answers took.
+fn a_locked_database_is_503_with_retry_after_in_every_dialect() {
+    let t = Tessera::new();
+    let (serpro, serpro_secret) = t.create_client(
+        "serpro-opaque",
+        &[
+            "--auth-method",
+            "client_secret_post",
+            "--access-token-format",
+            "opaque",
+        ],
+    );
+    let (eagle, eagle_secret) = t.create_client(
+        "eagle-refresh",
+        &[
+            "--grant",
+            "client_credentials",
+            "--grant",
+            "refresh_token",
+            "--refresh-with-client-credentials",
+        ],
+    );
+    let (authme, authme_secret) = t.create_client(
+        "authme-app",
+        &[
+            "--role",
+            "ROLE_CLI-1STPARTY",
+            "--role",
+            "ROLE_CLI-AUTH-BASIC",
+        ],
+    );
+    let user = "5ef904d4b91ac90414895f3c";
+    let made = t.cli(
+        &[
+            "user",
+            "create",
+            "--id",
+            user,
+            "--logon",
+            "A123",
+            "--email",
+            "a@example.com",
+            "--name",
+            "A User",
+        ],
+        None,
+    );
+    assert!(made.status.success());
+    let server = t.serve(&[("TESSERA_STORAGE__BUSY_TIMEOUT_MS", "300")]);
+    let form = |path: &str, auth: Option<&str>, body: &str| {
+        let mut req = agent()
+            .post(&server.url(path))
+            .set("Content-Type", "application/x-www-form-urlencoded");
+        if let Some(a) = auth {
+            req = req.set("Authorization", a);
+        }
+        send(req, Some(body.as_bytes()))
+    };
+    let json = |path: &str, body: &str| {
+        let req = agent()
+            .post(&server.url(path))
+            .set("Content-Type", "application/json")
+            .set("Authorization", &basic(&authme, &authme_secret));
+        send(req, Some(body.as_bytes()))
+    };
+    let eagle_auth = basic(&eagle, &eagle_secret);
+    let refresh = form(
+        "/api/id/v1/auth/token",
+        Some(&eagle_auth),
+        "grant_type=client_credentials",
+    )
+    .json()["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let lock = WriteLock::take(&t);
+    let started = std::time::Instant::now();
+    let unavailable = |reply: &crate::harness::Reply, what: &str| {
+        assert_eq!(
+            reply.status,
+            503,
+            "{what}: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        assert_eq!(reply.header("retry-after"), Some("1"), "{what}");
+    };
+    let reply = form(
+        "/oauth/v0/oauth/client_token",
+        None,
+        &format!("grant_type=client_credentials&client_id={serpro}&client_secret={serpro_secret}"),
+    );
+    unavailable(&reply, "SerproID, an opaque token");
+    assert_eq!(reply.json()["code"], "FALHA_TOKEN_MANUTENCAO_APLICACAO");
+    let reply = form(
+        "/api/id/v1/auth/token",
+        Some(&eagle_auth),
+        &format!("grant_type=refresh_token&refresh_token={refresh}"),
+    );
+    unavailable(&reply, "Screening Eagle, a refresh");
+    assert_eq!(reply.json()["error"], "Service Unavailable");
+    let reply = json(
+        "/security/iam/v1/generate-param",
+        &format!(r#"{{"userId": "{user}"}}"#),
+    );
+    unavailable(&reply, "AuthMe generate-param");
+    assert_eq!(reply.json()[0]["code"], "97");
+    let reply = json(
+        "/security/iam/v1/product-accesses/generate-opaque-token",
+        &format!(r#"{{"clientId": "{authme}"}}"#),
+    );
+    unavailable(&reply, "AuthMe, a product token");
+    // Four writes, each given up after the 300 ms busy timeout.
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(lock);
+    let reply = json(
+        "/security/iam/v1/generate-param",
+        &format!(r#"{{"userId": "{user}"}}"#),
+    );
+    assert_eq!(reply.status, 201, "recovered");
+}
+
 #[test]
 fn sigterm_finishes_the_request_in_flight_and_exits_0() {
     let t = Tessera::new();

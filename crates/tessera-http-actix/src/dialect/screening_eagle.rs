@@ -56,14 +56,14 @@ impl Dialect for ScreeningEagle {
             | TokenError::InvalidGrant(_)
             | TokenError::UnsupportedGrantType(_)
             | TokenError::InvalidScope(_) => (StatusCode::BAD_REQUEST, e.to_string()),
-            TokenError::ServerError | TokenError::TemporarilyUnavailable => {
-                (StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-            }
+            TokenError::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            TokenError::TemporarilyUnavailable => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
             TokenError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
         };
         let row = WireError::new(status, "", description);
         match e {
             TokenError::TooManyRequests(secs) => row.retry_after(*secs),
+            TokenError::TemporarilyUnavailable => row.retry_after(1),
             _ => row,
         }
     }
@@ -209,6 +209,8 @@ impl TokenDialect for ScreeningEagle {
         (status = 429, description = "`Too Many Requests`", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
         (status = 500, description = "`Internal Server Error`", body = ErrorBody),
+        (status = 503, description = "`Service Unavailable`: the database is unavailable; try again", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
     ),
     security(("client_secret_basic" = []))
 )]
@@ -228,6 +230,7 @@ mod tests {
             (TokenError::InvalidScope(String::new()), 400),
             (TokenError::ServerError, 500),
             (TokenError::TooManyRequests(3), 429),
+            (TokenError::TemporarilyUnavailable, 503),
         ];
         for (e, status) in cases {
             assert_eq!(

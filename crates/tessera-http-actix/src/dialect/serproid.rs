@@ -46,6 +46,14 @@ fn required<'f>(form: &'f Form, name: &'static str) -> Result<&'f str, WireError
     form.get(name).ok_or_else(|| campo_obrigatorio(name))
 }
 
+fn falha(status: StatusCode) -> WireError {
+    WireError::new(
+        status,
+        "FALHA_TOKEN_MANUTENCAO_APLICACAO",
+        "Erro interno na obtenção do token de manutenção da aplicação.",
+    )
+}
+
 fn cliente_nao_identificado() -> WireError {
     WireError::new(
         StatusCode::PRECONDITION_FAILED,
@@ -70,11 +78,11 @@ impl Dialect for SerproId {
             | TokenError::InvalidGrant(_) => valor_invalido("grant_type"),
             TokenError::InvalidScope(_) => valor_invalido("scope"),
             TokenError::InvalidRequest(_) => valor_invalido("da requisição"),
-            TokenError::ServerError | TokenError::TemporarilyUnavailable => WireError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "FALHA_TOKEN_MANUTENCAO_APLICACAO",
-                "Erro interno na obtenção do token de manutenção da aplicação.",
-            ),
+            TokenError::ServerError => falha(StatusCode::INTERNAL_SERVER_ERROR),
+            // The seed's one failure row, as 503 with `Retry-After` when retrying will help.
+            TokenError::TemporarilyUnavailable => {
+                falha(StatusCode::SERVICE_UNAVAILABLE).retry_after(1)
+            }
             TokenError::TooManyRequests(secs) => WireError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "LIMITE_REQUISICOES_EXCEDIDO",
@@ -236,7 +244,9 @@ impl TokenDialect for SerproId {
         (status = 413, description = "`VALOR_PARAMETRO_INVALIDO`: a body over 64 KiB", body = ErrorBody),
         (status = 429, description = "`LIMITE_REQUISICOES_EXCEDIDO`", body = ErrorBody,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
-        (status = 500, description = "`FALHA_TOKEN_MANUTENCAO_APLICACAO`: the server failed or the database is unavailable", body = ErrorBody),
+        (status = 500, description = "`FALHA_TOKEN_MANUTENCAO_APLICACAO`: the server failed", body = ErrorBody),
+        (status = 503, description = "`FALHA_TOKEN_MANUTENCAO_APLICACAO`: the database is unavailable; try again", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
     )
 )]
 pub async fn token(ctx: RequestContext, payload: Payload) -> HttpResponse {
@@ -272,7 +282,7 @@ mod tests {
             ),
             (
                 TokenError::TemporarilyUnavailable,
-                500,
+                503,
                 "FALHA_TOKEN_MANUTENCAO_APLICACAO",
             ),
         ];

@@ -103,11 +103,17 @@ impl Dialect for AuthMe {
                 "The refresh token is invalid, expired or revoked.",
             ),
             TokenError::UnsupportedGrantType(_) => not_implemented(),
-            TokenError::ServerError | TokenError::TemporarilyUnavailable => err(
+            TokenError::ServerError => err(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "99",
                 "Internal server error.",
             ),
+            TokenError::TemporarilyUnavailable => err(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "97",
+                "Service temporarily unavailable. Try again later.",
+            )
+            .retry_after(1),
             TokenError::TooManyRequests(secs) => err(
                 StatusCode::TOO_MANY_REQUESTS,
                 "98",
@@ -195,6 +201,9 @@ enum AuthMeErrors<'a> {
     /// `99` internal server error.
     #[response(status = 500)]
     ServerError(Vec<ErrorItem<'a>>),
+    /// `97` the database is unavailable; try again.
+    #[response(status = 503, headers(("Retry-After" = u32, description = "Seconds to wait")))]
+    Unavailable(Vec<ErrorItem<'a>>),
 }
 
 /// Reads a JSON body into `T`.
@@ -279,6 +288,7 @@ mod tests {
             ),
             (TokenError::UnsupportedGrantType(String::new()), 400, "79"),
             (TokenError::ServerError, 500, "99"),
+            (TokenError::TemporarilyUnavailable, 503, "97"),
         ];
         for (e, status, code) in cases {
             let row = AuthMe::from_token_error(&e);
