@@ -85,6 +85,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         introspection_role: settings.tokens.introspection_role.clone(),
         id_token_alg: settings.oidc.id_token_alg,
     };
+    // The JWT denylist in memory: introspection and the gateway check read no table per request.
+    let denylist = Arc::new(tessera_domain::denylist::Denylist::new(store.clone()));
+    if let Err(e) = denylist.refresh(clock.now()).await {
+        tracing::warn!(error = %e, "loading the denylist failed; checks read the database until it loads");
+    }
     let ports = TokenPorts {
         clients: clients.clone(),
         signer: signer.clone(),
@@ -92,7 +97,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         blocking: Arc::new(TokioBlocking),
         refresh: store.clone(),
         opaque: store.clone(),
-        revoked: store.clone(),
+        revoked: denylist.clone(),
         users: store.clone(),
         params: store.clone(),
         codes: store.clone(),
@@ -207,6 +212,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         clock.clone(),
         settings.cache_refresh,
     ));
+    let denier = tokio::spawn(follow_denylist(denylist, clock.clone()));
     let purger = tokio::spawn(purge_expired(
         store.clone(),
         clock.clone(),
@@ -229,6 +235,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(address = %bound, %issuer, "serving");
     let result = server.await.context("HTTP server failed");
     poller.abort();
+    denier.abort();
     purger.abort();
     observer.abort();
     couriers.abort();
@@ -236,6 +243,21 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     drop(audit_writer);
     tracing::info!("stopped");
     result
+}
+
+/// Follows other nodes' revocations: the denylist reloads within
+/// `tessera_domain::denylist::REFRESH_EVERY_MS` of a change (one indexed read of a counter each
+/// time when nothing changed).
+async fn follow_denylist(denylist: Arc<tessera_domain::denylist::Denylist>, clock: Arc<dyn Clock>) {
+    let every = std::time::Duration::from_millis(tessera_domain::denylist::REFRESH_EVERY_MS);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = denylist.refresh(clock.now()).await {
+            tracing::warn!(error = %e, "denylist refresh failed; serving the copy in memory");
+        }
+    }
 }
 
 /// Deletes what has expired: opaque tokens, refresh families, denylist entries.

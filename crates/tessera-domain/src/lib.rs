@@ -16,6 +16,7 @@ pub mod backchannel;
 pub mod cache;
 pub mod cert;
 pub mod client;
+pub mod denylist;
 pub mod error;
 pub mod first_party;
 #[cfg(test)]

@@ -140,14 +140,14 @@ impl DieselStore {
 }
 
 /// Bumps a change counter; called inside the write's own transaction.
-fn bump(conn: &mut Conn, name: &str) -> Result<(), diesel::result::Error> {
+pub(crate) fn bump(conn: &mut Conn, name: &str) -> Result<(), diesel::result::Error> {
     diesel::update(store_versions::table.find(name))
         .set(store_versions::version.eq(store_versions::version + 1))
         .execute(conn)
         .map(|_| ())
 }
 
-fn read_version(conn: &mut Conn, name: &str) -> Result<u64, StoreError> {
+pub(crate) fn read_version(conn: &mut Conn, name: &str) -> Result<u64, StoreError> {
     let v: i64 = store_versions::table
         .find(name)
         .select(store_versions::version)

@@ -442,6 +442,8 @@ impl RevocationList for DieselStore {
                             revoked_jtis::expires_at.eq(expires_at.as_secs()),
                         ))
                         .execute(conn)?;
+                    // Every node's copy in memory reloads when this moves.
+                    crate::repo::bump(conn, "revocations")?;
                 }
                 Ok(())
             })
@@ -467,6 +469,21 @@ impl RevocationList for DieselStore {
             diesel::delete(revoked_jtis::table.filter(revoked_jtis::expires_at.le(now.as_secs())))
                 .execute(conn)
                 .map(|n| u64::try_from(n).unwrap_or(0))
+                .map_err(from_diesel)
+        })
+        .await
+    }
+    async fn version(&self) -> Result<u64, StoreError> {
+        self.run(|conn| crate::repo::read_version(conn, "revocations"))
+            .await
+    }
+
+    async fn live(&self, now: UnixTime) -> Result<Vec<String>, StoreError> {
+        self.run(move |conn| {
+            revoked_jtis::table
+                .filter(revoked_jtis::expires_at.gt(now.as_secs()))
+                .select(revoked_jtis::jti)
+                .load(conn)
                 .map_err(from_diesel)
         })
         .await

@@ -400,10 +400,18 @@ pub async fn opaque_tokens(store: &dyn tessera_domain::ports::OpaqueTokenStore) 
 pub async fn revocation_list(list: &dyn tessera_domain::ports::RevocationList) {
     use tessera_domain::UnixTime;
     assert_eq!(list.is_revoked("j1").await, Ok(false));
+    let v0 = list.version().await.unwrap();
     list.revoke("j1", UnixTime::from_secs(200)).await.unwrap();
+    let v1 = list.version().await.unwrap();
+    assert_ne!(v0, v1, "a denial moves the version");
     list.revoke("j1", UnixTime::from_secs(200)).await.unwrap();
     list.revoke("j2", UnixTime::from_secs(900)).await.unwrap();
+    assert_ne!(list.version().await.unwrap(), v1);
     assert_eq!(list.is_revoked("j1").await, Ok(true));
+    let mut live = list.live(UnixTime::from_secs(100)).await.unwrap();
+    live.sort();
+    assert_eq!(live, ["j1", "j2"]);
+    assert_eq!(list.live(UnixTime::from_secs(200)).await.unwrap(), ["j2"]);
     assert_eq!(list.purge(UnixTime::from_secs(200)).await, Ok(1));
     assert_eq!(list.is_revoked("j1").await, Ok(false));
     assert_eq!(list.is_revoked("j2").await, Ok(true));

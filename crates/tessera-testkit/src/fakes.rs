@@ -499,6 +499,21 @@ impl tessera_domain::ports::RevocationList for InMemoryTokens {
         denied.retain(|_, exp| *exp > now);
         Ok((before - denied.len()) as u64)
     }
+
+    async fn version(&self) -> Result<u64, StoreError> {
+        Ok(self.denied.lock().unwrap().len() as u64)
+    }
+
+    async fn live(&self, now: UnixTime) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .denied
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, exp)| **exp > now)
+            .map(|(jti, _)| jti.clone())
+            .collect())
+    }
 }
 
 /// Users in memory.

@@ -156,6 +156,25 @@ pub trait RevocationList: Send + Sync {
     /// # Cancel safety
     /// One statement.
     async fn purge(&self, now: UnixTime) -> Result<u64, StoreError>;
+
+    /// A counter that changes whenever a `jti` is denied (by any node), so that a copy in memory
+    /// knows when to reload.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
+    async fn version(&self) -> Result<u64, StoreError>;
+
+    /// Every `jti` denied whose token has not expired at `now`.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
+    async fn live(&self, now: UnixTime) -> Result<Vec<String>, StoreError>;
 }
 
 /// Where one-time sign-in params live.

@@ -1,0 +1,1 @@
+DELETE FROM store_versions WHERE name = 'revocations';
