@@ -255,6 +255,69 @@ fn a_locked_database_is_503_with_retry_after_in_every_dialect() {
     assert_eq!(reply.status, 201, "recovered");
 }
 
+/// Reads never queue behind writers: with ten writes blocked on the database's write lock (more
+/// than the pool has connections), introspecting an opaque token (a read of the store) and a JWT
+/// (none) still answers at once, and once the lock goes every blocked write completes.
+#[test]
+#[allow(clippy::disallowed_methods)] // The test measures how long the answers took.
+fn reads_answer_while_ten_writers_wait_for_the_lock() {
+    let t = Tessera::new();
+    let (opaque, opaque_secret) = t.create_client("opaque", &["--access-token-format", "opaque"]);
+    let (jwt, jwt_secret) = t.create_client("jwt", &[]);
+    let server = t.serve(&[("TESSERA_STORAGE__BUSY_TIMEOUT_MS", "4000")]);
+    let cc = "grant_type=client_credentials";
+    let opaque_auth = basic(&opaque, &opaque_secret);
+    let jwt_auth = basic(&jwt, &jwt_secret);
+    let token = |auth: &str| {
+        let reply = token_request(&server, Some(auth), cc);
+        assert_eq!(reply.status, 200);
+        reply.json()["access_token"].as_str().unwrap().to_owned()
+    };
+    let (opaque_token, jwt_token) = (token(&opaque_auth), token(&jwt_auth));
+
+    let lock = WriteLock::take(&t);
+    let writers: Vec<_> = (0..10)
+        .map(|_| {
+            let (url, auth) = (server.url("/oauth2/token"), opaque_auth.clone());
+            std::thread::spawn(move || {
+                let req = agent()
+                    .post(&url)
+                    .set("Authorization", &auth)
+                    .set("Content-Type", "application/x-www-form-urlencoded");
+                send(req, Some(cc.as_bytes())).status
+            })
+        })
+        .collect();
+    // Let every writer reach the lock (and the pool run out of writer connections).
+    std::thread::sleep(Duration::from_millis(500));
+    for (what, auth, token) in [
+        ("opaque", &opaque_auth, &opaque_token),
+        ("JWT", &jwt_auth, &jwt_token),
+    ] {
+        let started = std::time::Instant::now();
+        let req = agent()
+            .post(&server.url("/oauth2/introspect"))
+            .set("Authorization", auth)
+            .set("Content-Type", "application/x-www-form-urlencoded");
+        let reply = send(req, Some(format!("token={token}").as_bytes()));
+        let took = started.elapsed();
+        assert_eq!(reply.status, 200, "{what}");
+        assert_eq!(reply.json()["active"], true, "{what}");
+        assert!(
+            took < Duration::from_millis(500),
+            "{what} introspection took {took:?}"
+        );
+    }
+    drop(lock);
+    for w in writers {
+        assert_eq!(
+            w.join().unwrap(),
+            200,
+            "a blocked write completes once the lock goes"
+        );
+    }
+}
+
 #[test]
 fn sigterm_finishes_the_request_in_flight_and_exits_0() {
     let t = Tessera::new();

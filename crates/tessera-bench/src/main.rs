@@ -3,17 +3,24 @@
 //! In one run, side by side on the same machine:
 //! 1. signing alone: ES256 access tokens per second from the signing adapter on one core (parsed
 //!    key, as the server signs), and `jsonwebtoken::encode` (which re-parses the key) for scale;
-//! 2. the real release binary on SQLite, and each workload over keep-alive HTTP/1.1 connections
+//! 2. the reference handler (`reference.rs`): `client_credentials` with nothing but the work
+//!    itself, so the server's figure reads as a ratio to it;
+//! 3. the real release binary on SQLite, and each workload over keep-alive HTTP/1.1 connections
 //!    for a fixed time (`load.rs`): `client_credentials`, refresh rotation (chains of refreshes,
-//!    each using the previous answer), JWT introspection: requests/s, p50/p99 latency, the
-//!    server's peak RSS, each beside `client_credentials` as a ratio;
-//! 3. with `--db postgres`, the same loads on the same binary over a fresh PostgreSQL database.
+//!    each using the previous answer), JWT introspection, opaque introspection, the code flow of
+//!    a signed-in user (authorize + code exchange), AuthMe `generate-token` (`CLIENT`):
+//!    requests/s, p50/p99 latency, the server's peak RSS, each beside `client_credentials` as a
+//!    ratio;
+//! 4. with `--db postgres`, the same loads on the same binary over a fresh PostgreSQL database,
+//!    and with `--nodes 2` again on two processes sharing one database, the connections split
+//!    between them.
 //!
 //! The figures are printed as one table and written to `target/bench/latest.json`.
 
 #![allow(clippy::expect_used)]
 
 mod load;
+mod reference;
 mod server;
 
 use std::path::PathBuf;
@@ -35,6 +42,10 @@ struct Args {
     sign_seconds: Duration,
     /// Also run on PostgreSQL, from this server URL (a database the user may create databases from).
     postgres: Option<String>,
+    /// On PostgreSQL, also run on this many nodes sharing one database (when above 1).
+    nodes: usize,
+    /// Run only the workloads whose name contains this (for profiling one of them).
+    only: Option<String>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -45,6 +56,8 @@ fn parse_args() -> anyhow::Result<Args> {
         chains: 16,
         sign_seconds: Duration::from_secs(3),
         postgres: None,
+        nodes: 1,
+        only: None,
     };
     let default_pg = tessera_store_diesel::testing::PgTestDatabase::admin_url;
     let mut it = std::env::args().skip(1);
@@ -62,9 +75,11 @@ fn parse_args() -> anyhow::Result<Args> {
                 other => bail!("--db sqlite|postgres, not {other}"),
             },
             "--postgres-url" => args.postgres = Some(value()?),
+            "--nodes" => args.nodes = value()?.parse()?,
+            "--only" => args.only = Some(value()?),
             "--help" | "-h" => {
                 println!(
-                    "tessera-bench [--tessera PATH] [--duration SECS=10] [--connections N=64] [--chains N=16] [--sign-seconds SECS=3] [--db sqlite|postgres] [--postgres-url URL]"
+                    "tessera-bench [--tessera PATH] [--duration SECS=10] [--connections N=64] [--chains N=16] [--sign-seconds SECS=3] [--db sqlite|postgres] [--postgres-url URL] [--nodes N=1] [--only WORKLOAD]"
                 );
                 std::process::exit(0);
             }
@@ -109,12 +124,80 @@ fn signing_rate(
 }
 
 fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("--serve-reference") {
+        return reference::serve();
+    }
     let args = parse_args()?;
     println!(
-        "tessera bench: {} connections ({} refresh chains), {:?} after 1 s warm-up, signing alone for {:?}",
+        "tessera bench: {} connections ({} refresh and code-flow chains), {:?} after 1 s warm-up, signing alone for {:?}",
         args.connections, args.chains, args.duration, args.sign_seconds
     );
-    // 1. Signing alone, one core.
+    let (parsed_rate, encode_rate) = signing(&args)?;
+
+    // The service over HTTP, on SQLite and (asked for) on PostgreSQL, on one node and on several.
+    let mut runs = vec![("SQLite".to_owned(), http_figures(&args, None, 1)?)];
+    let mut databases = Vec::new();
+    if let Some(admin) = &args.postgres {
+        let mut node_counts = vec![1];
+        if args.nodes > 1 {
+            node_counts.push(args.nodes);
+        }
+        for nodes in node_counts {
+            let name = format!("tessera_bench_{nodes}");
+            let db = tessera_store_diesel::testing::PgTestDatabase::create(admin, &name)
+                .map_err(|e| anyhow::anyhow!("--db postgres: {e}"))?;
+            let label = if nodes == 1 {
+                "PostgreSQL".to_owned()
+            } else {
+                format!("PostgreSQL, {nodes} nodes")
+            };
+            runs.push((label, http_figures(&args, Some(db.url()), nodes)?));
+            databases.push(db);
+        }
+    }
+
+    println!();
+    println!(
+        "signing alone (ES256, parsed key, 1 core):     {parsed_rate:>9.0} tokens/s  ({:.1} µs/token)",
+        1e6 / parsed_rate
+    );
+    println!(
+        "jsonwebtoken::encode (re-parses, 1 core):      {encode_rate:>9.0} tokens/s  ({:.1} µs/token)",
+        1e6 / encode_rate
+    );
+    println!(
+        "ratio parsed-key signing / jsonwebtoken::encode: {:.2}",
+        parsed_rate / encode_rate
+    );
+    println!();
+    let json_rows = print_table(&runs);
+    let report = serde_json::json!({
+        "binary": args.tessera.display().to_string(),
+        "duration_seconds": args.duration.as_secs(),
+        "signing_alone_per_second": parsed_rate.round(),
+        "jsonwebtoken_encode_per_second": encode_rate.round(),
+        "runs": json_rows,
+    });
+    let dir = PathBuf::from("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("latest.json"), serde_json::to_vec_pretty(&report)?)?;
+    println!("\nwritten to target/bench/latest.json");
+    for (backend, figures) in &runs {
+        for f in figures {
+            if f.errors > 0 {
+                bail!(
+                    "{backend} {}: {} requests did not succeed",
+                    f.label,
+                    f.errors
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Signing alone on this thread: (parsed key, `jsonwebtoken::encode`) tokens per second.
+fn signing(args: &Args) -> anyhow::Result<(f64, f64)> {
     let (kid, der) = generate_key(SigningAlgorithm::Es256).map_err(|e| anyhow::anyhow!("{e}"))?;
     let record = SigningKey {
         kid: kid.clone(),
@@ -142,43 +225,25 @@ fn main() -> anyhow::Result<()> {
             .map(|_| ())
             .map_err(Into::into)
     })?;
+    Ok((parsed_rate, encode_rate))
+}
 
-    // 2. The service over HTTP, on SQLite and (asked for) on PostgreSQL.
-    let mut runs = vec![("SQLite", http_figures(&args, None)?)];
-    if let Some(admin) = &args.postgres {
-        let db = tessera_store_diesel::testing::PgTestDatabase::create(admin, "tessera_bench")
-            .map_err(|e| anyhow::anyhow!("--db postgres: {e}"))?;
-        runs.push(("PostgreSQL", http_figures(&args, Some(db.url()))?));
-    }
-
-    println!();
-    println!(
-        "signing alone (ES256, parsed key, 1 core):     {parsed_rate:>9.0} tokens/s  ({:.1} µs/token)",
-        1e6 / parsed_rate
-    );
-    println!(
-        "jsonwebtoken::encode (re-parses, 1 core):      {encode_rate:>9.0} tokens/s  ({:.1} µs/token)",
-        1e6 / encode_rate
-    );
-    println!(
-        "ratio parsed-key signing / jsonwebtoken::encode: {:.2}",
-        parsed_rate / encode_rate
-    );
-    println!();
+/// Prints the table, each row beside its backend's `client_credentials`; returns the JSON rows.
+fn print_table(runs: &[(String, Vec<Figures>)]) -> Vec<serde_json::Value> {
     println!(
         "| backend | workload | conns | req/s | × client_credentials | p50 ms | p99 ms | max ms | non-200 | peak RSS |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut json_rows = Vec::new();
-    for (backend, figures) in &runs {
+    for (backend, figures) in runs {
         let cc = figures
             .iter()
-            .find(|f| f.workload == load::Workload::ClientCredentials)
+            .find(|f| f.label == load::Workload::ClientCredentials.name())
             .map_or(1.0, |f| f.rate);
         for f in figures {
             println!(
                 "| {backend} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} |",
-                f.workload.name(),
+                f.label,
                 f.connections,
                 f.rate,
                 f.rate / cc,
@@ -191,7 +256,7 @@ fn main() -> anyhow::Result<()> {
             );
             json_rows.push(serde_json::json!({
                 "backend": backend,
-                "workload": f.workload.name(),
+                "workload": f.label,
                 "connections": f.connections,
                 "requests_per_second": f.rate.round(),
                 "ratio_to_client_credentials": (f.rate / cc * 100.0).round() / 100.0,
@@ -202,35 +267,22 @@ fn main() -> anyhow::Result<()> {
                 "peak_rss_kib": f.rss_kib,
             }));
         }
-    }
-    let report = serde_json::json!({
-        "binary": args.tessera.display().to_string(),
-        "duration_seconds": args.duration.as_secs(),
-        "signing_alone_per_second": parsed_rate.round(),
-        "jsonwebtoken_encode_per_second": encode_rate.round(),
-        "runs": json_rows,
-    });
-    let dir = PathBuf::from("target/bench");
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("latest.json"), serde_json::to_vec_pretty(&report)?)?;
-    println!("\nwritten to target/bench/latest.json");
-    for (backend, figures) in &runs {
-        for f in figures {
-            if f.errors > 0 {
-                bail!(
-                    "{backend} {}: {} requests did not succeed",
-                    f.workload.name(),
-                    f.errors
-                );
-            }
+        if let Some(reference) = figures.iter().find(|f| f.label == REFERENCE) {
+            println!(
+                "| {backend} | **client_credentials / reference handler** | | **{:.2}** | | | | | | |",
+                cc / reference.rate
+            );
         }
     }
-    Ok(())
+    json_rows
 }
+
+/// The label of the reference handler's row.
+const REFERENCE: &str = "reference handler (client_credentials)";
 
 /// What one HTTP load measured.
 struct Figures {
-    workload: load::Workload,
+    label: &'static str,
     connections: usize,
     rate: f64,
     p50: f64,
@@ -240,13 +292,64 @@ struct Figures {
     rss_kib: Option<u64>,
 }
 
-/// Starts the server (on `database_url`, else SQLite in a temporary data directory), runs every
-/// workload on it one after the other, and stops it.
-fn http_figures(args: &Args, database_url: Option<&str>) -> anyhow::Result<Vec<Figures>> {
+impl Figures {
+    fn of(label: &'static str, connections: usize, run: load::Load, rss_kib: Option<u64>) -> Self {
+        let mut lat = run.latencies_us;
+        lat.sort_unstable();
+        Self {
+            label,
+            connections,
+            rate: lat.len() as f64 / run.elapsed.as_secs_f64(),
+            p50: load::percentile(&lat, 0.50),
+            p99: load::percentile(&lat, 0.99),
+            max: load::percentile(&lat, 1.0),
+            errors: run.errors,
+            rss_kib,
+        }
+    }
+}
+
+/// Prepares the deployment (on `database_url`, else SQLite in a temporary data directory), starts
+/// `nodes` servers on it, runs the reference handler then every workload one after the other
+/// with the connections split between the nodes, and stops them. The peak RSS is the largest
+/// node's.
+fn http_figures(
+    args: &Args,
+    database_url: Option<&str>,
+    nodes: usize,
+) -> anyhow::Result<Vec<Figures>> {
     use load::Workload;
     let data = tempfile::tempdir()?;
-    let (server, secrets) = server::start_server(&args.tessera, data.path(), database_url)?;
+    let deployment = server::Deployment {
+        tessera: &args.tessera,
+        data: data.path(),
+        database_url,
+    };
+    let secrets = deployment.prepare()?;
+    let servers = (0..nodes.max(1))
+        .map(|_| deployment.serve())
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let addrs: Vec<String> = servers.iter().map(|s| s.addr.clone()).collect();
+    let rss = || {
+        servers
+            .iter()
+            .filter_map(|s| server::peak_rss_kib(s.child.id()))
+            .max()
+    };
     let mut out = Vec::new();
+    // The reference handler, just before the server's own client_credentials.
+    let reference = server::serve_reference(&secrets.plain)?;
+    let run = load::run_load(
+        std::slice::from_ref(&reference.addr),
+        "bench",
+        &secrets.plain,
+        Workload::ClientCredentials,
+        args.connections,
+        args.duration,
+    )?;
+    let reference_rss = server::peak_rss_kib(reference.child.id());
+    drop(reference);
+    out.push(Figures::of(REFERENCE, args.connections, run, reference_rss));
     for (workload, client, secret, connections) in [
         (
             Workload::ClientCredentials,
@@ -266,28 +369,35 @@ fn http_figures(args: &Args, database_url: Option<&str>) -> anyhow::Result<Vec<F
             &secrets.plain,
             args.connections,
         ),
+        (
+            Workload::IntrospectOpaque,
+            "bench-opaque",
+            &secrets.opaque,
+            args.connections,
+        ),
+        (
+            Workload::CodeExchange,
+            "bench-web",
+            &secrets.web,
+            args.chains,
+        ),
+        (
+            Workload::AuthmeClient,
+            "bench-authme",
+            &secrets.authme,
+            args.connections,
+        ),
     ] {
-        let run = load::run_load(
-            &server.addr,
-            client,
-            secret,
-            workload,
-            connections,
-            args.duration,
-        )?;
-        let mut lat = run.latencies_us;
-        lat.sort_unstable();
-        out.push(Figures {
-            workload,
-            connections,
-            rate: lat.len() as f64 / run.elapsed.as_secs_f64(),
-            p50: load::percentile(&lat, 0.50),
-            p99: load::percentile(&lat, 0.99),
-            max: load::percentile(&lat, 1.0),
-            errors: run.errors,
-            rss_kib: server::peak_rss_kib(server.child.id()),
-        });
+        if args
+            .only
+            .as_deref()
+            .is_some_and(|o| !workload.name().contains(o))
+        {
+            continue;
+        }
+        let run = load::run_load(&addrs, client, secret, workload, connections, args.duration)?;
+        out.push(Figures::of(workload.name(), connections, run, rss()));
     }
-    drop(server);
+    drop(servers);
     Ok(out)
 }

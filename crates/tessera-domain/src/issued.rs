@@ -245,17 +245,17 @@ pub struct ParamRecord {
 /// What an attempt to rotate a refresh token found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RotateOutcome {
-    /// The token was current: it is now rotated and the successor stored.
-    Rotated,
+    /// The token was current: it is now rotated and the successor stored. Its family.
+    Rotated(RefreshFamily),
     /// The token was rotated moments ago into this very successor, which is still unused: a retry
-    /// within the grace window. Nothing changed.
-    Replayed,
+    /// within the grace window. Nothing changed. Its family.
+    Replayed(RefreshFamily),
     /// The token had already been rotated and this is not a retry within the grace window: reuse
     /// of a stolen or stale token. The whole family is now revoked.
     Reused,
     /// The family was already revoked or expired.
     Dead,
-    /// No such token.
+    /// No such token, or another client's (indistinguishable, and nothing changed).
     NotFound,
 }
 

@@ -61,7 +61,7 @@ impl AuditStore for DieselStore {
     }
 
     async fn tail(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
-        self.run(move |conn| {
+        self.read(move |conn| {
             let mut rows: Vec<EventRow> = audit_events::table
                 .order(audit_events::id.desc())
                 .limit(i64::from(limit))

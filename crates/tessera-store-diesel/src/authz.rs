@@ -218,7 +218,7 @@ impl SessionStore for DieselStore {
 
     async fn find(&self, hash: &TokenHash, now: UnixTime) -> Result<Option<Session>, StoreError> {
         let hash = hash.to_text();
-        self.run(move |conn| {
+        self.read(move |conn| {
             let row: Option<SessionRow> = sessions::table
                 .find(&hash)
                 .filter(sessions::expires_at.gt(now.as_secs()))
@@ -254,7 +254,7 @@ impl SessionStore for DieselStore {
 
     async fn for_user(&self, user: &UserId) -> Result<Vec<Session>, StoreError> {
         let user = user.to_string();
-        self.run(move |conn| {
+        self.read(move |conn| {
             let rows: Vec<SessionRow> = sessions::table
                 .filter(sessions::user_id.eq(&user))
                 .select(SessionRow::as_select())
@@ -280,7 +280,7 @@ impl SessionStore for DieselStore {
 impl ConsentStore for DieselStore {
     async fn granted(&self, user: &UserId, client: &ClientId) -> Result<ScopeSet, StoreError> {
         let (user, client) = (user.to_string(), client.to_string());
-        self.run(move |conn| {
+        self.read(move |conn| {
             let scope: Option<String> = consents::table
                 .find((&user, &client))
                 .select(consents::scope)

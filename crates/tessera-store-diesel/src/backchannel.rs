@@ -125,7 +125,7 @@ impl LogoutOutbox for DieselStore {
 
     async fn participants(&self, sids: &[String]) -> Result<Vec<Participant>, StoreError> {
         let sids = sids.to_vec();
-        self.run(move |conn| {
+        self.read(move |conn| {
             let rows: Vec<ParticipantRow> = session_clients::table
                 .filter(session_clients::sid.eq_any(&sids))
                 .select(ParticipantRow::as_select())

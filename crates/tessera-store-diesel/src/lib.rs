@@ -23,6 +23,7 @@ mod testdb;
 pub mod testing;
 mod tokens;
 mod users;
+mod writer;
 
 pub use pool::{DatabaseUrl, StoreConfig};
 pub use repo::DieselStore;

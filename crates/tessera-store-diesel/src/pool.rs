@@ -150,10 +150,14 @@ impl StoreConfig {
 /// timeout as `lock_timeout` (a write waiting for another transaction's row lock gives up like
 /// SQLite's does) and as `statement_timeout` twice over (a stuck query cannot hold a pooled
 /// connection forever).
+///
+/// A reader's connections are read-only (SQLite `query_only`, PostgreSQL
+/// `default_transaction_read_only`): a write that strays onto one fails instead of queueing there.
 #[derive(Debug)]
 pub(crate) struct Manager {
     url: DatabaseUrl,
     busy_timeout_ms: u128,
+    read_only: bool,
 }
 
 impl ManageConnection for Manager {
@@ -173,9 +177,14 @@ impl ManageConnection for Manager {
                 })?;
                 let mut conn = SqliteConnection::establish(path)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
+                let read_only = if self.read_only {
+                    " PRAGMA query_only = ON;"
+                } else {
+                    ""
+                };
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {t}; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;{read_only}"
                 ))
                 .map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(AnyConnection::Sqlite(conn))
@@ -183,8 +192,13 @@ impl ManageConnection for Manager {
             DatabaseUrl::Postgres(url) => {
                 let mut conn =
                     PgConnection::establish(url).map_err(diesel::r2d2::Error::ConnectionError)?;
+                let read_only = if self.read_only {
+                    " SET default_transaction_read_only = on;"
+                } else {
+                    ""
+                };
                 conn.batch_execute(&format!(
-                    "SET lock_timeout = {t}; SET statement_timeout = {}; SET TIME ZONE 'UTC';",
+                    "SET lock_timeout = {t}; SET statement_timeout = {}; SET TIME ZONE 'UTC';{read_only}",
                     t * 2
                 ))
                 .map_err(diesel::r2d2::Error::QueryError)?;
@@ -204,9 +218,21 @@ impl ManageConnection for Manager {
 
 pub(crate) type DbPool = Pool<Manager>;
 
-/// Opens the pool (for SQLite creating the file and its directory when absent) and applies pending
-/// migrations.
-pub(crate) fn open(config: &StoreConfig) -> Result<DbPool, StoreError> {
+/// The two pools of a store: writers, and readers that never wait behind them.
+///
+/// A write may hold its connection for up to the busy timeout while it waits for SQLite's one
+/// writer or a PostgreSQL row lock. Were reads drawn from the same pool, a handful of blocked
+/// writers would leave a read (opaque introspection, a session, a user) queueing for a connection
+/// behind them; from their own pool they answer at once (SQLite WAL readers never wait for the
+/// writer; PostgreSQL reads take no row locks).
+pub(crate) struct Pools {
+    pub writers: DbPool,
+    pub readers: DbPool,
+}
+
+/// Opens the pools (for SQLite creating the file and its directory when absent) and applies
+/// pending migrations.
+pub(crate) fn open(config: &StoreConfig) -> Result<Pools, StoreError> {
     if let DatabaseUrl::Sqlite(path) = &config.url
         && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
     {
@@ -214,19 +240,27 @@ pub(crate) fn open(config: &StoreConfig) -> Result<DbPool, StoreError> {
             StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
         })?;
     }
-    let pool = Pool::builder()
-        .max_size(config.max_connections.max(1))
-        .connection_timeout(config.busy_timeout)
-        .build(Manager {
-            url: config.url.clone(),
-            busy_timeout_ms: config.busy_timeout.as_millis(),
-        })
-        .map_err(|e| {
-            StoreError::Unavailable(format!("cannot open {}: {e}", config.url.display()))
-        })?;
-    let mut conn = pool.get().map_err(|e| crate::error::from_pool(&e))?;
+    let build = |read_only: bool, min_idle: Option<u32>| {
+        Pool::builder()
+            .max_size(config.max_connections.max(1))
+            .min_idle(min_idle)
+            .connection_timeout(config.busy_timeout)
+            .build(Manager {
+                url: config.url.clone(),
+                busy_timeout_ms: config.busy_timeout.as_millis(),
+                read_only,
+            })
+            .map_err(|e| {
+                StoreError::Unavailable(format!("cannot open {}: {e}", config.url.display()))
+            })
+    };
+    let writers = build(false, None)?;
+    let mut conn = writers.get().map_err(|e| crate::error::from_pool(&e))?;
     migrate(&mut conn)?;
-    Ok(pool)
+    drop(conn);
+    // Readers open after the migrations, so that their first connection sees the tables.
+    let readers = build(true, Some(2))?;
+    Ok(Pools { writers, readers })
 }
 
 /// Applies the backend's pending migrations. On PostgreSQL several nodes may start at once: an

@@ -18,16 +18,20 @@ use crate::convert::{
 use crate::error::{from_diesel, from_pool};
 use crate::pool::{AnyConnection, DbPool, StoreConfig, each_backend, open};
 use crate::schema::{client_secrets, clients, server_secrets, signing_keys, store_versions};
+use crate::writer::Writer;
 
 pub(crate) type Conn = AnyConnection;
 
 /// The name of the pepper row in `server_secrets`.
 const PEPPER: &str = "client-secret-pepper";
 
-/// The store: one pool, every repository port.
+/// The store: its two pools (see [`crate::pool::Pools`]), every repository port.
 #[derive(Clone)]
 pub struct DieselStore {
     pool: DbPool,
+    readers: DbPool,
+    /// SQLite only: the one writer of this process (see [`crate::writer`]).
+    writer: Option<Arc<Writer>>,
     clock: Arc<dyn Clock>,
     sealer: Arc<dyn Sealer>,
 }
@@ -80,8 +84,18 @@ impl DieselStore {
         clock: Arc<dyn Clock>,
         sealer: Arc<dyn Sealer>,
     ) -> Result<Self, StoreError> {
+        let pools = open(config)?;
         let store = Self {
-            pool: open(config)?,
+            writer: if config.url.is_postgres() {
+                None
+            } else {
+                Some(Arc::new(Writer::start(
+                    pools.writers.clone(),
+                    config.busy_timeout,
+                )?))
+            },
+            pool: pools.writers,
+            readers: pools.readers,
             clock,
             sealer,
         };
@@ -114,7 +128,7 @@ impl DieselStore {
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.run(|conn| {
+        self.read(|conn| {
             diesel::sql_query("SELECT 1")
                 .execute(conn)
                 .map(|_| ())
@@ -123,13 +137,34 @@ impl DieselStore {
         .await
     }
 
-    /// Runs `f` with a pooled connection on tokio's blocking pool.
+    /// Runs `f`, which may write: on SQLite on the process's one writer thread
+    /// ([`crate::writer`]), on PostgreSQL with a writer's connection on tokio's blocking pool.
     pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        match &self.writer {
+            Some(writer) => writer.run(f).await,
+            None => Self::on(self.pool.clone(), f).await,
+        }
+    }
+
+    /// Runs the read-only `f` with a reader's connection on tokio's blocking pool: it never
+    /// waits for a connection behind writers blocked on a lock.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
+    {
+        Self::on(self.readers.clone(), f).await
+    }
+
+    async fn on<T, F>(pool: DbPool, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, StoreError> + Send + 'static,
+    {
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| from_pool(&e))?;
             f(&mut conn)
@@ -264,7 +299,7 @@ fn load_secrets(conn: &mut Conn, ids: &[String]) -> Result<Vec<SecretRow>, Store
 impl ClientRepository for DieselStore {
     async fn find(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         let id = id.to_string();
-        self.run(move |conn| {
+        self.read(move |conn| {
             let Some(row) = clients::table
                 .find(&id)
                 .select(ClientRow::as_select())
@@ -350,7 +385,7 @@ impl ClientRepository for DieselStore {
     }
 
     async fn list(&self) -> Result<Vec<Client>, StoreError> {
-        self.run(|conn| {
+        self.read(|conn| {
             let rows = clients::table
                 .order(clients::id)
                 .select(ClientRow::as_select())
@@ -373,7 +408,7 @@ impl ClientRepository for DieselStore {
     }
 
     async fn version(&self) -> Result<u64, StoreError> {
-        self.run(|conn| read_version(conn, "clients")).await
+        self.read(|conn| read_version(conn, "clients")).await
     }
 }
 
@@ -381,7 +416,7 @@ impl ClientRepository for DieselStore {
 impl KeyRepository for DieselStore {
     async fn live_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
         let sealer = Arc::clone(&self.sealer);
-        self.run(move |conn| {
+        self.read(move |conn| {
             signing_keys::table
                 .filter(signing_keys::state.ne(KeyState::Retired.as_str()))
                 .order((signing_keys::created_at, signing_keys::kid))
@@ -415,7 +450,7 @@ impl KeyRepository for DieselStore {
 
     async fn all_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
         let sealer = Arc::clone(&self.sealer);
-        self.run(move |conn| {
+        self.read(move |conn| {
             signing_keys::table
                 .order((signing_keys::created_at, signing_keys::kid))
                 .select(KeyRow::as_select())
@@ -449,7 +484,7 @@ impl KeyRepository for DieselStore {
     }
 
     async fn version(&self) -> Result<u64, StoreError> {
-        self.run(|conn| read_version(conn, "keys")).await
+        self.read(|conn| read_version(conn, "keys")).await
     }
 }
 

@@ -161,7 +161,7 @@ fn user(r: UserRow) -> Result<User, StoreError> {
 impl UserRepository for DieselStore {
     async fn find(&self, id: &UserId) -> Result<Option<User>, StoreError> {
         let id = id.to_string();
-        self.run(move |conn| {
+        self.read(move |conn| {
             users::table
                 .find(&id)
                 .select(UserRow::as_select())
@@ -176,7 +176,7 @@ impl UserRepository for DieselStore {
 
     async fn find_by_logon(&self, logon: &Logon) -> Result<Option<User>, StoreError> {
         let logon = logon.to_string();
-        self.run(move |conn| {
+        self.read(move |conn| {
             users::table
                 .filter(users::logon.eq(&logon))
                 .select(UserRow::as_select())
@@ -236,7 +236,7 @@ impl UserRepository for DieselStore {
     }
 
     async fn list(&self) -> Result<Vec<User>, StoreError> {
-        self.run(|conn| {
+        self.read(|conn| {
             users::table
                 .order(users::id)
                 .select(UserRow::as_select())
@@ -292,7 +292,7 @@ impl UserRepository for DieselStore {
 impl SignInThrottle for DieselStore {
     async fn failures(&self, address: &str, now: UnixTime) -> Result<u32, StoreError> {
         let address = address.to_owned();
-        self.run(move |conn| {
+        self.read(move |conn| {
             let count: Option<i32> = sign_in_failures::table
                 .find(&address)
                 .filter(sign_in_failures::window_ends.gt(now.as_secs()))

@@ -214,6 +214,7 @@ pub async fn refresh_tokens(store: &dyn tessera_domain::ports::RefreshTokenStore
     use tessera_domain::issued::{RotateOutcome, TokenHash};
     let t = |s: i64| UnixTime::from_secs(s);
     let h = TokenHash::of;
+    let svc = tessera_domain::ClientId::parse("svc").unwrap();
     assert_eq!(store.find(&h("t0")).await, Ok(None));
     store
         .create_family(&family("f1", "svc", 1000), &refresh("t0", "f1", 100))
@@ -231,25 +232,32 @@ pub async fn refresh_tokens(store: &dyn tessera_domain::ports::RefreshTokenStore
         (refresh("t0", "f1", 100), family("f1", "svc", 1000)),
         "round trip"
     );
+    let other = tessera_domain::ClientId::parse("other").unwrap();
+    assert_eq!(
+        store.rotate(&h("t0"), &other, &h("t1"), t(105), 5).await,
+        Ok(RotateOutcome::NotFound),
+        "another client's token is no token"
+    );
+    assert_eq!(
+        store.find(&h("t0")).await.unwrap().unwrap().0.rotated_at,
+        None,
+        "and stays as it was"
+    );
 
     // Rotation, then a retry within the grace window, then reuse after it.
     assert_eq!(
-        store
-            .rotate(&h("t0"), &refresh("t1", "f1", 110), t(110), 5)
-            .await,
-        Ok(RotateOutcome::Rotated)
+        store.rotate(&h("t0"), &svc, &h("t1"), t(110), 5).await,
+        Ok(RotateOutcome::Rotated(family("f1", "svc", 1000)))
     );
     let (t0, _) = store.find(&h("t0")).await.unwrap().unwrap();
     assert_eq!((t0.rotated_at, t0.successor), (Some(t(110)), Some(h("t1"))));
     assert_eq!(
-        store
-            .rotate(&h("t0"), &refresh("t1", "f1", 112), t(112), 5)
-            .await,
-        Ok(RotateOutcome::Replayed)
+        store.rotate(&h("t0"), &svc, &h("t1"), t(112), 5).await,
+        Ok(RotateOutcome::Replayed(family("f1", "svc", 1000)))
     );
     assert_eq!(
         store
-            .rotate(&h("t0"), &refresh("t1-other", "f1", 112), t(112), 5)
+            .rotate(&h("t0"), &svc, &h("t1-other"), t(112), 5)
             .await,
         Ok(RotateOutcome::Reused),
         "a different successor is not a retry"
@@ -260,9 +268,7 @@ pub async fn refresh_tokens(store: &dyn tessera_domain::ports::RefreshTokenStore
         "the family is revoked"
     );
     assert_eq!(
-        store
-            .rotate(&h("t1"), &refresh("t2", "f1", 113), t(113), 5)
-            .await,
+        store.rotate(&h("t1"), &svc, &h("t2"), t(113), 5).await,
         Ok(RotateOutcome::Dead)
     );
 
@@ -272,21 +278,15 @@ pub async fn refresh_tokens(store: &dyn tessera_domain::ports::RefreshTokenStore
         .await
         .unwrap();
     assert_eq!(
-        store
-            .rotate(&h("u0"), &refresh("u1", "f2", 100), t(100), 5)
-            .await,
-        Ok(RotateOutcome::Rotated)
+        store.rotate(&h("u0"), &svc, &h("u1"), t(100), 5).await,
+        Ok(RotateOutcome::Rotated(family("f2", "svc", 1000)))
     );
     assert_eq!(
-        store
-            .rotate(&h("u1"), &refresh("u2", "f2", 101), t(101), 5)
-            .await,
-        Ok(RotateOutcome::Rotated)
+        store.rotate(&h("u1"), &svc, &h("u2"), t(101), 5).await,
+        Ok(RotateOutcome::Rotated(family("f2", "svc", 1000)))
     );
     assert_eq!(
-        store
-            .rotate(&h("u0"), &refresh("u1", "f2", 102), t(102), 5)
-            .await,
+        store.rotate(&h("u0"), &svc, &h("u1"), t(102), 5).await,
         Ok(RotateOutcome::Reused)
     );
     store
@@ -294,15 +294,11 @@ pub async fn refresh_tokens(store: &dyn tessera_domain::ports::RefreshTokenStore
         .await
         .unwrap();
     assert_eq!(
-        store
-            .rotate(&h("v0"), &refresh("v1", "f3", 100), t(100), 5)
-            .await,
-        Ok(RotateOutcome::Rotated)
+        store.rotate(&h("v0"), &svc, &h("v1"), t(100), 5).await,
+        Ok(RotateOutcome::Rotated(family("f3", "svc", 1000)))
     );
     assert_eq!(
-        store
-            .rotate(&h("v0"), &refresh("v1", "f3", 106), t(106), 5)
-            .await,
+        store.rotate(&h("v0"), &svc, &h("v1"), t(106), 5).await,
         Ok(RotateOutcome::Reused)
     );
 
@@ -312,15 +308,11 @@ pub async fn refresh_tokens(store: &dyn tessera_domain::ports::RefreshTokenStore
         .await
         .unwrap();
     assert_eq!(
-        store
-            .rotate(&h("w0"), &refresh("w1", "f4", 200), t(200), 5)
-            .await,
+        store.rotate(&h("w0"), &svc, &h("w1"), t(200), 5).await,
         Ok(RotateOutcome::Dead)
     );
     assert_eq!(
-        store
-            .rotate(&h("nope"), &refresh("x", "f4", 1), t(1), 5)
-            .await,
+        store.rotate(&h("nope"), &svc, &h("x"), t(1), 5).await,
         Ok(RotateOutcome::NotFound)
     );
     store

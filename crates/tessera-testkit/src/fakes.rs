@@ -364,7 +364,8 @@ impl tessera_domain::ports::RefreshTokenStore for InMemoryTokens {
     async fn rotate(
         &self,
         presented: &tessera_domain::issued::TokenHash,
-        successor: &tessera_domain::issued::RefreshTokenRecord,
+        client: &ClientId,
+        successor: &tessera_domain::issued::TokenHash,
         now: UnixTime,
         grace_secs: u32,
     ) -> Result<tessera_domain::issued::RotateOutcome, StoreError> {
@@ -378,24 +379,33 @@ impl tessera_domain::ports::RefreshTokenStore for InMemoryTokens {
         let Some(family) = families.get_mut(&token.family_id) else {
             return Ok(RotateOutcome::NotFound);
         };
+        if family.client_id != *client {
+            return Ok(RotateOutcome::NotFound);
+        }
         if !family.is_live(now) {
             return Ok(RotateOutcome::Dead);
         }
         if token.rotated_at.is_none() {
             tokens[i].rotated_at = Some(now);
-            tokens[i].successor = Some(successor.hash);
-            tokens.push(successor.clone());
-            return Ok(RotateOutcome::Rotated);
+            tokens[i].successor = Some(*successor);
+            tokens.push(tessera_domain::issued::RefreshTokenRecord {
+                hash: *successor,
+                family_id: token.family_id.clone(),
+                issued_at: now,
+                rotated_at: None,
+                successor: None,
+            });
+            return Ok(RotateOutcome::Rotated(family.clone()));
         }
         let within = token
             .rotated_at
             .is_some_and(|at| now.as_secs() - at.as_secs() <= i64::from(grace_secs));
-        let unused = token.successor == Some(successor.hash)
+        let unused = token.successor == Some(*successor)
             && tokens
                 .iter()
-                .any(|t| t.hash == successor.hash && t.rotated_at.is_none());
+                .any(|t| t.hash == *successor && t.rotated_at.is_none());
         if within && unused {
-            return Ok(RotateOutcome::Replayed);
+            return Ok(RotateOutcome::Replayed(family.clone()));
         }
         family.revoked_at = Some(now);
         Ok(RotateOutcome::Reused)

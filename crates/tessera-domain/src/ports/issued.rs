@@ -43,13 +43,15 @@ pub trait RefreshTokenStore: Send + Sync {
         hash: &TokenHash,
     ) -> Result<Option<(RefreshTokenRecord, RefreshFamily)>, StoreError>;
 
-    /// Uses the token `presented`, atomically:
+    /// Uses the token `presented` of `client`, atomically, in one round trip where the backend
+    /// allows:
+    /// - no such token, or its family is another client's: `NotFound`, changing nothing;
     /// - if its family is revoked or expired at `now`: `Dead`;
-    /// - if it is current: marks it rotated into `successor`, stores `successor`: `Rotated`;
-    /// - if it was rotated into a token with `successor.hash` no more than `grace_secs` ago and
-    ///   that successor is still unused: `Replayed`, changing nothing;
-    /// - otherwise (reuse): revokes the family: `Reused`;
-    /// - no such token: `NotFound`.
+    /// - if it is current: marks it rotated into `successor`, stores `successor` (issued at
+    ///   `now`, in the same family): `Rotated`;
+    /// - if it was rotated into `successor` no more than `grace_secs` ago and that successor is
+    ///   still unused: `Replayed`, changing nothing;
+    /// - otherwise (reuse): revokes the family: `Reused`.
     ///
     /// Of any number of concurrent calls for one token, at most one MUST return `Rotated`.
     ///
@@ -61,7 +63,8 @@ pub trait RefreshTokenStore: Send + Sync {
     async fn rotate(
         &self,
         presented: &TokenHash,
-        successor: &RefreshTokenRecord,
+        client: &ClientId,
+        successor: &TokenHash,
         now: UnixTime,
         grace_secs: u32,
     ) -> Result<RotateOutcome, StoreError>;

@@ -252,18 +252,24 @@ async fn of_many_concurrent_rotations_of_one_token_exactly_one_rotates(db: TestD
     let tasks: Vec<_> = (0..100)
         .map(|_| {
             let s = s.clone();
-            let next = rec("t1");
+            let svc = tessera_testkit::fixtures::client_id("svc");
             tokio::spawn(async move {
-                s.rotate(&TokenHash::of("t0"), &next, UnixTime::from_secs(1), 5)
-                    .await
+                s.rotate(
+                    &TokenHash::of("t0"),
+                    &svc,
+                    &TokenHash::of("t1"),
+                    UnixTime::from_secs(1),
+                    5,
+                )
+                .await
             })
         })
         .collect();
     let mut rotated = 0;
     for t in tasks {
         match t.await.unwrap().unwrap() {
-            RotateOutcome::Rotated => rotated += 1,
-            RotateOutcome::Replayed => {}
+            RotateOutcome::Rotated(_) => rotated += 1,
+            RotateOutcome::Replayed(_) => {}
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -341,13 +347,14 @@ async fn on_postgres_a_write_waits_only_for_its_own_rows() {
     let free = s
         .rotate(
             &TokenHash::of("free-0"),
-            &record("free", "free-1"),
+            &tessera_testkit::fixtures::client_id("svc"),
+            &TokenHash::of("free-1"),
             UnixTime::from_secs(2),
             5,
         )
         .await
         .unwrap();
-    assert_eq!(free, RotateOutcome::Rotated);
+    assert!(matches!(free, RotateOutcome::Rotated(f) if f.id == "free"));
     s.append(&[AuditEvent::new(
         AuditKind::TokenIssued,
         UnixTime::from_secs(2),
@@ -366,7 +373,8 @@ async fn on_postgres_a_write_waits_only_for_its_own_rows() {
         tokio::spawn(async move {
             s.rotate(
                 &TokenHash::of("held-0"),
-                &record("held", "held-1"),
+                &tessera_testkit::fixtures::client_id("svc"),
+                &TokenHash::of("held-1"),
                 UnixTime::from_secs(2),
                 5,
             )

@@ -4,11 +4,14 @@
 use super::*;
 
 impl TokenService {
-    // Longer than most: one RFC 6749 §6 sequence (find, narrow, check the user, rotate, mint),
-    // each step a few lines; split, it would only pass its state around.
     /// RFC 6749 §6 with rotation: every use replaces the token; a reused token revokes its family,
     /// except for a retry of the immediate predecessor within the grace window, which gets the same
     /// successor back.
+    ///
+    /// The common refresh (no narrower scope asked for) is one store call: the rotation itself,
+    /// which checks the client and the family's life in the same atomic step and answers with the
+    /// family. A request for a narrower scope is judged against the family first, so a refused
+    /// one consumes nothing.
     pub(super) async fn refresh(
         &self,
         client: &Client,
@@ -19,84 +22,130 @@ impl TokenService {
     ) -> Result<Issued, TokenError> {
         let presented = ReferenceToken::recognise(REFRESH_PREFIX, raw).ok_or_else(invalid_grant)?;
         let hash = presented.hash();
-        let (_, family) = self
+        let requested = requested.filter(|s| !s.is_empty());
+        if let Some(req) = &requested {
+            let (_, family) = self
+                .ports
+                .refresh
+                .find(&hash)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(invalid_grant)?;
+            // Another client's token is indistinguishable from an unknown one, and changes nothing.
+            if family.client_id != *client.id() || !family.is_live(now) {
+                return Err(invalid_grant());
+            }
+            refresh_scope(Some(req), &family.scope, client.allowed_scopes())?;
+        }
+        let successor = presented.successor(&self.pepper);
+        let outcome = self
             .ports
             .refresh
-            .find(&hash)
+            .rotate(
+                &hash,
+                client.id(),
+                &successor.hash(),
+                now,
+                self.policy.refresh_grace_secs,
+            )
             .await
-            .map_err(store_error)?
-            .ok_or_else(invalid_grant)?;
-        // Another client's token is indistinguishable from an unknown one, and changes nothing.
-        if family.client_id != *client.id() || !family.is_live(now) {
-            return Err(invalid_grant());
-        }
-        let scope = match requested.filter(|s| !s.is_empty()) {
-            // RFC 6749 §6: never wider than originally granted, nor than the client may now have.
-            Some(req) if req.is_subset(&family.scope) && req.is_subset(client.allowed_scopes()) => {
-                req
+            .map_err(store_error)?;
+        let family = match outcome {
+            RotateOutcome::Rotated(family) | RotateOutcome::Replayed(family) => family,
+            RotateOutcome::Reused => {
+                tracing::warn!(client_id = %client.id(), "refresh token reuse: family revoked");
+                return Err(invalid_grant());
             }
-            Some(req) => {
-                let refused: Vec<&str> = req
-                    .difference(&family.scope)
-                    .chain(req.difference(client.allowed_scopes()))
-                    .map(|s| s.as_str())
-                    .collect();
-                return Err(TokenError::InvalidScope(format!(
-                    "beyond the originally granted scope: {}",
-                    refused.join(" ")
-                )));
-            }
-            None => ScopeSet::from_scopes(
-                family
-                    .scope
-                    .iter()
-                    .filter(|s| client.allowed_scopes().contains(s.as_str()))
-                    .cloned(),
-            ),
+            RotateOutcome::Dead | RotateOutcome::NotFound => return Err(invalid_grant()),
         };
-        // A user grant lives only as long as its user may sign in.
+        let scope = refresh_scope(requested.as_ref(), &family.scope, client.allowed_scopes())?;
+        // A user grant lives only as long as its user may sign in: the family ends with it.
         if let Some(user) = &family.user
             && self.active_user(&user.user_id).await?.is_none()
         {
+            self.ports
+                .refresh
+                .revoke_family(&family.id, now)
+                .await
+                .map_err(store_error)?;
             return Err(invalid_grant());
         }
-        let successor = presented.successor(&self.pepper);
-        let record = RefreshTokenRecord {
-            hash: successor.hash(),
-            family_id: family.id.clone(),
-            issued_at: now,
-            rotated_at: None,
-            successor: None,
-        };
-        match self
-            .ports
-            .refresh
-            .rotate(&hash, &record, now, self.policy.refresh_grace_secs)
-            .await
-            .map_err(store_error)?
-        {
-            RotateOutcome::Rotated | RotateOutcome::Replayed => {
-                let mut issued = self
-                    .access_for(
-                        client,
-                        Grantee {
-                            subject: family.subject.clone(),
-                            scope,
-                            user: family.user.clone(),
-                        },
-                        shape.clone(),
-                        None,
-                        now,
-                    )
-                    .await?;
-                issued.refresh_token = Some(successor);
-                Ok(issued)
-            }
-            RotateOutcome::Reused => {
-                tracing::warn!(family = %family.id, client_id = %client.id(), "refresh token reuse: family revoked");
-                Err(invalid_grant())
-            }
-            RotateOutcome::Dead | RotateOutcome::NotFound => Err(invalid_grant()),
+        let mut issued = self
+            .access_for(
+                client,
+                Grantee {
+                    subject: family.subject.clone(),
+                    scope,
+                    user: family.user.clone(),
+                },
+                shape,
+                None,
+                now,
+            )
+            .await?;
+        issued.refresh_token = Some(successor);
+        Ok(issued)
+    }
+}
+
+/// The scope of a refreshed access token (RFC 6749 §6): the one asked for, which may not be
+/// wider than originally `granted` nor than the client is now `allowed`; without one, what was
+/// granted and the client may still have.
+///
+/// # Errors
+/// `InvalidScope` naming what lies beyond.
+pub(super) fn refresh_scope(
+    requested: Option<&ScopeSet>,
+    granted: &ScopeSet,
+    allowed: &ScopeSet,
+) -> Result<ScopeSet, TokenError> {
+    match requested {
+        Some(req) if req.is_subset(granted) && req.is_subset(allowed) => Ok(req.clone()),
+        Some(req) => {
+            let refused: Vec<&str> = req
+                .difference(granted)
+                .chain(req.difference(allowed))
+                .map(|s| s.as_str())
+                .collect();
+            Err(TokenError::InvalidScope(format!(
+                "beyond the originally granted scope: {}",
+                refused.join(" ")
+            )))
         }
+        None => Ok(ScopeSet::from_scopes(
+            granted
+                .iter()
+                .filter(|s| allowed.contains(s.as_str()))
+                .cloned(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn set(s: &str) -> ScopeSet {
+        ScopeSet::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_refresh_narrows_never_widens() {
+        let (granted, allowed) = (set("a b c"), set("a b"));
+        assert_eq!(refresh_scope(None, &granted, &allowed), Ok(set("a b")));
+        assert_eq!(
+            refresh_scope(Some(&set("a")), &granted, &allowed),
+            Ok(set("a"))
+        );
+        assert!(matches!(
+            refresh_scope(Some(&set("c")), &granted, &allowed),
+            Err(TokenError::InvalidScope(m)) if m.ends_with(": c")
+        ));
+        assert!(matches!(
+            refresh_scope(Some(&set("a d")), &granted, &allowed),
+            Err(TokenError::InvalidScope(m)) if m.contains('d')
+        ));
     }
 }
