@@ -15,11 +15,17 @@ use tokio::sync::mpsc;
 const QUEUE: usize = 20_000;
 /// The most events written in one transaction.
 const BATCH: usize = 1_000;
+/// How long the writer lets events gather after the first of a batch arrives: a busy server then
+/// writes hundreds of events per transaction instead of a transaction per token (each one a
+/// commit, and on SQLite the one writer's turn); an event reaches the database this much later.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The server's audit log.
 pub struct BufferedAudit {
     tx: mpsc::Sender<AuditEvent>,
     dropped: AtomicU64,
+    /// Events accepted and not yet written (or given up on) by the writer.
+    pending: Arc<AtomicU64>,
     token_events: bool,
 }
 
@@ -30,12 +36,24 @@ impl BufferedAudit {
         token_events: bool,
     ) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
         let (tx, mut rx) = mpsc::channel::<AuditEvent>(QUEUE);
+        let pending = Arc::new(AtomicU64::new(0));
+        let written = Arc::clone(&pending);
         let writer = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
+                if batch.len() < BATCH {
+                    tokio::time::sleep(LINGER).await;
+                    while batch.len() < BATCH {
+                        match rx.try_recv() {
+                            Ok(event) => batch.push(event),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 if let Err(e) = store.append(&batch).await {
                     tracing::error!(error = %e, events = batch.len(), "writing audit events failed; they are lost");
                 }
+                written.fetch_sub(batch.len() as u64, Ordering::AcqRel);
                 batch.clear();
             }
         });
@@ -43,17 +61,18 @@ impl BufferedAudit {
             Arc::new(Self {
                 tx,
                 dropped: AtomicU64::new(0),
+                pending,
                 token_events,
             }),
             writer,
         )
     }
 
-    /// Waits (at most `limit`) until every queued event has been handed to the writer.
+    /// Waits (at most `limit`) until every accepted event has been written (or given up on).
     pub async fn drain(&self, limit: std::time::Duration) {
         let started = std::time::Instant::now();
-        while self.tx.capacity() < self.tx.max_capacity() && started.elapsed() < limit {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        while self.pending.load(Ordering::Acquire) > 0 && started.elapsed() < limit {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
 }
@@ -68,7 +87,10 @@ impl AuditLog for BufferedAudit {
         {
             return;
         }
+        // Counted before it is sent, so the writer never takes it off the count first.
+        self.pending.fetch_add(1, Ordering::AcqRel);
         if self.tx.try_send(event).is_err() {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if dropped.is_power_of_two() {
                 tracing::warn!(dropped, "the audit queue is full: events are being dropped");
@@ -121,4 +143,49 @@ pub async fn tail(settings: &crate::settings::Settings, lines: u32) -> anyhow::R
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use async_trait::async_trait;
+    use tessera_domain::{StoreError, UnixTime};
+
+    /// Remembers each append's batch size.
+    #[derive(Default)]
+    struct Batches(Mutex<Vec<usize>>);
+
+    #[async_trait]
+    impl AuditStore for Batches {
+        async fn append(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+            self.0.lock().unwrap().push(events.len());
+            Ok(())
+        }
+        async fn tail(&self, _: u32) -> Result<Vec<AuditEvent>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn purge(&self, _: UnixTime) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+    }
+
+    /// Events recorded together are written in one append, and `drain` returns only once they
+    /// are written (what a graceful stop relies on).
+    #[tokio::test]
+    async fn events_recorded_together_are_written_in_one_batch_before_drain_returns() {
+        let store = Arc::new(Batches::default());
+        let (audit, _writer) =
+            BufferedAudit::start(Arc::clone(&store) as Arc<dyn AuditStore>, true);
+        for n in 0..50 {
+            audit.record(AuditEvent::new(
+                AuditKind::TokenIssued,
+                UnixTime::from_secs(n),
+                "x",
+            ));
+        }
+        audit.drain(std::time::Duration::from_secs(5)).await;
+        assert_eq!(*store.0.lock().unwrap(), vec![50]);
+    }
 }

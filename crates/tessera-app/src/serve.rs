@@ -90,11 +90,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     if let Err(e) = denylist.refresh(clock.now()).await {
         tracing::warn!(error = %e, "loading the denylist failed; checks read the database until it loads");
     }
+    // One bound on slow hashing for the token endpoint and the sign-in page together.
+    let blocking = TokioBlocking::per_core()?;
     let ports = TokenPorts {
         clients: clients.clone(),
         signer: signer.clone(),
         random: Arc::new(AwsLcRandom),
-        blocking: Arc::new(TokioBlocking),
+        blocking: Arc::new(blocking.clone()),
         refresh: store.clone(),
         opaque: store.clone(),
         revoked: denylist.clone(),
@@ -108,7 +110,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let sign_in = SignIn::new(
         store.clone(),
         store.clone(),
-        Arc::new(TokioBlocking),
+        Arc::new(blocking),
         &AwsLcRandom,
         settings.users,
     )

@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -172,11 +172,49 @@ pub(crate) fn check_argon2id(what: &'static str, phc: &str) -> Result<(), ParseE
     Ok(())
 }
 
-/// Whether `bytes` match the argon2id PHC string `phc` (slow by design).
+/// The most memory a stored argon2id hash may ask for (64 MiB, in KiB): a hash is ours or an
+/// operator's import, but a crafted one must not make a check allocate without bound.
+const MAX_ARGON2_KIB: u32 = 64 * 1024;
+
+std::thread_local! {
+    /// The argon2 working memory of this thread, kept between checks. Allocated afresh for each
+    /// check (19 MiB), it ended up retained in whichever allocator arena served it, so memory
+    /// grew with every thread that had ever checked a password; kept here, a thread holds one
+    /// buffer for good and the process as many as the threads that check (see the app's
+    /// hashing threads).
+    static ARGON2_MEMORY: std::cell::RefCell<Vec<argon2::Block>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether `bytes` match the argon2id PHC string `phc` (slow by design; constant-time compare).
 pub(crate) fn argon2id_matches(phc: &str, bytes: &[u8]) -> bool {
-    PasswordHash::new(phc)
-        .map(|hash| argon2().verify_password(bytes, &hash).is_ok())
-        .unwrap_or(false)
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&hash) else {
+        return false;
+    };
+    let version = hash
+        .version
+        .map_or(Ok(Version::V0x13), Version::try_from)
+        .unwrap_or(Version::V0x13);
+    if hash.algorithm != argon2::ARGON2ID_IDENT || params.m_cost() > MAX_ARGON2_KIB {
+        return false;
+    }
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    let argon = Argon2::new(Algorithm::Argon2id, version, params.clone());
+    let hashed = ARGON2_MEMORY.with_borrow_mut(|memory| {
+        memory.resize(params.block_count(), argon2::Block::default());
+        argon.hash_password_into_with_memory(bytes, salt, &mut out, memory.as_mut_slice())
+    });
+    hashed.is_ok() && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
 }
 
 impl SecretVerifier {
@@ -290,6 +328,27 @@ mod tests {
             PlainSecret::generate([1; 32]),
             PlainSecret::generate([2; 32])
         );
+    }
+
+    /// The check reuses its thread's memory and agrees with the standard verifier; a hash asking
+    /// for more memory than any Tessera writes, or of another argon2 variant, never matches.
+    #[test]
+    fn argon2id_checks_match_the_standard_verifier_and_bound_memory() {
+        use argon2::PasswordVerifier as _;
+        let phc = argon2id_hash("t", b"correct horse", [5; 16]).unwrap();
+        let parsed = PasswordHash::new(&phc).unwrap();
+        assert!(argon2().verify_password(b"correct horse", &parsed).is_ok());
+        for _ in 0..2 {
+            assert!(argon2id_matches(&phc, b"correct horse"));
+            assert!(!argon2id_matches(&phc, b"correct horsf"));
+        }
+        let greedy = phc.replace("m=19456", "m=1048576");
+        assert_ne!(greedy, phc);
+        assert!(!argon2id_matches(&greedy, b"correct horse"));
+        assert!(!argon2id_matches(
+            &phc.replace("$argon2id$", "$argon2i$"),
+            b"correct horse"
+        ));
     }
 
     #[test]
