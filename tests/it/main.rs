@@ -27,6 +27,7 @@ mod oidc_conformance;
 mod oidc_logout;
 mod ops;
 mod refresh;
+mod resources;
 mod rp_node;
 mod secrets;
 mod tokens;

@@ -277,6 +277,10 @@ pub struct CreateArgs {
     /// APIs that document one, such as Screening Eagle). Needs --grant refresh_token.
     #[arg(long)]
     pub refresh_with_client_credentials: bool,
+    /// A resource (RFC 8707) it may ask tokens for with `resource`, an absolute URI (repeatable);
+    /// its tokens' `aud` is then the resources it asked for.
+    #[arg(long = "resource", value_name = "URI")]
+    pub resources: Vec<String>,
     /// Access-token format: jwt (verifiable offline) or opaque (validated by introspection).
     #[arg(long, default_value = "jwt", value_name = "FORMAT")]
     pub access_token_format: String,

@@ -42,6 +42,7 @@ fn client_json(c: &Client) -> Value {
         "backchannel_logout_uri": c.options().backchannel_logout_uri.as_ref().map(|u| u.as_str()),
         "id_token_signed_response_alg": c.options().id_token_alg.map(SigningAlgorithm::as_str),
         "refresh_with_client_credentials": c.options().refresh_with_client_credentials,
+        "resources": c.options().resources.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         "secret_kinds": c.secrets().iter().map(|s| if s.verifier.is_slow() { "argon2id" } else { "hmac-sha256" }).collect::<Vec<_>>(),
         "created_at": c.created_at().as_secs(),
     })
@@ -137,6 +138,10 @@ fn options(
             .map_err(e)?,
         id_token_alg,
         refresh_with_client_credentials: args.refresh_with_client_credentials,
+        resources: tessera_domain::resource::parse_resources(
+            args.resources.iter().map(String::as_str),
+        )
+        .map_err(e)?,
     })
 }
 

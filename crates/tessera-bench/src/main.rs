@@ -94,7 +94,9 @@ fn claims() -> anyhow::Result<AccessTokenClaims> {
     Ok(AccessTokenClaims {
         iss: Issuer::parse("http://127.0.0.1:8080").map_err(p)?,
         sub: "bench".into(),
-        aud: Audience::parse("http://127.0.0.1:8080").map_err(p)?,
+        aud: tessera_domain::resource::Audiences::one(
+            Audience::parse("http://127.0.0.1:8080").map_err(p)?,
+        ),
         exp: UnixTime::from_secs(1_900_000_000),
         iat: UnixTime::from_secs(1_899_996_400),
         jti: "AAAAAAAAAAAAAAAAAAAAAA".into(),

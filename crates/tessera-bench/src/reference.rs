@@ -19,6 +19,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use tessera_domain::keys::{KeyState, SigningKey};
 use tessera_domain::policy::Issuer;
 use tessera_domain::ports::RandomSource as _;
+use tessera_domain::resource::Audiences;
 use tessera_domain::secret::{PlainSecret, SecretPepper, SecretVerifier};
 use tessera_domain::token::AccessTokenClaims;
 use tessera_domain::{Audience, ClientId, Role, ScopeSet, SigningAlgorithm, UnixTime};
@@ -99,7 +100,7 @@ async fn token(
     let claims = AccessTokenClaims {
         iss: state.issuer.clone(),
         sub: id.clone(),
-        aud: state.audience.clone(),
+        aud: Audiences::one(state.audience.clone()),
         exp: UnixTime::from_secs(now + LIFETIME),
         iat: UnixTime::from_secs(now),
         jti: URL_SAFE_NO_PAD.encode(jti),

@@ -66,6 +66,10 @@ pub enum TokenError {
     /// The requested scope is invalid, unknown, or exceeds what the client may have.
     #[error("{0}")]
     InvalidScope(String),
+    /// A requested resource (RFC 8707 §2) is not one the client may have, or widens what the
+    /// grant was for.
+    #[error("{0}")]
+    InvalidTarget(String),
     /// The server failed; the cause has been logged.
     #[error("the server could not complete the request")]
     ServerError,
@@ -134,6 +138,7 @@ impl TokenError {
             Self::UnauthorizedClient => "unauthorized_client",
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
             Self::InvalidScope(_) => "invalid_scope",
+            Self::InvalidTarget(_) => "invalid_target",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::TooManyRequests(_) => "too_many_requests",
@@ -221,6 +226,7 @@ mod tests {
                 "unsupported_grant_type",
             ),
             (TokenError::InvalidScope(String::new()), "invalid_scope"),
+            (TokenError::InvalidTarget(String::new()), "invalid_target"),
             (TokenError::ServerError, "server_error"),
             (
                 TokenError::TemporarilyUnavailable,

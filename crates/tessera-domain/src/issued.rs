@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::client::{Audience, ClientId, Role};
+use crate::client::{ClientId, Role};
 use crate::error::ParseError;
 use crate::policy::Issuer;
 use crate::scope::ScopeSet;
@@ -136,7 +136,7 @@ pub struct OpaqueTokenRecord {
     /// `sub`.
     pub sub: String,
     /// `aud`.
-    pub aud: Audience,
+    pub aud: crate::resource::Audiences,
     /// `client_id`.
     pub client_id: ClientId,
     /// `scope`.
@@ -174,6 +174,9 @@ pub struct RefreshFamily {
     pub revoked_at: Option<UnixTime>,
     /// For a user grant (AuthMe remember-me): who, and how they signed in.
     pub user: Option<crate::token::UserClaims>,
+    /// The resources (RFC 8707) the grant was made for: a refresh may narrow them, never widen
+    /// them; none for the client's default audience.
+    pub resources: Vec<crate::resource::Resource>,
 }
 
 impl RefreshFamily {

@@ -28,6 +28,7 @@ pub mod logout;
 pub mod policy;
 pub mod ports;
 pub mod registration;
+pub mod resource;
 pub mod scope;
 pub mod secret;
 pub mod service;

@@ -60,6 +60,9 @@ pub struct ClientOptions {
     /// says a refresh token SHOULD NOT be included; an API that documents one (Screening Eagle)
     /// opts in per client.
     pub refresh_with_client_credentials: bool,
+    /// The resources (RFC 8707) it may ask tokens for with `resource`; a request for any other
+    /// is `invalid_target`.
+    pub resources: Vec<crate::resource::Resource>,
 }
 
 impl ClientOptions {

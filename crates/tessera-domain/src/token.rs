@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::client::{Audience, ClientId, Role};
+use crate::client::{ClientId, Role};
 use crate::policy::Issuer;
 use crate::scope::ScopeSet;
 use crate::time::UnixTime;
@@ -15,8 +15,9 @@ pub struct AccessTokenClaims {
     pub iss: Issuer,
     /// `sub`: the client itself for client_credentials (RFC 9068 §2.2).
     pub sub: String,
-    /// `aud`.
-    pub aud: Audience,
+    /// `aud`: the requested resources (RFC 8707 §2.2), else the client's audience; a string
+    /// when one, an array when several.
+    pub aud: crate::resource::Audiences,
     /// `exp`.
     pub exp: UnixTime,
     /// `iat`.
@@ -214,8 +215,8 @@ pub struct TokenInfo {
     pub scope: ScopeSet,
     /// `iss`.
     pub iss: Issuer,
-    /// `aud`, for access tokens.
-    pub aud: Option<Audience>,
+    /// `aud`, for access tokens (RFC 8707 §2.2: the resources it is for).
+    pub aud: Option<crate::resource::Audiences>,
     /// `jti`, for access tokens.
     pub jti: Option<String>,
     /// `iat`.

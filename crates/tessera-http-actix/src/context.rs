@@ -41,7 +41,8 @@ impl RequestContext {
         }
     }
 
-    /// What an admitted client asks to be issued, with this context's proven certificate.
+    /// What an admitted client asks to be issued, with this context's proven certificate and no
+    /// resource indicators (a dialect that reads `resource` sets them).
     #[must_use]
     pub fn issue_request(&self, grant: GrantRequest, profile: ApiProfile) -> IssueRequest {
         IssueRequest {
@@ -49,6 +50,7 @@ impl RequestContext {
             profile,
             certificate: self.certificate.clone(),
             gateway_token: None,
+            resources: Vec::new(),
         }
     }
 }

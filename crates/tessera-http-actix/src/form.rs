@@ -15,9 +15,15 @@ pub enum FormError {
     NotUtf8,
 }
 
-/// A parsed form: names to values, each name once. Empty values count as absent (RFC 6749 §3.2).
+/// A parsed form: names to values, each name once but for [`REPEATABLE`] ones. Empty values count
+/// as absent (RFC 6749 §3.2).
 #[derive(Debug, Default)]
 pub struct Form(Vec<(String, String)>);
+
+/// The parameters a request may repeat: `resource` (RFC 8707 §2: "may be used multiple times to
+/// indicate that the requested token is intended to be used at multiple resources"). RFC 6749
+/// §3.1 and §3.2 forbid repeating any other.
+pub const REPEATABLE: &[&str] = &["resource"];
 
 /// The most parameters a form may have; a token request needs a handful.
 const MAX_PARAMS: usize = 64;
@@ -39,7 +45,7 @@ impl Form {
             };
             let name = decode_component(name)?;
             let value = decode_component(value)?;
-            if params.iter().any(|(n, _)| *n == name) {
+            if !REPEATABLE.contains(&name.as_str()) && params.iter().any(|(n, _)| *n == name) {
                 return Err(FormError::Repeated(name));
             }
             if params.len() >= MAX_PARAMS {
@@ -53,6 +59,14 @@ impl Form {
     /// Every parameter, in order.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Every non-empty value of the repeatable parameter `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
     }
 
     /// The value of `name`, or `None` when absent or empty.

@@ -9,12 +9,44 @@ use tessera_domain::token::{AccessTokenClaims, IdTokenClaims, UserClaims};
 use tessera_domain::user::{Logon, UserId};
 use tessera_domain::{Audience, ClientId, Role, ScopeSet, UnixTime};
 
+/// `aud` (RFC 7519 §4.1.3): a string for one audience, an array for several (RFC 8707 §2.2).
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Aud<S> {
+    /// One audience.
+    One(S),
+    /// Several.
+    Many(Vec<S>),
+}
+
+impl<'a> Aud<&'a str> {
+    fn of(auds: &'a tessera_domain::resource::Audiences) -> Self {
+        match auds.as_slice() {
+            [one] => Self::One(one.as_str()),
+            many => Self::Many(many.iter().map(Audience::as_str).collect()),
+        }
+    }
+}
+
+impl Aud<String> {
+    fn into_domain(self) -> Option<tessera_domain::resource::Audiences> {
+        match self {
+            Self::One(a) => Audience::parse(&a)
+                .ok()
+                .map(tessera_domain::resource::Audiences::one),
+            Self::Many(all) => {
+                tessera_domain::resource::Audiences::parse_all(all.iter().map(String::as_str)).ok()
+            }
+        }
+    }
+}
+
 /// RFC 9068 §2.2 claims, borrowed from the domain's value.
 #[derive(Serialize)]
 pub(crate) struct JwtClaims<'a> {
     iss: &'a str,
     sub: &'a str,
-    aud: &'a str,
+    aud: Aud<&'a str>,
     exp: i64,
     iat: i64,
     jti: &'a str,
@@ -155,7 +187,7 @@ impl<'a> From<&'a AccessTokenClaims> for JwtClaims<'a> {
         Self {
             iss: c.iss.as_str(),
             sub: &c.sub,
-            aud: c.aud.as_str(),
+            aud: Aud::of(&c.aud),
             exp: c.exp.as_secs(),
             iat: c.iat.as_secs(),
             jti: &c.jti,
@@ -189,7 +221,7 @@ impl<'a> From<&'a AccessTokenClaims> for JwtClaims<'a> {
 pub(crate) struct OwnedClaims {
     iss: String,
     sub: String,
-    aud: String,
+    aud: Aud<String>,
     exp: i64,
     iat: i64,
     jti: String,
@@ -220,7 +252,7 @@ impl OwnedClaims {
         Some(AccessTokenClaims {
             iss: Issuer::parse(&self.iss).ok()?,
             sub: self.sub,
-            aud: Audience::parse(&self.aud).ok()?,
+            aud: self.aud.into_domain()?,
             exp: UnixTime::from_secs(self.exp),
             iat: UnixTime::from_secs(self.iat),
             jti: self.jti,

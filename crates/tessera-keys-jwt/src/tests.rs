@@ -32,7 +32,9 @@ fn claims(scope: &str, roles: &[&str]) -> AccessTokenClaims {
     AccessTokenClaims {
         iss: Issuer::parse("https://id.example").unwrap_or_else(|e| panic!("{e}")),
         sub: "svc".into(),
-        aud: Audience::parse("https://api.example").unwrap_or_else(|e| panic!("{e}")),
+        aud: tessera_domain::resource::Audiences::one(
+            Audience::parse("https://api.example").unwrap_or_else(|e| panic!("{e}")),
+        ),
         exp: UnixTime::from_secs(now + 300),
         iat: UnixTime::from_secs(now),
         jti: "j1".into(),
@@ -114,6 +116,28 @@ fn empty_scope_and_roles_are_left_out_of_the_token() {
     let got = verify(&ring, token.expose());
     assert!(got.get("scope").is_none());
     assert!(got.get("roles").is_none());
+}
+
+/// A token for several resources (RFC 8707) carries `aud` as an array, which a resource server's
+/// library checks against its own identifier, and reads back whole; one audience stays a string.
+#[test]
+fn several_audiences_are_an_array_and_read_back_whole() {
+    let ring = JwtKeyRing::new();
+    ring.install(&[key(SigningAlgorithm::Es256, KeyState::Active, 1)])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut c = claims("a", &[]);
+    c.aud = tessera_domain::resource::Audiences::parse_all(["https://api.example", "urn:ledger"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let token = ring
+        .sign(SigningAlgorithm::Es256, &c)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let got = verify(&ring, token.expose());
+    assert_eq!(got["aud"], json!(["https://api.example", "urn:ledger"]));
+    assert_eq!(ring.verify(token.expose()), Ok(c));
+    let one = ring
+        .sign(SigningAlgorithm::Es256, &claims("a", &[]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(verify(&ring, one.expose())["aud"], "https://api.example");
 }
 
 #[test]

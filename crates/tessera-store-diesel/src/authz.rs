@@ -37,6 +37,7 @@ struct CodeRow {
     issued_jti: Option<String>,
     issued_expires_at: Option<i64>,
     sid: Option<String>,
+    resources: String,
 }
 
 fn code_row(c: &CodeRecord) -> CodeRow {
@@ -56,6 +57,7 @@ fn code_row(c: &CodeRecord) -> CodeRow {
         issued_jti: c.issued.as_ref().map(|i| i.jti.clone()),
         issued_expires_at: c.issued.as_ref().map(|i| i.expires_at.as_secs()),
         sid: c.sid.clone(),
+        resources: crate::convert::join(&c.resources),
     }
 }
 
@@ -92,6 +94,8 @@ fn code_record(r: CodeRow) -> Result<CodeRecord, StoreError> {
         expires_at: UnixTime::from_secs(r.expires_at),
         issued,
         sid: r.sid,
+        resources: crate::convert::words(&r.resources, tessera_domain::resource::Resource::parse)
+            .map_err(c)?,
     })
 }
 

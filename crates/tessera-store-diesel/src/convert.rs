@@ -40,6 +40,7 @@ pub(crate) struct ClientRow {
     pub backchannel_logout_uri: Option<String>,
     pub id_token_alg: Option<String>,
     pub refresh_with_client_credentials: bool,
+    pub resources: String,
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug)]
@@ -68,7 +69,7 @@ pub(crate) struct KeyRow {
 const HMAC: &str = "hmac-sha256";
 const ARGON2ID: &str = "argon2id";
 
-fn join<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+pub(crate) fn join<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
     items
         .into_iter()
         .map(|i| i.to_string())
@@ -109,6 +110,7 @@ pub(crate) fn client_rows(client: &Client, now: UnixTime) -> (ClientRow, Vec<Sec
             .map(ToString::to_string),
         id_token_alg: client.options().id_token_alg.map(|a| a.as_str().to_owned()),
         refresh_with_client_credentials: client.options().refresh_with_client_credentials,
+        resources: join(&client.options().resources),
     };
     let secrets = client
         .secrets()
@@ -159,7 +161,10 @@ fn parse_verifier(row: &SecretRow) -> Result<SecretVerifier, StoreError> {
     }
 }
 
-fn words<T>(s: &str, parse: impl Fn(&str) -> Result<T, ParseError>) -> Result<Vec<T>, ParseError> {
+pub(crate) fn words<T>(
+    s: &str,
+    parse: impl Fn(&str) -> Result<T, ParseError>,
+) -> Result<Vec<T>, ParseError> {
     s.split(' ').filter(|w| !w.is_empty()).map(parse).collect()
 }
 
@@ -248,6 +253,8 @@ pub(crate) fn client_from_rows(
                 .transpose()
                 .map_err(&c)?,
             refresh_with_client_credentials: row.refresh_with_client_credentials,
+            resources: words(&row.resources, tessera_domain::resource::Resource::parse)
+                .map_err(&c)?,
         },
         enabled: row.enabled,
         created_at: UnixTime::from_secs(row.created_at),

@@ -24,6 +24,7 @@ diesel::table! {
         backchannel_logout_uri -> Nullable<Text>,
         id_token_alg -> Nullable<Text>,
         refresh_with_client_credentials -> Bool,
+        resources -> Text,
     }
 }
 
@@ -41,6 +42,7 @@ diesel::table! {
         logon -> Nullable<Text>,
         device_id -> Nullable<Text>,
         default_client_id -> Nullable<Text>,
+        resources -> Text,
     }
 }
 
@@ -188,6 +190,7 @@ diesel::table! {
         issued_jti -> Nullable<Text>,
         issued_expires_at -> Nullable<BigInt>,
         sid -> Nullable<Text>,
+        resources -> Text,
     }
 }
 

@@ -11,7 +11,7 @@ use tessera_domain::policy::Issuer;
 use tessera_domain::ports::{OpaqueTokenStore, ParamStore, RefreshTokenStore, RevocationList};
 use tessera_domain::token::UserClaims;
 use tessera_domain::user::{Logon, UserId};
-use tessera_domain::{Audience, ClientId, ParseError, Role, ScopeSet, StoreError, UnixTime};
+use tessera_domain::{ClientId, ParseError, Role, ScopeSet, StoreError, UnixTime};
 
 use crate::error::from_diesel;
 use crate::pool::AnyConnection;
@@ -33,6 +33,7 @@ struct FamilyRow {
     logon: Option<String>,
     device_id: Option<String>,
     default_client_id: Option<String>,
+    resources: String,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -93,6 +94,7 @@ fn family_row(f: &RefreshFamily) -> FamilyRow {
             .map(ToString::to_string),
         device_id: f.user.as_ref().and_then(|u| u.device_id.clone()),
         default_client_id: f.user.as_ref().and_then(|u| u.default_client_id.clone()),
+        resources: crate::convert::join(&f.resources),
     }
 }
 
@@ -121,6 +123,8 @@ fn family_from(r: FamilyRow) -> Result<RefreshFamily, StoreError> {
             }),
             _ => None,
         },
+        resources: crate::convert::words(&r.resources, tessera_domain::resource::Resource::parse)
+            .map_err(&c)?,
     })
 }
 
@@ -463,7 +467,11 @@ fn opaque_from(r: OpaqueRow) -> Result<OpaqueTokenRecord, StoreError> {
         hash: TokenHash::parse(&r.hash).map_err(&c)?,
         iss: Issuer::parse(&r.iss).map_err(&c)?,
         sub: r.sub,
-        aud: Audience::parse(&r.aud).map_err(&c)?,
+        // Several audiences (RFC 8707) are stored space-separated.
+        aud: tessera_domain::resource::Audiences::parse_all(
+            r.aud.split(' ').filter(|a| !a.is_empty()),
+        )
+        .map_err(&c)?,
         client_id: ClientId::parse(&r.client_id).map_err(&c)?,
         scope: ScopeSet::parse(&r.scope).map_err(&c)?,
         roles: r

@@ -195,6 +195,14 @@ fn family(id: &str, client: &str, expires_at: i64) -> tessera_domain::issued::Re
             device_id: Some("604b856442b4441b91c99fe4".into()),
             default_client_id: None,
         }),
+        // Two resources on one family, none on the others: both round-trip.
+        resources: if id == "f1" {
+            ["https://api.example/", "urn:example:ledger"]
+                .map(|r| tessera_domain::resource::Resource::parse(r).unwrap())
+                .to_vec()
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -336,7 +344,11 @@ fn opaque(token: &str, client: &str, exp: i64) -> tessera_domain::issued::Opaque
         hash: tessera_domain::issued::TokenHash::of(token),
         iss: tessera_domain::policy::Issuer::parse("https://id.example").unwrap(),
         sub: client.to_owned(),
-        aud: tessera_domain::Audience::parse("https://api.example").unwrap(),
+        aud: tessera_domain::resource::Audiences::parse_all([
+            "https://api.example",
+            "https://other.example",
+        ])
+        .unwrap(),
         client_id: client_id(client),
         scope: ScopeSet::parse("a").unwrap(),
         roles: vec![Role::parse("ROLE_X").unwrap()],
@@ -618,6 +630,7 @@ fn code(name: &str, expires: i64) -> tessera_domain::authorize::CodeRecord {
         expires_at: tessera_domain::UnixTime::from_secs(expires),
         issued: None,
         sid: Some("sid-of-the-session".into()),
+        resources: vec![tessera_domain::resource::Resource::parse("https://api.example/").unwrap()],
     }
 }
 

@@ -124,6 +124,7 @@ fn request(id: &str, grant: GrantRequest) -> TokenRequest {
         certificate: None,
         source: None,
         gateway_token: None,
+        resources: Vec::new(),
     }
 }
 
@@ -269,6 +270,7 @@ async fn code(w: &World, client: &str, raw: [u8; 32]) -> String {
             expires_at: at(60),
             issued: None,
             sid: Some("sid-1".into()),
+            resources: Vec::new(),
         })
         .await
         .unwrap();
@@ -536,5 +538,99 @@ async fn introspection_shows_own_tokens_privileged_callers_all_and_revoked_ones_
     assert_eq!(
         w.tokens.introspect(stranger, None, "", at(7)).await,
         Err(TokenError::InvalidClient)
+    );
+}
+
+/// The `aud` an opaque token reports at introspection.
+async fn audience_of(w: &World, caller: &str, token: &str, when: i64) -> Vec<String> {
+    match w
+        .tokens
+        .introspect(basic(caller), None, token, at(when))
+        .await
+        .unwrap()
+    {
+        Introspection::Active(info) => info
+            .aud
+            .expect("an access token has an audience")
+            .as_slice()
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect(),
+        Introspection::Inactive => Vec::new(),
+    }
+}
+
+/// RFC 8707: a token is for the resources asked for, each of them the client's; without a
+/// request, for the client's audience; a refresh narrows what was granted and never widens it;
+/// anything else is `invalid_target`, and a refused refresh consumes nothing.
+#[tokio::test]
+async fn resource_indicators_set_the_audience_and_a_refresh_only_narrows() {
+    use tessera_domain::resource::Resource;
+    let r = |s: &str| Resource::parse(s).unwrap();
+    let mut spec = client_spec("app");
+    spec.grant_types = [GrantType::ClientCredentials, GrantType::RefreshToken].into();
+    spec.access_token_format = AccessTokenFormat::Opaque;
+    spec.options.refresh_with_client_credentials = true;
+    spec.options.resources = vec![r("https://a.example/"), r("https://b.example/")];
+    let w = world(&[Client::new(spec).unwrap()]).await;
+    let asking = |resources: &[&str]| {
+        let mut req = request("app", GrantRequest::ClientCredentials { scope: None });
+        req.resources = resources.iter().map(|s| r(s)).collect();
+        req
+    };
+
+    let plain = issue(
+        &w,
+        "app",
+        GrantRequest::ClientCredentials { scope: None },
+        0,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        audience_of(&w, "app", plain.access_token.expose(), 1).await,
+        ["https://api.example"],
+        "no resource asked for: the default audience"
+    );
+    let both = w
+        .tokens
+        .issue(asking(&["https://a.example/", "https://b.example/"]), at(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        audience_of(&w, "app", both.access_token.expose(), 1).await,
+        ["https://a.example/", "https://b.example/"]
+    );
+    assert!(matches!(
+        w.tokens.issue(asking(&["https://c.example/"]), at(0)).await,
+        Err(TokenError::InvalidTarget(m)) if m.contains("https://c.example/")
+    ));
+
+    // The refresh token of the two-resource grant narrows to one, and cannot widen back.
+    let mut narrow = request("app", refresh(&refresh_token(&both)));
+    narrow.resources = vec![r("https://b.example/")];
+    let narrowed = w.tokens.issue(narrow, at(2)).await.unwrap();
+    assert_eq!(
+        audience_of(&w, "app", narrowed.access_token.expose(), 3).await,
+        ["https://b.example/"]
+    );
+    let one = w
+        .tokens
+        .issue(asking(&["https://a.example/"]), at(4))
+        .await
+        .unwrap();
+    let mut widen = request("app", refresh(&refresh_token(&one)));
+    widen.resources = vec![r("https://b.example/")];
+    assert!(matches!(
+        w.tokens.issue(widen, at(5)).await,
+        Err(TokenError::InvalidTarget(_))
+    ));
+    // The refused refresh consumed nothing: the same token still refreshes, to its grant.
+    let again = issue(&w, "app", refresh(&refresh_token(&one)), 6)
+        .await
+        .unwrap();
+    assert_eq!(
+        audience_of(&w, "app", again.access_token.expose(), 7).await,
+        ["https://a.example/"]
     );
 }

@@ -246,6 +246,9 @@ pub struct CodeRecord {
     pub issued: Option<CodeIssue>,
     /// The `sid` of the browser session it came from, for the ID token.
     pub sid: Option<String>,
+    /// The resources (RFC 8707 §2.1) the authorization request asked for: the grant is for
+    /// them, and the code exchange may narrow them.
+    pub resources: Vec<crate::resource::Resource>,
 }
 
 /// The outcome of redeeming a code.

@@ -42,6 +42,8 @@ pub struct AuthorizationRequest {
     pub hint_sub: Option<String>,
     /// Whether `scope` has `openid` (an OpenID Connect request).
     pub openid: bool,
+    /// The resources the grant is for (RFC 8707 §2.1): each one the client may have.
+    pub resources: Vec<crate::resource::Resource>,
 }
 
 /// Why an authorization request is refused.
@@ -66,7 +68,7 @@ pub enum AuthorizeError {
 }
 
 /// The parameters of an authorization request.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct AuthorizeParams<'a> {
     /// `response_type`.
     pub response_type: Option<&'a str>,
@@ -98,6 +100,8 @@ pub struct AuthorizeParams<'a> {
     pub request: Option<&'a str>,
     /// `request_uri` (Core §6.2).
     pub request_uri: Option<&'a str>,
+    /// Every `resource` (RFC 8707 §2.1), as sent.
+    pub resources: Vec<&'a str>,
 }
 
 impl AuthorizeParams<'_> {
@@ -300,6 +304,13 @@ impl AuthorizationRequest {
                 .fold(scope, |scope, s| scope.without(s))
         };
         let max_age = parse_max_age(params.max_age).map_err(|e| invalid(e.to_string()))?;
+        // RFC 8707 §2: an unparsable or unacceptable resource is `invalid_target`.
+        let resources = crate::resource::parse_resources(params.resources.iter().copied())
+            .map_err(|e| refuse("invalid_target", e.to_string()))
+            .and_then(|requested| {
+                crate::resource::resources_for(&requested, &client.options().resources, None)
+                    .map_err(|e| refuse("invalid_target", e.to_string()))
+            })?;
         Ok(Self {
             client_id: client.id().clone(),
             redirect_uri,
@@ -318,6 +329,7 @@ impl AuthorizationRequest {
                 .map(str::to_owned),
             hint_sub: None,
             openid,
+            resources,
         })
     }
 

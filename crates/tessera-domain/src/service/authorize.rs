@@ -387,6 +387,7 @@ impl AuthorizeService {
             expires_at: now.plus_secs(i64::from(self.policy.code_ttl_secs)),
             issued: None,
             sid: Some(session.sid.clone()),
+            resources: request.resources.clone(),
         };
         self.ports.codes.insert(&record).await?;
         self.ports

@@ -194,6 +194,7 @@ async fn client_credentials_builds_rfc_9068_claims_from_policy_and_client() {
         .issue(
             TokenRequest {
                 gateway_token: None,
+                resources: Vec::new(),
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -212,7 +213,7 @@ async fn client_credentials_builds_rfc_9068_claims_from_policy_and_client() {
     assert_eq!(claims.iss.as_str(), "https://id.example");
     assert_eq!(claims.sub, "svc");
     assert_eq!(claims.client_id.as_str(), "svc");
-    assert_eq!(claims.aud.as_str(), "https://api.example");
+    assert_eq!(claims.aud.first().as_str(), "https://api.example");
     assert_eq!((claims.iat, claims.exp), (NOW, NOW.plus_secs(900)));
     assert_eq!(
         claims.roles.iter().map(Role::as_str).collect::<Vec<_>>(),
@@ -237,6 +238,7 @@ async fn the_clients_own_lifetime_algorithm_and_audience_win_and_jti_is_fresh() 
         svc.issue(
             TokenRequest {
                 gateway_token: None,
+                resources: Vec::new(),
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -251,7 +253,7 @@ async fn the_clients_own_lifetime_algorithm_and_audience_win_and_jti_is_fresh() 
     let seen = seen.lock().unwrap();
     let (alg, claims) = &seen[0];
     assert_eq!(*alg, SigningAlgorithm::EdDsa);
-    assert_eq!(claims.aud.as_str(), "urn:billing");
+    assert_eq!(claims.aud.first().as_str(), "urn:billing");
     assert_eq!(claims.exp, NOW.plus_secs(60));
     assert_eq!(claims.scope.to_string(), "write");
     assert_ne!(seen[0].1.jti, seen[1].1.jti);
@@ -288,6 +290,7 @@ async fn every_authentication_failure_is_invalid_client_and_signs_nothing() {
             .issue(
                 TokenRequest {
                     gateway_token: None,
+                    resources: Vec::new(),
                     certificate: None,
                     source: None,
                     profile: ApiProfile::default(),
@@ -325,6 +328,7 @@ async fn grant_and_scope_policy_errors() {
         .issue(
             TokenRequest {
                 gateway_token: None,
+                resources: Vec::new(),
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -339,6 +343,7 @@ async fn grant_and_scope_policy_errors() {
         .issue(
             TokenRequest {
                 gateway_token: None,
+                resources: Vec::new(),
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -415,6 +420,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
         svc.issue(
             TokenRequest {
                 gateway_token: None,
+                resources: Vec::new(),
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -432,6 +438,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
         svc.issue(
             TokenRequest {
                 gateway_token: None,
+                resources: Vec::new(),
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -447,6 +454,7 @@ async fn imported_secrets_are_checked_off_the_request_thread_and_generated_ones_
         svc.issue(
             TokenRequest {
                 gateway_token: None,
+                resources: Vec::new(),
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -480,6 +488,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
         .issue(
             TokenRequest {
                 gateway_token: None,
+                resources: Vec::new(),
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -504,6 +513,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
         .issue(
             TokenRequest {
                 gateway_token: None,
+                resources: Vec::new(),
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -528,6 +538,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
         .issue(
             TokenRequest {
                 gateway_token: None,
+                resources: Vec::new(),
                 certificate: None,
                 source: None,
                 profile: ApiProfile::default(),
@@ -867,6 +878,7 @@ async fn a_rotated_secret_works_once_the_cache_follows_and_the_old_one_until_the
     async fn ask(svc: &TokenService, s: &PlainSecret, at: UnixTime) -> Result<(), TokenError> {
         let req = TokenRequest {
             gateway_token: None,
+            resources: Vec::new(),
             certificate: None,
             source: None,
             profile: ApiProfile::default(),
@@ -947,6 +959,7 @@ async fn the_api_default_lifetime_applies_only_when_the_client_has_none() {
         async move {
             let req = TokenRequest {
                 gateway_token: None,
+                resources: Vec::new(),
                 certificate: None,
                 source: None,
                 auth: basic(id, &secret(id)),
@@ -1132,6 +1145,7 @@ async fn rates_and_failed_authentications_are_limited_before_secrets_are_checked
     use crate::ports::{MockRateLimiter, RateKind};
     let request = |secret: &PlainSecret| TokenRequest {
         gateway_token: None,
+        resources: Vec::new(),
         certificate: None,
         source: Some("203.0.113.9".into()),
         profile: ApiProfile::default(),
@@ -1284,6 +1298,7 @@ async fn client_credentials_starts_a_refresh_family_only_for_a_client_that_opted
     let tokens = service_with_refresh(repo, refresh);
     let issue = |id: &'static str| TokenRequest {
         gateway_token: None,
+        resources: Vec::new(),
         auth: basic(id, &secret(id)),
         grant: cc(None),
         profile: ApiProfile::default(),
@@ -1327,6 +1342,7 @@ async fn another_clients_refresh_token_is_refused_and_its_family_stays() {
                 expires_at: NOW.plus_secs(3_600),
                 revoked_at: None,
                 user: None,
+                resources: Vec::new(),
             },
         )))
     });

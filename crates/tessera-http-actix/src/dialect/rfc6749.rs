@@ -64,6 +64,10 @@ pub(crate) struct TokenForm {
     client_id: Option<String>,
     /// `client_secret_post`.
     client_secret: Option<String>,
+    /// A resource the token is for (RFC 8707 §2): an absolute URI without a fragment, one of the
+    /// client's resources; repeatable. The token's `aud` is the resources asked for; a refresh
+    /// or a code exchange may narrow those of its grant, never widen them.
+    resource: Option<Vec<String>>,
 }
 
 /// A grant and the parameters it requires, by `grant_type`.
@@ -230,7 +234,9 @@ impl TokenDialect for Rfc6749 {
             )),
         )
         .map_err(|e| Self::from_token_error(&e))?;
-        Ok(ctx.issue_request(grant, ApiProfile::default()))
+        ctx.issue_request(grant, ApiProfile::default())
+            .with_resources(form.get_all("resource"))
+            .map_err(|e| Self::from_token_error(&e))
     }
 
     /// RFC 6749 §5.1.
@@ -243,6 +249,25 @@ impl TokenDialect for Rfc6749 {
             refresh_token: issued.refresh_token.as_ref().map(|t| t.expose()),
             id_token: issued.id_token.as_ref().map(|t| t.expose()),
         }))
+    }
+}
+
+/// `aud` of an introspection answer (RFC 7662 §2.2, RFC 7519 §4.1.3).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AudienceValue<'a> {
+    /// One audience.
+    One(&'a str),
+    /// Several (a token for several resources, RFC 8707).
+    Many(Vec<&'a str>),
+}
+
+impl<'a> AudienceValue<'a> {
+    fn of(auds: &'a tessera_domain::resource::Audiences) -> Self {
+        match auds.as_slice() {
+            [one] => Self::One(one.as_str()),
+            many => Self::Many(many.iter().map(|a| a.as_str()).collect()),
+        }
     }
 }
 
@@ -336,9 +361,10 @@ pub(crate) struct IntrospectionBody<'a> {
     /// `Bearer`, or `refresh_token` for a refresh token (active tokens only).
     #[schema(required = false)]
     token_type: &'a str,
-    /// The audience, when the token has one.
+    /// The audience, when the token has one: the resources it is for (RFC 8707 §2.2), a string
+    /// for one and an array for several.
     #[serde(skip_serializing_if = "Option::is_none")]
-    aud: Option<&'a str>,
+    aud: Option<AudienceValue<'a>>,
     /// The token's id, for JWTs.
     #[serde(skip_serializing_if = "Option::is_none")]
     jti: Option<&'a str>,
@@ -383,7 +409,7 @@ pub async fn introspect(ctx: RequestContext, payload: Payload) -> HttpResponse {
                 iat: info.iat.as_secs(),
                 iss: info.iss.as_str(),
                 token_type: info.token_type.as_str(),
-                aud: info.aud.as_ref().map(|a| a.as_str()),
+                aud: info.aud.as_ref().map(AudienceValue::of),
                 jti: info.jti.as_deref(),
                 cnf: info
                     .cnf
@@ -448,7 +474,8 @@ pub fn status_of(e: &TokenError) -> StatusCode {
         | TokenError::InvalidGrant(_)
         | TokenError::UnauthorizedClient
         | TokenError::UnsupportedGrantType(_)
-        | TokenError::InvalidScope(_) => StatusCode::BAD_REQUEST,
+        | TokenError::InvalidScope(_)
+        | TokenError::InvalidTarget(_) => StatusCode::BAD_REQUEST,
         TokenError::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         TokenError::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         TokenError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,

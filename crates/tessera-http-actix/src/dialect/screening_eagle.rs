@@ -55,7 +55,8 @@ impl Dialect for ScreeningEagle {
             TokenError::InvalidRequest(_)
             | TokenError::InvalidGrant(_)
             | TokenError::UnsupportedGrantType(_)
-            | TokenError::InvalidScope(_) => (StatusCode::BAD_REQUEST, e.to_string()),
+            | TokenError::InvalidScope(_)
+            | TokenError::InvalidTarget(_) => (StatusCode::BAD_REQUEST, e.to_string()),
             TokenError::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
             TokenError::TemporarilyUnavailable => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
             TokenError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),

@@ -77,6 +77,7 @@ impl Dialect for SerproId {
             | TokenError::UnsupportedGrantType(_)
             | TokenError::InvalidGrant(_) => valor_invalido("grant_type"),
             TokenError::InvalidScope(_) => valor_invalido("scope"),
+            TokenError::InvalidTarget(_) => valor_invalido("resource"),
             TokenError::InvalidRequest(_) => valor_invalido("da requisição"),
             TokenError::ServerError => falha(StatusCode::INTERNAL_SERVER_ERROR),
             // The seed's one failure row, as 503 with `Retry-After` when retrying will help.

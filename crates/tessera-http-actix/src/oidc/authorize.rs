@@ -43,6 +43,7 @@ fn params(form: &Form) -> AuthorizeParams<'_> {
         login_hint: form.get("login_hint"),
         request: form.get("request"),
         request_uri: form.get("request_uri"),
+        resources: form.get_all("resource").collect(),
     }
 }
 
@@ -61,7 +62,7 @@ fn fields(req: &HttpRequest, state: &HttpState, form: &Form) -> (String, Vec<Str
     let (csrf, new_cookie) = csrf_token(req, state);
     let carried = CARRIED
         .iter()
-        .filter_map(|name| form.get(name).map(|v| (*name, v)));
+        .flat_map(|name| form.get_all(name).map(move |v| (*name, v)));
     (
         pages::carried_fields(carried, &csrf),
         new_cookie.into_iter().collect(),

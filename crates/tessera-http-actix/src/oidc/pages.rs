@@ -15,7 +15,7 @@ use crate::oidc::cookies::CSRF_FIELD;
 pub const ACTION_FIELD: &str = "tessera_action";
 
 /// The authorization request's parameters, carried by a page from the request to its form.
-pub const CARRIED: [&str; 14] = [
+pub const CARRIED: [&str; 15] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -30,6 +30,8 @@ pub const CARRIED: [&str; 14] = [
     "id_token_hint",
     "login_hint",
     "acr_values",
+    // Repeatable (RFC 8707 §2.1): every value is carried.
+    "resource",
 ];
 
 /// Escapes text for HTML content and attribute values.

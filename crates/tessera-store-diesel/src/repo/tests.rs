@@ -240,6 +240,7 @@ async fn of_many_concurrent_rotations_of_one_token_exactly_one_rotates(db: TestD
         expires_at: UnixTime::from_secs(10_000),
         revoked_at: None,
         user: None,
+        resources: Vec::new(),
     };
     let rec = |t: &str| RefreshTokenRecord {
         hash: TokenHash::of(t),
@@ -312,6 +313,7 @@ async fn on_postgres_a_write_waits_only_for_its_own_rows() {
             expires_at: UnixTime::from_secs(10_000),
             revoked_at: None,
             user: None,
+            resources: Vec::new(),
         };
         s.create_family(&f, &record(family, &format!("{family}-0")))
             .await

@@ -40,6 +40,9 @@ impl TokenService {
         };
         let subject = user.id.as_str().to_owned();
         let scope = record.scope.clone();
+        // RFC 8707 §2.2: the exchange may narrow the resources the authorization asked for.
+        let resources = granted_resources(client, &shape.resources, Some(&record.resources))?;
+        let granted = record.resources.clone();
         let mut issued = self
             .access_for(
                 client,
@@ -47,6 +50,7 @@ impl TokenService {
                     subject: subject.clone(),
                     scope: scope.clone(),
                     user: Some(claims.clone()),
+                    resources,
                 },
                 shape,
                 Some(issue.jti),
@@ -57,8 +61,18 @@ impl TokenService {
         if offline && client.grant_types().contains(&GrantType::RefreshToken) {
             let family = issue.family_id.unwrap_or_else(|| self.new_id());
             issued.refresh_token = Some(
-                self.new_family_with_id(client, family, subject, scope.clone(), Some(claims), now)
-                    .await?,
+                self.new_family_with_id(
+                    client,
+                    family,
+                    Grantee {
+                        subject,
+                        scope: scope.clone(),
+                        user: Some(claims),
+                        resources: granted,
+                    },
+                    now,
+                )
+                .await?,
             );
         }
         if scope.contains("openid") {

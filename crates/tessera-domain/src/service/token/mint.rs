@@ -9,18 +9,16 @@ impl TokenService {
         raw
     }
 
-    /// Starts a refresh-token family for a grant just made.
+    /// Starts a refresh-token family for a grant just made to `grantee` (its scope and resources
+    /// are what later refreshes may narrow).
     pub(super) async fn new_family(
         &self,
         client: &Client,
-        subject: String,
-        scope: ScopeSet,
-        user: Option<UserClaims>,
+        grantee: Grantee,
         now: UnixTime,
     ) -> Result<ReferenceToken, TokenError> {
         let id = self.new_id();
-        self.new_family_with_id(client, id, subject, scope, user, now)
-            .await
+        self.new_family_with_id(client, id, grantee, now).await
     }
 
     /// 128 random bits, base64url: a `jti` or a family id.
@@ -34,21 +32,20 @@ impl TokenService {
         &self,
         client: &Client,
         id: String,
-        subject: String,
-        scope: ScopeSet,
-        user: Option<UserClaims>,
+        grantee: Grantee,
         now: UnixTime,
     ) -> Result<ReferenceToken, TokenError> {
         let token = ReferenceToken::generate(REFRESH_PREFIX, self.random_32());
         let family = RefreshFamily {
             id,
             client_id: client.id().clone(),
-            subject,
-            scope,
+            subject: grantee.subject,
+            scope: grantee.scope,
             created_at: now,
             expires_at: now.plus_secs(i64::from(self.policy.refresh_ttl_secs)),
             revoked_at: None,
-            user,
+            user: grantee.user,
+            resources: grantee.resources,
         };
         let first = RefreshTokenRecord {
             hash: token.hash(),
@@ -78,6 +75,7 @@ impl TokenService {
             subject,
             scope,
             user,
+            resources,
         } = grantee;
         let Shape {
             ttl,
@@ -85,12 +83,17 @@ impl TokenService {
             alg,
             cnf,
             cid,
+            resources: _,
         } = shape;
         let jti = jti.unwrap_or_else(|| self.new_id());
         let claims = AccessTokenClaims {
             iss: self.policy.issuer.clone(),
             sub: subject,
-            aud: self.policy.audience_for(client).clone(),
+            // RFC 8707 §2.2: the token is for the resources asked for, else the client's audience.
+            aud: crate::resource::Audiences::for_resources(
+                &resources,
+                self.policy.audience_for(client),
+            ),
             exp: now.plus_secs(i64::from(ttl.as_secs())),
             iat: now,
             jti: jti.clone(),

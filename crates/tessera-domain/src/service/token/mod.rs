@@ -107,11 +107,15 @@ struct Grantee {
     subject: String,
     scope: ScopeSet,
     user: Option<UserClaims>,
+    /// The resources the token is for (RFC 8707 §2.2); none for the client's audience.
+    resources: Vec<crate::resource::Resource>,
 }
 
 /// How the API and the connection shape every token of a request.
 #[derive(Clone)]
 struct Shape {
+    /// The resources the request asked for (RFC 8707 §2), before any grant's check.
+    resources: Vec<crate::resource::Resource>,
     ttl: TokenTtl,
     format: AccessTokenFormat,
     alg: SigningAlgorithm,
@@ -255,6 +259,7 @@ impl TokenService {
             None
         };
         Ok(Shape {
+            resources: request.resources.clone(),
             ttl,
             format,
             alg: request
@@ -276,6 +281,7 @@ impl TokenService {
         now: UnixTime,
     ) -> Result<Issued, TokenError> {
         let scope = resolve_scope(requested, client)?;
+        let resources = granted_resources(client, &shape.resources, None)?;
         let subject = client.id().as_str().to_owned();
         let mut issued = self
             .access_for(
@@ -284,6 +290,7 @@ impl TokenService {
                     subject: subject.clone(),
                     scope: scope.clone(),
                     user: None,
+                    resources: resources.clone(),
                 },
                 shape,
                 None,
@@ -294,7 +301,19 @@ impl TokenService {
         if client.options().refresh_with_client_credentials
             && client.grant_types().contains(&GrantType::RefreshToken)
         {
-            issued.refresh_token = Some(self.new_family(client, subject, scope, None, now).await?);
+            issued.refresh_token = Some(
+                self.new_family(
+                    client,
+                    Grantee {
+                        subject,
+                        scope,
+                        user: None,
+                        resources,
+                    },
+                    now,
+                )
+                .await?,
+            );
         }
         Ok(issued)
     }
@@ -381,4 +400,18 @@ impl TokenService {
             }
         }
     }
+}
+
+/// The resources a token is for: RFC 8707 §2.2 decided by [`crate::resource::resources_for`]
+/// against what the client may now have and, for a refresh or a code, what was granted.
+///
+/// # Errors
+/// `InvalidTarget` naming the refused resource.
+fn granted_resources(
+    client: &Client,
+    requested: &[crate::resource::Resource],
+    granted: Option<&[crate::resource::Resource]>,
+) -> Result<Vec<crate::resource::Resource>, TokenError> {
+    crate::resource::resources_for(requested, &client.options().resources, granted)
+        .map_err(|e| TokenError::InvalidTarget(e.to_string()))
 }

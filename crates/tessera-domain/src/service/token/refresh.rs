@@ -8,10 +8,10 @@ impl TokenService {
     /// except for a retry of the immediate predecessor within the grace window, which gets the same
     /// successor back.
     ///
-    /// The common refresh (no narrower scope asked for) is one store call: the rotation itself,
-    /// which checks the client and the family's life in the same atomic step and answers with the
-    /// family. A request for a narrower scope is judged against the family first, so a refused
-    /// one consumes nothing.
+    /// The common refresh (no narrower scope or resource asked for) is one store call: the
+    /// rotation itself, which checks the client and the family's life in the same atomic step and
+    /// answers with the family. A request for a narrower scope or for resources (RFC 8707 §2.2)
+    /// is judged against the family first, so a refused one consumes nothing.
     pub(super) async fn refresh(
         &self,
         client: &Client,
@@ -23,7 +23,7 @@ impl TokenService {
         let presented = ReferenceToken::recognise(REFRESH_PREFIX, raw).ok_or_else(invalid_grant)?;
         let hash = presented.hash();
         let requested = requested.filter(|s| !s.is_empty());
-        if let Some(req) = &requested {
+        if requested.is_some() || !shape.resources.is_empty() {
             let (_, family) = self
                 .ports
                 .refresh
@@ -35,7 +35,8 @@ impl TokenService {
             if family.client_id != *client.id() || !family.is_live(now) {
                 return Err(invalid_grant());
             }
-            refresh_scope(Some(req), &family.scope, client.allowed_scopes())?;
+            refresh_scope(requested.as_ref(), &family.scope, client.allowed_scopes())?;
+            granted_resources(client, &shape.resources, Some(&family.resources))?;
         }
         let successor = presented.successor(&self.pepper);
         let outcome = self
@@ -59,6 +60,7 @@ impl TokenService {
             RotateOutcome::Dead | RotateOutcome::NotFound => return Err(invalid_grant()),
         };
         let scope = refresh_scope(requested.as_ref(), &family.scope, client.allowed_scopes())?;
+        let resources = granted_resources(client, &shape.resources, Some(&family.resources))?;
         // A user grant lives only as long as its user may sign in: the family ends with it.
         if let Some(user) = &family.user
             && self.active_user(&user.user_id).await?.is_none()
@@ -77,6 +79,7 @@ impl TokenService {
                     subject: family.subject.clone(),
                     scope,
                     user: family.user.clone(),
+                    resources,
                 },
                 shape,
                 None,

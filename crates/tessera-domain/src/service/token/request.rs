@@ -251,6 +251,8 @@ pub struct TokenRequest {
     /// A token the API's gateway presents for itself (Banco Semear's `access_token` header),
     /// checked when the profile asks for one.
     pub gateway_token: Option<Credential>,
+    /// Every `resource` asked for (RFC 8707 §2), each once.
+    pub resources: Vec<crate::resource::Resource>,
 }
 
 impl TokenRequest {
@@ -265,6 +267,7 @@ impl TokenRequest {
                 profile: self.profile,
                 certificate: self.certificate,
                 gateway_token: self.gateway_token,
+                resources: self.resources,
             },
         )
     }
@@ -282,6 +285,23 @@ pub struct IssueRequest {
     pub certificate: Option<PresentedCertificate>,
     /// The gateway's own token, when the profile asks for one.
     pub gateway_token: Option<Credential>,
+    /// Every `resource` asked for (RFC 8707 §2), each once.
+    pub resources: Vec<crate::resource::Resource>,
+}
+
+impl IssueRequest {
+    /// This request, asking for the resources `values` name (RFC 8707 §2; each once).
+    ///
+    /// # Errors
+    /// `InvalidTarget` when one is not an absolute URI without a fragment.
+    pub fn with_resources<'a>(
+        mut self,
+        values: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, TokenError> {
+        self.resources = crate::resource::parse_resources(values)
+            .map_err(|e| TokenError::InvalidTarget(e.to_string()))?;
+        Ok(self)
+    }
 }
 
 /// A bearer credential presented with a request; its `Debug` never shows it.
@@ -427,6 +447,7 @@ mod tests {
                 profile: ApiProfile::default(),
                 certificate: None,
                 source: Some("10.0.0.1".into()),
+                resources: Vec::new(),
             };
             let printed = format!("{request:?} {request:#?}");
             for secret in SECRETS {

@@ -64,6 +64,7 @@ impl TokenService {
                     subject: subject.clone(),
                     scope: scope.clone(),
                     user: Some(claims.clone()),
+                    resources: Vec::new(),
                 },
                 Shape {
                     format: AccessTokenFormat::Jwt,
@@ -75,8 +76,17 @@ impl TokenService {
             .await?;
         if remember_me {
             issued.refresh_token = Some(
-                self.new_family(client, subject, scope, Some(claims), now)
-                    .await?,
+                self.new_family(
+                    client,
+                    Grantee {
+                        subject,
+                        scope,
+                        user: Some(claims),
+                        resources: Vec::new(),
+                    },
+                    now,
+                )
+                .await?,
             );
         }
         Ok(issued)

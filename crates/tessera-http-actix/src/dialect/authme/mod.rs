@@ -86,6 +86,7 @@ impl Dialect for AuthMe {
             ),
             TokenError::InvalidRequest(_) => invalid("request"),
             TokenError::InvalidScope(_) => invalid("scope"),
+            TokenError::InvalidTarget(_) => invalid("resource"),
             TokenError::InvalidGrant(GrantFailure::NoSuchUser) => {
                 err(StatusCode::NOT_FOUND, "20", "User not found or not active.")
             }

@@ -1,0 +1,3 @@
+ALTER TABLE authorization_codes DROP COLUMN resources;
+ALTER TABLE refresh_families DROP COLUMN resources;
+ALTER TABLE clients DROP COLUMN resources;
