@@ -181,6 +181,109 @@ fn configuration_comes_from_flag_environment_and_file() {
     );
 }
 
+/// `client update` changes only what it names, through the registration invariants, keeps the
+/// secret, and the running server follows within the refresh interval.
+#[test]
+#[allow(clippy::disallowed_methods)] // The test waits for the cache to follow.
+fn a_client_is_updated_in_place_and_the_server_follows() {
+    let t = Tessera::new();
+    let (id, secret) = t.create_client(
+        "web",
+        &[
+            "--scope",
+            "read",
+            "--grant",
+            "client_credentials",
+            "--grant",
+            "authorization_code",
+            "--redirect-uri",
+            "https://app.example/cb",
+        ],
+    );
+    let server = t.serve(&[]);
+    let ask = |scope: &str| {
+        token_request(
+            &server,
+            Some(&basic(&id, &secret)),
+            &format!("grant_type=client_credentials&scope={scope}"),
+        )
+        .status
+    };
+    assert_eq!(ask("write"), 400, "not yet allowed");
+
+    let updated = t.cli_json(&[
+        "client",
+        "update",
+        &id,
+        "--scope",
+        "read write",
+        "--add-redirect-uri",
+        "https://app.example/cb2",
+        "--resource",
+        "https://api.example/",
+    ]);
+    assert_eq!(updated["scope"], "read write");
+    assert_eq!(
+        updated["redirect_uris"],
+        serde_json::json!(["https://app.example/cb", "https://app.example/cb2"])
+    );
+    assert_eq!(
+        updated["resources"],
+        serde_json::json!(["https://api.example/"])
+    );
+    assert_eq!(updated["name"], "web", "what is not named stays");
+    let start = std::time::Instant::now();
+    while ask("write") != 200 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(2),
+            "the server follows within the refresh interval, with the same secret"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let removed = t.cli_json(&[
+        "client",
+        "update",
+        &id,
+        "--remove-redirect-uri",
+        "https://app.example/cb",
+    ]);
+    assert_eq!(
+        removed["redirect_uris"],
+        serde_json::json!(["https://app.example/cb2"])
+    );
+
+    // The invariants of registration hold: the code grant needs a redirect URI.
+    let broken = t.cli(
+        &[
+            "client",
+            "update",
+            &id,
+            "--remove-redirect-uri",
+            "https://app.example/cb2",
+        ],
+        None,
+    );
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&broken.stderr).contains("redirect"),
+        "{}",
+        String::from_utf8_lossy(&broken.stderr)
+    );
+    let nothing = t.cli(&["client", "update", &id], None);
+    assert_eq!(nothing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&nothing.stderr).contains("nothing to change"));
+    assert_eq!(
+        t.cli_json(&["client", "update", &id, "--disable"])["enabled"],
+        false
+    );
+    assert_eq!(
+        t.cli_json(&["client", "update", &id, "--enable"])["enabled"],
+        true
+    );
+    let ghost = t.cli(&["client", "update", "ghost", "--name", "X"], None);
+    assert_eq!(ghost.status.code(), Some(1));
+}
+
 #[test]
 fn a_rotated_secret_works_within_the_refresh_interval_and_the_old_one_only_during_the_grace_period()
 {

@@ -183,6 +183,8 @@ pub enum ClientCommand {
         /// The client id.
         id: String,
     },
+    /// Changes a client (only what is named) and prints it as JSON; its secrets stay.
+    Update(Box<UpdateArgs>),
     /// Disables a client: it can no longer obtain tokens.
     Disable {
         /// The client id.
@@ -291,6 +293,75 @@ pub struct CreateArgs {
     /// generating one; it is stored as argon2id.
     #[arg(long)]
     pub secret_stdin: bool,
+}
+
+/// What `client update` changes; a list given replaces the client's list.
+#[derive(Args, Debug)]
+pub struct UpdateArgs {
+    /// The client id.
+    pub id: String,
+    /// Display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Scopes the client may request, space-separated.
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Scopes granted when the client asks for none.
+    #[arg(long)]
+    pub default_scope: Option<String>,
+    /// Its roles, replacing the current ones (repeatable).
+    #[arg(long = "role", value_name = "ROLE")]
+    pub roles: Vec<String>,
+    /// Remove every role.
+    #[arg(long, conflicts_with = "roles")]
+    pub no_roles: bool,
+    /// Its grant types, replacing the current ones (repeatable).
+    #[arg(long = "grant", value_name = "GRANT")]
+    pub grants: Vec<String>,
+    /// Its token endpoint authentication methods, replacing the current ones (repeatable).
+    #[arg(long = "auth-method", value_name = "METHOD")]
+    pub auth_methods: Vec<String>,
+    /// Its redirect URIs, replacing the current ones (repeatable).
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// A redirect URI to add (repeatable).
+    #[arg(
+        long = "add-redirect-uri",
+        value_name = "URI",
+        conflicts_with = "redirect_uris"
+    )]
+    pub add_redirect_uris: Vec<String>,
+    /// A redirect URI to remove (repeatable).
+    #[arg(
+        long = "remove-redirect-uri",
+        value_name = "URI",
+        conflicts_with = "redirect_uris"
+    )]
+    pub remove_redirect_uris: Vec<String>,
+    /// Its post-logout redirect URIs, replacing the current ones (repeatable).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// The resources (RFC 8707) it may ask tokens for, replacing the current ones (repeatable).
+    #[arg(long = "resource", value_name = "URI")]
+    pub resources: Vec<String>,
+    /// Access-token lifetime in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub ttl: Option<u64>,
+    /// Signing algorithm: ES256, RS256, PS256 or EdDSA.
+    #[arg(long, value_name = "ALG")]
+    pub alg: Option<String>,
+    /// Access-token format: jwt or opaque.
+    #[arg(long, value_name = "FORMAT")]
+    pub access_token_format: Option<String>,
+    /// Audience (`aud`) of its tokens.
+    #[arg(long)]
+    pub audience: Option<String>,
+    /// Enable the client again.
+    #[arg(long, conflicts_with = "disable")]
+    pub enable: bool,
+    /// Disable the client.
+    #[arg(long)]
+    pub disable: bool,
 }
 
 /// The OpenID Connect claims of a user (Core §5.1) beside the logon, name and e-mail.

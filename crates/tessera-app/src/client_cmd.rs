@@ -78,6 +78,18 @@ pub async fn run(settings: Settings, command: ClientCommand) -> anyhow::Result<(
             print(&Value::Array(clients.iter().map(client_json).collect()))
         }
         ClientCommand::Show { id } => print(&client_json(&admin.show(&parse_id(&id)?).await?)),
+        ClientCommand::Update(args) => {
+            let id = parse_id(&args.id)?;
+            let current = admin.show(&id).await?;
+            let changes = crate::client_update_cmd::changes(&args, &current, &settings)?;
+            // Applied only over the client as read, so a concurrent change is never overwritten.
+            let seen = tessera_domain::service::revision(&current);
+            print(&client_json(
+                &admin
+                    .update(&id, changes, Some(&seen), SystemClock.now())
+                    .await?,
+            ))
+        }
         ClientCommand::Disable { id } => print(&client_json(
             &admin.disable(&parse_id(&id)?, SystemClock.now()).await?,
         )),

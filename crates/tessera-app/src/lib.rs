@@ -5,6 +5,7 @@ mod audit;
 mod backchannel;
 mod cli;
 mod client_cmd;
+mod client_update_cmd;
 mod keys_cmd;
 mod limits;
 mod serve;

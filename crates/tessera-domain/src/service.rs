@@ -5,6 +5,7 @@
 mod admin;
 mod authorize;
 mod backchannel;
+mod client_update;
 mod keys;
 mod logout;
 mod params;
@@ -15,6 +16,7 @@ pub use crate::keys::{KeyChange, KeyPolicy};
 pub use admin::{AdminError, ClientAdmin, NewClient, SecretSource};
 pub use authorize::{AuthorizePolicy, AuthorizePorts, AuthorizeService};
 pub use backchannel::{Backchannel, CourierPorts, LogoutCourier, Round};
+pub use client_update::{ClientChanges, revision};
 pub use keys::{KEY_LEASE, KeyError, KeyService, key_lease_secs};
 pub use logout::LogoutParams;
 pub use params::ParamService;

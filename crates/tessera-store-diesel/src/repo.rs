@@ -286,6 +286,65 @@ fn immediate<T>(
     }
 }
 
+/// Writes every column of a client and replaces its secrets; bumps the clients' counter.
+fn write_client(
+    conn: &mut Conn,
+    row: &ClientRow,
+    secrets: &[SecretRow],
+) -> Result<(), diesel::result::Error> {
+    let changed = diesel::update(clients::table.find(&row.id))
+        .set((
+            (
+                clients::name.eq(&row.name),
+                clients::auth_methods.eq(&row.auth_methods),
+                clients::grant_types.eq(&row.grant_types),
+                clients::allowed_scopes.eq(&row.allowed_scopes),
+                clients::default_scopes.eq(&row.default_scopes),
+                clients::roles.eq(&row.roles),
+                clients::audience.eq(&row.audience),
+                clients::access_token_ttl.eq(&row.access_token_ttl),
+                clients::signing_alg.eq(&row.signing_alg),
+                clients::enabled.eq(row.enabled),
+                clients::access_token_format.eq(&row.access_token_format),
+            ),
+            (
+                clients::max_assurance.eq(&row.max_assurance),
+                clients::cert_thumbprints.eq(&row.cert_thumbprints),
+                clients::tls_subject_dn.eq(&row.tls_subject_dn),
+                clients::redirect_uris.eq(&row.redirect_uris),
+                clients::post_logout_redirect_uris.eq(&row.post_logout_redirect_uris),
+                clients::backchannel_logout_uri.eq(&row.backchannel_logout_uri),
+                clients::id_token_alg.eq(&row.id_token_alg),
+                clients::refresh_with_client_credentials.eq(row.refresh_with_client_credentials),
+                clients::resources.eq(&row.resources),
+                clients::updated_at.eq(row.updated_at),
+            ),
+        ))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(diesel::result::Error::NotFound);
+    }
+    diesel::delete(client_secrets::table.filter(client_secrets::client_id.eq(&row.id)))
+        .execute(conn)?;
+    each_backend!(conn, |c| diesel::insert_into(client_secrets::table)
+        .values(secrets)
+        .execute(c))?;
+    bump(conn, "clients")
+}
+
+/// The client's row, locked for the rest of the transaction on PostgreSQL (`FOR UPDATE`).
+fn lock_client(conn: &mut Conn, id: &str) -> Result<Option<ClientRow>, diesel::result::Error> {
+    macro_rules! query {
+        () => {
+            clients::table.find(id).select(ClientRow::as_select())
+        };
+    }
+    match conn {
+        AnyConnection::Sqlite(c) => query!().first(c).optional(),
+        AnyConnection::Postgres(c) => query!().for_update().first(c).optional(),
+    }
+}
+
 fn load_secrets(conn: &mut Conn, ids: &[String]) -> Result<Vec<SecretRow>, StoreError> {
     client_secrets::table
         .filter(client_secrets::client_id.eq_any(ids))
@@ -333,38 +392,34 @@ impl ClientRepository for DieselStore {
 
     async fn update(&self, client: &Client) -> Result<(), StoreError> {
         let (row, secrets) = client_rows(client, self.clock.now());
+        self.run(move |conn| keyed_tx(conn, |conn| write_client(conn, &row, &secrets)))
+            .await
+    }
+
+    async fn replace(&self, client: &Client, expected: &Client) -> Result<(), StoreError> {
+        let (row, secrets) = client_rows(client, self.clock.now());
+        let expected = expected.clone();
         self.run(move |conn| {
-            keyed_tx(conn, |conn| {
-                let changed = diesel::update(clients::table.find(&row.id))
-                    .set((
-                        clients::name.eq(&row.name),
-                        clients::auth_methods.eq(&row.auth_methods),
-                        clients::grant_types.eq(&row.grant_types),
-                        clients::allowed_scopes.eq(&row.allowed_scopes),
-                        clients::default_scopes.eq(&row.default_scopes),
-                        clients::roles.eq(&row.roles),
-                        clients::audience.eq(&row.audience),
-                        clients::access_token_ttl.eq(&row.access_token_ttl),
-                        clients::signing_alg.eq(&row.signing_alg),
-                        clients::enabled.eq(row.enabled),
-                        clients::access_token_format.eq(&row.access_token_format),
-                        clients::max_assurance.eq(&row.max_assurance),
-                        clients::cert_thumbprints.eq(&row.cert_thumbprints),
-                        clients::tls_subject_dn.eq(&row.tls_subject_dn),
-                        clients::redirect_uris.eq(&row.redirect_uris),
-                        clients::updated_at.eq(row.updated_at),
-                    ))
-                    .execute(conn)?;
-                if changed == 0 {
+            let mut stale = false;
+            let written = keyed_tx(conn, |conn| {
+                // Lock the row (PostgreSQL; SQLite has its one writer), read it, compare, write.
+                let Some(current) = lock_client(conn, &row.id)? else {
                     return Err(diesel::result::Error::NotFound);
+                };
+                let found = load_secrets(conn, std::slice::from_ref(&row.id))
+                    .map_err(|_| diesel::result::Error::RollbackTransaction)?;
+                let current = client_from_rows(current, &found)
+                    .map_err(|_| diesel::result::Error::RollbackTransaction)?;
+                if current != expected {
+                    stale = true;
+                    return Err(diesel::result::Error::RollbackTransaction);
                 }
-                diesel::delete(client_secrets::table.filter(client_secrets::client_id.eq(&row.id)))
-                    .execute(conn)?;
-                each_backend!(conn, |c| diesel::insert_into(client_secrets::table)
-                    .values(&secrets)
-                    .execute(c))?;
-                bump(conn, "clients")
-            })
+                write_client(conn, &row, &secrets)
+            });
+            if stale {
+                return Err(StoreError::Conflict);
+            }
+            written
         })
         .await
     }

@@ -70,9 +70,28 @@ pub async fn clients(repo: &dyn ClientRepository) {
     assert_eq!(repo.insert(&other).await, Err(StoreError::Conflict));
     assert_eq!(repo.find(full.id()).await, Ok(Some(full.clone())));
 
-    // Update replaces everything, secrets included.
+    // Update replaces everything, secrets and registration options included.
     let mut changed = client_spec("b-full");
     changed.enabled = false;
+    changed.grant_types = [
+        tessera_domain::GrantType::ClientCredentials,
+        tessera_domain::GrantType::RefreshToken,
+        tessera_domain::GrantType::AuthorizationCode,
+    ]
+    .into();
+    changed.redirect_uris =
+        vec![tessera_domain::authorize::RedirectUri::parse("https://app.example/cb").unwrap()];
+    changed.options = tessera_domain::registration::ClientOptions {
+        post_logout_redirect_uris: vec![
+            tessera_domain::authorize::RedirectUri::parse("https://app.example/bye").unwrap(),
+        ],
+        backchannel_logout_uri: Some(
+            tessera_domain::registration::BackchannelUri::parse("https://app.example/bc").unwrap(),
+        ),
+        id_token_alg: Some(SigningAlgorithm::Es256),
+        refresh_with_client_credentials: true,
+        resources: vec![tessera_domain::resource::Resource::parse("https://api.example/").unwrap()],
+    };
     changed.secrets =
         vec![SecretVerifier::hmac(&pepper(), &crate::fixtures::secret_of("new")).into()];
     let changed = tessera_domain::Client::new(changed).unwrap();
@@ -84,6 +103,24 @@ pub async fn clients(repo: &dyn ClientRepository) {
         repo.update(&client("ghost")).await,
         Err(StoreError::NotFound)
     );
+
+    // Replace applies only over the client it was read as.
+    let mut renamed = changed.to_spec();
+    renamed.name = tessera_domain::ClientName::parse("Renamed").unwrap();
+    let renamed = tessera_domain::Client::new(renamed).unwrap();
+    assert_eq!(
+        repo.replace(&renamed, &full).await,
+        Err(StoreError::Conflict),
+        "a stale expectation changes nothing"
+    );
+    assert_eq!(repo.find(full.id()).await, Ok(Some(changed.clone())));
+    repo.replace(&renamed, &changed).await.unwrap();
+    assert_eq!(repo.find(full.id()).await, Ok(Some(renamed.clone())));
+    assert_eq!(
+        repo.replace(&client("ghost"), &client("ghost")).await,
+        Err(StoreError::NotFound)
+    );
+    repo.update(&changed).await.unwrap();
 
     // List is ordered by id.
     repo.insert(&client("a-first")).await.unwrap();

@@ -90,6 +90,17 @@ impl ClientRepository for InMemoryClients {
         Ok(())
     }
 
+    async fn replace(&self, client: &Client, expected: &Client) -> Result<(), StoreError> {
+        let mut map = self.clients.lock().unwrap();
+        let slot = map.get_mut(client.id()).ok_or(StoreError::NotFound)?;
+        if slot != expected {
+            return Err(StoreError::Conflict);
+        }
+        *slot = client.clone();
+        self.version.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
     async fn delete(&self, id: &ClientId) -> Result<(), StoreError> {
         self.clients
             .lock()

@@ -71,6 +71,18 @@ pub trait ClientRepository: Send + Sync {
     /// One transaction, as for `insert`.
     async fn update(&self, client: &Client) -> Result<(), StoreError>;
 
+    /// Replaces the stored client `expected` with `client` (same id), atomically: when the
+    /// stored client is no longer `expected` — another writer changed it since it was read —
+    /// nothing changes. What optimistic concurrency (the admin API's `If-Match`) rests on.
+    ///
+    /// # Errors
+    /// MUST return `NotFound` when no client has that id, `Conflict` when the stored client is
+    /// not `expected`.
+    ///
+    /// # Cancel safety
+    /// One transaction, as for `insert`.
+    async fn replace(&self, client: &Client, expected: &Client) -> Result<(), StoreError>;
+
     /// Deletes a client and its secrets.
     ///
     /// # Errors

@@ -77,6 +77,9 @@ pub enum AdminError {
     /// A client with this id exists already.
     #[error("a client with id {0} already exists")]
     Conflict(ClientId),
+    /// The client changed since the revision an update named (optimistic concurrency).
+    #[error("the client {0} has changed since it was read")]
+    Stale(ClientId),
     /// The store failed.
     #[error("store error: {0}")]
     Store(StoreError),
@@ -111,6 +114,16 @@ impl ClientAdmin {
     pub fn with_audit(mut self, audit: Arc<dyn AuditLog>) -> Self {
         self.audit = audit;
         self
+    }
+
+    /// The client store (for the use cases beside this file).
+    pub(super) fn repo(&self) -> &dyn ClientRepository {
+        self.repo.as_ref()
+    }
+
+    /// Records an audit event about client `id` (for the use cases beside this file).
+    pub(super) fn audited(&self, kind: AuditKind, id: &ClientId, now: UnixTime, detail: &str) {
+        self.record(kind, id, now, detail);
     }
 
     fn record(&self, kind: AuditKind, id: &ClientId, now: UnixTime, detail: &str) {

@@ -66,6 +66,9 @@ impl ClientRepository for Fixed {
     async fn update(&self, _: &Client) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("read-only".into()))
     }
+    async fn replace(&self, _: &Client, _: &Client) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("read-only".into()))
+    }
     async fn delete(&self, _: &ClientId) -> Result<(), StoreError> {
         Err(StoreError::Unavailable("read-only".into()))
     }
@@ -553,7 +556,7 @@ async fn store_and_signer_failures_become_temporary_and_server_errors() {
 
 /// A writable client repository for the admin flows.
 #[derive(Default)]
-struct Writable(Mutex<Vec<Client>>);
+pub(crate) struct Writable(Mutex<Vec<Client>>);
 
 #[async_trait]
 impl ClientRepository for Writable {
@@ -580,6 +583,18 @@ impl ClientRepository for Writable {
             .iter_mut()
             .find(|c| c.id() == client.id())
             .ok_or(StoreError::NotFound)?;
+        *slot = client.clone();
+        Ok(())
+    }
+    async fn replace(&self, client: &Client, expected: &Client) -> Result<(), StoreError> {
+        let mut all = self.0.lock().unwrap();
+        let slot = all
+            .iter_mut()
+            .find(|c| c.id() == client.id())
+            .ok_or(StoreError::NotFound)?;
+        if slot != expected {
+            return Err(StoreError::Conflict);
+        }
         *slot = client.clone();
         Ok(())
     }

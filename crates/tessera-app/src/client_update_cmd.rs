@@ -1,0 +1,128 @@
+//! `tessera client update`: what the operator named, parsed into the domain's `ClientChanges`
+//! (the same use case the admin API's `PATCH` runs).
+
+use anyhow::{anyhow, bail};
+use tessera_domain::authorize::RedirectUri;
+use tessera_domain::service::ClientChanges;
+use tessera_domain::{
+    AccessTokenFormat, Audience, Client, ClientAuthMethod, ClientName, GrantType, Role, RoleSet,
+    ScopeSet, SigningAlgorithm, TokenTtl,
+};
+
+use crate::cli::UpdateArgs;
+use crate::settings::Settings;
+
+/// A non-empty list of parsed values, or `None` when none were given.
+fn list<T, E: std::fmt::Display>(
+    values: &[String],
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> anyhow::Result<Option<Vec<T>>> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    values
+        .iter()
+        .map(|v| parse(v).map_err(|e| anyhow!("{e}")))
+        .collect::<anyhow::Result<Vec<T>>>()
+        .map(Some)
+}
+
+/// The changes `args` name for `current` (adding and removing redirect URIs start from its list).
+///
+/// # Errors
+/// A value that does not parse, an algorithm the deployment does not sign with, a lifetime that
+/// would outlive the keys, or nothing to change.
+pub fn changes(
+    args: &UpdateArgs,
+    current: &Client,
+    settings: &Settings,
+) -> anyhow::Result<ClientChanges> {
+    let e = |e: tessera_domain::ParseError| anyhow!("{e}");
+    let signing_alg = args
+        .alg
+        .as_deref()
+        .map(SigningAlgorithm::parse)
+        .transpose()
+        .map_err(e)?;
+    if let Some(alg) = signing_alg
+        && !settings.keys.algorithms.contains(&alg)
+    {
+        bail!("alg: {alg} is not enabled on this deployment (keys.algorithms)");
+    }
+    if let Some(ttl) = args.ttl
+        && ttl > u64::from(settings.keys.policy.retire_after_secs)
+    {
+        bail!(
+            "ttl: at most keys.retire_after_seconds ({}), or its tokens would outlive their key",
+            settings.keys.policy.retire_after_secs
+        );
+    }
+    let mut redirect_uris = list(&args.redirect_uris, RedirectUri::parse)?;
+    if !args.add_redirect_uris.is_empty() || !args.remove_redirect_uris.is_empty() {
+        let mut uris = current.redirect_uris().to_vec();
+        for add in list(&args.add_redirect_uris, RedirectUri::parse)?.unwrap_or_default() {
+            if !uris.contains(&add) {
+                uris.push(add);
+            }
+        }
+        for gone in &args.remove_redirect_uris {
+            uris.retain(|u| u.as_str() != gone);
+        }
+        redirect_uris = Some(uris);
+    }
+    let roles = if args.no_roles {
+        Some(RoleSet::default())
+    } else {
+        list(&args.roles, Role::parse)?.map(RoleSet::from_roles)
+    };
+    let changes = ClientChanges {
+        name: args
+            .name
+            .as_deref()
+            .map(ClientName::parse)
+            .transpose()
+            .map_err(e)?,
+        allowed_scopes: args
+            .scope
+            .as_deref()
+            .map(ScopeSet::parse)
+            .transpose()
+            .map_err(e)?,
+        default_scopes: args
+            .default_scope
+            .as_deref()
+            .map(ScopeSet::parse)
+            .transpose()
+            .map_err(e)?,
+        roles,
+        grant_types: list(&args.grants, GrantType::parse)?.map(|g| g.into_iter().collect()),
+        auth_methods: list(&args.auth_methods, ClientAuthMethod::parse)?
+            .map(|m| m.into_iter().collect()),
+        redirect_uris,
+        post_logout_redirect_uris: list(&args.post_logout_redirect_uris, RedirectUri::parse)?,
+        resources: list(&args.resources, tessera_domain::resource::Resource::parse)?,
+        access_token_ttl: args
+            .ttl
+            .map(|t| TokenTtl::from_secs(t).map(Some))
+            .transpose()
+            .map_err(e)?,
+        signing_alg: signing_alg.map(Some),
+        access_token_format: args
+            .access_token_format
+            .as_deref()
+            .map(AccessTokenFormat::parse)
+            .transpose()
+            .map_err(e)?,
+        audience: args
+            .audience
+            .as_deref()
+            .map(|a| Audience::parse(a).map(Some))
+            .transpose()
+            .map_err(e)?,
+        enabled: (args.enable || args.disable).then_some(args.enable),
+    };
+    if changes.is_empty() {
+        bail!("nothing to change: name at least one option (see --help)");
+    }
+    Ok(changes)
+}
