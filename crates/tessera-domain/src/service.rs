@@ -21,7 +21,7 @@ pub use keys::{KEY_LEASE, KeyError, KeyService, key_lease_secs};
 pub use logout::LogoutParams;
 pub use params::ParamService;
 pub use token::{
-    Admitted, ApiProfile, ClientAuthentication, Credential, GrantRequest, IssueRequest,
+    ADMIN_READ_SCOPE, ADMIN_ROLE, ADMIN_SCOPE, AdminAccess, AdminDenied, Admitted, admin_allows, ApiProfile, ClientAuthentication, Credential, GrantRequest, IssueRequest,
     PASSWORD_LEVEL, Readiness, TokenPorts, TokenRequest, TokenService, UserInfoError, UserSelector,
 };
 pub use users::{NewUser, SignIn, SignInError, UserAdmin, UserError};

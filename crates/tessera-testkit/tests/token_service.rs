@@ -634,3 +634,75 @@ async fn resource_indicators_set_the_audience_and_a_refresh_only_narrows() {
         ["https://a.example/"]
     );
 }
+
+/// The admin API's caller: an active access token of a client that holds the admin role now,
+/// with the admin scope (the read scope for reads); a refresh token, an unknown token, a client
+/// without the role or a disabled one are refused.
+#[tokio::test]
+async fn the_admin_caller_needs_an_access_token_the_role_and_the_scope() {
+    use tessera_domain::service::{AdminAccess, AdminDenied};
+    let admin_client = |id: &str, roles: &[&str], scope: &str| {
+        let mut spec = client_spec(id);
+        spec.grant_types = [GrantType::ClientCredentials, GrantType::RefreshToken].into();
+        spec.access_token_format = AccessTokenFormat::Opaque;
+        spec.options.refresh_with_client_credentials = true;
+        spec.roles = RoleSet::from_roles(roles.iter().map(|r| Role::parse(r).unwrap()));
+        spec.allowed_scopes = ScopeSet::parse(scope).unwrap();
+        spec.default_scopes = ScopeSet::parse(scope).unwrap();
+        Client::new(spec).unwrap()
+    };
+    let w = world(&[
+        admin_client("ops", &["ROLE_TESSERA-ADMIN"], "tessera:admin"),
+        admin_client("reader", &["ROLE_TESSERA-ADMIN"], "tessera:admin.read"),
+        admin_client("pretender", &[], "tessera:admin"),
+    ])
+    .await;
+    let token = |id: &'static str| {
+        let w = &w;
+        async move {
+            issue(w, id, GrantRequest::ClientCredentials { scope: None }, 0)
+                .await
+                .unwrap()
+        }
+    };
+    let ops = token("ops").await;
+    let caller = |raw: Option<String>, access| {
+        let w = &w;
+        async move {
+            w.tokens
+                .admin_caller(raw.as_deref(), access, at(1))
+                .await
+                .map(|c| c.to_string())
+        }
+    };
+    let raw = |i: &Issued| Some(i.access_token.expose().to_owned());
+    assert_eq!(caller(raw(&ops), AdminAccess::Write).await, Ok("ops".into()));
+    let reader = token("reader").await;
+    assert_eq!(caller(raw(&reader), AdminAccess::Read).await, Ok("reader".into()));
+    assert_eq!(
+        caller(raw(&reader), AdminAccess::Write).await,
+        Err(AdminDenied::InsufficientScope("tessera:admin"))
+    );
+    let pretender = token("pretender").await;
+    assert!(matches!(
+        caller(raw(&pretender), AdminAccess::Read).await,
+        Err(AdminDenied::InsufficientScope(_))
+    ));
+    assert_eq!(
+        caller(Some(refresh_token(&ops)), AdminAccess::Read).await,
+        Err(AdminDenied::InvalidToken),
+        "a refresh token is not an access token"
+    );
+    assert_eq!(caller(None, AdminAccess::Read).await, Err(AdminDenied::InvalidToken));
+    assert_eq!(
+        caller(Some("tat_nonsense".into()), AdminAccess::Read).await,
+        Err(AdminDenied::InvalidToken)
+    );
+    assert_eq!(
+        w.tokens
+            .admin_caller(raw(&ops).as_deref(), AdminAccess::Write, at(100_000))
+            .await,
+        Err(AdminDenied::InvalidToken),
+        "expired"
+    );
+}

@@ -58,6 +58,7 @@ impl Readiness {
 /// The assurance level of a password sign-in (AuthMe's `AUTH_BASIC`: something the user knows).
 pub const PASSWORD_LEVEL: AssuranceLevel = AssuranceLevel::Basic;
 
+mod admin_access;
 mod authenticate;
 mod code;
 mod inspect;
@@ -66,6 +67,9 @@ mod refresh;
 mod request;
 mod user;
 mod userinfo;
+pub use admin_access::{
+    ADMIN_READ_SCOPE, ADMIN_ROLE, ADMIN_SCOPE, AdminAccess, AdminDenied, admin_allows,
+};
 pub use authenticate::Admitted;
 pub use request::{
     ApiProfile, ClientAuthentication, Credential, GrantRequest, IssueRequest, TokenRequest,
