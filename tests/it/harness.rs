@@ -124,8 +124,15 @@ impl Tessera {
         let (tx, rx) = mpsc::channel();
         let tls_base = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
         let tls_sink = tls_base.clone();
+        let admin_base = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+        let admin_sink = admin_base.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("tessera admin API listening on ")
+                    && let Ok(mut a) = admin_sink.lock()
+                {
+                    *a = Some(rest.trim().to_owned());
+                }
                 if let Some(rest) = line.strip_prefix("tessera listening with mutual TLS on ")
                     && let Ok(mut t) = tls_sink.lock()
                 {
@@ -154,11 +161,13 @@ impl Tessera {
         match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(base) => {
                 let tls_base = tls_base.lock().ok().and_then(|t| t.clone());
+                let admin_base = admin_base.lock().ok().and_then(|a| a.clone());
                 Server {
                     child,
                     base,
                     log,
                     tls_base,
+                    admin_base,
                 }
             }
             Err(_) => {
@@ -180,6 +189,8 @@ pub struct Server {
     log: std::sync::Arc<std::sync::Mutex<String>>,
     /// `https://ADDR` of the mutual-TLS listener, when configured.
     pub tls_base: Option<String>,
+    /// `http://ADDR` of the admin API's listener, when configured.
+    pub admin_base: Option<String>,
 }
 
 impl Server {

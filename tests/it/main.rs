@@ -9,6 +9,7 @@
     missing_docs
 )]
 
+mod admin;
 mod backchannel;
 mod browser;
 mod cli;

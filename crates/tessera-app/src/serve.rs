@@ -106,7 +106,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         limiter: Arc::new(crate::limits::InMemoryRateLimiter::new(settings.limits)),
         audit: audit.clone(),
     };
-    let tokens = TokenService::new(ports, pepper, policy);
+    let tokens = TokenService::new(ports, pepper.clone(), policy);
     let sign_in = SignIn::new(
         store.clone(),
         store.clone(),
@@ -158,8 +158,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         }
         None => tessera_http_actix::tls::ClientCertTrust::default(),
     };
+    let tokens = Arc::new(tokens);
     let state = HttpState {
-        tokens: Arc::new(tokens),
+        tokens: tokens.clone(),
         params: Arc::new(tessera_domain::service::ParamService::new(
             store.clone(),
             store.clone(),
@@ -204,6 +205,29 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     };
     let server = tessera_http_actix::start(listener, tls, state, &options)
         .context("cannot start the HTTP server")?;
+    let admin = match settings.admin_bind {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .with_context(|| format!("admin.bind: cannot listen on {addr}"))?;
+            let bound = listener.local_addr()?;
+            let state = tessera_http_actix::admin::AdminState {
+                tokens: tokens.clone(),
+                clients: Arc::new(
+                    tessera_domain::service::ClientAdmin::new(
+                        store.clone(),
+                        Arc::new(AwsLcRandom),
+                        pepper.clone(),
+                    )
+                    .with_audit(audit.clone()),
+                ),
+                clock: clock.clone(),
+            };
+            let server = tessera_http_actix::admin::start(listener, state, settings.server.workers)
+                .context("cannot start the admin API")?;
+            Some((server, bound))
+        }
+        None => None,
+    };
 
     // Caches follow the store: every change made by any process sharing the database (the CLI,
     // another node) is seen within one refresh interval.
@@ -233,9 +257,31 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     if let Some(addr) = tls_bound {
         println!("tessera listening with mutual TLS on https://{addr}");
     }
+    let admin = admin.map(|(admin, at)| {
+        println!("tessera admin API listening on http://{at}");
+        admin
+    });
     println!("tessera listening on http://{bound} (issuer {issuer})");
     tracing::info!(address = %bound, %issuer, "serving");
-    let result = server.await.context("HTTP server failed");
+    let admin_handle = admin.as_ref().map(actix_web::dev::Server::handle);
+    let admin_done = async {
+        match admin {
+            Some(admin) => admin.await,
+            None => Ok(()),
+        }
+    };
+    let public_done = async {
+        let result = server.await;
+        // The public server stopped (a signal, or it failed): the admin API stops with it.
+        if let Some(handle) = &admin_handle {
+            handle.stop(true).await;
+        }
+        result
+    };
+    let (result, admin_result) = tokio::join!(public_done, admin_done);
+    let result = result
+        .context("HTTP server failed")
+        .and(admin_result.context("admin API failed"));
     poller.abort();
     denier.abort();
     purger.abort();

@@ -21,8 +21,9 @@ pub use keys::{KEY_LEASE, KeyError, KeyService, key_lease_secs};
 pub use logout::LogoutParams;
 pub use params::ParamService;
 pub use token::{
-    ADMIN_READ_SCOPE, ADMIN_ROLE, ADMIN_SCOPE, AdminAccess, AdminDenied, Admitted, admin_allows, ApiProfile, ClientAuthentication, Credential, GrantRequest, IssueRequest,
-    PASSWORD_LEVEL, Readiness, TokenPorts, TokenRequest, TokenService, UserInfoError, UserSelector,
+    ADMIN_READ_SCOPE, ADMIN_ROLE, ADMIN_SCOPE, AdminAccess, AdminDenied, Admitted, ApiProfile,
+    ClientAuthentication, Credential, GrantRequest, IssueRequest, PASSWORD_LEVEL, Readiness,
+    TokenPorts, TokenRequest, TokenService, UserInfoError, UserSelector, admin_allows,
 };
 pub use users::{NewUser, SignIn, SignInError, UserAdmin, UserError};
 

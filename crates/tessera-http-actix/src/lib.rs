@@ -7,6 +7,7 @@
 //! nothing: authentication, grants, scopes and lifetimes are the domain's. This crate is the only
 //! one that knows status codes.
 
+pub mod admin;
 pub mod context;
 pub mod dialect;
 mod form;

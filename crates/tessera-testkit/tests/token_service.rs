@@ -676,9 +676,15 @@ async fn the_admin_caller_needs_an_access_token_the_role_and_the_scope() {
         }
     };
     let raw = |i: &Issued| Some(i.access_token.expose().to_owned());
-    assert_eq!(caller(raw(&ops), AdminAccess::Write).await, Ok("ops".into()));
+    assert_eq!(
+        caller(raw(&ops), AdminAccess::Write).await,
+        Ok("ops".into())
+    );
     let reader = token("reader").await;
-    assert_eq!(caller(raw(&reader), AdminAccess::Read).await, Ok("reader".into()));
+    assert_eq!(
+        caller(raw(&reader), AdminAccess::Read).await,
+        Ok("reader".into())
+    );
     assert_eq!(
         caller(raw(&reader), AdminAccess::Write).await,
         Err(AdminDenied::InsufficientScope("tessera:admin"))
@@ -693,7 +699,10 @@ async fn the_admin_caller_needs_an_access_token_the_role_and_the_scope() {
         Err(AdminDenied::InvalidToken),
         "a refresh token is not an access token"
     );
-    assert_eq!(caller(None, AdminAccess::Read).await, Err(AdminDenied::InvalidToken));
+    assert_eq!(
+        caller(None, AdminAccess::Read).await,
+        Err(AdminDenied::InvalidToken)
+    );
     assert_eq!(
         caller(Some("tat_nonsense".into()), AdminAccess::Read).await,
         Err(AdminDenied::InvalidToken)

@@ -65,6 +65,8 @@ pub struct Settings {
     pub limits: crate::limits::Limits,
     /// `[audit]`: retention and token events.
     pub audit: sections::AuditSettings,
+    /// `[admin] bind`: where the admin API listens; off when absent.
+    pub admin_bind: Option<std::net::SocketAddr>,
     /// `[dialects]`: the vendor dialects that are on, and where.
     pub dialects: Dialects,
     /// `[cache] refresh_interval_ms`: how often caches compare their version with the store's.
@@ -179,6 +181,7 @@ impl Settings {
             bail!("storage.max_connections: must be at least 1");
         }
         let server = sections::server(&raw.server)?;
+        let admin_bind = sections::admin_bind(&raw.admin, server.bind)?;
         let tokens = sections::tokens(&raw.tokens)?;
         let algorithms = sections::algorithms(&raw.keys, tokens.default_alg)?;
         let dialects = sections::dialects(&raw.dialects, &algorithms)?;
@@ -202,6 +205,7 @@ impl Settings {
                 retention_days: raw.audit.retention_days.max(1),
                 token_events: raw.audit.token_events,
             },
+            admin_bind,
             dialects,
             cache_refresh: Duration::from_millis(raw.cache.refresh_interval_ms),
             log: sections::log(raw.log)?,

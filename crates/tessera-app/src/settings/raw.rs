@@ -23,6 +23,16 @@ pub(super) struct Raw {
     pub(super) users: RawUsers,
     pub(super) limits: RawLimits,
     pub(super) audit: RawAudit,
+    #[serde(default)]
+    pub(super) admin: RawAdmin,
+}
+
+/// `[admin]`: off unless `bind` is set.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAdmin {
+    #[serde(default)]
+    pub(super) bind: Option<String>,
 }
 
 #[derive(Deserialize, Debug)]

@@ -505,3 +505,24 @@ pub(super) fn dialect(name: &str, raw: &RawDialect) -> anyhow::Result<Option<Dia
         default_ttl,
     }))
 }
+
+/// `[admin] bind`, checked: an `ADDRESS:PORT` other than the public listener's (the admin API is
+/// never served on the public one).
+///
+/// # Errors
+/// Naming `admin.bind` when it does not parse or is the public address.
+pub(super) fn admin_bind(
+    raw: &super::raw::RawAdmin,
+    public: SocketAddr,
+) -> anyhow::Result<Option<SocketAddr>> {
+    let Some(text) = raw.bind.as_deref().filter(|b| !b.is_empty()) else {
+        return Ok(None);
+    };
+    let bind: SocketAddr = text
+        .parse()
+        .map_err(|_| anyhow!("admin.bind: {text:?} is not an ADDRESS:PORT"))?;
+    if bind == public && bind.port() != 0 {
+        anyhow::bail!("admin.bind: {bind} is the public server.bind; give the admin API its own");
+    }
+    Ok(Some(bind))
+}

@@ -86,11 +86,14 @@ pub enum AdminError {
 }
 
 /// The client administration use cases.
+#[derive(Clone)]
 pub struct ClientAdmin {
     repo: Arc<dyn ClientRepository>,
     random: Arc<dyn RandomSource>,
     pepper: SecretPepper,
     audit: Arc<dyn AuditLog>,
+    /// The admin client acting, named in every audit event (none for the command line).
+    actor: Option<ClientId>,
 }
 
 impl ClientAdmin {
@@ -106,6 +109,16 @@ impl ClientAdmin {
             random,
             pepper,
             audit: Arc::new(NoAudit),
+            actor: None,
+        }
+    }
+
+    /// The same use cases, acting for the admin client `actor`: its id is in every audit event.
+    #[must_use]
+    pub fn acting_as(&self, actor: &ClientId) -> Self {
+        Self {
+            actor: Some(actor.clone()),
+            ..self.clone()
         }
     }
 
@@ -127,6 +140,10 @@ impl ClientAdmin {
     }
 
     fn record(&self, kind: AuditKind, id: &ClientId, now: UnixTime, detail: &str) {
+        let detail = match &self.actor {
+            Some(actor) => format!("{detail} by admin client {actor}"),
+            None => detail.to_owned(),
+        };
         self.audit
             .record(AuditEvent::new(kind, now, detail).client(id.as_str()));
     }

@@ -70,7 +70,9 @@ impl TokenService {
         access: AdminAccess,
         now: UnixTime,
     ) -> Result<ClientId, AdminDenied> {
-        let raw = bearer.filter(|b| !b.is_empty()).ok_or(AdminDenied::InvalidToken)?;
+        let raw = bearer
+            .filter(|b| !b.is_empty())
+            .ok_or(AdminDenied::InvalidToken)?;
         let info = self
             .lookup(raw, now)
             .await

@@ -1,0 +1,335 @@
+//! `/admin/v1/clients`: list, show, change (`PATCH` with `If-Match`), delete and rotate the
+//! secret of clients, in RFC 7591's metadata names where one exists plus Tessera's own fields.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::web::{self, Data, Json, Path, Query, ServiceConfig};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tessera_domain::authorize::RedirectUri;
+use tessera_domain::service::{AdminAccess, ClientChanges, revision};
+use tessera_domain::{
+    AccessTokenFormat, Audience, Client, ClientAuthMethod, ClientId, ClientName, GrantType, Role,
+    RoleSet, ScopeSet, SigningAlgorithm, TokenTtl,
+};
+
+use super::{AdminState, admin_problem, caller, problem};
+
+pub(super) fn routes(cfg: &mut ServiceConfig) {
+    cfg.route("/admin/v1/clients", web::get().to(list))
+        .route("/admin/v1/clients/{id}", web::get().to(show))
+        .route("/admin/v1/clients/{id}", web::patch().to(update))
+        .route("/admin/v1/clients/{id}", web::delete().to(delete))
+        .route("/admin/v1/clients/{id}/secret", web::post().to(rotate));
+}
+
+/// A client as the admin API shows it; never a secret or a verifier.
+pub(crate) fn resource(c: &Client) -> Value {
+    let methods: Vec<&str> = c.auth_methods().iter().map(|m| m.as_str()).collect();
+    json!({
+        "client_id": c.id().as_str(),
+        "client_name": c.name().to_string(),
+        "client_id_issued_at": c.created_at().as_secs(),
+        "redirect_uris": c.redirect_uris().iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "post_logout_redirect_uris": c.options().post_logout_redirect_uris.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "grant_types": c.grant_types().iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        // RFC 7591 §2 has one method; Tessera allows several, listed beside it.
+        "token_endpoint_auth_method": methods.first().copied(),
+        "token_endpoint_auth_methods": methods,
+        "scope": c.allowed_scopes().to_string(),
+        "backchannel_logout_uri": c.options().backchannel_logout_uri.as_ref().map(|u| u.as_str()),
+        "id_token_signed_response_alg": c.options().id_token_alg.map(SigningAlgorithm::as_str),
+        "default_scope": c.default_scopes().to_string(),
+        "roles": c.roles().iter().map(Role::as_str).collect::<Vec<_>>(),
+        "resources": c.options().resources.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "audience": c.audience().map(Audience::as_str),
+        "access_token_ttl": c.access_token_ttl().map(TokenTtl::as_secs),
+        "access_token_format": c.access_token_format().as_str(),
+        "access_token_signed_response_alg": c.signing_alg().map(SigningAlgorithm::as_str),
+        "enabled": c.is_enabled(),
+    })
+}
+
+/// The client with its revision as the `ETag` (RFC 9110 §8.8.3), strong.
+fn with_etag(status: StatusCode, c: &Client) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, format!("\"{}\"", revision(c))))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(resource(c))
+}
+
+// The error is the early answer itself, built at most once per request.
+#[allow(clippy::result_large_err)]
+fn client_id(raw: &str) -> Result<ClientId, HttpResponse> {
+    ClientId::parse(raw).map_err(|e| {
+        problem(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "No such client",
+            &e.to_string(),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    enabled: Option<bool>,
+    role: Option<String>,
+    /// At most this many (default 100, at most 1000).
+    limit: Option<usize>,
+    /// The last `client_id` of the previous page.
+    after: Option<String>,
+}
+
+/// `GET /admin/v1/clients[?enabled=…&role=…&limit=…&after=…]`: by id, a page at a time;
+/// `next` is the `after` of the following page (absent on the last).
+async fn list(state: Data<AdminState>, req: HttpRequest, query: Query<ListQuery>) -> HttpResponse {
+    if let Err(denied) = caller(&state, &req, AdminAccess::Read).await {
+        return denied;
+    }
+    let all = match state.clients.list().await {
+        Ok(all) => all,
+        Err(e) => return admin_problem(&e),
+    };
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let mut page: Vec<&Client> = all
+        .iter()
+        .filter(|c| query.enabled.is_none_or(|e| c.is_enabled() == e))
+        .filter(|c| {
+            query
+                .role
+                .as_deref()
+                .is_none_or(|r| c.roles().iter().any(|have| have.as_str() == r))
+        })
+        .filter(|c| query.after.as_deref().is_none_or(|a| c.id().as_str() > a))
+        .take(limit + 1)
+        .collect();
+    let next = (page.len() > limit).then(|| {
+        page.truncate(limit);
+        page.last().map(|c| c.id().to_string())
+    });
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "clients": page.iter().map(|c| resource(c)).collect::<Vec<_>>(),
+            "next": next.flatten(),
+        }))
+}
+
+/// `GET /admin/v1/clients/{id}`, with its `ETag`.
+async fn show(state: Data<AdminState>, req: HttpRequest, id: Path<String>) -> HttpResponse {
+    if let Err(denied) = caller(&state, &req, AdminAccess::Read).await {
+        return denied;
+    }
+    let id = match client_id(&id) {
+        Ok(id) => id,
+        Err(answer) => return answer,
+    };
+    match state.clients.show(&id).await {
+        Ok(c) => with_etag(StatusCode::OK, &c),
+        Err(e) => admin_problem(&e),
+    }
+}
+
+/// What a `PATCH` may change, in the representation's names; anything else is refused.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ClientPatch {
+    client_name: Option<String>,
+    scope: Option<String>,
+    default_scope: Option<String>,
+    roles: Option<Vec<String>>,
+    grant_types: Option<Vec<String>>,
+    token_endpoint_auth_methods: Option<Vec<String>>,
+    redirect_uris: Option<Vec<String>>,
+    post_logout_redirect_uris: Option<Vec<String>>,
+    resources: Option<Vec<String>>,
+    access_token_ttl: Option<u64>,
+    access_token_format: Option<String>,
+    access_token_signed_response_alg: Option<String>,
+    audience: Option<String>,
+    enabled: Option<bool>,
+}
+
+fn list_of<T>(
+    values: Option<Vec<String>>,
+    parse: impl Fn(&str) -> Result<T, tessera_domain::ParseError>,
+) -> Result<Option<Vec<T>>, tessera_domain::ParseError> {
+    values
+        .map(|v| v.iter().map(|s| parse(s)).collect::<Result<Vec<_>, _>>())
+        .transpose()
+}
+
+impl ClientPatch {
+    /// The domain's changes (parsing each value; the invariants are the use case's).
+    fn changes(self) -> Result<ClientChanges, tessera_domain::ParseError> {
+        Ok(ClientChanges {
+            name: self
+                .client_name
+                .as_deref()
+                .map(ClientName::parse)
+                .transpose()?,
+            allowed_scopes: self.scope.as_deref().map(ScopeSet::parse).transpose()?,
+            default_scopes: self
+                .default_scope
+                .as_deref()
+                .map(ScopeSet::parse)
+                .transpose()?,
+            roles: list_of(self.roles, Role::parse)?.map(RoleSet::from_roles),
+            grant_types: list_of(self.grant_types, GrantType::parse)?
+                .map(|g| g.into_iter().collect()),
+            auth_methods: list_of(self.token_endpoint_auth_methods, ClientAuthMethod::parse)?
+                .map(|m| m.into_iter().collect()),
+            redirect_uris: list_of(self.redirect_uris, RedirectUri::parse)?,
+            post_logout_redirect_uris: list_of(self.post_logout_redirect_uris, RedirectUri::parse)?,
+            resources: list_of(self.resources, tessera_domain::resource::Resource::parse)?,
+            access_token_ttl: self
+                .access_token_ttl
+                .map(|t| TokenTtl::from_secs(t).map(Some))
+                .transpose()?,
+            signing_alg: self
+                .access_token_signed_response_alg
+                .as_deref()
+                .map(|a| SigningAlgorithm::parse(a).map(Some))
+                .transpose()?,
+            access_token_format: self
+                .access_token_format
+                .as_deref()
+                .map(AccessTokenFormat::parse)
+                .transpose()?,
+            audience: self
+                .audience
+                .as_deref()
+                .map(|a| Audience::parse(a).map(Some))
+                .transpose()?,
+            enabled: self.enabled,
+        })
+    }
+}
+
+/// `PATCH /admin/v1/clients/{id}` with `If-Match: "<ETag>"` (required: RFC 6585 428 without
+/// it, RFC 9110 412 when the client changed since), a JSON object of the fields to change.
+async fn update(
+    state: Data<AdminState>,
+    req: HttpRequest,
+    id: Path<String>,
+    body: Json<Value>,
+) -> HttpResponse {
+    let (acting, now) = match caller(&state, &req, AdminAccess::Write).await {
+        Ok(c) => c,
+        Err(denied) => return denied,
+    };
+    let id = match client_id(&id) {
+        Ok(id) => id,
+        Err(answer) => return answer,
+    };
+    let Some(if_match) = req
+        .headers()
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .to_owned()
+        })
+    else {
+        return problem(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition-required",
+            "If-Match is required",
+            "send the ETag of the client as read, so that a concurrent change is not overwritten",
+        );
+    };
+    let changes = match serde_json::from_value::<ClientPatch>(body.into_inner())
+        .map_err(|e| e.to_string())
+        .and_then(|p| p.changes().map_err(|e| e.to_string()))
+    {
+        Ok(c) => c,
+        Err(detail) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "invalid-client-metadata",
+                "The changes are not valid",
+                &detail,
+            );
+        }
+    };
+    match state
+        .clients
+        .acting_as(&acting)
+        .update(&id, changes, Some(&if_match), now)
+        .await
+    {
+        Ok(c) => with_etag(StatusCode::OK, &c),
+        Err(e) => admin_problem(&e),
+    }
+}
+
+/// `DELETE /admin/v1/clients/{id}`: 204.
+async fn delete(state: Data<AdminState>, req: HttpRequest, id: Path<String>) -> HttpResponse {
+    let (acting, now) = match caller(&state, &req, AdminAccess::Write).await {
+        Ok(c) => c,
+        Err(denied) => return denied,
+    };
+    let id = match client_id(&id) {
+        Ok(id) => id,
+        Err(answer) => return answer,
+    };
+    match state.clients.acting_as(&acting).delete(&id, now).await {
+        Ok(()) => HttpResponse::NoContent().finish(),
+        Err(e) => admin_problem(&e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    /// How long the old secrets keep working, in seconds (at most 30 days).
+    #[serde(default)]
+    grace_seconds: u32,
+}
+
+/// `POST /admin/v1/clients/{id}/secret` `{"grace_seconds": N}`: a new secret, shown once.
+async fn rotate(
+    state: Data<AdminState>,
+    req: HttpRequest,
+    id: Path<String>,
+    body: Option<Json<RotateBody>>,
+) -> HttpResponse {
+    let (acting, now) = match caller(&state, &req, AdminAccess::Write).await {
+        Ok(c) => c,
+        Err(denied) => return denied,
+    };
+    let id = match client_id(&id) {
+        Ok(id) => id,
+        Err(answer) => return answer,
+    };
+    let grace = body.map(|b| b.grace_seconds).unwrap_or_default();
+    if grace > 30 * 86_400 {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "The grace period is too long",
+            "grace_seconds is at most 30 days",
+        );
+    }
+    match state
+        .clients
+        .acting_as(&acting)
+        .rotate_secret(&id, grace, now)
+        .await
+    {
+        Ok((client, secret)) => {
+            let mut out = resource(&client);
+            if let Value::Object(map) = &mut out {
+                map.insert("client_secret".into(), json!(secret.expose()));
+            }
+            HttpResponse::Ok()
+                .insert_header((header::ETAG, format!("\"{}\"", revision(&client))))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(out)
+        }
+        Err(e) => admin_problem(&e),
+    }
+}

@@ -1,0 +1,177 @@
+//! The admin API (`/admin/v1`, JSON) on its own listener: never on the public one, off unless
+//! `[admin] bind` is set. Every request carries a Bearer access token this server issued to a
+//! client holding `ROLE_TESSERA-ADMIN` (the domain decides: `TokenService::admin_caller`); a
+//! missing or insufficient one gets RFC 6750 §3 401/403. Errors are RFC 9457 problem details
+//! with a stable `type` per domain error.
+
+mod clients;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::http::{StatusCode, header};
+use actix_web::web::{self, Data};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
+use tessera_domain::ports::Clock;
+use tessera_domain::service::{AdminAccess, AdminDenied, AdminError, ClientAdmin, TokenService};
+use tessera_domain::{ClientId, UnixTime};
+
+/// What the admin listener serves from.
+pub struct AdminState {
+    /// Decides who the caller is.
+    pub tokens: Arc<TokenService>,
+    /// The client use cases (the same as the CLI's).
+    pub clients: Arc<ClientAdmin>,
+    /// Now.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// An RFC 9457 problem: `application/problem+json` with `type`, `title`, `status`, `detail`.
+pub(crate) fn problem(status: StatusCode, kind: &str, title: &str, detail: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/problem+json")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({
+            "type": format!("urn:tessera:problem:{kind}"),
+            "title": title,
+            "status": status.as_u16(),
+            "detail": detail,
+        }))
+}
+
+/// A domain error of the client use cases as a problem.
+pub(crate) fn admin_problem(e: &AdminError) -> HttpResponse {
+    let detail = e.to_string();
+    match e {
+        AdminError::Invalid(_) => problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-client-metadata",
+            "The client would not be valid",
+            &detail,
+        ),
+        AdminError::NotFound(_) => problem(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "No such client",
+            &detail,
+        ),
+        AdminError::Conflict(_) => problem(
+            StatusCode::CONFLICT,
+            "conflict",
+            "A client with this id exists",
+            &detail,
+        ),
+        AdminError::Stale(_) => problem(
+            StatusCode::PRECONDITION_FAILED,
+            "stale",
+            "The client changed since it was read",
+            &detail,
+        ),
+        AdminError::Store(_) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The store is unavailable",
+            "retry later",
+        ),
+    }
+}
+
+/// The caller of `req`, when it may perform `access` (RFC 6750 §2.1: `Authorization: Bearer`).
+///
+/// # Errors
+/// The RFC 6750 §3 answer: 401 `invalid_token` with `WWW-Authenticate`, 403
+/// `insufficient_scope` naming the scope, or 503.
+pub(crate) async fn caller(
+    state: &AdminState,
+    req: &HttpRequest,
+    access: AdminAccess,
+) -> Result<(ClientId, UnixTime), HttpResponse> {
+    let now = state.clock.now();
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        })
+        .map(|(_, token)| token.trim());
+    match state.tokens.admin_caller(bearer, access, now).await {
+        Ok(id) => Ok((id, now)),
+        Err(AdminDenied::InvalidToken) => {
+            let challenge = if bearer.is_some() {
+                "Bearer realm=\"tessera-admin\", error=\"invalid_token\""
+            } else {
+                "Bearer realm=\"tessera-admin\""
+            };
+            Err(with_challenge(
+                problem(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid-token",
+                    "A valid admin access token is required",
+                    "send Authorization: Bearer with an active access token of an admin client",
+                ),
+                challenge,
+            ))
+        }
+        Err(AdminDenied::InsufficientScope(scope)) => Err(with_challenge(
+            problem(
+                StatusCode::FORBIDDEN,
+                "insufficient-scope",
+                "The token may not do this",
+                &format!("needs the role ROLE_TESSERA-ADMIN and the scope {scope}"),
+            ),
+            &format!(
+                "Bearer realm=\"tessera-admin\", error=\"insufficient_scope\", scope=\"{scope}\""
+            ),
+        )),
+        Err(AdminDenied::Unavailable) => Err(problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The store is unavailable",
+            "retry later",
+        )),
+    }
+}
+
+fn with_challenge(mut response: HttpResponse, challenge: &str) -> HttpResponse {
+    if let Ok(value) = header::HeaderValue::from_str(challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+async fn not_found() -> HttpResponse {
+    problem(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "No such endpoint",
+        "the admin API is under /admin/v1",
+    )
+}
+
+/// Starts the admin API on `listener` (SIGTERM and SIGINT stop it gracefully, as the public one).
+///
+/// # Errors
+/// When the listener cannot be used.
+pub fn start(listener: TcpListener, state: AdminState, workers: usize) -> std::io::Result<Server> {
+    let state = Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(actix_web::middleware::from_fn(
+                crate::request_id::middleware,
+            ))
+            .app_data(state.clone())
+            .app_data(web::JsonConfig::default().limit(64 * 1024))
+            .configure(clients::routes)
+            .default_service(web::to(not_found))
+    })
+    .shutdown_timeout(10);
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.listen(listener)?.run())
+}

@@ -1,0 +1,337 @@
+//! The admin API over HTTP: its own listener (404 on the public one), RFC 6750 401/403 for a
+//! missing or insufficient token, clients listed, shown, changed with `If-Match` (412 when
+//! stale, 428 without), their secret rotated and deleted — and the running server following.
+
+use serde_json::{Value, json};
+
+use crate::harness::{Reply, Server, Tessera, agent, basic, send, token_request};
+
+fn admin_token(server: &Server, id: &str, secret: &str) -> String {
+    let reply = token_request(
+        server,
+        Some(&basic(id, secret)),
+        "grant_type=client_credentials",
+    );
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    reply.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+fn call(
+    server: &Server,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> Reply {
+    let base = server.admin_base.as_deref().expect("the admin listener");
+    let mut req = agent().request(method, &format!("{base}{path}"));
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    match body {
+        Some(b) => {
+            let req = req.set("Content-Type", "application/json");
+            send(req, Some(b.to_string().as_bytes()))
+        }
+        None => send(req, None),
+    }
+}
+
+#[test]
+#[allow(clippy::disallowed_methods)] // The test waits for the cache to follow.
+fn clients_are_managed_over_the_admin_api_with_optimistic_concurrency() {
+    let t = Tessera::new();
+    let (ops, ops_secret) = t.create_client(
+        "ops",
+        &["--role", "ROLE_TESSERA-ADMIN", "--scope", "tessera:admin"],
+    );
+    let (reader, reader_secret) = t.create_client(
+        "reader",
+        &[
+            "--role",
+            "ROLE_TESSERA-ADMIN",
+            "--scope",
+            "tessera:admin.read",
+        ],
+    );
+    let (app, app_secret) = t.create_client("app", &["--scope", "read"]);
+    let server = t.serve(&[("TESSERA_ADMIN__BIND", "127.0.0.1:0")]);
+    let ops_token = admin_token(&server, &ops, &ops_secret);
+    let reader_token = admin_token(&server, &reader, &reader_secret);
+    let app_token = admin_token(&server, &app, &app_secret);
+
+    // Never on the public listener.
+    let public = send(agent().get(&server.url("/admin/v1/clients")), None);
+    assert_eq!(public.status, 404);
+
+    // RFC 6750 §3: no token 401 with a challenge; another client's token 403.
+    let none = call(&server, "GET", "/admin/v1/clients", None, &[], None);
+    assert_eq!(none.status, 401);
+    assert!(
+        none.header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    assert_eq!(
+        none.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(none.json()["type"], "urn:tessera:problem:invalid-token");
+    let bogus = call(
+        &server,
+        "GET",
+        "/admin/v1/clients",
+        Some("nonsense"),
+        &[],
+        None,
+    );
+    assert_eq!(bogus.status, 401);
+    assert!(
+        bogus
+            .header("www-authenticate")
+            .unwrap()
+            .contains("invalid_token")
+    );
+    let stranger = call(
+        &server,
+        "GET",
+        "/admin/v1/clients",
+        Some(&app_token),
+        &[],
+        None,
+    );
+    assert_eq!(stranger.status, 403);
+    assert!(
+        stranger
+            .header("www-authenticate")
+            .unwrap()
+            .contains("insufficient_scope")
+    );
+
+    // Reads with the read scope; paging by id.
+    let page = call(
+        &server,
+        "GET",
+        "/admin/v1/clients?limit=2",
+        Some(&reader_token),
+        &[],
+        None,
+    );
+    assert_eq!(page.status, 200);
+    let page = page.json();
+    let ids: Vec<&str> = page["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["app", "ops"]);
+    assert_eq!(page["next"], "ops");
+    let rest = call(
+        &server,
+        "GET",
+        "/admin/v1/clients?after=ops",
+        Some(&reader_token),
+        &[],
+        None,
+    )
+    .json();
+    assert_eq!(rest["clients"][0]["client_id"], "reader");
+    assert_eq!(rest["next"], Value::Null);
+    let admins = call(
+        &server,
+        "GET",
+        "/admin/v1/clients?role=ROLE_TESSERA-ADMIN",
+        Some(&reader_token),
+        &[],
+        None,
+    )
+    .json();
+    assert_eq!(admins["clients"].as_array().unwrap().len(), 2);
+    assert!(!page.to_string().contains("tsec_"), "never a secret");
+
+    let shown = call(
+        &server,
+        "GET",
+        "/admin/v1/clients/app",
+        Some(&reader_token),
+        &[],
+        None,
+    );
+    assert_eq!(shown.status, 200);
+    let etag = shown.header("etag").unwrap().to_owned();
+    assert_eq!(shown.json()["client_name"], "app");
+    assert_eq!(shown.json()["scope"], "read");
+
+    // Changes need the write scope and If-Match.
+    let change = json!({"scope": "read write", "client_name": "The App"});
+    let read_only = call(
+        &server,
+        "PATCH",
+        "/admin/v1/clients/app",
+        Some(&reader_token),
+        &[("If-Match", &etag)],
+        Some(change.clone()),
+    );
+    assert_eq!(read_only.status, 403);
+    let unconditional = call(
+        &server,
+        "PATCH",
+        "/admin/v1/clients/app",
+        Some(&ops_token),
+        &[],
+        Some(change.clone()),
+    );
+    assert_eq!(unconditional.status, 428);
+    let patched = call(
+        &server,
+        "PATCH",
+        "/admin/v1/clients/app",
+        Some(&ops_token),
+        &[("If-Match", &etag)],
+        Some(change),
+    );
+    assert_eq!(
+        patched.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&patched.body)
+    );
+    assert_eq!(patched.json()["scope"], "read write");
+    let new_etag = patched.header("etag").unwrap().to_owned();
+    assert_ne!(new_etag, etag);
+    // A second operator who read the old version is refused, and overwrites nothing.
+    let stale = call(
+        &server,
+        "PATCH",
+        "/admin/v1/clients/app",
+        Some(&ops_token),
+        &[("If-Match", &etag)],
+        Some(json!({"scope": "read"})),
+    );
+    assert_eq!(stale.status, 412);
+    assert_eq!(stale.json()["type"], "urn:tessera:problem:stale");
+    let bad = call(
+        &server,
+        "PATCH",
+        "/admin/v1/clients/app",
+        Some(&ops_token),
+        &[("If-Match", &new_etag)],
+        Some(json!({"grant_types": ["authorization_code"]})),
+    );
+    assert_eq!(bad.status, 400, "the code grant needs a redirect URI");
+    assert_eq!(
+        bad.json()["type"],
+        "urn:tessera:problem:invalid-client-metadata"
+    );
+    let unknown = call(
+        &server,
+        "PATCH",
+        "/admin/v1/clients/app",
+        Some(&ops_token),
+        &[("If-Match", &new_etag)],
+        Some(json!({"colour": "blue"})),
+    );
+    assert_eq!(unknown.status, 400);
+
+    // The running server follows the change within the refresh interval, same secret.
+    let start = std::time::Instant::now();
+    while token_request(
+        &server,
+        Some(&basic(&app, &app_secret)),
+        "grant_type=client_credentials&scope=write",
+    )
+    .status
+        != 200
+    {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(2),
+            "the change takes effect"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    // A new secret, shown once; then the client is deleted.
+    let rotated = call(
+        &server,
+        "POST",
+        "/admin/v1/clients/app/secret",
+        Some(&ops_token),
+        &[],
+        Some(json!({"grace_seconds": 0})),
+    );
+    assert_eq!(rotated.status, 200);
+    let new_secret = rotated.json()["client_secret"].as_str().unwrap().to_owned();
+    let start = std::time::Instant::now();
+    while token_request(
+        &server,
+        Some(&basic(&app, &new_secret)),
+        "grant_type=client_credentials",
+    )
+    .status
+        != 200
+    {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(2),
+            "the new secret works"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        call(
+            &server,
+            "DELETE",
+            "/admin/v1/clients/app",
+            Some(&ops_token),
+            &[],
+            None
+        )
+        .status,
+        204
+    );
+    assert_eq!(
+        call(
+            &server,
+            "GET",
+            "/admin/v1/clients/app",
+            Some(&ops_token),
+            &[],
+            None
+        )
+        .status,
+        404
+    );
+    assert_eq!(
+        call(
+            &server,
+            "DELETE",
+            "/admin/v1/clients/app",
+            Some(&ops_token),
+            &[],
+            None
+        )
+        .status,
+        404
+    );
+    assert_eq!(
+        call(
+            &server,
+            "GET",
+            "/admin/v1/nothing",
+            Some(&ops_token),
+            &[],
+            None
+        )
+        .status,
+        404
+    );
+}
