@@ -260,6 +260,108 @@ fn clients_are_managed_over_the_admin_api_with_optimistic_concurrency() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 
+    // A client created over HTTP gets a token at once, with the secret shown this once.
+    let created = call(
+        &server,
+        "POST",
+        "/admin/v1/clients",
+        Some(&ops_token),
+        &[],
+        Some(json!({
+            "client_id": "made-over-http",
+            "client_name": "Made over HTTP",
+            "scope": "read",
+            "resources": ["https://api.example/"],
+        })),
+    );
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    assert_eq!(
+        created.header("location"),
+        Some("/admin/v1/clients/made-over-http")
+    );
+    let made = created.json();
+    let made_secret = made["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(made["resources"], json!(["https://api.example/"]));
+    assert_eq!(
+        made["token_endpoint_auth_methods"],
+        json!(["client_secret_basic", "client_secret_post"])
+    );
+    let at_once = token_request(
+        &server,
+        Some(&basic("made-over-http", &made_secret)),
+        "grant_type=client_credentials",
+    );
+    assert_eq!(
+        at_once.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&at_once.body)
+    );
+    let shown = call(
+        &server,
+        "GET",
+        "/admin/v1/clients/made-over-http",
+        Some(&ops_token),
+        &[],
+        None,
+    );
+    assert!(
+        !String::from_utf8_lossy(&shown.body).contains(&made_secret),
+        "shown once"
+    );
+    let again = call(
+        &server,
+        "POST",
+        "/admin/v1/clients",
+        Some(&ops_token),
+        &[],
+        Some(json!({"client_id": "made-over-http", "client_name": "Twice"})),
+    );
+    assert_eq!(again.status, 409);
+    let public = call(
+        &server,
+        "POST",
+        "/admin/v1/clients",
+        Some(&ops_token),
+        &[],
+        Some(
+            json!({"client_name": "SPA", "token_endpoint_auth_methods": ["none"], "grant_types": ["authorization_code"], "redirect_uris": ["https://spa.example/cb"]}),
+        ),
+    );
+    assert_eq!(
+        public.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&public.body)
+    );
+    assert!(
+        public.json().get("client_secret").is_none(),
+        "a public client has no secret"
+    );
+    let unknown = call(
+        &server,
+        "POST",
+        "/admin/v1/clients",
+        Some(&ops_token),
+        &[],
+        Some(json!({"client_name": "X", "colour": "blue"})),
+    );
+    assert_eq!(unknown.status, 400);
+    let read_only = call(
+        &server,
+        "POST",
+        "/admin/v1/clients",
+        Some(&reader_token),
+        &[],
+        Some(json!({"client_name": "X"})),
+    );
+    assert_eq!(read_only.status, 403);
+
     // A new secret, shown once; then the client is deleted.
     let rotated = call(
         &server,

@@ -193,18 +193,9 @@ fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient
         let raw = raw.strip_suffix('\n').unwrap_or(&raw);
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         SecretSource::Import(PlainSecret::parse(raw).map_err(e)?)
-    } else if !auth_methods.is_empty()
-        && !auth_methods.iter().any(|m| {
-            matches!(
-                m,
-                ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost
-            )
-        })
-    {
-        // Public clients and certificate-only clients have no secret.
-        SecretSource::None
     } else {
-        SecretSource::Generate
+        // Public clients and certificate-only clients have no secret.
+        SecretSource::for_methods(&auth_methods)
     };
     Ok(NewClient {
         id: args

@@ -220,6 +220,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                     )
                     .with_audit(audit.clone()),
                 ),
+                cache: clients.clone(),
                 clock: clock.clone(),
             };
             let server = tessera_http_actix::admin::start(listener, state, settings.server.workers)

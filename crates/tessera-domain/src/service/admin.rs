@@ -25,6 +25,27 @@ pub enum SecretSource {
     None,
 }
 
+impl SecretSource {
+    /// The secret a new client with these authentication methods gets: generated, unless every
+    /// method it may use needs none (a public client, `none`; a certificate-only client,
+    /// `tls_client_auth`). No methods means the default secret methods.
+    #[must_use]
+    pub fn for_methods(methods: &BTreeSet<ClientAuthMethod>) -> Self {
+        let uses_secret = methods.is_empty()
+            || methods.iter().any(|m| {
+                matches!(
+                    m,
+                    ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost
+                )
+            });
+        if uses_secret {
+            Self::Generate
+        } else {
+            Self::None
+        }
+    }
+}
+
 /// What an operator asks for when registering a client. Unset fields take sensible defaults.
 #[derive(Clone, Debug)]
 pub struct NewClient {

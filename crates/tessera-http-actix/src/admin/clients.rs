@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_domain::authorize::RedirectUri;
-use tessera_domain::service::{AdminAccess, ClientChanges, revision};
+use tessera_domain::service::{AdminAccess, ClientChanges, NewClient, SecretSource, revision};
 use tessera_domain::{
     AccessTokenFormat, Audience, Client, ClientAuthMethod, ClientId, ClientName, GrantType, Role,
     RoleSet, ScopeSet, SigningAlgorithm, TokenTtl,
@@ -17,6 +17,7 @@ use super::{AdminState, admin_problem, caller, problem};
 
 pub(super) fn routes(cfg: &mut ServiceConfig) {
     cfg.route("/admin/v1/clients", web::get().to(list))
+        .route("/admin/v1/clients", web::post().to(create))
         .route("/admin/v1/clients/{id}", web::get().to(show))
         .route("/admin/v1/clients/{id}", web::patch().to(update))
         .route("/admin/v1/clients/{id}", web::delete().to(delete))
@@ -207,6 +208,120 @@ impl ClientPatch {
     }
 }
 
+/// A new client, in the representation's names: `client_name` required, `client_id` optional,
+/// and any field a `PATCH` may change (unknown names are refused).
+struct ClientCreate {
+    client_id: Option<String>,
+    client_name: String,
+    rest: ClientPatch,
+}
+
+impl ClientCreate {
+    /// Reads the body: the two naming fields, then the rest as a strict [`ClientPatch`].
+    fn parse(body: Value) -> Result<Self, String> {
+        let Value::Object(mut map) = body else {
+            return Err("the body must be a JSON object".into());
+        };
+        let text = |v: Value, name: &str| match v {
+            Value::String(s) => Ok(s),
+            _ => Err(format!("{name} must be a string")),
+        };
+        let client_id = map
+            .remove("client_id")
+            .map(|v| text(v, "client_id"))
+            .transpose()?;
+        let client_name = map
+            .remove("client_name")
+            .map(|v| text(v, "client_name"))
+            .transpose()?
+            .ok_or("client_name is required")?;
+        if map.contains_key("enabled") {
+            return Err("a new client is enabled; disable it with PATCH".into());
+        }
+        let rest = serde_json::from_value(Value::Object(map)).map_err(|e| e.to_string())?;
+        Ok(Self {
+            client_id,
+            client_name,
+            rest,
+        })
+    }
+}
+
+impl ClientCreate {
+    /// The registration the domain checks (defaults and invariants are the use case's).
+    fn new_client(self) -> Result<NewClient, tessera_domain::ParseError> {
+        let id = self.client_id.as_deref().map(ClientId::parse).transpose()?;
+        let name = ClientName::parse(&self.client_name)?;
+        let changes = self.rest.changes()?;
+        let auth_methods = changes.auth_methods.unwrap_or_default();
+        Ok(NewClient {
+            id,
+            name,
+            allowed_scopes: changes.allowed_scopes.unwrap_or_default(),
+            default_scopes: changes.default_scopes,
+            roles: changes.roles.unwrap_or_default(),
+            grant_types: changes.grant_types.unwrap_or_default(),
+            secret: SecretSource::for_methods(&auth_methods),
+            auth_methods,
+            audience: changes.audience.flatten(),
+            access_token_ttl: changes.access_token_ttl.flatten(),
+            signing_alg: changes.signing_alg.flatten(),
+            access_token_format: changes
+                .access_token_format
+                .unwrap_or(AccessTokenFormat::Jwt),
+            max_assurance: None,
+            cert_thumbprints: Vec::new(),
+            tls_subject_dn: None,
+            redirect_uris: changes.redirect_uris.unwrap_or_default(),
+            options: tessera_domain::registration::ClientOptions {
+                post_logout_redirect_uris: changes.post_logout_redirect_uris.unwrap_or_default(),
+                resources: changes.resources.unwrap_or_default(),
+                ..Default::default()
+            },
+        })
+    }
+}
+
+/// `POST /admin/v1/clients`: 201 with the client, its `Location` and `ETag`, and its secret
+/// (shown this once; none for a public client). Disabled only by a later `PATCH`.
+async fn create(state: Data<AdminState>, req: HttpRequest, body: Json<Value>) -> HttpResponse {
+    let (acting, now) = match caller(&state, &req, AdminAccess::Write).await {
+        Ok(c) => c,
+        Err(denied) => return denied,
+    };
+    let request = match ClientCreate::parse(body.into_inner())
+        .and_then(|c| c.new_client().map_err(|e| e.to_string()))
+    {
+        Ok(r) => r,
+        Err(detail) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "invalid-client-metadata",
+                "The client is not valid",
+                &detail,
+            );
+        }
+    };
+    match state.clients.acting_as(&acting).create(request, now).await {
+        Ok((client, secret)) => {
+            state.changed().await;
+            let mut out = resource(&client);
+            if let (Some(secret), Value::Object(map)) = (secret, &mut out) {
+                map.insert("client_secret".into(), json!(secret.expose()));
+            }
+            HttpResponse::Created()
+                .insert_header((
+                    header::LOCATION,
+                    format!("/admin/v1/clients/{}", client.id()),
+                ))
+                .insert_header((header::ETAG, format!("\"{}\"", revision(&client))))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(out)
+        }
+        Err(e) => admin_problem(&e),
+    }
+}
+
 /// `PATCH /admin/v1/clients/{id}` with `If-Match: "<ETag>"` (required: RFC 6585 428 without
 /// it, RFC 9110 412 when the client changed since), a JSON object of the fields to change.
 async fn update(
@@ -261,7 +376,10 @@ async fn update(
         .update(&id, changes, Some(&if_match), now)
         .await
     {
-        Ok(c) => with_etag(StatusCode::OK, &c),
+        Ok(c) => {
+            state.changed().await;
+            with_etag(StatusCode::OK, &c)
+        }
         Err(e) => admin_problem(&e),
     }
 }
@@ -277,7 +395,10 @@ async fn delete(state: Data<AdminState>, req: HttpRequest, id: Path<String>) -> 
         Err(answer) => return answer,
     };
     match state.clients.acting_as(&acting).delete(&id, now).await {
-        Ok(()) => HttpResponse::NoContent().finish(),
+        Ok(()) => {
+            state.changed().await;
+            HttpResponse::NoContent().finish()
+        }
         Err(e) => admin_problem(&e),
     }
 }
@@ -321,6 +442,7 @@ async fn rotate(
         .await
     {
         Ok((client, secret)) => {
+            state.changed().await;
             let mut out = resource(&client);
             if let Value::Object(map) = &mut out {
                 map.insert("client_secret".into(), json!(secret.expose()));

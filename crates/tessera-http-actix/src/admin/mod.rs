@@ -23,8 +23,20 @@ pub struct AdminState {
     pub tokens: Arc<TokenService>,
     /// The client use cases (the same as the CLI's).
     pub clients: Arc<ClientAdmin>,
+    /// This node's client cache, refreshed after every change so that this node follows at
+    /// once (the others within their refresh interval).
+    pub cache: Arc<tessera_domain::cache::ClientCache>,
     /// Now.
     pub clock: Arc<dyn Clock>,
+}
+
+impl AdminState {
+    /// Makes this node see a change it just made.
+    pub(crate) async fn changed(&self) {
+        if let Err(e) = self.cache.refresh().await {
+            tracing::warn!(error = %e, "client cache refresh after an admin change failed");
+        }
+    }
 }
 
 /// An RFC 9457 problem: `application/problem+json` with `type`, `title`, `status`, `detail`.
