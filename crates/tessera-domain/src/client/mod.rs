@@ -278,6 +278,8 @@ impl TokenTtl {
 }
 
 mod access;
+mod view;
+pub use view::ClientView;
 
 /// The role of first-party clients (AuthMe's `ROLE_CLI-1STPARTY`): the deployment's own
 /// applications, whose users are not asked for consent.

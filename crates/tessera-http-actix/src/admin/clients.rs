@@ -24,30 +24,29 @@ pub(super) fn routes(cfg: &mut ServiceConfig) {
         .route("/admin/v1/clients/{id}/secret", web::post().to(rotate));
 }
 
-/// A client as the admin API shows it; never a secret or a verifier.
+/// A client as the admin API shows it (the domain's view, in JSON); never a secret.
 pub(crate) fn resource(c: &Client) -> Value {
-    let methods: Vec<&str> = c.auth_methods().iter().map(|m| m.as_str()).collect();
+    let v = tessera_domain::client::ClientView::of(c);
     json!({
-        "client_id": c.id().as_str(),
-        "client_name": c.name().to_string(),
-        "client_id_issued_at": c.created_at().as_secs(),
-        "redirect_uris": c.redirect_uris().iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-        "post_logout_redirect_uris": c.options().post_logout_redirect_uris.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-        "grant_types": c.grant_types().iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-        // RFC 7591 §2 has one method; Tessera allows several, listed beside it.
-        "token_endpoint_auth_method": methods.first().copied(),
-        "token_endpoint_auth_methods": methods,
-        "scope": c.allowed_scopes().to_string(),
-        "backchannel_logout_uri": c.options().backchannel_logout_uri.as_ref().map(|u| u.as_str()),
-        "id_token_signed_response_alg": c.options().id_token_alg.map(SigningAlgorithm::as_str),
-        "default_scope": c.default_scopes().to_string(),
-        "roles": c.roles().iter().map(Role::as_str).collect::<Vec<_>>(),
-        "resources": c.options().resources.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-        "audience": c.audience().map(Audience::as_str),
-        "access_token_ttl": c.access_token_ttl().map(TokenTtl::as_secs),
-        "access_token_format": c.access_token_format().as_str(),
-        "access_token_signed_response_alg": c.signing_alg().map(SigningAlgorithm::as_str),
-        "enabled": c.is_enabled(),
+        "client_id": v.client_id,
+        "client_name": v.client_name,
+        "client_id_issued_at": v.client_id_issued_at,
+        "redirect_uris": v.redirect_uris,
+        "post_logout_redirect_uris": v.post_logout_redirect_uris,
+        "grant_types": v.grant_types,
+        "token_endpoint_auth_method": v.token_endpoint_auth_methods.first(),
+        "token_endpoint_auth_methods": v.token_endpoint_auth_methods,
+        "scope": v.scope,
+        "backchannel_logout_uri": v.backchannel_logout_uri,
+        "id_token_signed_response_alg": v.id_token_signed_response_alg,
+        "default_scope": v.default_scope,
+        "roles": v.roles,
+        "resources": v.resources,
+        "audience": v.audience,
+        "access_token_ttl": v.access_token_ttl,
+        "access_token_format": v.access_token_format,
+        "access_token_signed_response_alg": v.access_token_signed_response_alg,
+        "enabled": v.enabled,
     })
 }
 
@@ -95,12 +94,13 @@ async fn list(state: Data<AdminState>, req: HttpRequest, query: Query<ListQuery>
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let mut page: Vec<&Client> = all
         .iter()
-        .filter(|c| query.enabled.is_none_or(|e| c.is_enabled() == e))
         .filter(|c| {
-            query
-                .role
-                .as_deref()
-                .is_none_or(|r| c.roles().iter().any(|have| have.as_str() == r))
+            let v = tessera_domain::client::ClientView::of(c);
+            query.enabled.is_none_or(|e| v.enabled == e)
+                && query
+                    .role
+                    .as_deref()
+                    .is_none_or(|r| v.roles.iter().any(|have| have == r))
         })
         .filter(|c| query.after.as_deref().is_none_or(|a| c.id().as_str() > a))
         .take(limit + 1)
