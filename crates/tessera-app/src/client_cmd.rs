@@ -157,6 +157,32 @@ fn options(
     })
 }
 
+/// Whether a client's algorithm and lifetime fit this deployment: an algorithm it signs with, a
+/// lifetime its keys outlive (for `client create` and `client update`).
+///
+/// # Errors
+/// Naming the option that does not fit.
+pub(crate) fn fits_deployment(
+    settings: &Settings,
+    alg: Option<SigningAlgorithm>,
+    ttl: Option<u64>,
+) -> anyhow::Result<()> {
+    if let Some(alg) = alg
+        && !settings.keys.algorithms.contains(&alg)
+    {
+        bail!("alg: {alg} is not enabled on this deployment (keys.algorithms)");
+    }
+    if let Some(ttl) = ttl
+        && ttl > u64::from(settings.keys.policy.retire_after_secs)
+    {
+        bail!(
+            "ttl: at most keys.retire_after_seconds ({}), or its tokens would outlive their key",
+            settings.keys.policy.retire_after_secs
+        );
+    }
+    Ok(())
+}
+
 fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient> {
     let options = options(&args, settings)?;
     let e = |e: tessera_domain::ParseError| anyhow!("{e}");
@@ -166,19 +192,7 @@ fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient
         .map(SigningAlgorithm::parse)
         .transpose()
         .map_err(e)?;
-    if let Some(alg) = signing_alg
-        && !settings.keys.algorithms.contains(&alg)
-    {
-        bail!("alg: {alg} is not enabled on this deployment (keys.algorithms)");
-    }
-    if let Some(ttl) = args.ttl
-        && ttl > u64::from(settings.keys.policy.retire_after_secs)
-    {
-        bail!(
-            "ttl: at most keys.retire_after_seconds ({}), or its tokens would outlive their key",
-            settings.keys.policy.retire_after_secs
-        );
-    }
+    fits_deployment(settings, signing_alg, args.ttl)?;
     let auth_methods: BTreeSet<ClientAuthMethod> = args
         .auth_methods
         .iter()

@@ -44,19 +44,7 @@ pub fn changes(
         .map(SigningAlgorithm::parse)
         .transpose()
         .map_err(e)?;
-    if let Some(alg) = signing_alg
-        && !settings.keys.algorithms.contains(&alg)
-    {
-        bail!("alg: {alg} is not enabled on this deployment (keys.algorithms)");
-    }
-    if let Some(ttl) = args.ttl
-        && ttl > u64::from(settings.keys.policy.retire_after_secs)
-    {
-        bail!(
-            "ttl: at most keys.retire_after_seconds ({}), or its tokens would outlive their key",
-            settings.keys.policy.retire_after_secs
-        );
-    }
+    crate::client_cmd::fits_deployment(settings, signing_alg, args.ttl)?;
     let mut redirect_uris = list(&args.redirect_uris, RedirectUri::parse)?;
     if !args.add_redirect_uris.is_empty() || !args.remove_redirect_uris.is_empty() {
         let mut uris = current.redirect_uris().to_vec();

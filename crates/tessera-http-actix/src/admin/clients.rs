@@ -7,10 +7,12 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_domain::authorize::RedirectUri;
-use tessera_domain::service::{AdminAccess, ClientChanges, NewClient, SecretSource, revision};
+use tessera_domain::service::{
+    AdminAccess, ClientAdmin, ClientChanges, NewClient, SecretSource, revision,
+};
 use tessera_domain::{
     AccessTokenFormat, Audience, Client, ClientAuthMethod, ClientId, ClientName, GrantType, Role,
-    RoleSet, ScopeSet, SigningAlgorithm, TokenTtl,
+    RoleSet, ScopeSet, SigningAlgorithm, TokenTtl, UnixTime,
 };
 
 use super::{AdminState, admin_problem, caller, problem};
@@ -58,17 +60,26 @@ fn with_etag(status: StatusCode, c: &Client) -> HttpResponse {
         .json(resource(c))
 }
 
+/// The client use cases acting for the caller of `req`, the client `raw` names, and now — or
+/// the early answer (401/403 from [`caller`], 404 for an id that cannot be a client's).
 // The error is the early answer itself, built at most once per request.
 #[allow(clippy::result_large_err)]
-fn client_id(raw: &str) -> Result<ClientId, HttpResponse> {
-    ClientId::parse(raw).map_err(|e| {
+async fn target(
+    state: &AdminState,
+    req: &HttpRequest,
+    access: AdminAccess,
+    raw: &str,
+) -> Result<(ClientAdmin, ClientId, UnixTime), HttpResponse> {
+    let (acting, now) = caller(state, req, access).await?;
+    let id = ClientId::parse(raw).map_err(|e| {
         problem(
             StatusCode::NOT_FOUND,
             "not-found",
             "No such client",
             &e.to_string(),
         )
-    })
+    })?;
+    Ok((state.clients.acting_as(&acting), id, now))
 }
 
 #[derive(Deserialize)]
@@ -119,14 +130,11 @@ async fn list(state: Data<AdminState>, req: HttpRequest, query: Query<ListQuery>
 
 /// `GET /admin/v1/clients/{id}`, with its `ETag`.
 async fn show(state: Data<AdminState>, req: HttpRequest, id: Path<String>) -> HttpResponse {
-    if let Err(denied) = caller(&state, &req, AdminAccess::Read).await {
-        return denied;
-    }
-    let id = match client_id(&id) {
-        Ok(id) => id,
+    let (clients, id, _) = match target(&state, &req, AdminAccess::Read, &id).await {
+        Ok(t) => t,
         Err(answer) => return answer,
     };
-    match state.clients.show(&id).await {
+    match clients.show(&id).await {
         Ok(c) => with_etag(StatusCode::OK, &c),
         Err(e) => admin_problem(&e),
     }
@@ -330,12 +338,8 @@ async fn update(
     id: Path<String>,
     body: Json<Value>,
 ) -> HttpResponse {
-    let (acting, now) = match caller(&state, &req, AdminAccess::Write).await {
-        Ok(c) => c,
-        Err(denied) => return denied,
-    };
-    let id = match client_id(&id) {
-        Ok(id) => id,
+    let (clients, id, now) = match target(&state, &req, AdminAccess::Write, &id).await {
+        Ok(t) => t,
         Err(answer) => return answer,
     };
     let Some(if_match) = req
@@ -370,12 +374,7 @@ async fn update(
             );
         }
     };
-    match state
-        .clients
-        .acting_as(&acting)
-        .update(&id, changes, Some(&if_match), now)
-        .await
-    {
+    match clients.update(&id, changes, Some(&if_match), now).await {
         Ok(c) => {
             state.changed().await;
             with_etag(StatusCode::OK, &c)
@@ -386,15 +385,11 @@ async fn update(
 
 /// `DELETE /admin/v1/clients/{id}`: 204.
 async fn delete(state: Data<AdminState>, req: HttpRequest, id: Path<String>) -> HttpResponse {
-    let (acting, now) = match caller(&state, &req, AdminAccess::Write).await {
-        Ok(c) => c,
-        Err(denied) => return denied,
-    };
-    let id = match client_id(&id) {
-        Ok(id) => id,
+    let (clients, id, now) = match target(&state, &req, AdminAccess::Write, &id).await {
+        Ok(t) => t,
         Err(answer) => return answer,
     };
-    match state.clients.acting_as(&acting).delete(&id, now).await {
+    match clients.delete(&id, now).await {
         Ok(()) => {
             state.changed().await;
             HttpResponse::NoContent().finish()
@@ -418,12 +413,8 @@ async fn rotate(
     id: Path<String>,
     body: Option<Json<RotateBody>>,
 ) -> HttpResponse {
-    let (acting, now) = match caller(&state, &req, AdminAccess::Write).await {
-        Ok(c) => c,
-        Err(denied) => return denied,
-    };
-    let id = match client_id(&id) {
-        Ok(id) => id,
+    let (clients, id, now) = match target(&state, &req, AdminAccess::Write, &id).await {
+        Ok(t) => t,
         Err(answer) => return answer,
     };
     let grace = body.map(|b| b.grace_seconds).unwrap_or_default();
@@ -435,12 +426,7 @@ async fn rotate(
             "grace_seconds is at most 30 days",
         );
     }
-    match state
-        .clients
-        .acting_as(&acting)
-        .rotate_secret(&id, grace, now)
-        .await
-    {
+    match clients.rotate_secret(&id, grace, now).await {
         Ok((client, secret)) => {
             state.changed().await;
             let mut out = resource(&client);
