@@ -382,3 +382,74 @@ fn a_browser_signs_in_on_one_node_and_the_other_continues_the_flow() {
     let again = code_in(&browser.get(&a.url(&format!("/oauth2/authorize?{query}"))));
     assert_eq!(redeem(&b, &again).status, 200);
 }
+
+/// A change made over one node's admin API takes effect on the other node within the cache
+/// bound: a redirect URI added on node A is accepted by node B's authorization endpoint.
+#[test]
+fn an_admin_change_on_one_node_takes_effect_on_the_other() {
+    let c = Cluster::new();
+    let (ops, ops_secret) = c.a.create_client(
+        "ops",
+        &["--role", "ROLE_TESSERA-ADMIN", "--scope", "tessera:admin"],
+    );
+    c.a.create_client(
+        "web",
+        &[
+            "--grant",
+            "authorization_code",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--scope",
+            "openid",
+        ],
+    );
+    let (a, b) = c.serve(&[("TESSERA_ADMIN__BIND", "127.0.0.1:0")]);
+    let token = issue(&a, &basic(&ops, &ops_secret))["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin = a.admin_base.clone().expect("node A's admin listener");
+    let authorize = |server: &Server, redirect: &str| {
+        let url = format!(
+            "{}?response_type=code&client_id=web&scope=openid&state=s&redirect_uri={}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+            server.url("/oauth2/authorize"),
+            crate::oidc::enc(redirect)
+        );
+        crate::harness::send(crate::harness::agent().get(&url), None).status
+    };
+    let added = "https://app.example/cb2";
+    assert_eq!(authorize(&b, added), 400, "not registered yet");
+
+    let shown = crate::harness::send(
+        crate::harness::agent()
+            .get(&format!("{admin}/admin/v1/clients/web"))
+            .set("Authorization", &format!("Bearer {token}")),
+        None,
+    );
+    assert_eq!(shown.status, 200);
+    let etag = shown.header("etag").unwrap().to_owned();
+    let body = serde_json::json!({"redirect_uris": ["https://app.example/cb", added]});
+    let patched = crate::harness::send(
+        crate::harness::agent()
+            .request("PATCH", &format!("{admin}/admin/v1/clients/web"))
+            .set("Authorization", &format!("Bearer {token}"))
+            .set("If-Match", &etag)
+            .set("Content-Type", "application/json"),
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(
+        patched.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&patched.body)
+    );
+    assert_eq!(
+        authorize(&a, added),
+        200,
+        "at once on the node that made it"
+    );
+    // The tests' cache.refresh_interval_ms is 200 ms.
+    within(Duration::from_secs(2), "node B follows", || {
+        authorize(&b, added) == 200
+    });
+}
