@@ -64,7 +64,11 @@ fn clients_are_managed_over_the_admin_api_with_optimistic_concurrency() {
         ],
     );
     let (app, app_secret) = t.create_client("app", &["--scope", "read"]);
-    let server = t.serve(&[("TESSERA_ADMIN__BIND", "127.0.0.1:0")]);
+    // Without EdDSA keys, so that an EdDSA client is one the deployment cannot serve.
+    let server = t.serve(&[
+        ("TESSERA_ADMIN__BIND", "127.0.0.1:0"),
+        ("TESSERA_KEYS__ALGORITHMS", "ES256,RS256"),
+    ]);
     let ops_token = admin_token(&server, &ops, &ops_secret);
     let reader_token = admin_token(&server, &reader, &reader_secret);
     let app_token = admin_token(&server, &app, &app_secret);
@@ -233,6 +237,55 @@ fn clients_are_managed_over_the_admin_api_with_optimistic_concurrency() {
         bad.json()["type"],
         "urn:tessera:problem:invalid-client-metadata"
     );
+    // What the deployment cannot serve is refused: an algorithm it has no key for.
+    let unsigned = call(
+        &server,
+        "PATCH",
+        "/admin/v1/clients/app",
+        Some(&ops_token),
+        &[("If-Match", &new_etag)],
+        Some(json!({"access_token_signed_response_alg": "EdDSA"})),
+    );
+    assert_eq!(
+        unsigned.status,
+        400,
+        "{}",
+        String::from_utf8_lossy(&unsigned.body)
+    );
+    assert!(
+        unsigned.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("keys.algorithms")
+    );
+    // A lifetime set, then reset to the deployment's default with null.
+    let timed = call(
+        &server,
+        "PATCH",
+        "/admin/v1/clients/app",
+        Some(&ops_token),
+        &[("If-Match", &new_etag)],
+        Some(json!({"access_token_ttl": 120})),
+    );
+    assert_eq!(timed.status, 200);
+    assert_eq!(timed.json()["access_token_ttl"], 120);
+    let timed_etag = timed.header("etag").unwrap().to_owned();
+    let reset = call(
+        &server,
+        "PATCH",
+        "/admin/v1/clients/app",
+        Some(&ops_token),
+        &[("If-Match", &timed_etag)],
+        Some(json!({"access_token_ttl": null})),
+    );
+    assert_eq!(reset.status, 200);
+    assert_eq!(reset.json()["access_token_ttl"], Value::Null);
+    assert_eq!(
+        reset.json()["scope"],
+        "read write",
+        "what is not named stays"
+    );
+    let new_etag = reset.header("etag").unwrap().to_owned();
     let unknown = call(
         &server,
         "PATCH",

@@ -62,7 +62,8 @@ pub async fn run(settings: Settings, command: ClientCommand) -> anyhow::Result<(
     let store = Arc::new(open_store(&settings)?);
     let audit = Arc::new(crate::audit::CollectedAudit::default());
     let admin = ClientAdmin::new(store.clone(), Arc::new(AwsLcRandom), pepper(&store).await?)
-        .with_audit(audit.clone());
+        .with_audit(audit.clone())
+        .with_limits(limits(&settings));
     let result = match command {
         ClientCommand::Create(args) => {
             let req = new_client(*args, &settings)?;
@@ -81,7 +82,7 @@ pub async fn run(settings: Settings, command: ClientCommand) -> anyhow::Result<(
         ClientCommand::Update(args) => {
             let id = parse_id(&args.id)?;
             let current = admin.show(&id).await?;
-            let changes = crate::client_update_cmd::changes(&args, &current, &settings)?;
+            let changes = crate::client_update_cmd::changes(&args, &current)?;
             // Applied only over the client as read, so a concurrent change is never overwritten.
             let seen = tessera_domain::service::revision(&current);
             print(&client_json(
@@ -157,30 +158,12 @@ fn options(
     })
 }
 
-/// Whether a client's algorithm and lifetime fit this deployment: an algorithm it signs with, a
-/// lifetime its keys outlive (for `client create` and `client update`).
-///
-/// # Errors
-/// Naming the option that does not fit.
-pub(crate) fn fits_deployment(
-    settings: &Settings,
-    alg: Option<SigningAlgorithm>,
-    ttl: Option<u64>,
-) -> anyhow::Result<()> {
-    if let Some(alg) = alg
-        && !settings.keys.algorithms.contains(&alg)
-    {
-        bail!("alg: {alg} is not enabled on this deployment (keys.algorithms)");
+/// What this deployment can serve a client (the domain checks it at registration and on change).
+pub(crate) fn limits(settings: &Settings) -> tessera_domain::service::DeploymentLimits {
+    tessera_domain::service::DeploymentLimits {
+        algorithms: settings.keys.algorithms.clone(),
+        max_ttl_secs: settings.keys.policy.retire_after_secs,
     }
-    if let Some(ttl) = ttl
-        && ttl > u64::from(settings.keys.policy.retire_after_secs)
-    {
-        bail!(
-            "ttl: at most keys.retire_after_seconds ({}), or its tokens would outlive their key",
-            settings.keys.policy.retire_after_secs
-        );
-    }
-    Ok(())
 }
 
 fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient> {
@@ -192,7 +175,6 @@ fn new_client(args: CreateArgs, settings: &Settings) -> anyhow::Result<NewClient
         .map(SigningAlgorithm::parse)
         .transpose()
         .map_err(e)?;
-    fits_deployment(settings, signing_alg, args.ttl)?;
     let auth_methods: BTreeSet<ClientAuthMethod> = args
         .auth_methods
         .iter()

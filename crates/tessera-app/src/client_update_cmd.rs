@@ -10,7 +10,6 @@ use tessera_domain::{
 };
 
 use crate::cli::UpdateArgs;
-use crate::settings::Settings;
 
 /// A non-empty list of parsed values, or `None` when none were given.
 fn list<T, E: std::fmt::Display>(
@@ -27,16 +26,12 @@ fn list<T, E: std::fmt::Display>(
         .map(Some)
 }
 
-/// The changes `args` name for `current` (adding and removing redirect URIs start from its list).
+/// The changes `args` name for `current` (adding and removing redirect URIs start from its list;
+/// whether the result fits the deployment is the use case's check).
 ///
 /// # Errors
-/// A value that does not parse, an algorithm the deployment does not sign with, a lifetime that
-/// would outlive the keys, or nothing to change.
-pub fn changes(
-    args: &UpdateArgs,
-    current: &Client,
-    settings: &Settings,
-) -> anyhow::Result<ClientChanges> {
+/// A value that does not parse, or nothing to change.
+pub fn changes(args: &UpdateArgs, current: &Client) -> anyhow::Result<ClientChanges> {
     let e = |e: tessera_domain::ParseError| anyhow!("{e}");
     let signing_alg = args
         .alg
@@ -44,7 +39,6 @@ pub fn changes(
         .map(SigningAlgorithm::parse)
         .transpose()
         .map_err(e)?;
-    crate::client_cmd::fits_deployment(settings, signing_alg, args.ttl)?;
     let mut redirect_uris = list(&args.redirect_uris, RedirectUri::parse)?;
     if !args.add_redirect_uris.is_empty() || !args.remove_redirect_uris.is_empty() {
         let mut uris = current.redirect_uris().to_vec();

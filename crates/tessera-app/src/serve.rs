@@ -218,7 +218,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                         Arc::new(AwsLcRandom),
                         pepper.clone(),
                     )
-                    .with_audit(audit.clone()),
+                    .with_audit(audit.clone())
+                    .with_limits(crate::client_cmd::limits(&settings)),
                 ),
                 cache: clients.clone(),
                 clock: clock.clone(),

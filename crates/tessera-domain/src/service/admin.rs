@@ -106,6 +106,46 @@ pub enum AdminError {
     Store(StoreError),
 }
 
+/// What a deployment can serve a client: the algorithms it signs with, and the longest token
+/// lifetime its keys outlive (`keys.retire_after_seconds`).
+#[derive(Clone, Debug)]
+pub struct DeploymentLimits {
+    /// The algorithms with keys.
+    pub algorithms: Vec<SigningAlgorithm>,
+    /// The longest access-token lifetime, in seconds.
+    pub max_ttl_secs: u32,
+}
+
+impl DeploymentLimits {
+    /// Whether `client` fits: its algorithm is one the deployment signs with, its lifetime one
+    /// its keys outlive.
+    ///
+    /// # Errors
+    /// Naming the setting that does not fit.
+    pub fn check(&self, client: &Client) -> Result<(), ParseError> {
+        if let Some(alg) = client.signing_alg()
+            && !self.algorithms.contains(&alg)
+        {
+            return Err(ParseError::new(
+                "alg",
+                format!("{alg} is not enabled on this deployment (keys.algorithms)"),
+            ));
+        }
+        if let Some(ttl) = client.access_token_ttl()
+            && ttl.as_secs() > self.max_ttl_secs
+        {
+            return Err(ParseError::new(
+                "ttl",
+                format!(
+                    "at most keys.retire_after_seconds ({}), or its tokens would outlive their key",
+                    self.max_ttl_secs
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The client administration use cases.
 #[derive(Clone)]
 pub struct ClientAdmin {
@@ -115,6 +155,8 @@ pub struct ClientAdmin {
     audit: Arc<dyn AuditLog>,
     /// The admin client acting, named in every audit event (none for the command line).
     actor: Option<ClientId>,
+    /// What the deployment can serve; unchecked when absent.
+    limits: Option<DeploymentLimits>,
 }
 
 impl ClientAdmin {
@@ -131,6 +173,22 @@ impl ClientAdmin {
             pepper,
             audit: Arc::new(NoAudit),
             actor: None,
+            limits: None,
+        }
+    }
+
+    /// Refuses clients the deployment cannot serve (at registration and on every change).
+    #[must_use]
+    pub fn with_limits(mut self, limits: DeploymentLimits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// Whether `client` fits the deployment (for the use cases beside this file).
+    pub(super) fn fits(&self, client: &Client) -> Result<(), AdminError> {
+        match &self.limits {
+            Some(limits) => limits.check(client).map_err(AdminError::Invalid),
+            None => Ok(()),
         }
     }
 
@@ -239,6 +297,7 @@ impl ClientAdmin {
             enabled: true,
             created_at: now,
         })?;
+        self.fits(&client)?;
         self.repo.insert(&client).await.map_err(|e| match e {
             StoreError::Conflict => AdminError::Conflict(id),
             other => AdminError::Store(other),

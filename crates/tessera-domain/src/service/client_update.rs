@@ -165,6 +165,7 @@ impl ClientAdmin {
             return Err(AdminError::Stale(id.clone()));
         }
         let changed = Client::new(changes.apply(current.to_spec()))?;
+        self.fits(&changed)?;
         self.repo()
             .replace(&changed, &current)
             .await

@@ -153,11 +153,33 @@ struct ClientPatch {
     redirect_uris: Option<Vec<String>>,
     post_logout_redirect_uris: Option<Vec<String>>,
     resources: Option<Vec<String>>,
-    access_token_ttl: Option<u64>,
+    // `null` returns to the deployment's default; absent leaves it as it is.
+    #[serde(default, deserialize_with = "nullable")]
+    access_token_ttl: Option<Option<u64>>,
     access_token_format: Option<String>,
-    access_token_signed_response_alg: Option<String>,
-    audience: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    access_token_signed_response_alg: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    audience: Option<Option<String>>,
     enabled: Option<bool>,
+}
+
+/// A field that may be absent (`None`, with `#[serde(default)]`), `null` (`Some(None)`) or a
+/// value (`Some(Some(v))`).
+fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `Some(None)` for `null`, `Some(Some(parsed))` for a value, `None` when absent.
+fn nullable_of<T, U>(
+    value: Option<Option<T>>,
+    parse: impl Fn(T) -> Result<U, tessera_domain::ParseError>,
+) -> Result<Option<Option<U>>, tessera_domain::ParseError> {
+    value.map(|v| v.map(parse).transpose()).transpose()
 }
 
 fn list_of<T>(
@@ -192,25 +214,16 @@ impl ClientPatch {
             redirect_uris: list_of(self.redirect_uris, RedirectUri::parse)?,
             post_logout_redirect_uris: list_of(self.post_logout_redirect_uris, RedirectUri::parse)?,
             resources: list_of(self.resources, tessera_domain::resource::Resource::parse)?,
-            access_token_ttl: self
-                .access_token_ttl
-                .map(|t| TokenTtl::from_secs(t).map(Some))
-                .transpose()?,
-            signing_alg: self
-                .access_token_signed_response_alg
-                .as_deref()
-                .map(|a| SigningAlgorithm::parse(a).map(Some))
-                .transpose()?,
+            access_token_ttl: nullable_of(self.access_token_ttl, TokenTtl::from_secs)?,
+            signing_alg: nullable_of(self.access_token_signed_response_alg, |a| {
+                SigningAlgorithm::parse(&a)
+            })?,
             access_token_format: self
                 .access_token_format
                 .as_deref()
                 .map(AccessTokenFormat::parse)
                 .transpose()?,
-            audience: self
-                .audience
-                .as_deref()
-                .map(|a| Audience::parse(a).map(Some))
-                .transpose()?,
+            audience: nullable_of(self.audience, |a| Audience::parse(&a))?,
             enabled: self.enabled,
         })
     }
