@@ -489,4 +489,81 @@ fn clients_are_managed_over_the_admin_api_with_optimistic_concurrency() {
         .status,
         404
     );
+
+    // Signing keys: listed with the read scope, rotated and retired with the write scope.
+    let keys = call(
+        &server,
+        "GET",
+        "/admin/v1/keys",
+        Some(&reader_token),
+        &[],
+        None,
+    );
+    assert_eq!(keys.status, 200);
+    let keys = keys.json();
+    let active = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["alg"] == "ES256" && k["state"] == "active")
+        .expect("an active ES256 key")["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!keys.to_string().contains("private"), "never a private key");
+    let rotate = |token: &str, alg: &str| {
+        call(
+            &server,
+            "POST",
+            "/admin/v1/keys",
+            Some(token),
+            &[],
+            Some(json!({"alg": alg})),
+        )
+    };
+    assert_eq!(rotate(&reader_token, "ES256").status, 403);
+    let published = rotate(&ops_token, "ES256");
+    assert_eq!(
+        published.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&published.body)
+    );
+    assert_eq!(published.json()["state"], "published");
+    let new_kid = published.json()["kid"].as_str().unwrap().to_owned();
+    let refused = rotate(&ops_token, "EdDSA");
+    assert_eq!(refused.status, 409, "not an algorithm of this deployment");
+    assert_eq!(rotate(&ops_token, "HS256").status, 400);
+    let retire = |kid: &str| {
+        call(
+            &server,
+            "POST",
+            &format!("/admin/v1/keys/{kid}/retire"),
+            Some(&ops_token),
+            &[],
+            None,
+        )
+    };
+    assert_eq!(
+        retire(&active).status,
+        409,
+        "the active key is not retired by hand"
+    );
+    let retired = retire(&new_kid);
+    assert_eq!(retired.status, 200);
+    assert_eq!(retired.json()["state"], "retired");
+    assert_eq!(retire("no-such-kid").status, 404);
+
+    // Every change is audited with the acting admin client.
+    assert!(server.stop(), "a clean stop writes the audit queue");
+    let out = t.cli(&["audit", "tail", "-n", "100"], None);
+    let trail = String::from_utf8_lossy(&out.stdout);
+    for what in [
+        "created by admin client ops",
+        "updated by admin client ops",
+        "deleted by admin client ops",
+        "secret rotated, previous secrets valid 0 s more by admin client ops",
+    ] {
+        assert!(trail.contains(what), "{what} in {trail}");
+    }
 }

@@ -53,6 +53,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let keys = Arc::new(
         KeyService::new(store.clone(), Arc::new(AwsLcKeyGenerator), signer.clone())
             .with_audit(audit.clone())
+            .with_algorithms(settings.keys.algorithms.clone())
             .with_lease(
                 store.clone(),
                 node_name(),
@@ -222,6 +223,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                     .with_limits(crate::client_cmd::limits(&settings)),
                 ),
                 cache: clients.clone(),
+                keys: keys.clone(),
                 clock: clock.clone(),
             };
             let server = tessera_http_actix::admin::start(listener, state, settings.server.workers)

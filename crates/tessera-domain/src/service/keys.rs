@@ -58,6 +58,9 @@ pub struct KeyService {
     signer: Arc<dyn TokenSigner>,
     audit: Arc<dyn AuditLog>,
     lease: Option<Lease>,
+    /// The algorithms the deployment signs with; a rotation to another is refused. Any when
+    /// absent.
+    algorithms: Option<Vec<SigningAlgorithm>>,
 }
 
 impl KeyService {
@@ -74,7 +77,16 @@ impl KeyService {
             signer,
             audit: Arc::new(NoAudit),
             lease: None,
+            algorithms: None,
         }
+    }
+
+    /// Refuses to rotate to an algorithm outside `algorithms` (the deployment's
+    /// `keys.algorithms`), for the command line and the admin API alike.
+    #[must_use]
+    pub fn with_algorithms(mut self, algorithms: Vec<SigningAlgorithm>) -> Self {
+        self.algorithms = Some(algorithms);
+        self
     }
 
     /// Changes keys (generating missing ones, the lifecycle of [`Self::tick`]) only while holding
@@ -195,6 +207,11 @@ impl KeyService {
         alg: SigningAlgorithm,
         now: UnixTime,
     ) -> Result<SigningKey, KeyError> {
+        if self.algorithms.as_ref().is_some_and(|a| !a.contains(&alg)) {
+            return Err(KeyError::Refused(format!(
+                "alg: {alg} is not enabled on this deployment (keys.algorithms)"
+            )));
+        }
         let (kid, private_der) = self.generator.generate(alg)?;
         let key = SigningKey {
             kid,

@@ -5,6 +5,7 @@
 //! with a stable `type` per domain error.
 
 mod clients;
+mod keys;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -26,6 +27,8 @@ pub struct AdminState {
     /// This node's client cache, refreshed after every change so that this node follows at
     /// once (the others within their refresh interval).
     pub cache: Arc<tessera_domain::cache::ClientCache>,
+    /// The signing-key use cases (the same as the CLI's).
+    pub keys: Arc<tessera_domain::service::KeyService>,
     /// Now.
     pub clock: Arc<dyn Clock>,
 }
@@ -179,6 +182,7 @@ pub fn start(listener: TcpListener, state: AdminState, workers: usize) -> std::i
             .app_data(state.clone())
             .app_data(web::JsonConfig::default().limit(64 * 1024))
             .configure(clients::routes)
+            .configure(keys::routes)
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(10);
