@@ -11,11 +11,13 @@
 mod audit;
 mod authz;
 mod backchannel;
+mod clients;
 mod convert;
 mod error;
 mod leases;
 mod pool;
 mod repo;
+mod rotation;
 mod schema;
 #[cfg(test)]
 mod testdb;

@@ -16,24 +16,25 @@ use tessera_domain::{ClientId, ParseError, Role, ScopeSet, StoreError, UnixTime}
 use crate::error::from_diesel;
 use crate::pool::AnyConnection;
 use crate::repo::{DieselStore, keyed_tx};
+use crate::rotation::{Locked, rotate_current_pg, rotate_locked};
 use crate::schema::{opaque_tokens, params, refresh_families, refresh_tokens, revoked_jtis};
 
 #[derive(Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = refresh_families)]
-struct FamilyRow {
-    id: String,
-    client_id: String,
-    subject: String,
-    scope: String,
-    created_at: i64,
-    expires_at: i64,
-    revoked_at: Option<i64>,
-    acr: Option<String>,
-    user_id: Option<String>,
-    logon: Option<String>,
-    device_id: Option<String>,
-    default_client_id: Option<String>,
-    resources: String,
+pub(crate) struct FamilyRow {
+    pub(crate) id: String,
+    pub(crate) client_id: String,
+    pub(crate) subject: String,
+    pub(crate) scope: String,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: i64,
+    pub(crate) revoked_at: Option<i64>,
+    pub(crate) acr: Option<String>,
+    pub(crate) user_id: Option<String>,
+    pub(crate) logon: Option<String>,
+    pub(crate) device_id: Option<String>,
+    pub(crate) default_client_id: Option<String>,
+    pub(crate) resources: String,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -47,12 +48,12 @@ struct ParamRow {
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = refresh_tokens)]
-struct RefreshRow {
-    hash: String,
-    family_id: String,
-    issued_at: i64,
-    rotated_at: Option<i64>,
-    successor: Option<String>,
+pub(crate) struct RefreshRow {
+    pub(crate) hash: String,
+    pub(crate) family_id: String,
+    pub(crate) issued_at: i64,
+    pub(crate) rotated_at: Option<i64>,
+    pub(crate) successor: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -98,7 +99,7 @@ fn family_row(f: &RefreshFamily) -> FamilyRow {
     }
 }
 
-fn family_from(r: FamilyRow) -> Result<RefreshFamily, StoreError> {
+pub(crate) fn family_from(r: FamilyRow) -> Result<RefreshFamily, StoreError> {
     let c = corrupt("refresh family");
     Ok(RefreshFamily {
         id: r.id,
@@ -170,7 +171,7 @@ fn find_refresh(
 /// (`FOR UPDATE`) until the transaction ends, so a concurrent rotation of the same family waits and
 /// then reads what this one wrote, while other families go on. On SQLite the transaction already
 /// holds the one write lock.
-fn find_refresh_for_update(
+pub(crate) fn find_refresh_for_update(
     conn: &mut Conn,
     hash: &str,
 ) -> Result<Option<(RefreshRow, FamilyRow)>, diesel::result::Error> {
@@ -187,161 +188,6 @@ fn find_refresh_for_update(
         AnyConnection::Sqlite(c) => query!().first(c).optional(),
         AnyConnection::Postgres(c) => query!().for_update().first(c).optional(),
     }
-}
-
-/// What a rotation under the rows' locks found (the family still as stored).
-enum Locked {
-    Rotated(FamilyRow),
-    Replayed(FamilyRow),
-    Reused,
-    Dead,
-    NotFound,
-}
-
-/// PostgreSQL's rotation of a current token in one statement, so one round trip: mark the
-/// presented token rotated only if it is current and its family live and the client's, insert
-/// the successor in the same family, and answer with the family. `None` when the token was not
-/// current (or not there, or another client's): nothing changed, and [`rotate_locked`] judges.
-///
-/// The conditional `UPDATE … WHERE rotated_at IS NULL` is the atomic step: of concurrent
-/// rotations of one token, one updates the row; the others wait for its row lock, then find it
-/// rotated and update nothing (READ COMMITTED re-checks the condition on the new row version).
-fn rotate_current_pg(
-    conn: &mut diesel::pg::PgConnection,
-    presented: &str,
-    client: &str,
-    next: &str,
-    now: i64,
-) -> Result<Option<FamilyRow>, diesel::result::Error> {
-    RotateCurrent {
-        presented,
-        client,
-        next,
-        now,
-    }
-    .get_result::<FamilyRow>(conn)
-    .optional()
-}
-
-/// The statement of [`rotate_current_pg`]. Its own query type with a static id, so that Diesel
-/// keeps it as a named prepared statement on each connection: PostgreSQL parses and plans it
-/// once per connection rather than on every refresh (planning the CTE cost more than running it).
-struct RotateCurrent<'a> {
-    presented: &'a str,
-    client: &'a str,
-    next: &'a str,
-    now: i64,
-}
-
-/// The static query id of [`RotateCurrent`].
-struct RotateCurrentId;
-
-impl diesel::query_builder::QueryId for RotateCurrent<'_> {
-    type QueryId = RotateCurrentId;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl diesel::query_builder::Query for RotateCurrent<'_> {
-    type SqlType = diesel::sql_types::Untyped;
-}
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RotateCurrent<'_> {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> QueryResult<()> {
-        use diesel::sql_types::{BigInt, Text};
-        out.push_sql("WITH used AS (UPDATE refresh_tokens SET rotated_at = ");
-        out.push_bind_param::<BigInt, _>(&self.now)?;
-        out.push_sql(", successor = ");
-        out.push_bind_param::<Text, _>(self.next)?;
-        out.push_sql(" WHERE hash = ");
-        out.push_bind_param::<Text, _>(self.presented)?;
-        out.push_sql(
-            " AND rotated_at IS NULL AND family_id IN (SELECT id FROM refresh_families \
-             WHERE client_id = ",
-        );
-        out.push_bind_param::<Text, _>(self.client)?;
-        out.push_sql(" AND revoked_at IS NULL AND expires_at > ");
-        out.push_bind_param::<BigInt, _>(&self.now)?;
-        out.push_sql(
-            ") RETURNING family_id), added AS (INSERT INTO refresh_tokens \
-             (hash, family_id, issued_at) SELECT ",
-        );
-        out.push_bind_param::<Text, _>(self.next)?;
-        out.push_sql(", family_id, ");
-        out.push_bind_param::<BigInt, _>(&self.now)?;
-        out.push_sql(
-            " FROM used RETURNING family_id) SELECT f.* FROM refresh_families f \
-             JOIN added ON f.id = added.family_id",
-        );
-        Ok(())
-    }
-}
-
-impl RunQueryDsl<diesel::pg::PgConnection> for RotateCurrent<'_> {}
-
-/// The rotation with its rows locked (`SELECT … FOR UPDATE` on PostgreSQL; SQLite's one writer),
-/// for every case: current, a retry within the grace window, reuse, a dead family, another
-/// client's token, no token.
-fn rotate_locked(
-    conn: &mut Conn,
-    presented: &str,
-    client: &str,
-    next: &str,
-    now: i64,
-    grace_secs: u32,
-) -> Result<Locked, diesel::result::Error> {
-    let Some((token, family)) = find_refresh_for_update(conn, presented)? else {
-        return Ok(Locked::NotFound);
-    };
-    if family.client_id != client {
-        return Ok(Locked::NotFound);
-    }
-    if family.revoked_at.is_some() || now >= family.expires_at {
-        return Ok(Locked::Dead);
-    }
-    if token.rotated_at.is_none() {
-        // The conditional write: only a token that is still current is rotated.
-        let changed = diesel::update(
-            refresh_tokens::table
-                .filter(refresh_tokens::hash.eq(presented))
-                .filter(refresh_tokens::rotated_at.is_null()),
-        )
-        .set((
-            refresh_tokens::rotated_at.eq(now),
-            refresh_tokens::successor.eq(next),
-        ))
-        .execute(conn)?;
-        if changed == 1 {
-            diesel::insert_into(refresh_tokens::table)
-                .values((
-                    refresh_tokens::hash.eq(next),
-                    refresh_tokens::family_id.eq(&token.family_id),
-                    refresh_tokens::issued_at.eq(now),
-                ))
-                .execute(conn)?;
-            return Ok(Locked::Rotated(family));
-        }
-    }
-    let within_grace = token
-        .rotated_at
-        .is_some_and(|at| now.saturating_sub(at) <= i64::from(grace_secs));
-    let same_successor = token.successor.as_deref() == Some(next);
-    let successor_unused = same_successor
-        && refresh_tokens::table
-            .filter(refresh_tokens::hash.eq(next))
-            .filter(refresh_tokens::rotated_at.is_null())
-            .count()
-            .get_result::<i64>(conn)?
-            == 1;
-    if within_grace && successor_unused {
-        return Ok(Locked::Replayed(family));
-    }
-    diesel::update(refresh_families::table.find(&token.family_id))
-        .set(refresh_families::revoked_at.eq(now))
-        .execute(conn)?;
-    Ok(Locked::Reused)
 }
 
 #[async_trait]

@@ -8,6 +8,7 @@ use tessera_testkit::{contract, fakes::FixedClock};
 use super::*;
 use crate::pool::StoreConfig;
 use crate::testdb::{TestDb, on_both_backends};
+use tessera_domain::ports::ClientRepository;
 
 fn store(db: &TestDb) -> DieselStore {
     store_sealed(db, 7).unwrap()
