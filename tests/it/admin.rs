@@ -416,6 +416,21 @@ fn clients_are_managed_over_the_admin_api_with_optimistic_concurrency() {
     assert_eq!(read_only.status, 403);
 
     // A new secret, shown once; then the client is deleted.
+    // The grace period is the domain's rule: at most 30 days.
+    let too_long = call(
+        &server,
+        "POST",
+        "/admin/v1/clients/app/secret",
+        Some(&ops_token),
+        &[],
+        Some(json!({"grace_seconds": 31 * 86_400})),
+    );
+    assert_eq!(
+        too_long.status,
+        400,
+        "{}",
+        String::from_utf8_lossy(&too_long.body)
+    );
     let rotated = call(
         &server,
         "POST",

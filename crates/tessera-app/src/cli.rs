@@ -212,7 +212,7 @@ fn parse_grace(s: &str) -> Result<std::time::Duration, String> {
     } else {
         humantime::parse_duration(s).map_err(|e| e.to_string())?
     };
-    if d > std::time::Duration::from_secs(30 * 86_400) {
+    if d > std::time::Duration::from_secs(u64::from(tessera_domain::service::MAX_GRACE_SECS)) {
         return Err("at most 30 days".into());
     }
     Ok(d)

@@ -13,7 +13,9 @@ mod token;
 mod users;
 
 pub use crate::keys::{KeyChange, KeyPolicy};
-pub use admin::{AdminError, ClientAdmin, DeploymentLimits, NewClient, SecretSource};
+pub use admin::{
+    AdminError, ClientAdmin, DeploymentLimits, MAX_GRACE_SECS, NewClient, SecretSource,
+};
 pub use authorize::{AuthorizePolicy, AuthorizePorts, AuthorizeService};
 pub use backchannel::{Backchannel, CourierPorts, LogoutCourier, Round};
 pub use client_update::{ClientChanges, revision};

@@ -106,6 +106,9 @@ pub enum AdminError {
     Store(StoreError),
 }
 
+/// The longest an old secret keeps working after a rotation: 30 days.
+pub const MAX_GRACE_SECS: u32 = 30 * 86_400;
+
 /// What a deployment can serve a client: the algorithms it signs with, and the longest token
 /// lifetime its keys outlive (`keys.retire_after_seconds`).
 #[derive(Clone, Debug)]
@@ -355,6 +358,9 @@ impl ClientAdmin {
         grace_secs: u32,
         now: UnixTime,
     ) -> Result<(Client, PlainSecret), AdminError> {
+        if grace_secs > MAX_GRACE_SECS {
+            return Err(ParseError::new("grace", "at most 30 days").into());
+        }
         let mut spec = self.show(id).await?.to_spec();
         if spec.auth_methods.contains(&ClientAuthMethod::None) {
             return Err(
