@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::harness::{Reply, Server, Tessera, agent, basic, send, token_request};
 
-fn admin_token(server: &Server, id: &str, secret: &str) -> String {
+pub fn admin_token(server: &Server, id: &str, secret: &str) -> String {
     let reply = token_request(
         server,
         Some(&basic(id, secret)),
@@ -21,7 +21,7 @@ fn admin_token(server: &Server, id: &str, secret: &str) -> String {
     reply.json()["access_token"].as_str().unwrap().to_owned()
 }
 
-fn call(
+pub fn call(
     server: &Server,
     method: &str,
     path: &str,

@@ -10,6 +10,7 @@
 )]
 
 mod admin;
+mod admin_users;
 mod backchannel;
 mod browser;
 mod cli;

@@ -129,7 +129,11 @@ impl AuditLog for CollectedAudit {
 /// When the store cannot be read.
 pub async fn tail(settings: &crate::settings::Settings, lines: u32) -> anyhow::Result<()> {
     let store = crate::wiring::open_store(settings)?;
-    for e in store.tail(lines).await? {
+    for r in store
+        .query(&tessera_domain::audit::AuditQuery::tail(lines))
+        .await?
+    {
+        let e = r.event;
         println!(
             "{}",
             serde_json::json!({
@@ -163,7 +167,10 @@ mod tests {
             self.0.lock().unwrap().push(events.len());
             Ok(())
         }
-        async fn tail(&self, _: u32) -> Result<Vec<AuditEvent>, StoreError> {
+        async fn query(
+            &self,
+            _: &tessera_domain::audit::AuditQuery,
+        ) -> Result<Vec<tessera_domain::audit::Recorded>, StoreError> {
             Ok(Vec::new())
         }
         async fn purge(&self, _: UnixTime) -> Result<u64, StoreError> {

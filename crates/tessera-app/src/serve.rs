@@ -144,7 +144,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             random: Arc::new(AwsLcRandom),
             signer: signer.clone(),
             issuer: issuer.clone(),
-            backchannel,
+            backchannel: backchannel.clone(),
         },
         sign_in,
         settings.oidc.authorize,
@@ -224,6 +224,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 ),
                 cache: clients.clone(),
                 keys: keys.clone(),
+                users: Arc::new(
+                    tessera_domain::service::UserAdmin::new(store.clone(), Arc::new(AwsLcRandom))
+                        .with_sessions(store.clone(), backchannel.clone())
+                        .with_audit(audit.clone()),
+                ),
+                audit: store.clone(),
                 clock: clock.clone(),
             };
             let server = tessera_http_actix::admin::start(listener, state, settings.server.workers)

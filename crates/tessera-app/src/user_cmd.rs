@@ -22,9 +22,6 @@ use crate::wiring::{SystemClock, open_store};
 fn profile_of(p: Box<crate::cli::ProfileArgs>) -> anyhow::Result<Profile> {
     let e = |e: tessera_domain::ParseError| anyhow!("{e}");
     let opt = |v: Option<String>| v.as_deref().map(ClientName::parse).transpose().map_err(e);
-    if p.phone_number_verified && p.phone_number.is_none() {
-        anyhow::bail!("phone-number-verified: needs --phone-number");
-    }
     Ok(Profile {
         given_name: opt(p.given_name)?,
         family_name: opt(p.family_name)?,
@@ -80,8 +77,10 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
         Arc::new(AwsLcRandom),
         settings.oidc.backchannel.1,
     ));
-    let admin =
-        UserAdmin::new(store.clone(), Arc::new(AwsLcRandom)).with_sessions(store, backchannel);
+    let audit = Arc::new(crate::audit::CollectedAudit::default());
+    let admin = UserAdmin::new(store.clone(), Arc::new(AwsLcRandom))
+        .with_sessions(store.clone(), backchannel)
+        .with_audit(audit.clone());
     let e = |e: tessera_domain::ParseError| anyhow!("{e}");
     let parse_id = |id: &str| UserId::parse(id).map_err(e);
     let now = SystemClock.now();
@@ -134,6 +133,7 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
                 .await?,
         ),
     };
+    audit.flush(store.as_ref()).await?;
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }

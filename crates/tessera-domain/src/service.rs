@@ -10,6 +10,7 @@ mod keys;
 mod logout;
 mod params;
 mod token;
+mod user_update;
 mod users;
 
 pub use crate::keys::{KeyChange, KeyPolicy};
@@ -27,6 +28,7 @@ pub use token::{
     ClientAuthentication, Credential, GrantRequest, IssueRequest, PASSWORD_LEVEL, Readiness,
     TokenPorts, TokenRequest, TokenService, UserInfoError, UserSelector, admin_allows,
 };
+pub use user_update::UserChanges;
 pub use users::{NewUser, SignIn, SignInError, UserAdmin, UserError};
 
 #[cfg(test)]

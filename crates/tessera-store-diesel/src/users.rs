@@ -9,7 +9,8 @@ use tessera_domain::user::{
 use tessera_domain::{ClientName, ParseError, StoreError, UnixTime};
 
 use crate::error::from_diesel;
-use crate::repo::DieselStore;
+use crate::pool::AnyConnection;
+use crate::repo::{Conn, DieselStore, keyed_tx};
 use crate::schema::{sign_in_failures, users};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -157,6 +158,49 @@ fn user(r: UserRow) -> Result<User, StoreError> {
     })
 }
 
+/// Writes the editable columns of `r` (not the sign-in counters).
+fn write(conn: &mut Conn, r: &UserRow) -> Result<(), diesel::result::Error> {
+    let changes = UserChanges {
+        logon: &r.logon,
+        email: &r.email,
+        name: &r.name,
+        status: &r.status,
+        updated_at: r.updated_at,
+        password_hash: r.password_hash.as_deref(),
+        given_name: r.given_name.as_deref(),
+        family_name: r.family_name.as_deref(),
+        locale: r.locale.as_deref(),
+        email_verified: r.email_verified,
+        phone_number: r.phone_number.as_deref(),
+        phone_number_verified: r.phone_number_verified,
+        street_address: r.street_address.as_deref(),
+        locality: r.locality.as_deref(),
+        region: r.region.as_deref(),
+        postal_code: r.postal_code.as_deref(),
+        country: r.country.as_deref(),
+    };
+    match diesel::update(users::table.find(&r.id))
+        .set(&changes)
+        .execute(conn)?
+    {
+        0 => Err(diesel::result::Error::NotFound),
+        _ => Ok(()),
+    }
+}
+
+/// The user row, locked for the transaction on PostgreSQL.
+fn lock_user(conn: &mut Conn, id: &str) -> Result<Option<UserRow>, diesel::result::Error> {
+    macro_rules! query {
+        () => {
+            users::table.find(id).select(UserRow::as_select())
+        };
+    }
+    match conn {
+        AnyConnection::Sqlite(c) => query!().first(c).optional(),
+        AnyConnection::Postgres(c) => query!().for_update().first(c).optional(),
+    }
+}
+
 #[async_trait]
 impl UserRepository for DieselStore {
     async fn find(&self, id: &UserId) -> Result<Option<User>, StoreError> {
@@ -203,34 +247,30 @@ impl UserRepository for DieselStore {
 
     async fn update(&self, u: &User) -> Result<(), StoreError> {
         let r = row(u);
+        self.run(move |conn| write(conn, &r).map_err(from_diesel))
+            .await
+    }
+
+    async fn replace(&self, u: &User, expected: &User) -> Result<bool, StoreError> {
+        let r = row(u);
+        let expected = expected.revision();
         self.run(move |conn| {
-            let changes = UserChanges {
-                logon: &r.logon,
-                email: &r.email,
-                name: &r.name,
-                status: &r.status,
-                updated_at: r.updated_at,
-                password_hash: r.password_hash.as_deref(),
-                given_name: r.given_name.as_deref(),
-                family_name: r.family_name.as_deref(),
-                locale: r.locale.as_deref(),
-                email_verified: r.email_verified,
-                phone_number: r.phone_number.as_deref(),
-                phone_number_verified: r.phone_number_verified,
-                street_address: r.street_address.as_deref(),
-                locality: r.locality.as_deref(),
-                region: r.region.as_deref(),
-                postal_code: r.postal_code.as_deref(),
-                country: r.country.as_deref(),
-            };
-            match diesel::update(users::table.find(&r.id))
-                .set(&changes)
-                .execute(conn)
-                .map_err(from_diesel)?
-            {
-                0 => Err(StoreError::NotFound),
-                _ => Ok(()),
+            let mut stale = false;
+            let written = keyed_tx(conn, |conn| {
+                // Lock the row (PostgreSQL; SQLite has its one writer), read it, compare, write.
+                let current = lock_user(conn, &r.id)?.ok_or(diesel::result::Error::NotFound)?;
+                let current =
+                    user(current).map_err(|_| diesel::result::Error::RollbackTransaction)?;
+                if current.revision() != expected {
+                    stale = true;
+                    return Err(diesel::result::Error::RollbackTransaction);
+                }
+                write(conn, &r)
+            });
+            if stale {
+                return Ok(false);
             }
+            written.map(|()| true)
         })
         .await
     }

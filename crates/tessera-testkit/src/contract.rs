@@ -520,6 +520,33 @@ pub async fn users(repo: &dyn tessera_domain::ports::UserRepository) {
         "by id"
     );
 
+    // `replace` writes only over the state it was based on, and keeps the uniqueness rules.
+    let mut renamed = locked.clone();
+    renamed.name = tessera_domain::ClientName::parse("Renamed").unwrap();
+    renamed.updated_at = tessera_domain::UnixTime::from_secs(30);
+    assert_eq!(repo.replace(&renamed, &locked).await, Ok(true));
+    assert_eq!(repo.find(&b.id).await, Ok(Some(renamed.clone())));
+    let mut lost = locked.clone();
+    lost.name = tessera_domain::ClientName::parse("Lost update").unwrap();
+    assert_eq!(
+        repo.replace(&lost, &locked).await,
+        Ok(false),
+        "based on a stale state"
+    );
+    assert_eq!(repo.find(&b.id).await, Ok(Some(renamed.clone())));
+    let mut clash = renamed.clone();
+    clash.logon = Logon::parse("A001").unwrap();
+    assert_eq!(
+        repo.replace(&clash, &renamed).await,
+        Err(StoreError::Conflict),
+        "logon taken"
+    );
+    assert_eq!(
+        repo.replace(&user("ghost", "G002"), &user("ghost", "G002"))
+            .await,
+        Err(StoreError::NotFound)
+    );
+
     // Passwords and profile claims round-trip.
     let mut full = a.clone();
     full.password = Some(

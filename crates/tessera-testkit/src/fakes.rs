@@ -587,6 +587,18 @@ impl tessera_domain::ports::UserRepository for InMemoryUsers {
         Ok(())
     }
 
+    async fn replace(
+        &self,
+        user: &tessera_domain::user::User,
+        expected: &tessera_domain::user::User,
+    ) -> Result<bool, StoreError> {
+        let current = self.find(&user.id).await?.ok_or(StoreError::NotFound)?;
+        if current.revision() != expected.revision() {
+            return Ok(false);
+        }
+        self.update(user).await.map(|()| true)
+    }
+
     async fn record_failed_sign_in(
         &self,
         id: &tessera_domain::user::UserId,

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 #[cfg(any(test, feature = "mocks"))]
 use mockall::automock;
 
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, AuditQuery, Recorded};
 use crate::client::{Client, ClientId, SigningAlgorithm};
 use crate::error::StoreError;
 use crate::keys::{PrivateKeyDer, PublicJwk, SigningKey};
@@ -323,14 +323,15 @@ pub trait AuditStore: Send + Sync {
     /// One transaction.
     async fn append(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
 
-    /// The newest `limit` events, oldest first.
+    /// The page of events `query` selects, oldest first (see [`AuditQuery`]: what
+    /// [`AuditQuery::select`] would return over the whole trail in id order).
     ///
     /// # Errors
     /// `Unavailable`, `Corrupt`.
     ///
     /// # Cancel safety
     /// Cancel safe: it only reads.
-    async fn tail(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+    async fn query(&self, query: &AuditQuery) -> Result<Vec<Recorded>, StoreError>;
 
     /// Deletes events older than `before`; returns how many.
     ///
@@ -433,6 +434,17 @@ pub trait UserRepository: Send + Sync {
     /// # Cancel safety
     /// One statement.
     async fn update(&self, user: &User) -> Result<(), StoreError>;
+
+    /// Replaces a user as [`UserRepository::update`] does, but only while its stored state is
+    /// still `expected`'s (the same [`crate::user::User::revision`]); checking and writing are
+    /// one atomic step. Returns `false`, writing nothing, when it is not.
+    ///
+    /// # Errors
+    /// As for `update`.
+    ///
+    /// # Cancel safety
+    /// One transaction.
+    async fn replace(&self, user: &User, expected: &User) -> Result<bool, StoreError>;
 
     /// Every user, by id.
     ///

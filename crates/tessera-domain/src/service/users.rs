@@ -2,9 +2,12 @@
 
 use std::sync::Arc;
 
-use crate::client::ClientName;
+use crate::audit::{AuditEvent, AuditKind, NoAudit};
+use crate::client::{ClientId, ClientName};
 use crate::error::StoreError;
-use crate::ports::{BlockingWork, RandomSource, SessionStore, SignInThrottle, UserRepository};
+use crate::ports::{
+    AuditLog, BlockingWork, RandomSource, SessionStore, SignInThrottle, UserRepository,
+};
 use crate::time::UnixTime;
 use crate::user::{
     Email, LockoutPolicy, Logon, Password, PasswordHash, Profile, SignInState, User, UserId,
@@ -23,12 +26,15 @@ pub enum UserError {
     /// The id or the logon is taken.
     #[error("a user with this id or logon already exists")]
     Conflict,
+    /// The user changed since the revision the change was based on.
+    #[error("user {0} changed since it was read")]
+    Stale(UserId),
     /// The store failed.
     #[error("store error: {0}")]
     Store(StoreError),
 }
 
-fn store(e: StoreError) -> UserError {
+pub(super) fn store(e: StoreError) -> UserError {
     match e {
         StoreError::Conflict => UserError::Conflict,
         other => UserError::Store(other),
@@ -40,6 +46,9 @@ pub struct UserAdmin {
     repo: Arc<dyn UserRepository>,
     random: Arc<dyn RandomSource>,
     sign_out: Option<(Arc<dyn SessionStore>, Arc<crate::service::Backchannel>)>,
+    audit: Arc<dyn AuditLog>,
+    /// The admin client acting, named in every audit event (none for the command line).
+    actor: Option<ClientId>,
 }
 
 impl UserAdmin {
@@ -50,7 +59,58 @@ impl UserAdmin {
             repo,
             random,
             sign_out: None,
+            audit: Arc::new(NoAudit),
+            actor: None,
         }
+    }
+
+    /// Records every change in `audit`.
+    #[must_use]
+    pub fn with_audit(mut self, audit: Arc<dyn AuditLog>) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// The same use cases, acting for the admin client `actor`: its id is in every audit event.
+    #[must_use]
+    pub fn acting_as(&self, actor: &ClientId) -> Self {
+        Self {
+            repo: Arc::clone(&self.repo),
+            random: Arc::clone(&self.random),
+            sign_out: self.sign_out.clone(),
+            audit: Arc::clone(&self.audit),
+            actor: Some(actor.clone()),
+        }
+    }
+
+    pub(super) fn repo(&self) -> &dyn UserRepository {
+        self.repo.as_ref()
+    }
+
+    /// Records a change to user `id` (with the acting admin client, if any).
+    pub(super) fn audited(&self, id: &UserId, now: UnixTime, detail: &str) {
+        self.record(AuditKind::UserChanged, id, now, detail);
+    }
+
+    fn record(&self, kind: AuditKind, id: &UserId, now: UnixTime, detail: &str) {
+        let detail = match &self.actor {
+            Some(actor) => format!("{detail} by admin client {actor}"),
+            None => detail.to_owned(),
+        };
+        self.audit
+            .record(AuditEvent::new(kind, now, detail).subject(id.as_str()));
+    }
+
+    /// The user with this id.
+    ///
+    /// # Errors
+    /// `NotFound` when there is none.
+    pub async fn show(&self, id: &UserId) -> Result<User, UserError> {
+        self.repo
+            .find(id)
+            .await
+            .map_err(store)?
+            .ok_or_else(|| UserError::NotFound(id.clone()))
     }
 
     /// Also ends a user's browser sessions (telling their clients) when the user is signed out,
@@ -72,9 +132,7 @@ impl UserAdmin {
     /// # Errors
     /// `NotFound` when there is no such user; a store failure.
     pub async fn sign_out(&self, id: &UserId, now: UnixTime) -> Result<usize, UserError> {
-        if self.repo.find(id).await.map_err(store)?.is_none() {
-            return Err(UserError::NotFound(id.clone()));
-        }
+        self.show(id).await?;
         let Some((sessions, backchannel)) = &self.sign_out else {
             return Ok(0);
         };
@@ -83,6 +141,9 @@ impl UserAdmin {
         backchannel.ended(&ending, now).await.map_err(store)?;
         for session in &ending {
             sessions.delete(&session.hash).await.map_err(store)?;
+        }
+        if !ending.is_empty() {
+            self.audited(id, now, &format!("{} sessions ended", ending.len()));
         }
         Ok(ending.len())
     }
@@ -100,6 +161,7 @@ impl UserAdmin {
             password,
             profile,
         } = new;
+        super::user_update::check_profile(&profile)?;
         let password = password.map(|p| self.hash(&p)).transpose()?;
         let id = match id {
             Some(id) => id,
@@ -124,6 +186,7 @@ impl UserAdmin {
             updated_at: now,
         };
         self.repo.insert(&user).await.map_err(store)?;
+        self.record(AuditKind::UserCreated, &user.id, now, "created");
         Ok(user)
     }
 
@@ -174,6 +237,7 @@ impl UserAdmin {
         now: UnixTime,
     ) -> Result<User, UserError> {
         let user = self.change(id, now, |u| u.status = status).await?;
+        self.audited(id, now, &format!("status {}", status.as_str()));
         if status != UserStatus::Active {
             self.sign_out(id, now).await?;
         }
@@ -201,7 +265,9 @@ impl UserAdmin {
         now: UnixTime,
     ) -> Result<User, UserError> {
         let hash = self.hash(password)?;
-        self.change(id, now, |u| u.password = Some(hash)).await
+        let user = self.change(id, now, |u| u.password = Some(hash)).await?;
+        self.audited(id, now, "password set");
+        Ok(user)
     }
 }
 

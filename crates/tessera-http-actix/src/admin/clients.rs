@@ -15,7 +15,7 @@ use tessera_domain::{
     RoleSet, ScopeSet, SigningAlgorithm, TokenTtl, UnixTime,
 };
 
-use super::{AdminState, admin_problem, caller, problem};
+use super::{AdminState, admin_problem, caller, if_match, nullable, nullable_of, problem};
 
 pub(super) fn routes(cfg: &mut ServiceConfig) {
     cfg.route("/admin/v1/clients", web::get().to(list))
@@ -54,10 +54,7 @@ pub(crate) fn resource(c: &Client) -> Value {
 
 /// The client with its revision as the `ETag` (RFC 9110 §8.8.3), strong.
 fn with_etag(status: StatusCode, c: &Client) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, format!("\"{}\"", revision(c))))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(resource(c))
+    super::tagged(status, &revision(c), &resource(c))
 }
 
 /// The client use cases acting for the caller of `req`, the client `raw` names, and now — or
@@ -162,24 +159,6 @@ struct ClientPatch {
     #[serde(default, deserialize_with = "nullable")]
     audience: Option<Option<String>>,
     enabled: Option<bool>,
-}
-
-/// A field that may be absent (`None`, with `#[serde(default)]`), `null` (`Some(None)`) or a
-/// value (`Some(Some(v))`).
-fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// `Some(None)` for `null`, `Some(Some(parsed))` for a value, `None` when absent.
-fn nullable_of<T, U>(
-    value: Option<Option<T>>,
-    parse: impl Fn(T) -> Result<U, tessera_domain::ParseError>,
-) -> Result<Option<Option<U>>, tessera_domain::ParseError> {
-    value.map(|v| v.map(parse).transpose()).transpose()
 }
 
 fn list_of<T>(
@@ -355,23 +334,9 @@ async fn update(
         Ok(t) => t,
         Err(answer) => return answer,
     };
-    let Some(if_match) = req
-        .headers()
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.trim()
-                .trim_start_matches("W/")
-                .trim_matches('"')
-                .to_owned()
-        })
-    else {
-        return problem(
-            StatusCode::PRECONDITION_REQUIRED,
-            "precondition-required",
-            "If-Match is required",
-            "send the ETag of the client as read, so that a concurrent change is not overwritten",
-        );
+    let if_match = match if_match(&req) {
+        Ok(r) => r,
+        Err(answer) => return answer,
     };
     let changes = match serde_json::from_value::<ClientPatch>(body.into_inner())
         .map_err(|e| e.to_string())

@@ -4,8 +4,10 @@
 //! missing or insufficient one gets RFC 6750 §3 401/403. Errors are RFC 9457 problem details
 //! with a stable `type` per domain error.
 
+mod audit;
 mod clients;
 mod keys;
+mod users;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use actix_web::dev::Server;
 use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
+use serde::Deserialize;
 use tessera_domain::ports::Clock;
 use tessera_domain::service::{AdminAccess, AdminDenied, AdminError, ClientAdmin, TokenService};
 use tessera_domain::{ClientId, UnixTime};
@@ -29,6 +32,10 @@ pub struct AdminState {
     pub cache: Arc<tessera_domain::cache::ClientCache>,
     /// The signing-key use cases (the same as the CLI's).
     pub keys: Arc<tessera_domain::service::KeyService>,
+    /// The user use cases (the same as the CLI's).
+    pub users: Arc<tessera_domain::service::UserAdmin>,
+    /// The stored audit trail.
+    pub audit: Arc<dyn tessera_domain::ports::AuditStore>,
     /// Now.
     pub clock: Arc<dyn Clock>,
 }
@@ -150,6 +157,59 @@ pub(crate) async fn caller(
     }
 }
 
+/// A field that may be absent (`None`, with `#[serde(default)]`), `null` (`Some(None)`) or a
+/// value (`Some(Some(v))`).
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `Some(None)` for `null`, `Some(Some(parsed))` for a value, `None` when absent.
+pub(crate) fn nullable_of<T, U>(
+    value: Option<Option<T>>,
+    parse: impl Fn(T) -> Result<U, tessera_domain::ParseError>,
+) -> Result<Option<Option<U>>, tessera_domain::ParseError> {
+    value.map(|v| v.map(parse).transpose()).transpose()
+}
+
+/// The revision an `If-Match` names (RFC 9110 §13.1.1; a weak tag is compared as strong).
+///
+/// # Errors
+/// RFC 6585 §3 428 when there is none: a change must say which state it was based on, so that
+/// a concurrent one is not silently overwritten.
+// The error is the early answer itself, built at most once per request.
+#[allow(clippy::result_large_err)]
+pub(crate) fn if_match(req: &HttpRequest) -> Result<String, HttpResponse> {
+    req.headers()
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .to_owned()
+        })
+        .ok_or_else(|| {
+            problem(
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition-required",
+                "If-Match is required",
+                "send the ETag as read, so that a concurrent change is not overwritten",
+            )
+        })
+}
+
+/// `body` with `etag` as its strong `ETag` (RFC 9110 §8.8.3), never cached.
+pub(crate) fn tagged(status: StatusCode, etag: &str, body: &serde_json::Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, format!("\"{etag}\"")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
 fn with_challenge(mut response: HttpResponse, challenge: &str) -> HttpResponse {
     if let Ok(value) = header::HeaderValue::from_str(challenge) {
         response
@@ -183,6 +243,8 @@ pub fn start(listener: TcpListener, state: AdminState, workers: usize) -> std::i
             .app_data(web::JsonConfig::default().limit(64 * 1024))
             .configure(clients::routes)
             .configure(keys::routes)
+            .configure(users::routes)
+            .configure(audit::routes)
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(10);
