@@ -537,6 +537,45 @@ impl tessera_domain::ports::RevocationList for InMemoryTokens {
     }
 }
 
+/// The audit trail in memory: what is recorded (as an [`AuditLog`]) or appended is what a query
+/// reads, with ids from 1.
+///
+/// [`AuditLog`]: tessera_domain::ports::AuditLog
+#[derive(Debug, Default)]
+pub struct InMemoryAudit(Mutex<Vec<tessera_domain::audit::Recorded>>);
+
+impl tessera_domain::ports::AuditLog for InMemoryAudit {
+    fn record(&self, event: tessera_domain::audit::AuditEvent) {
+        let mut all = self.0.lock().unwrap();
+        let id = all.len() as u64 + 1;
+        all.push(tessera_domain::audit::Recorded { id, event });
+    }
+}
+
+#[async_trait]
+impl tessera_domain::ports::AuditStore for InMemoryAudit {
+    async fn append(&self, events: &[tessera_domain::audit::AuditEvent]) -> Result<(), StoreError> {
+        for e in events {
+            tessera_domain::ports::AuditLog::record(self, e.clone());
+        }
+        Ok(())
+    }
+
+    async fn query(
+        &self,
+        query: &tessera_domain::audit::AuditQuery,
+    ) -> Result<Vec<tessera_domain::audit::Recorded>, StoreError> {
+        Ok(query.clone().bounded().select(&self.0.lock().unwrap()))
+    }
+
+    async fn purge(&self, before: UnixTime) -> Result<u64, StoreError> {
+        let mut all = self.0.lock().unwrap();
+        let n = all.len();
+        all.retain(|r| r.event.at >= before);
+        Ok((n - all.len()) as u64)
+    }
+}
+
 /// Users in memory.
 #[derive(Debug, Default)]
 pub struct InMemoryUsers(Mutex<Vec<tessera_domain::user::User>>);

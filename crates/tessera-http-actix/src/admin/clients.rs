@@ -2,10 +2,9 @@
 //! secret of clients, in RFC 7591's metadata names where one exists plus Tessera's own fields.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::web::{self, Data, Json, Path, Query, ServiceConfig};
+use actix_web::web::{Data, Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tessera_domain::authorize::RedirectUri;
 use tessera_domain::service::{
     AdminAccess, ClientAdmin, ClientChanges, NewClient, SecretSource, revision,
@@ -14,47 +13,14 @@ use tessera_domain::{
     AccessTokenFormat, Audience, Client, ClientAuthMethod, ClientId, ClientName, GrantType, Role,
     RoleSet, ScopeSet, SigningAlgorithm, TokenTtl, UnixTime,
 };
+use utoipa::{IntoParams, ToSchema};
 
+use super::schema::{ClientPage, ClientResource, Problem, Refusals};
 use super::{AdminState, admin_problem, caller, if_match, nullable, nullable_of, problem};
-
-pub(super) fn routes(cfg: &mut ServiceConfig) {
-    cfg.route("/admin/v1/clients", web::get().to(list))
-        .route("/admin/v1/clients", web::post().to(create))
-        .route("/admin/v1/clients/{id}", web::get().to(show))
-        .route("/admin/v1/clients/{id}", web::patch().to(update))
-        .route("/admin/v1/clients/{id}", web::delete().to(delete))
-        .route("/admin/v1/clients/{id}/secret", web::post().to(rotate));
-}
-
-/// A client as the admin API shows it (the domain's view, in JSON); never a secret.
-pub(crate) fn resource(c: &Client) -> Value {
-    let v = tessera_domain::client::ClientView::of(c);
-    json!({
-        "client_id": v.client_id,
-        "client_name": v.client_name,
-        "client_id_issued_at": v.client_id_issued_at,
-        "redirect_uris": v.redirect_uris,
-        "post_logout_redirect_uris": v.post_logout_redirect_uris,
-        "grant_types": v.grant_types,
-        "token_endpoint_auth_method": v.token_endpoint_auth_methods.first(),
-        "token_endpoint_auth_methods": v.token_endpoint_auth_methods,
-        "scope": v.scope,
-        "backchannel_logout_uri": v.backchannel_logout_uri,
-        "id_token_signed_response_alg": v.id_token_signed_response_alg,
-        "default_scope": v.default_scope,
-        "roles": v.roles,
-        "resources": v.resources,
-        "audience": v.audience,
-        "access_token_ttl": v.access_token_ttl,
-        "access_token_format": v.access_token_format,
-        "access_token_signed_response_alg": v.access_token_signed_response_alg,
-        "enabled": v.enabled,
-    })
-}
 
 /// The client with its revision as the `ETag` (RFC 9110 §8.8.3), strong.
 fn with_etag(status: StatusCode, c: &Client) -> HttpResponse {
-    super::tagged(status, &revision(c), &resource(c))
+    super::tagged(status, &revision(c), &ClientResource::of(c))
 }
 
 /// The client use cases acting for the caller of `req`, the client `raw` names, and now — or
@@ -79,9 +45,12 @@ async fn target(
     Ok((state.clients.acting_as(&acting), id, now))
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Only enabled (`true`) or disabled (`false`) clients.
     enabled: Option<bool>,
+    /// Only clients holding this role.
     role: Option<String>,
     /// At most this many (default 100, at most 1000).
     limit: Option<usize>,
@@ -89,9 +58,24 @@ struct ListQuery {
     after: Option<String>,
 }
 
-/// `GET /admin/v1/clients[?enabled=…&role=…&limit=…&after=…]`: by id, a page at a time;
-/// `next` is the `after` of the following page (absent on the last).
-async fn list(state: Data<AdminState>, req: HttpRequest, query: Query<ListQuery>) -> HttpResponse {
+/// Lists clients.
+///
+/// `GET /admin/v1/clients[?enabled=…&role=…&limit=…&after=…]`: by id, a page at a time; `next`
+/// is the `after` of the following page (absent on the last).
+#[utoipa::path(
+    get,
+    path = "/admin/v1/clients",
+    tag = "Admin",
+    operation_id = "admin_list_clients",
+    params(ListQuery),
+    responses((status = 200, description = "A page of clients", body = ClientPage), Refusals),
+    security(("bearer" = ["tessera:admin.read"]))
+)]
+pub(crate) async fn list(
+    state: Data<AdminState>,
+    req: HttpRequest,
+    query: Query<ListQuery>,
+) -> HttpResponse {
     if let Err(denied) = caller(&state, &req, AdminAccess::Read).await {
         return denied;
     }
@@ -119,14 +103,34 @@ async fn list(state: Data<AdminState>, req: HttpRequest, query: Query<ListQuery>
     });
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({
-            "clients": page.iter().map(|c| resource(c)).collect::<Vec<_>>(),
-            "next": next.flatten(),
-        }))
+        .json(ClientPage {
+            clients: page.iter().map(|c| ClientResource::of(c)).collect(),
+            next: next.flatten(),
+        })
 }
 
-/// `GET /admin/v1/clients/{id}`, with its `ETag`.
-async fn show(state: Data<AdminState>, req: HttpRequest, id: Path<String>) -> HttpResponse {
+/// Shows a client.
+///
+/// `GET /admin/v1/clients/{id}`, with its `ETag` (what a `PATCH` names in `If-Match`).
+#[utoipa::path(
+    get,
+    path = "/admin/v1/clients/{id}",
+    tag = "Admin",
+    operation_id = "admin_show_client",
+    params(("id" = String, Path, description = "The client id")),
+    responses(
+        (status = 200, description = "The client", body = ClientResource,
+            headers(("ETag" = String, description = "Its revision"))),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        Refusals,
+    ),
+    security(("bearer" = ["tessera:admin.read"]))
+)]
+pub(crate) async fn show(
+    state: Data<AdminState>,
+    req: HttpRequest,
+    id: Path<String>,
+) -> HttpResponse {
     let (clients, id, _) = match target(&state, &req, AdminAccess::Read, &id).await {
         Ok(t) => t,
         Err(answer) => return answer,
@@ -137,10 +141,14 @@ async fn show(state: Data<AdminState>, req: HttpRequest, id: Path<String>) -> Ht
     }
 }
 
-/// What a `PATCH` may change, in the representation's names; anything else is refused.
-#[derive(Deserialize, Default)]
+/// A client to create, or the fields to change, in the representation's names (anything else is
+/// refused). At creation `client_name` is required and `enabled` refused (a new client is
+/// enabled); a change may not name `client_id`.
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ClientPatch {
+pub(crate) struct ClientBody {
+    /// At creation only; generated when absent.
+    client_id: Option<String>,
     client_name: Option<String>,
     scope: Option<String>,
     default_scope: Option<String>,
@@ -150,13 +158,19 @@ struct ClientPatch {
     redirect_uris: Option<Vec<String>>,
     post_logout_redirect_uris: Option<Vec<String>>,
     resources: Option<Vec<String>>,
-    // `null` returns to the deployment's default; absent leaves it as it is.
+    /// Seconds; `null` returns to the deployment's default.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u64>)]
     access_token_ttl: Option<Option<u64>>,
+    /// `jwt` or `opaque`.
     access_token_format: Option<String>,
+    /// `null` returns to the deployment's default.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     access_token_signed_response_alg: Option<Option<String>>,
+    /// `null` returns to the deployment's default.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     audience: Option<Option<String>>,
     enabled: Option<bool>,
 }
@@ -170,7 +184,7 @@ fn list_of<T>(
         .transpose()
 }
 
-impl ClientPatch {
+impl ClientBody {
     /// The domain's changes (parsing each value; the invariants are the use case's).
     fn changes(self) -> Result<ClientChanges, tessera_domain::ParseError> {
         Ok(ClientChanges {
@@ -208,51 +222,26 @@ impl ClientPatch {
     }
 }
 
-/// A new client, in the representation's names: `client_name` required, `client_id` optional,
-/// and any field a `PATCH` may change (unknown names are refused).
-struct ClientCreate {
-    client_id: Option<String>,
-    client_name: String,
-    rest: ClientPatch,
-}
-
-impl ClientCreate {
-    /// Reads the body: the two naming fields, then the rest as a strict [`ClientPatch`].
-    fn parse(body: Value) -> Result<Self, String> {
-        let Value::Object(mut map) = body else {
-            return Err("the body must be a JSON object".into());
-        };
-        let text = |v: Value, name: &str| match v {
-            Value::String(s) => Ok(s),
-            _ => Err(format!("{name} must be a string")),
-        };
-        let client_id = map
-            .remove("client_id")
-            .map(|v| text(v, "client_id"))
-            .transpose()?;
-        let client_name = map
-            .remove("client_name")
-            .map(|v| text(v, "client_name"))
-            .transpose()?
-            .ok_or("client_name is required")?;
-        if map.contains_key("enabled") {
+impl ClientBody {
+    /// The registration the domain checks (defaults and invariants are the use case's).
+    fn new_client(self) -> Result<NewClient, String> {
+        if self.enabled.is_some() {
             return Err("a new client is enabled; disable it with PATCH".into());
         }
-        let rest = serde_json::from_value(Value::Object(map)).map_err(|e| e.to_string())?;
-        Ok(Self {
-            client_id,
-            client_name,
-            rest,
-        })
-    }
-}
-
-impl ClientCreate {
-    /// The registration the domain checks (defaults and invariants are the use case's).
-    fn new_client(self) -> Result<NewClient, tessera_domain::ParseError> {
-        let id = self.client_id.as_deref().map(ClientId::parse).transpose()?;
-        let name = ClientName::parse(&self.client_name)?;
-        let changes = self.rest.changes()?;
+        let e = |e: tessera_domain::ParseError| e.to_string();
+        let id = self
+            .client_id
+            .as_deref()
+            .map(ClientId::parse)
+            .transpose()
+            .map_err(e)?;
+        let name = ClientName::parse(
+            self.client_name
+                .as_deref()
+                .ok_or("client_name is required")?,
+        )
+        .map_err(e)?;
+        let changes = self.changes().map_err(e)?;
         let auth_methods = changes.auth_methods.unwrap_or_default();
         Ok(NewClient {
             id,
@@ -282,16 +271,35 @@ impl ClientCreate {
     }
 }
 
+/// Creates a client.
+///
 /// `POST /admin/v1/clients`: 201 with the client, its `Location` and `ETag`, and its secret
-/// (shown this once; none for a public client). Disabled only by a later `PATCH`.
-async fn create(state: Data<AdminState>, req: HttpRequest, body: Json<Value>) -> HttpResponse {
+/// (shown this once; none for a public client). Usable at once on this node, on the others
+/// within their cache refresh interval. Disabled only by a later `PATCH`.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/clients",
+    tag = "Admin",
+    operation_id = "admin_create_client",
+    request_body(content = ClientBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; `client_secret` shown this once", body = ClientResource,
+            headers(("Location" = String), ("ETag" = String))),
+        (status = 409, description = "The id is taken", body = Problem, content_type = "application/problem+json"),
+        Refusals,
+    ),
+    security(("bearer" = ["tessera:admin"]))
+)]
+pub(crate) async fn create(
+    state: Data<AdminState>,
+    req: HttpRequest,
+    body: Json<ClientBody>,
+) -> HttpResponse {
     let (acting, now) = match caller(&state, &req, AdminAccess::Write).await {
         Ok(c) => c,
         Err(denied) => return denied,
     };
-    let request = match ClientCreate::parse(body.into_inner())
-        .and_then(|c| c.new_client().map_err(|e| e.to_string()))
-    {
+    let request = match body.into_inner().new_client() {
         Ok(r) => r,
         Err(detail) => {
             return problem(
@@ -305,10 +313,8 @@ async fn create(state: Data<AdminState>, req: HttpRequest, body: Json<Value>) ->
     match state.clients.acting_as(&acting).create(request, now).await {
         Ok((client, secret)) => {
             state.changed().await;
-            let mut out = resource(&client);
-            if let (Some(secret), Value::Object(map)) = (secret, &mut out) {
-                map.insert("client_secret".into(), json!(secret.expose()));
-            }
+            let mut out = ClientResource::of(&client);
+            out.client_secret = secret.map(|s| s.expose().to_owned());
             HttpResponse::Created()
                 .insert_header((
                     header::LOCATION,
@@ -322,13 +328,34 @@ async fn create(state: Data<AdminState>, req: HttpRequest, body: Json<Value>) ->
     }
 }
 
+/// Changes a client.
+///
 /// `PATCH /admin/v1/clients/{id}` with `If-Match: "<ETag>"` (required: RFC 6585 428 without
 /// it, RFC 9110 412 when the client changed since), a JSON object of the fields to change.
-async fn update(
+#[utoipa::path(
+    patch,
+    path = "/admin/v1/clients/{id}",
+    tag = "Admin",
+    operation_id = "admin_update_client",
+    params(
+        ("id" = String, Path, description = "The client id"),
+        ("If-Match" = String, Header, description = "The `ETag` the change is based on"),
+    ),
+    request_body(content = ClientBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Changed", body = ClientResource, headers(("ETag" = String))),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The client changed since that `ETag`", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "No `If-Match`", body = Problem, content_type = "application/problem+json"),
+        Refusals,
+    ),
+    security(("bearer" = ["tessera:admin"]))
+)]
+pub(crate) async fn update(
     state: Data<AdminState>,
     req: HttpRequest,
     id: Path<String>,
-    body: Json<Value>,
+    body: Json<ClientBody>,
 ) -> HttpResponse {
     let (clients, id, now) = match target(&state, &req, AdminAccess::Write, &id).await {
         Ok(t) => t,
@@ -338,9 +365,13 @@ async fn update(
         Ok(r) => r,
         Err(answer) => return answer,
     };
-    let changes = match serde_json::from_value::<ClientPatch>(body.into_inner())
-        .map_err(|e| e.to_string())
-        .and_then(|p| p.changes().map_err(|e| e.to_string()))
+    let body = body.into_inner();
+    let changes = match body
+        .client_id
+        .is_none()
+        .then_some(body)
+        .ok_or_else(|| "client_id cannot change".to_owned())
+        .and_then(|b| b.changes().map_err(|e| e.to_string()))
     {
         Ok(c) => c,
         Err(detail) => {
@@ -361,8 +392,27 @@ async fn update(
     }
 }
 
-/// `DELETE /admin/v1/clients/{id}`: 204.
-async fn delete(state: Data<AdminState>, req: HttpRequest, id: Path<String>) -> HttpResponse {
+/// Deletes a client.
+///
+/// `DELETE /admin/v1/clients/{id}`: 204; its tokens stop working (introspection, the cache).
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/clients/{id}",
+    tag = "Admin",
+    operation_id = "admin_delete_client",
+    params(("id" = String, Path, description = "The client id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        Refusals,
+    ),
+    security(("bearer" = ["tessera:admin"]))
+)]
+pub(crate) async fn delete(
+    state: Data<AdminState>,
+    req: HttpRequest,
+    id: Path<String>,
+) -> HttpResponse {
     let (clients, id, now) = match target(&state, &req, AdminAccess::Write, &id).await {
         Ok(t) => t,
         Err(answer) => return answer,
@@ -376,16 +426,34 @@ async fn delete(state: Data<AdminState>, req: HttpRequest, id: Path<String>) -> 
     }
 }
 
-#[derive(Deserialize, Default)]
+/// How a secret rotation treats the old secrets.
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RotateBody {
+pub(crate) struct RotateBody {
     /// How long the old secrets keep working, in seconds (at most 30 days).
     #[serde(default)]
     grace_seconds: u32,
 }
 
-/// `POST /admin/v1/clients/{id}/secret` `{"grace_seconds": N}`: a new secret, shown once.
-async fn rotate(
+/// Rotates a client's secret.
+///
+/// `POST /admin/v1/clients/{id}/secret` `{"grace_seconds": N}`: a new secret, shown once; the
+/// old ones keep working for the grace period (at most 30 days).
+#[utoipa::path(
+    post,
+    path = "/admin/v1/clients/{id}/secret",
+    tag = "Admin",
+    operation_id = "admin_rotate_client_secret",
+    params(("id" = String, Path, description = "The client id")),
+    request_body(content = Option<RotateBody>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The client with its new `client_secret`", body = ClientResource),
+        (status = 404, description = "No such client", body = Problem, content_type = "application/problem+json"),
+        Refusals,
+    ),
+    security(("bearer" = ["tessera:admin"]))
+)]
+pub(crate) async fn rotate(
     state: Data<AdminState>,
     req: HttpRequest,
     id: Path<String>,
@@ -399,10 +467,8 @@ async fn rotate(
     match clients.rotate_secret(&id, grace, now).await {
         Ok((client, secret)) => {
             state.changed().await;
-            let mut out = resource(&client);
-            if let Value::Object(map) = &mut out {
-                map.insert("client_secret".into(), json!(secret.expose()));
-            }
+            let mut out = ClientResource::of(&client);
+            out.client_secret = Some(secret.expose().to_owned());
             HttpResponse::Ok()
                 .insert_header((header::ETAG, format!("\"{}\"", revision(&client))))
                 .insert_header((header::CACHE_CONTROL, "no-store"))

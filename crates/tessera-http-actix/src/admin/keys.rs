@@ -2,32 +2,16 @@
 //! retire one, through the same use cases as `tessera keys …`. Never a private key.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::web::{self, Data, Json, Path, ServiceConfig};
+use actix_web::web::{Data, Json, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tessera_domain::SigningAlgorithm;
-use tessera_domain::keys::{KeyId, SigningKey};
+use tessera_domain::keys::KeyId;
 use tessera_domain::service::{AdminAccess, KeyError};
+use utoipa::ToSchema;
 
+use super::schema::{KeyList, KeyResource, Problem, Refusals};
 use super::{AdminState, caller, problem};
-
-pub(super) fn routes(cfg: &mut ServiceConfig) {
-    cfg.route("/admin/v1/keys", web::get().to(list))
-        .route("/admin/v1/keys", web::post().to(rotate))
-        .route("/admin/v1/keys/{kid}/retire", web::post().to(retire));
-}
-
-fn key(k: &SigningKey) -> Value {
-    json!({
-        "kid": k.kid.as_str(),
-        "alg": k.alg.as_str(),
-        "state": k.state.as_str(),
-        "created_at": k.created_at.as_secs(),
-        "activated_at": k.activated_at.map(|t| t.as_secs()),
-        "retire_at": k.retire_at.map(|t| t.as_secs()),
-    })
-}
 
 fn key_problem(e: &KeyError) -> HttpResponse {
     match e {
@@ -47,35 +31,68 @@ fn key_problem(e: &KeyError) -> HttpResponse {
     }
 }
 
-fn ok(status: StatusCode, v: Value) -> HttpResponse {
+fn ok(status: StatusCode, v: impl serde::Serialize) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(v)
 }
 
+/// Lists the signing keys.
+///
 /// `GET /admin/v1/keys`: every key, retired ones included.
-async fn list(state: Data<AdminState>, req: HttpRequest) -> HttpResponse {
+#[utoipa::path(
+    get,
+    path = "/admin/v1/keys",
+    tag = "Admin",
+    operation_id = "admin_list_keys",
+    responses((status = 200, description = "Every key", body = KeyList), Refusals),
+    security(("bearer" = ["tessera:admin.read"]))
+)]
+pub(crate) async fn list(state: Data<AdminState>, req: HttpRequest) -> HttpResponse {
     if let Err(denied) = caller(&state, &req, AdminAccess::Read).await {
         return denied;
     }
     match state.keys.list().await {
         Ok(keys) => ok(
             StatusCode::OK,
-            json!({"keys": keys.iter().map(key).collect::<Vec<_>>()}),
+            KeyList {
+                keys: keys.iter().map(KeyResource::of).collect(),
+            },
         ),
         Err(e) => key_problem(&e),
     }
 }
 
-#[derive(Deserialize)]
+/// The algorithm of the new key.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RotateBody {
+pub(crate) struct KeyRotateBody {
+    /// One of the deployment's `keys.algorithms` (`ES256`, `RS256`, `EdDSA`, …).
     alg: String,
 }
 
+/// Rotates the signing key of an algorithm.
+///
 /// `POST /admin/v1/keys` `{"alg": "ES256"}`: a new key, published at once and signing after the
 /// lead time; 201.
-async fn rotate(state: Data<AdminState>, req: HttpRequest, body: Json<RotateBody>) -> HttpResponse {
+#[utoipa::path(
+    post,
+    path = "/admin/v1/keys",
+    tag = "Admin",
+    operation_id = "admin_rotate_key",
+    request_body(content = KeyRotateBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new key, published", body = KeyResource),
+        (status = 409, description = "Refused (an algorithm the deployment does not serve)", body = Problem, content_type = "application/problem+json"),
+        Refusals,
+    ),
+    security(("bearer" = ["tessera:admin"]))
+)]
+pub(crate) async fn rotate(
+    state: Data<AdminState>,
+    req: HttpRequest,
+    body: Json<KeyRotateBody>,
+) -> HttpResponse {
     let (_, now) = match caller(&state, &req, AdminAccess::Write).await {
         Ok(c) => c,
         Err(denied) => return denied,
@@ -92,13 +109,33 @@ async fn rotate(state: Data<AdminState>, req: HttpRequest, body: Json<RotateBody
         }
     };
     match state.keys.rotate(alg, now).await {
-        Ok(k) => ok(StatusCode::CREATED, key(&k)),
+        Ok(k) => ok(StatusCode::CREATED, KeyResource::of(&k)),
         Err(e) => key_problem(&e),
     }
 }
 
+/// Retires a signing key.
+///
 /// `POST /admin/v1/keys/{kid}/retire`: out of the JWKS now (refused for the active key, 409).
-async fn retire(state: Data<AdminState>, req: HttpRequest, kid: Path<String>) -> HttpResponse {
+#[utoipa::path(
+    post,
+    path = "/admin/v1/keys/{kid}/retire",
+    tag = "Admin",
+    operation_id = "admin_retire_key",
+    params(("kid" = String, Path, description = "The key id")),
+    responses(
+        (status = 200, description = "Retired", body = KeyResource),
+        (status = 404, description = "No such key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refused (the active key)", body = Problem, content_type = "application/problem+json"),
+        Refusals,
+    ),
+    security(("bearer" = ["tessera:admin"]))
+)]
+pub(crate) async fn retire(
+    state: Data<AdminState>,
+    req: HttpRequest,
+    kid: Path<String>,
+) -> HttpResponse {
     let (_, now) = match caller(&state, &req, AdminAccess::Write).await {
         Ok(c) => c,
         Err(denied) => return denied,
@@ -112,7 +149,7 @@ async fn retire(state: Data<AdminState>, req: HttpRequest, kid: Path<String>) ->
         );
     };
     match state.keys.retire(&kid, now).await {
-        Ok(k) => ok(StatusCode::OK, key(&k)),
+        Ok(k) => ok(StatusCode::OK, KeyResource::of(&k)),
         Err(e) => key_problem(&e),
     }
 }

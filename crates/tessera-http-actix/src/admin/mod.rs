@@ -6,7 +6,11 @@
 
 mod audit;
 mod clients;
+mod document;
 mod keys;
+mod schema;
+#[cfg(test)]
+mod tests;
 mod users;
 
 use std::net::TcpListener;
@@ -20,6 +24,8 @@ use serde::Deserialize;
 use tessera_domain::ports::Clock;
 use tessera_domain::service::{AdminAccess, AdminDenied, AdminError, ClientAdmin, TokenService};
 use tessera_domain::{ClientId, UnixTime};
+
+use crate::openapi::Endpoint;
 
 /// What the admin listener serves from.
 pub struct AdminState {
@@ -203,7 +209,7 @@ pub(crate) fn if_match(req: &HttpRequest) -> Result<String, HttpResponse> {
 }
 
 /// `body` with `etag` as its strong `ETag` (RFC 9110 §8.8.3), never cached.
-pub(crate) fn tagged(status: StatusCode, etag: &str, body: &serde_json::Value) -> HttpResponse {
+pub(crate) fn tagged(status: StatusCode, etag: &str, body: &impl serde::Serialize) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::ETAG, format!("\"{etag}\"")))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -217,6 +223,86 @@ fn with_challenge(mut response: HttpResponse, challenge: &str) -> HttpResponse {
             .insert(header::WWW_AUTHENTICATE, value);
     }
     response
+}
+
+/// Every admin endpoint: the routes and the OpenAPI document are built from this one table (see
+/// [`crate::openapi`]), so that neither has an operation the other lacks.
+pub(crate) fn endpoints() -> Vec<Endpoint> {
+    let at = |path: &str| Endpoint::new(path).otherwise(|| web::to(method_not_allowed));
+    vec![
+        at("/admin/v1/clients")
+            .op::<clients::__path_list, _, _>(clients::list)
+            .op::<clients::__path_create, _, _>(clients::create),
+        at("/admin/v1/clients/{id}")
+            .op::<clients::__path_show, _, _>(clients::show)
+            .op::<clients::__path_update, _, _>(clients::update)
+            .op::<clients::__path_delete, _, _>(clients::delete),
+        at("/admin/v1/clients/{id}/secret").op::<clients::__path_rotate, _, _>(clients::rotate),
+        at("/admin/v1/users")
+            .op::<users::__path_list, _, _>(users::list)
+            .op::<users::__path_create, _, _>(users::create),
+        at("/admin/v1/users/{id}")
+            .op::<users::__path_show, _, _>(users::show)
+            .op::<users::__path_update, _, _>(users::update),
+        at("/admin/v1/users/{id}/password")
+            .op::<users::__path_set_password, _, _>(users::set_password),
+        at("/admin/v1/users/{id}/lock").op::<users::__path_lock, _, _>(users::lock),
+        at("/admin/v1/users/{id}/unlock").op::<users::__path_unlock, _, _>(users::unlock),
+        at("/admin/v1/users/{id}/disable").op::<users::__path_disable, _, _>(users::disable),
+        at("/admin/v1/users/{id}/sign-out").op::<users::__path_sign_out, _, _>(users::sign_out),
+        at("/admin/v1/keys")
+            .op::<keys::__path_list, _, _>(keys::list)
+            .op::<keys::__path_rotate, _, _>(keys::rotate),
+        at("/admin/v1/keys/{kid}/retire").op::<keys::__path_retire, _, _>(keys::retire),
+        at("/admin/v1/audit").op::<audit::__path_tail, _, _>(audit::tail),
+        at("/admin/v1/openapi.json").op::<document::__path_serve, _, _>(document::serve),
+    ]
+}
+
+/// The admin API's routes, its document and its error answers, on `state`.
+pub(crate) fn configure(state: Data<AdminState>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        let rendered = serde_json::to_vec(&document::document()).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "rendering the admin OpenAPI document failed");
+            b"{}".to_vec()
+        });
+        for endpoint in endpoints() {
+            cfg.service(endpoint.resource());
+        }
+        cfg.app_data(state)
+            .app_data(Data::new(document::Rendered(rendered.into())))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(64 * 1024)
+                    .error_handler(|e, _| bad_input(&e.to_string())),
+            )
+            .app_data(web::QueryConfig::default().error_handler(|e, _| bad_input(&e.to_string())))
+            .app_data(web::PathConfig::default().error_handler(|e, _| bad_input(&e.to_string())))
+            .default_service(web::to(not_found));
+    }
+}
+
+/// A body or query that does not parse, as an RFC 9457 problem.
+fn bad_input(detail: &str) -> actix_web::Error {
+    actix_web::error::InternalError::from_response(
+        detail.to_owned(),
+        problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "The request is not valid",
+            detail,
+        ),
+    )
+    .into()
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "This path does not answer this method",
+        "see /admin/v1/openapi.json",
+    )
 }
 
 async fn not_found() -> HttpResponse {
@@ -239,13 +325,7 @@ pub fn start(listener: TcpListener, state: AdminState, workers: usize) -> std::i
             .wrap(actix_web::middleware::from_fn(
                 crate::request_id::middleware,
             ))
-            .app_data(state.clone())
-            .app_data(web::JsonConfig::default().limit(64 * 1024))
-            .configure(clients::routes)
-            .configure(keys::routes)
-            .configure(users::routes)
-            .configure(audit::routes)
-            .default_service(web::to(not_found))
+            .configure(configure(state.clone()))
     })
     .shutdown_timeout(10);
     if workers > 0 {

@@ -2,69 +2,22 @@
 //! lock, unlock, disable and sign out users, through the same use cases as `tessera user …`.
 
 use actix_web::http::StatusCode;
-use actix_web::web::{self, Data, Json, Path, Query, ServiceConfig};
+use actix_web::web::{Data, Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use tessera_domain::ParseError;
 use tessera_domain::service::{AdminAccess, NewUser, UserAdmin, UserChanges, UserError};
 use tessera_domain::user::{
     Email, Logon, Password, PhoneNumber, PostalAddress, Profile, User, UserId, UserStatus,
 };
 use tessera_domain::{ClientName, UnixTime};
+use utoipa::{IntoParams, ToSchema};
 
+use super::schema::{Problem, Refusals, SessionsEnded, UserPage, UserResource};
 use super::{AdminState, caller, if_match, nullable, nullable_of, problem, tagged};
 
-pub(super) fn routes(cfg: &mut ServiceConfig) {
-    cfg.route("/admin/v1/users", web::get().to(list))
-        .route("/admin/v1/users", web::post().to(create))
-        .route("/admin/v1/users/{id}", web::get().to(show))
-        .route("/admin/v1/users/{id}", web::patch().to(update))
-        .route("/admin/v1/users/{id}/password", web::put().to(set_password))
-        .route("/admin/v1/users/{id}/lock", web::post().to(lock))
-        .route("/admin/v1/users/{id}/unlock", web::post().to(unlock))
-        .route("/admin/v1/users/{id}/disable", web::post().to(disable))
-        .route("/admin/v1/users/{id}/sign-out", web::post().to(sign_out));
-}
-
-fn text(v: Option<&ClientName>) -> Option<&str> {
-    v.map(ClientName::as_str)
-}
-
-/// A user as the admin API shows it, in OpenID Connect Core §5.1 claim names; never the
-/// password (only whether there is one).
-pub(crate) fn resource(u: &User) -> Value {
-    let p = &u.profile;
-    json!({
-        "id": u.id.as_str(),
-        "logon": u.logon.as_str(),
-        "email": u.email.as_str(),
-        "name": u.name.as_str(),
-        "status": u.status.as_str(),
-        "given_name": text(p.given_name.as_ref()),
-        "family_name": text(p.family_name.as_ref()),
-        "locale": text(p.locale.as_ref()),
-        "email_verified": p.email_verified,
-        "phone_number": p.phone_number.as_ref().map(PhoneNumber::as_str),
-        "phone_number_verified": p.phone_number_verified,
-        "address": p.address.as_ref().map(|a| json!({
-            "street_address": text(a.street_address.as_ref()),
-            "locality": text(a.locality.as_ref()),
-            "region": text(a.region.as_ref()),
-            "postal_code": text(a.postal_code.as_ref()),
-            "country": text(a.country.as_ref()),
-            "formatted": a.formatted(),
-        })),
-        "has_password": u.password.is_some(),
-        "failed_sign_ins": u.failed_sign_ins,
-        "locked_until": u.locked_until.map(UnixTime::as_secs),
-        "created_at": u.created_at.as_secs(),
-        "updated_at": u.updated_at.as_secs(),
-    })
-}
-
 fn with_etag(status: StatusCode, u: &User) -> HttpResponse {
-    tagged(status, &u.revision(), &resource(u))
+    tagged(status, &u.revision(), &UserResource::of(u))
 }
 
 /// A domain error of the user use cases as an RFC 9457 problem.
@@ -130,8 +83,10 @@ async fn target(
     Ok((state.users.acting_as(&acting), id, now))
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Only users in this status (`active`, `locked`, `disabled`).
     status: Option<String>,
     /// At most this many (default 100, at most 1000).
     limit: Option<usize>,
@@ -139,9 +94,24 @@ struct ListQuery {
     after: Option<String>,
 }
 
+/// Lists users.
+///
 /// `GET /admin/v1/users[?status=…&limit=…&after=…]`: by id, a page at a time; `next` is the
 /// `after` of the following page (absent on the last).
-async fn list(state: Data<AdminState>, req: HttpRequest, query: Query<ListQuery>) -> HttpResponse {
+#[utoipa::path(
+    get,
+    path = "/admin/v1/users",
+    tag = "Admin",
+    operation_id = "admin_list_users",
+    params(ListQuery),
+    responses((status = 200, description = "A page of users", body = UserPage), Refusals),
+    security(("bearer" = ["tessera:admin.read"]))
+)]
+pub(crate) async fn list(
+    state: Data<AdminState>,
+    req: HttpRequest,
+    query: Query<ListQuery>,
+) -> HttpResponse {
     if let Err(denied) = caller(&state, &req, AdminAccess::Read).await {
         return denied;
     }
@@ -166,14 +136,33 @@ async fn list(state: Data<AdminState>, req: HttpRequest, query: Query<ListQuery>
     });
     HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(json!({
-            "users": page.iter().map(|u| resource(u)).collect::<Vec<_>>(),
-            "next": next.flatten(),
-        }))
+        .json(UserPage {
+            users: page.iter().map(|u| UserResource::of(u)).collect(),
+            next: next.flatten(),
+        })
 }
 
-/// `GET /admin/v1/users/{id}`, with its `ETag`.
-async fn show(state: Data<AdminState>, req: HttpRequest, id: Path<String>) -> HttpResponse {
+/// Shows a user.
+///
+/// `GET /admin/v1/users/{id}`, with its `ETag` (what a `PATCH` names in `If-Match`).
+#[utoipa::path(
+    get,
+    path = "/admin/v1/users/{id}",
+    tag = "Admin",
+    operation_id = "admin_show_user",
+    params(("id" = String, Path, description = "The user id")),
+    responses(
+        (status = 200, description = "The user", body = UserResource, headers(("ETag" = String))),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        Refusals,
+    ),
+    security(("bearer" = ["tessera:admin.read"]))
+)]
+pub(crate) async fn show(
+    state: Data<AdminState>,
+    req: HttpRequest,
+    id: Path<String>,
+) -> HttpResponse {
     let (users, id, _) = match target(&state, &req, AdminAccess::Read, &id).await {
         Ok(t) => t,
         Err(answer) => return answer,
@@ -185,9 +174,9 @@ async fn show(state: Data<AdminState>, req: HttpRequest, id: Path<String>) -> Ht
 }
 
 /// A postal address as the representation has it (each component optional).
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AddressBody {
+pub(crate) struct AddressBody {
     street_address: Option<String>,
     locality: Option<String>,
     region: Option<String>,
@@ -211,29 +200,42 @@ impl AddressBody {
     }
 }
 
-/// What a `PATCH` may change, in the representation's names; anything else is refused.
-#[derive(Deserialize, Default)]
+/// A user to create, or the fields to change, in the representation's names (anything else is
+/// refused). At creation `logon`, `email` and `name` are required; a change may name neither
+/// `id` nor `password` (which has its own operation).
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UserPatch {
+pub(crate) struct UserBody {
+    /// At creation only; generated when absent.
+    id: Option<String>,
+    /// At creation only: the initial password (at least 8 characters); without one the user
+    /// cannot sign in until one is set.
+    password: Option<String>,
     logon: Option<String>,
     email: Option<String>,
     name: Option<String>,
     // `null` removes the claim; absent leaves it as it is.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     given_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     family_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     locale: Option<Option<String>>,
     email_verified: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     phone_number: Option<Option<String>>,
     phone_number_verified: Option<bool>,
+    /// Replaces the whole address; `null` removes it.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<AddressBody>)]
     address: Option<Option<AddressBody>>,
 }
 
-impl UserPatch {
+impl UserBody {
     /// The domain's changes (parsing each value; the invariants are the use case's).
     fn changes(self) -> Result<UserChanges, ParseError> {
         let name = |v: Option<Option<String>>| nullable_of(v, |s| ClientName::parse(&s));
@@ -252,55 +254,68 @@ impl UserPatch {
     }
 }
 
-/// Reads a new user: `logon`, `email` and `name` required, `id` and `password` optional, and
-/// any profile claim a `PATCH` may change (unknown names are refused).
-fn new_user(body: Value) -> Result<NewUser, String> {
-    let Value::Object(mut map) = body else {
-        return Err("the body must be a JSON object".into());
-    };
-    let mut string = |name: &str| match map.remove(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(format!("{name} must be a string")),
-    };
-    let id = string("id")?;
-    let password = string("password")?;
-    let patch: UserPatch = serde_json::from_value(Value::Object(map)).map_err(|e| e.to_string())?;
-    let required = |v: Option<String>, name: &str| v.ok_or(format!("{name} is required"));
-    let logon = required(patch.logon.clone(), "logon")?;
-    let email = required(patch.email.clone(), "email")?;
-    let name = required(patch.name.clone(), "name")?;
-    let e = |e: ParseError| e.to_string();
-    let mut profile = Profile::default();
-    let changes = patch.changes().map_err(e)?;
-    profile.given_name = changes.given_name.flatten();
-    profile.family_name = changes.family_name.flatten();
-    profile.locale = changes.locale.flatten();
-    profile.email_verified = changes.email_verified.unwrap_or_default();
-    profile.phone_number = changes.phone_number.flatten();
-    profile.phone_number_verified = changes.phone_number_verified.unwrap_or_default();
-    profile.address = changes.address.flatten().and_then(PostalAddress::non_empty);
-    Ok(NewUser {
-        id: id.as_deref().map(UserId::parse).transpose().map_err(e)?,
-        logon: Logon::parse(&logon).map_err(e)?,
-        email: Email::parse(&email).map_err(e)?,
-        name: ClientName::parse(&name).map_err(e)?,
-        password: password
-            .as_deref()
-            .map(Password::parse)
-            .transpose()
-            .map_err(e)?,
-        profile,
-    })
+impl UserBody {
+    /// The user to create (defaults and invariants are the use case's).
+    fn new_user(self) -> Result<NewUser, String> {
+        let required =
+            |v: &Option<String>, name: &str| v.clone().ok_or(format!("{name} is required"));
+        let logon = required(&self.logon, "logon")?;
+        let email = required(&self.email, "email")?;
+        let name = required(&self.name, "name")?;
+        let (id, password) = (self.id.clone(), self.password.clone());
+        let patch = self;
+        let e = |e: ParseError| e.to_string();
+        let mut profile = Profile::default();
+        let changes = patch.changes().map_err(e)?;
+        profile.given_name = changes.given_name.flatten();
+        profile.family_name = changes.family_name.flatten();
+        profile.locale = changes.locale.flatten();
+        profile.email_verified = changes.email_verified.unwrap_or_default();
+        profile.phone_number = changes.phone_number.flatten();
+        profile.phone_number_verified = changes.phone_number_verified.unwrap_or_default();
+        profile.address = changes.address.flatten().and_then(PostalAddress::non_empty);
+        Ok(NewUser {
+            id: id.as_deref().map(UserId::parse).transpose().map_err(e)?,
+            logon: Logon::parse(&logon).map_err(e)?,
+            email: Email::parse(&email).map_err(e)?,
+            name: ClientName::parse(&name).map_err(e)?,
+            password: password
+                .as_deref()
+                .map(Password::parse)
+                .transpose()
+                .map_err(e)?,
+            profile,
+        })
+    }
 }
 
+/// Creates a user.
+///
 /// `POST /admin/v1/users`: 201 with the user, its `Location` and `ETag`.
-async fn create(state: Data<AdminState>, req: HttpRequest, body: Json<Value>) -> HttpResponse {
+#[utoipa::path(
+    post,
+    path = "/admin/v1/users",
+    tag = "Admin",
+    operation_id = "admin_create_user",
+    request_body(content = UserBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = UserResource,
+            headers(("Location" = String), ("ETag" = String))),
+        (status = 409, description = "The id or the logon is taken", body = Problem, content_type = "application/problem+json"),
+        Refusals,
+    ),
+    security(("bearer" = ["tessera:admin"]))
+)]
+pub(crate) async fn create(
+    state: Data<AdminState>,
+    req: HttpRequest,
+    body: Json<UserBody>,
+) -> HttpResponse {
     let (acting, now) = match caller(&state, &req, AdminAccess::Write).await {
         Ok(c) => c,
         Err(denied) => return denied,
     };
-    let new = match new_user(body.into_inner()) {
+    let new = match body.into_inner().new_user() {
         Ok(n) => n,
         Err(detail) => return invalid(&detail),
     };
@@ -318,13 +333,35 @@ async fn create(state: Data<AdminState>, req: HttpRequest, body: Json<Value>) ->
     }
 }
 
+/// Changes a user's profile.
+///
 /// `PATCH /admin/v1/users/{id}` with `If-Match: "<ETag>"` (required: 428 without it, 412 when
 /// the user changed since), a JSON object of the fields to change.
-async fn update(
+#[utoipa::path(
+    patch,
+    path = "/admin/v1/users/{id}",
+    tag = "Admin",
+    operation_id = "admin_update_user",
+    params(
+        ("id" = String, Path, description = "The user id"),
+        ("If-Match" = String, Header, description = "The `ETag` the change is based on"),
+    ),
+    request_body(content = UserBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Changed", body = UserResource, headers(("ETag" = String))),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The new logon is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The user changed since that `ETag`", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "No `If-Match`", body = Problem, content_type = "application/problem+json"),
+        Refusals,
+    ),
+    security(("bearer" = ["tessera:admin"]))
+)]
+pub(crate) async fn update(
     state: Data<AdminState>,
     req: HttpRequest,
     id: Path<String>,
-    body: Json<Value>,
+    body: Json<UserBody>,
 ) -> HttpResponse {
     let (users, id, now) = match target(&state, &req, AdminAccess::Write, &id).await {
         Ok(t) => t,
@@ -334,10 +371,13 @@ async fn update(
         Ok(r) => r,
         Err(answer) => return answer,
     };
-    let changes = match serde_json::from_value::<UserPatch>(body.into_inner())
-        .map_err(|e| e.to_string())
-        .and_then(|p| p.changes().map_err(|e| e.to_string()))
-    {
+    let body = body.into_inner();
+    let changes = match (&body.id, &body.password) {
+        (Some(_), _) => Err("id cannot change".to_owned()),
+        (_, Some(_)) => Err("set the password with PUT /admin/v1/users/{id}/password".to_owned()),
+        _ => body.changes().map_err(|e| e.to_string()),
+    };
+    let changes = match changes {
         Ok(c) => c,
         Err(detail) => return invalid(&detail),
     };
@@ -347,14 +387,32 @@ async fn update(
     }
 }
 
-#[derive(Deserialize)]
+/// A new password.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PasswordBody {
+pub(crate) struct PasswordBody {
+    /// At least 8 characters.
     password: String,
 }
 
+/// Sets a user's password.
+///
 /// `PUT /admin/v1/users/{id}/password` `{"password": "…"}`: the user, with its new `ETag`.
-async fn set_password(
+#[utoipa::path(
+    put,
+    path = "/admin/v1/users/{id}/password",
+    tag = "Admin",
+    operation_id = "admin_set_user_password",
+    params(("id" = String, Path, description = "The user id")),
+    request_body(content = PasswordBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Set", body = UserResource, headers(("ETag" = String))),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        Refusals,
+    ),
+    security(("bearer" = ["tessera:admin"]))
+)]
+pub(crate) async fn set_password(
     state: Data<AdminState>,
     req: HttpRequest,
     id: Path<String>,
@@ -391,25 +449,101 @@ async fn set_status(
     }
 }
 
+/// Locks a user.
+///
 /// `POST /admin/v1/users/{id}/lock`: refuses its sign-ins and ends its sessions.
-async fn lock(state: Data<AdminState>, req: HttpRequest, id: Path<String>) -> HttpResponse {
+#[utoipa::path(
+    post,
+    path = "/admin/v1/users/{id}/lock",
+    tag = "Admin",
+    operation_id = "admin_lock_user",
+    params(("id" = String, Path, description = "The user id")),
+    responses(
+        (status = 200, description = "Its new status", body = UserResource, headers(("ETag" = String))),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        Refusals,
+    ),
+    security(("bearer" = ["tessera:admin"]))
+)]
+pub(crate) async fn lock(
+    state: Data<AdminState>,
+    req: HttpRequest,
+    id: Path<String>,
+) -> HttpResponse {
     set_status(&state, &req, &id, UserStatus::Locked).await
 }
 
+/// Unlocks a user.
+///
 /// `POST /admin/v1/users/{id}/unlock`: active again (from a lock, an automatic lock after
 /// failed sign-ins, or a disable).
-async fn unlock(state: Data<AdminState>, req: HttpRequest, id: Path<String>) -> HttpResponse {
+#[utoipa::path(
+    post,
+    path = "/admin/v1/users/{id}/unlock",
+    tag = "Admin",
+    operation_id = "admin_unlock_user",
+    params(("id" = String, Path, description = "The user id")),
+    responses(
+        (status = 200, description = "Its new status", body = UserResource, headers(("ETag" = String))),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        Refusals,
+    ),
+    security(("bearer" = ["tessera:admin"]))
+)]
+pub(crate) async fn unlock(
+    state: Data<AdminState>,
+    req: HttpRequest,
+    id: Path<String>,
+) -> HttpResponse {
     set_status(&state, &req, &id, UserStatus::Active).await
 }
 
+/// Disables a user.
+///
 /// `POST /admin/v1/users/{id}/disable`: refuses its sign-ins and ends its sessions.
-async fn disable(state: Data<AdminState>, req: HttpRequest, id: Path<String>) -> HttpResponse {
+#[utoipa::path(
+    post,
+    path = "/admin/v1/users/{id}/disable",
+    tag = "Admin",
+    operation_id = "admin_disable_user",
+    params(("id" = String, Path, description = "The user id")),
+    responses(
+        (status = 200, description = "Its new status", body = UserResource, headers(("ETag" = String))),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        Refusals,
+    ),
+    security(("bearer" = ["tessera:admin"]))
+)]
+pub(crate) async fn disable(
+    state: Data<AdminState>,
+    req: HttpRequest,
+    id: Path<String>,
+) -> HttpResponse {
     set_status(&state, &req, &id, UserStatus::Disabled).await
 }
 
+/// Signs a user out everywhere.
+///
 /// `POST /admin/v1/users/{id}/sign-out`: ends every browser session of the user (its clients
 /// told over back-channel logout); answers how many ended.
-async fn sign_out(state: Data<AdminState>, req: HttpRequest, id: Path<String>) -> HttpResponse {
+#[utoipa::path(
+    post,
+    path = "/admin/v1/users/{id}/sign-out",
+    tag = "Admin",
+    operation_id = "admin_sign_out_user",
+    params(("id" = String, Path, description = "The user id")),
+    responses(
+        (status = 200, description = "How many sessions ended", body = SessionsEnded),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        Refusals,
+    ),
+    security(("bearer" = ["tessera:admin"]))
+)]
+pub(crate) async fn sign_out(
+    state: Data<AdminState>,
+    req: HttpRequest,
+    id: Path<String>,
+) -> HttpResponse {
     let (users, id, now) = match target(&state, &req, AdminAccess::Write, &id).await {
         Ok(t) => t,
         Err(answer) => return answer,
@@ -417,7 +551,10 @@ async fn sign_out(state: Data<AdminState>, req: HttpRequest, id: Path<String>) -
     match users.sign_out(&id, now).await {
         Ok(ended) => HttpResponse::Ok()
             .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-            .json(json!({"id": id.as_str(), "sessions_ended": ended})),
+            .json(SessionsEnded {
+                id: id.to_string(),
+                sessions_ended: ended,
+            }),
         Err(e) => user_problem(&e),
     }
 }

@@ -88,20 +88,7 @@ fn world_with_dialects(repo: Arc<dyn ClientRepository>, dialects: Dialects) -> W
         ports.params.clone(),
         ports.random.clone(),
     ));
-    let tokens = TokenService::new(
-        ports,
-        pepper(),
-        TokenPolicy {
-            issuer: issuer.clone(),
-            default_audience: Audience::parse("https://id.example").unwrap(),
-            default_ttl: TokenTtl::from_secs(600).unwrap(),
-            default_alg: SigningAlgorithm::Es256,
-            refresh_ttl_secs: 86_400,
-            refresh_grace_secs: 5,
-            introspection_role: tessera_domain::Role::parse("ROLE_CLI-INTROSPECT").unwrap(),
-            id_token_alg: SigningAlgorithm::Rs256,
-        },
-    );
+    let tokens = token_service(ports);
     let state = Data::new(HttpState {
         tokens: Arc::new(tokens),
         params,
@@ -117,6 +104,24 @@ fn world_with_dialects(repo: Arc<dyn ClientRepository>, dialects: Dialects) -> W
         authorize: authorize_service(cache, signer.clone()),
     });
     World { state, signer }
+}
+
+/// The token service of these tests over `ports` (issuer `https://id.example`).
+pub(crate) fn token_service(ports: TokenPorts) -> TokenService {
+    TokenService::new(
+        ports,
+        pepper(),
+        TokenPolicy {
+            issuer: Issuer::parse("https://id.example").unwrap(),
+            default_audience: Audience::parse("https://id.example").unwrap(),
+            default_ttl: TokenTtl::from_secs(600).unwrap(),
+            default_alg: SigningAlgorithm::Es256,
+            refresh_ttl_secs: 86_400,
+            refresh_grace_secs: 5,
+            introspection_role: tessera_domain::Role::parse("ROLE_CLI-INTROSPECT").unwrap(),
+            id_token_alg: SigningAlgorithm::Rs256,
+        },
+    )
 }
 
 fn authorize_service(
@@ -156,7 +161,7 @@ fn authorize_service(
     ))
 }
 
-fn ports(clients: Arc<ClientCache>, signer: Arc<StubSigner>) -> TokenPorts {
+pub(crate) fn ports(clients: Arc<ClientCache>, signer: Arc<StubSigner>) -> TokenPorts {
     let tokens = Arc::new(InMemoryTokens::default());
     TokenPorts {
         clients,
