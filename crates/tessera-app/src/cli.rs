@@ -362,6 +362,21 @@ pub struct UpdateArgs {
     /// Disable the client.
     #[arg(long)]
     pub disable: bool,
+    /// Replace its certificate thumbprints (`x5t#S256`, base64url; repeatable).
+    #[arg(long = "cert-thumbprint", value_name = "X5T_S256")]
+    pub cert_thumbprints: Vec<String>,
+    /// Subject DN of its CA-issued certificate (`tls_client_auth`).
+    #[arg(long, value_name = "DN")]
+    pub tls_subject_dn: Option<String>,
+    /// The strongest assurance level it may put in a user token.
+    #[arg(long, value_name = "ACR")]
+    pub max_assurance: Option<String>,
+    /// Back-channel logout URI.
+    #[arg(long, value_name = "URI")]
+    pub backchannel_logout_uri: Option<String>,
+    /// ID-token signing algorithm.
+    #[arg(long, value_name = "ALG")]
+    pub id_token_alg: Option<String>,
 }
 
 /// The OpenID Connect claims of a user (Core §5.1) beside the logon, name and e-mail.

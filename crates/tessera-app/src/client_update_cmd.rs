@@ -26,6 +26,16 @@ fn list<T, E: std::fmt::Display>(
         .map(Some)
 }
 
+/// `Some(Some(parsed))` for a value given, `None` when none was.
+fn some<T>(
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, tessera_domain::ParseError>,
+) -> anyhow::Result<Option<Option<T>>> {
+    value
+        .map(|v| parse(v).map(Some).map_err(|e| anyhow!("{e}")))
+        .transpose()
+}
+
 /// The changes `args` name for `current` (adding and removing redirect URIs start from its list;
 /// whether the result fits the deployment is the use case's check).
 ///
@@ -102,6 +112,20 @@ pub fn changes(args: &UpdateArgs, current: &Client) -> anyhow::Result<ClientChan
             .transpose()
             .map_err(e)?,
         enabled: (args.enable || args.disable).then_some(args.enable),
+        cert_thumbprints: list(
+            &args.cert_thumbprints,
+            tessera_domain::cert::CertThumbprint::parse,
+        )?,
+        tls_subject_dn: some(args.tls_subject_dn.as_deref(), |d| {
+            tessera_domain::cert::SubjectDn::parse(d)
+        })?,
+        max_assurance: some(args.max_assurance.as_deref(), |l| {
+            tessera_domain::assurance::AssuranceLevel::parse(l)
+        })?,
+        backchannel_logout_uri: some(args.backchannel_logout_uri.as_deref(), |u| {
+            tessera_domain::registration::BackchannelUri::parse(u)
+        })?,
+        id_token_alg: some(args.id_token_alg.as_deref(), SigningAlgorithm::parse)?,
     };
     if changes.is_empty() {
         bail!("nothing to change: name at least one option (see --help)");

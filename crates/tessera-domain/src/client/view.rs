@@ -44,6 +44,12 @@ pub struct ClientView {
     pub access_token_signed_response_alg: Option<String>,
     /// Whether it may obtain tokens.
     pub enabled: bool,
+    /// The thumbprints (`x5t#S256`) of its certificates (RFC 8705 §2.2).
+    pub cert_thumbprints: Vec<String>,
+    /// `tls_client_auth_subject_dn` (RFC 8705 §2.1.2).
+    pub tls_client_auth_subject_dn: Option<String>,
+    /// The strongest assurance level it may put in a user token.
+    pub max_assurance: Option<String>,
 }
 
 impl ClientView {
@@ -80,6 +86,9 @@ impl ClientView {
             access_token_format: c.access_token_format().as_str().to_owned(),
             access_token_signed_response_alg: c.signing_alg().map(|a| a.as_str().to_owned()),
             enabled: c.is_enabled(),
+            cert_thumbprints: strings(&mut c.cert_thumbprints().iter().map(|t| t.as_str())),
+            tls_client_auth_subject_dn: c.tls_subject_dn().map(ToString::to_string),
+            max_assurance: c.max_assurance().map(|l| l.as_str().to_owned()),
         }
     }
 }

@@ -27,6 +27,7 @@ use crate::user::{Logon, User, UserId};
 mod backchannel;
 mod browser;
 mod issued;
+mod registration;
 pub use backchannel::{DeliveryError, LogoutDelivery, LogoutOutbox};
 #[cfg(any(test, feature = "mocks"))]
 pub use backchannel::{MockLogoutDelivery, MockLogoutOutbox};
@@ -38,6 +39,9 @@ pub use browser::{
 #[cfg(any(test, feature = "mocks"))]
 pub use issued::{MockOpaqueTokenStore, MockParamStore, MockRefreshTokenStore, MockRevocationList};
 pub use issued::{OpaqueTokenStore, ParamStore, RefreshTokenStore, RevocationList};
+#[cfg(any(test, feature = "mocks"))]
+pub use registration::MockRegistrationStore;
+pub use registration::{InitialAccessToken, RegistrationStore};
 
 /// Where clients live.
 #[cfg_attr(any(test, feature = "mocks"), automock)]

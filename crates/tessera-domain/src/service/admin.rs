@@ -156,8 +156,9 @@ pub struct ClientAdmin {
     random: Arc<dyn RandomSource>,
     pepper: SecretPepper,
     audit: Arc<dyn AuditLog>,
-    /// The admin client acting, named in every audit event (none for the command line).
-    actor: Option<ClientId>,
+    /// Who is acting, named in every audit event (`admin client ops`, `dynamic registration`;
+    /// none for the command line).
+    actor: Option<String>,
     /// What the deployment can serve; unchecked when absent.
     limits: Option<DeploymentLimits>,
 }
@@ -199,7 +200,19 @@ impl ClientAdmin {
     #[must_use]
     pub fn acting_as(&self, actor: &ClientId) -> Self {
         Self {
-            actor: Some(actor.clone()),
+            actor: Some(format!("admin client {actor}")),
+            ..self.clone()
+        }
+    }
+
+    /// The same use cases, acting for a client registering itself (RFC 7591) from `source`.
+    #[must_use]
+    pub fn registering(&self, source: Option<&str>) -> Self {
+        Self {
+            actor: Some(match source {
+                Some(address) => format!("dynamic registration from {address}"),
+                None => "dynamic registration".to_owned(),
+            }),
             ..self.clone()
         }
     }
@@ -223,7 +236,7 @@ impl ClientAdmin {
 
     fn record(&self, kind: AuditKind, id: &ClientId, now: UnixTime, detail: &str) {
         let detail = match &self.actor {
-            Some(actor) => format!("{detail} by admin client {actor}"),
+            Some(actor) => format!("{detail} by {actor}"),
             None => detail.to_owned(),
         };
         self.audit

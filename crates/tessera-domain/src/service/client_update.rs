@@ -50,6 +50,17 @@ pub struct ClientChanges {
     pub audience: Option<Option<Audience>>,
     /// Whether it may obtain tokens.
     pub enabled: Option<bool>,
+    /// The thumbprints of its certificates (RFC 8705 `self_signed_tls_client_auth`; the whole
+    /// list).
+    pub cert_thumbprints: Option<Vec<crate::cert::CertThumbprint>>,
+    /// The subject DN of its CA-issued certificate (RFC 8705 `tls_client_auth`).
+    pub tls_subject_dn: Option<Option<crate::cert::SubjectDn>>,
+    /// The strongest assurance level it may put in a user token.
+    pub max_assurance: Option<Option<crate::assurance::AssuranceLevel>>,
+    /// `backchannel_logout_uri` (Back-Channel Logout 1.0 §2.2).
+    pub backchannel_logout_uri: Option<Option<crate::registration::BackchannelUri>>,
+    /// `id_token_signed_response_alg` (Registration §2).
+    pub id_token_alg: Option<Option<SigningAlgorithm>>,
 }
 
 impl ClientChanges {
@@ -71,6 +82,11 @@ impl ClientChanges {
             access_token_format,
             audience,
             enabled,
+            cert_thumbprints,
+            tls_subject_dn,
+            max_assurance,
+            backchannel_logout_uri,
+            id_token_alg,
         } = self;
         name.is_none()
             && allowed_scopes.is_none()
@@ -86,6 +102,11 @@ impl ClientChanges {
             && access_token_format.is_none()
             && audience.is_none()
             && enabled.is_none()
+            && cert_thumbprints.is_none()
+            && tls_subject_dn.is_none()
+            && max_assurance.is_none()
+            && backchannel_logout_uri.is_none()
+            && id_token_alg.is_none()
     }
 
     /// `spec` with these changes.
@@ -132,6 +153,21 @@ impl ClientChanges {
         }
         if let Some(v) = self.enabled {
             spec.enabled = v;
+        }
+        if let Some(v) = self.cert_thumbprints {
+            spec.cert_thumbprints = v;
+        }
+        if let Some(v) = self.tls_subject_dn {
+            spec.tls_subject_dn = v;
+        }
+        if let Some(v) = self.max_assurance {
+            spec.max_assurance = v;
+        }
+        if let Some(v) = self.backchannel_logout_uri {
+            spec.options.backchannel_logout_uri = v;
+        }
+        if let Some(v) = self.id_token_alg {
+            spec.options.id_token_alg = v;
         }
         spec
     }

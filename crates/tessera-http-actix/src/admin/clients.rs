@@ -173,6 +173,24 @@ pub(crate) struct ClientBody {
     #[schema(value_type = Option<String>)]
     audience: Option<Option<String>>,
     enabled: Option<bool>,
+    /// `null` removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    backchannel_logout_uri: Option<Option<String>>,
+    /// `null` returns to the deployment's default.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    id_token_signed_response_alg: Option<Option<String>>,
+    /// The `x5t#S256` thumbprints of its certificates (the whole list).
+    cert_thumbprints: Option<Vec<String>>,
+    /// `null` removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    tls_client_auth_subject_dn: Option<Option<String>>,
+    /// `null` removes the cap.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    max_assurance: Option<Option<String>>,
 }
 
 fn list_of<T>(
@@ -218,6 +236,22 @@ impl ClientBody {
                 .transpose()?,
             audience: nullable_of(self.audience, |a| Audience::parse(&a))?,
             enabled: self.enabled,
+            backchannel_logout_uri: nullable_of(self.backchannel_logout_uri, |u| {
+                tessera_domain::registration::BackchannelUri::parse(&u)
+            })?,
+            id_token_alg: nullable_of(self.id_token_signed_response_alg, |a| {
+                SigningAlgorithm::parse(&a)
+            })?,
+            cert_thumbprints: list_of(
+                self.cert_thumbprints,
+                tessera_domain::cert::CertThumbprint::parse,
+            )?,
+            tls_subject_dn: nullable_of(self.tls_client_auth_subject_dn, |d| {
+                tessera_domain::cert::SubjectDn::parse(&d)
+            })?,
+            max_assurance: nullable_of(self.max_assurance, |l| {
+                tessera_domain::assurance::AssuranceLevel::parse(&l)
+            })?,
         })
     }
 }
@@ -258,13 +292,15 @@ impl ClientBody {
             access_token_format: changes
                 .access_token_format
                 .unwrap_or(AccessTokenFormat::Jwt),
-            max_assurance: None,
-            cert_thumbprints: Vec::new(),
-            tls_subject_dn: None,
+            max_assurance: changes.max_assurance.flatten(),
+            cert_thumbprints: changes.cert_thumbprints.unwrap_or_default(),
+            tls_subject_dn: changes.tls_subject_dn.flatten(),
             redirect_uris: changes.redirect_uris.unwrap_or_default(),
             options: tessera_domain::registration::ClientOptions {
                 post_logout_redirect_uris: changes.post_logout_redirect_uris.unwrap_or_default(),
                 resources: changes.resources.unwrap_or_default(),
+                backchannel_logout_uri: changes.backchannel_logout_uri.flatten(),
+                id_token_alg: changes.id_token_alg.flatten(),
                 ..Default::default()
             },
         })

@@ -39,6 +39,12 @@ pub(crate) struct ClientResource {
     pub(crate) access_token_format: String,
     pub(crate) access_token_signed_response_alg: Option<String>,
     pub(crate) enabled: bool,
+    /// The `x5t#S256` thumbprints of its certificates (RFC 8705 §2.2).
+    pub(crate) cert_thumbprints: Vec<String>,
+    /// RFC 8705 §2.1.2.
+    pub(crate) tls_client_auth_subject_dn: Option<String>,
+    /// The strongest assurance level (`acr`) it may put in a user token.
+    pub(crate) max_assurance: Option<String>,
     /// The secret, shown this once (create and rotate).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) client_secret: Option<String>,
@@ -68,6 +74,9 @@ impl ClientResource {
             access_token_format: v.access_token_format,
             access_token_signed_response_alg: v.access_token_signed_response_alg,
             enabled: v.enabled,
+            cert_thumbprints: v.cert_thumbprints,
+            tls_client_auth_subject_dn: v.tls_client_auth_subject_dn,
+            max_assurance: v.max_assurance,
             client_secret: None,
         }
     }

@@ -299,6 +299,21 @@ async fn checked(
     (status, response_headers, value)
 }
 
+/// The current `ETag` of `new-app`.
+async fn changed_etag(w: &World, doc: &Value, reader: Option<&str>) -> String {
+    let (_, headers, _) = checked(
+        w,
+        doc,
+        "GET",
+        "/admin/v1/clients/new-app",
+        reader,
+        &[],
+        None,
+    )
+    .await;
+    headers.get("etag").unwrap().to_str().unwrap().to_owned()
+}
+
 /// Real answers of every admin operation, successes and errors, match the schema documented for
 /// their status.
 #[actix_web::test]
@@ -410,6 +425,32 @@ async fn real_admin_answers_match_their_documented_schemas() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(changed["access_token_ttl"], 300);
+    // Everything a registration holds can change: logout, ID tokens, certificates, assurance.
+    let thumbprint = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU";
+    let (status, headers, changed) = patch(
+        changed_etag(&w, &doc, reader).await.as_str(),
+        json!({"backchannel_logout_uri": "https://rp.example/bc",
+               "id_token_signed_response_alg": "ES256",
+               "cert_thumbprints": [thumbprint],
+               "tls_client_auth_subject_dn": "CN=app,O=Example",
+               "max_assurance": "AUTH_MFA"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(changed["backchannel_logout_uri"], "https://rp.example/bc");
+    assert_eq!(changed["id_token_signed_response_alg"], "ES256");
+    assert_eq!(changed["cert_thumbprints"], json!([thumbprint]));
+    assert_eq!(changed["tls_client_auth_subject_dn"], "CN=app,O=Example");
+    assert_eq!(changed["max_assurance"], "AUTH_MFA");
+    let etag = headers.get("etag").unwrap().to_str().unwrap().to_owned();
+    let (status, _, reset) = patch(
+        &etag,
+        json!({"backchannel_logout_uri": null, "max_assurance": null, "tls_client_auth_subject_dn": null}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(reset["backchannel_logout_uri"], Value::Null);
+    assert_eq!(reset["max_assurance"], Value::Null);
     assert_eq!(
         patch(&etag, json!({"client_name": "Lost"})).await.0,
         StatusCode::PRECONDITION_FAILED
