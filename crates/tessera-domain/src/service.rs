@@ -9,6 +9,7 @@ mod client_update;
 mod keys;
 mod logout;
 mod params;
+mod register;
 mod token;
 mod user_update;
 mod users;
@@ -23,6 +24,11 @@ pub use client_update::{ClientChanges, revision};
 pub use keys::{KEY_LEASE, KeyError, KeyService, key_lease_secs};
 pub use logout::LogoutParams;
 pub use params::ParamService;
+pub use register::{
+    ClientMetadata, DynamicRegistration, INITIAL_TOKEN_PREFIX, InitialTokens,
+    MAX_INITIAL_TOKEN_SECS, MetadataError, REGISTRATION_TOKEN_PREFIX, RawMetadata, Registered,
+    RegistrationError, RegistrationMode, RegistrationPolicy,
+};
 pub use token::{
     ADMIN_READ_SCOPE, ADMIN_ROLE, ADMIN_SCOPE, AdminAccess, AdminDenied, Admitted, ApiProfile,
     ClientAuthentication, Credential, GrantRequest, IssueRequest, PASSWORD_LEVEL, Readiness,

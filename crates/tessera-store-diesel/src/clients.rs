@@ -156,6 +156,10 @@ impl ClientRepository for DieselStore {
             keyed_tx(conn, |conn| {
                 diesel::delete(client_secrets::table.filter(client_secrets::client_id.eq(&id)))
                     .execute(conn)?;
+                // A registration access token dies with its client (a later client of the same
+                // id must not inherit it).
+                diesel::delete(crate::schema::client_registrations::table.find(&id))
+                    .execute(conn)?;
                 if diesel::delete(clients::table.find(&id)).execute(conn)? == 0 {
                     return Err(diesel::result::Error::NotFound);
                 }

@@ -16,6 +16,7 @@ mod convert;
 mod error;
 mod leases;
 mod pool;
+mod registrations;
 mod repo;
 mod rotation;
 mod schema;

@@ -254,3 +254,22 @@ diesel::table! {
         expires_at -> BigInt,
     }
 }
+
+diesel::table! {
+    client_registrations (client_id) {
+        client_id -> Text,
+        token_hash -> Text,
+        issued_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    initial_access_tokens (id) {
+        id -> Text,
+        token_hash -> Text,
+        uses_left -> Nullable<Integer>,
+        expires_at -> BigInt,
+        created_at -> BigInt,
+        note -> Text,
+    }
+}

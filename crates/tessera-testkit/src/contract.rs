@@ -857,3 +857,80 @@ pub async fn consents(store: &dyn tessera_domain::ports::ConsentStore) {
         "per client"
     );
 }
+
+/// [`tessera_domain::ports::RegistrationStore`]'s contract: registration access tokens replaced
+/// and forgotten, initial access tokens spent exactly as many times as they allow, never after
+/// they expire, and revoked.
+pub async fn registrations(store: &dyn tessera_domain::ports::RegistrationStore) {
+    use tessera_domain::issued::TokenHash;
+    use tessera_domain::ports::InitialAccessToken;
+    use tessera_domain::{ClientId, UnixTime};
+    let now = UnixTime::from_secs(1_000);
+    let app = ClientId::parse("reg-app").unwrap();
+    assert_eq!(store.registration_token(&app).await, Ok(None));
+    store
+        .set_registration_token(&app, &TokenHash::of("one"), now)
+        .await
+        .unwrap();
+    store
+        .set_registration_token(&app, &TokenHash::of("two"), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.registration_token(&app).await,
+        Ok(Some(TokenHash::of("two"))),
+        "a rotation replaces"
+    );
+    store.delete_registration_token(&app).await.unwrap();
+    assert_eq!(store.registration_token(&app).await, Ok(None));
+
+    let token = |id: &str, uses: Option<u32>| InitialAccessToken {
+        id: id.into(),
+        hash: TokenHash::of(id),
+        uses_left: uses,
+        expires_at: UnixTime::from_secs(2_000),
+        created_at: now,
+        note: format!("note {id}"),
+    };
+    store
+        .insert_initial_token(&token("b", Some(2)))
+        .await
+        .unwrap();
+    store.insert_initial_token(&token("a", None)).await.unwrap();
+    assert_eq!(
+        store.insert_initial_token(&token("a", None)).await,
+        Err(StoreError::Conflict)
+    );
+    let b = TokenHash::of("b");
+    assert_eq!(store.use_initial_token(&b, now).await, Ok(true));
+    assert_eq!(store.use_initial_token(&b, now).await, Ok(true));
+    assert_eq!(store.use_initial_token(&b, now).await, Ok(false), "spent");
+    let a = TokenHash::of("a");
+    for _ in 0..3 {
+        assert_eq!(
+            store.use_initial_token(&a, now).await,
+            Ok(true),
+            "unlimited"
+        );
+    }
+    assert_eq!(
+        store
+            .use_initial_token(&a, UnixTime::from_secs(2_000))
+            .await,
+        Ok(false),
+        "expired"
+    );
+    assert_eq!(
+        store.use_initial_token(&TokenHash::of("zz"), now).await,
+        Ok(false)
+    );
+    let listed = store.initial_tokens().await.unwrap();
+    assert_eq!(
+        listed.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    assert_eq!(listed[1].uses_left, Some(0));
+    assert_eq!(listed[0], token("a", None));
+    assert_eq!(store.delete_initial_token("b").await, Ok(true));
+    assert_eq!(store.delete_initial_token("b").await, Ok(false));
+}

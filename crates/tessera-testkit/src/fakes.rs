@@ -203,6 +203,7 @@ mod tests {
         contract::opaque_tokens(&InMemoryTokens::default()).await;
         contract::revocation_list(&InMemoryTokens::default()).await;
         contract::users(&InMemoryUsers::default()).await;
+        contract::registrations(&InMemoryRegistrations::default()).await;
         contract::sign_in_throttle(&InMemoryThrottle::default()).await;
         contract::params(&InMemoryParams::default()).await;
         contract::authorization_codes(&InMemoryAuthz::default()).await;
@@ -534,6 +535,86 @@ impl tessera_domain::ports::RevocationList for InMemoryTokens {
             .filter(|(_, exp)| **exp > now)
             .map(|(jti, _)| jti.clone())
             .collect())
+    }
+}
+
+/// Registration access tokens and initial access tokens in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryRegistrations {
+    tokens: Mutex<BTreeMap<String, tessera_domain::issued::TokenHash>>,
+    initial: Mutex<Vec<tessera_domain::ports::InitialAccessToken>>,
+}
+
+#[async_trait]
+impl tessera_domain::ports::RegistrationStore for InMemoryRegistrations {
+    async fn set_registration_token(
+        &self,
+        client: &ClientId,
+        hash: &tessera_domain::issued::TokenHash,
+        _: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.tokens
+            .lock()
+            .unwrap()
+            .insert(client.to_string(), *hash);
+        Ok(())
+    }
+
+    async fn registration_token(
+        &self,
+        client: &ClientId,
+    ) -> Result<Option<tessera_domain::issued::TokenHash>, StoreError> {
+        Ok(self.tokens.lock().unwrap().get(client.as_str()).copied())
+    }
+
+    async fn delete_registration_token(&self, client: &ClientId) -> Result<(), StoreError> {
+        self.tokens.lock().unwrap().remove(client.as_str());
+        Ok(())
+    }
+
+    async fn insert_initial_token(
+        &self,
+        token: &tessera_domain::ports::InitialAccessToken,
+    ) -> Result<(), StoreError> {
+        let mut all = self.initial.lock().unwrap();
+        if all.iter().any(|t| t.id == token.id || t.hash == token.hash) {
+            return Err(StoreError::Conflict);
+        }
+        all.push(token.clone());
+        Ok(())
+    }
+
+    async fn use_initial_token(
+        &self,
+        hash: &tessera_domain::issued::TokenHash,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let mut all = self.initial.lock().unwrap();
+        let Some(t) = all
+            .iter_mut()
+            .find(|t| t.hash == *hash && t.expires_at > now && t.uses_left != Some(0))
+        else {
+            return Ok(false);
+        };
+        if let Some(n) = &mut t.uses_left {
+            *n -= 1;
+        }
+        Ok(true)
+    }
+
+    async fn initial_tokens(
+        &self,
+    ) -> Result<Vec<tessera_domain::ports::InitialAccessToken>, StoreError> {
+        let mut all = self.initial.lock().unwrap().clone();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(all)
+    }
+
+    async fn delete_initial_token(&self, id: &str) -> Result<bool, StoreError> {
+        let mut all = self.initial.lock().unwrap();
+        let n = all.len();
+        all.retain(|t| t.id != id);
+        Ok(all.len() < n)
     }
 }
 

@@ -1,0 +1,2 @@
+DROP TABLE initial_access_tokens;
+DROP TABLE client_registrations;
