@@ -50,6 +50,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manages dynamic client registration (RFC 7591): initial access tokens.
+    Registration {
+        #[command(subcommand)]
+        command: RegistrationCommand,
+    },
     /// Reads the audit trail of security events.
     Audit {
         #[command(subcommand)]
@@ -57,6 +62,29 @@ pub enum Command {
     },
     /// Applies pending database migrations and exits (serve does this too).
     Migrate,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RegistrationCommand {
+    /// Issues an initial access token and prints it (shown this once) as JSON.
+    IssueToken {
+        /// How many registrations it allows [default: 1]; 0 for any number until it expires.
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
+        /// Seconds until it expires (at most 90 days).
+        #[arg(long, default_value_t = 86_400)]
+        expires_in: u32,
+        /// Who it is for.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Lists the initial access tokens (never the tokens themselves).
+    ListTokens,
+    /// Revokes an initial access token by its id.
+    RevokeToken {
+        /// Its id (`iat_…`).
+        id: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

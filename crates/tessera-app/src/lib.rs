@@ -8,6 +8,7 @@ mod client_cmd;
 mod client_update_cmd;
 mod keys_cmd;
 mod limits;
+mod registration_cmd;
 mod serve;
 mod settings;
 mod user_cmd;
@@ -55,6 +56,9 @@ pub fn main() -> ExitCode {
             cli::Command::Client { command } => client_cmd::run(settings, command).await,
             cli::Command::Keys { command } => keys_cmd::run(settings, command).await,
             cli::Command::User { command } => user_cmd::run(settings, command).await,
+            cli::Command::Registration { command } => {
+                registration_cmd::run(settings, command).await
+            }
             cli::Command::Audit {
                 command: cli::AuditCommand::Tail { lines },
             } => audit::tail(&settings, lines).await,

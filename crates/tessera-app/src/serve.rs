@@ -91,6 +91,16 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     if let Err(e) = denylist.refresh(clock.now()).await {
         tracing::warn!(error = %e, "loading the denylist failed; checks read the database until it loads");
     }
+    let limiter: Arc<dyn tessera_domain::ports::RateLimiter> =
+        Arc::new(crate::limits::InMemoryRateLimiter::new(settings.limits));
+    // The client use cases of the admin API and of dynamic registration (the CLI's too).
+    let client_admin = tessera_domain::service::ClientAdmin::new(
+        store.clone(),
+        Arc::new(AwsLcRandom),
+        pepper.clone(),
+    )
+    .with_audit(audit.clone())
+    .with_limits(crate::client_cmd::limits(&settings));
     // One bound on slow hashing for the token endpoint and the sign-in page together.
     let blocking = TokioBlocking::per_core()?;
     let ports = TokenPorts {
@@ -104,7 +114,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         users: store.clone(),
         params: store.clone(),
         codes: store.clone(),
-        limiter: Arc::new(crate::limits::InMemoryRateLimiter::new(settings.limits)),
+        limiter: limiter.clone(),
         audit: audit.clone(),
     };
     let tokens = TokenService::new(ports, pepper.clone(), policy);
@@ -177,6 +187,16 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         authorize: Arc::new(authorize),
         client_cert_trust,
         trusted_proxies: settings.server.trusted_proxies.clone(),
+        registration: Arc::new(
+            tessera_domain::service::DynamicRegistration::new(
+                client_admin.clone(),
+                store.clone(),
+                Arc::new(AwsLcRandom),
+                limiter,
+                settings.registration.clone(),
+            )
+            .with_cache(clients.clone()),
+        ),
     };
     let (request_timeout, body_timeout, max_connections) = settings.server.http_limits;
     let options = ServerOptions {
@@ -213,21 +233,20 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             let bound = listener.local_addr()?;
             let state = tessera_http_actix::admin::AdminState {
                 tokens: tokens.clone(),
-                clients: Arc::new(
-                    tessera_domain::service::ClientAdmin::new(
-                        store.clone(),
-                        Arc::new(AwsLcRandom),
-                        pepper.clone(),
-                    )
-                    .with_audit(audit.clone())
-                    .with_limits(crate::client_cmd::limits(&settings)),
-                ),
+                clients: Arc::new(client_admin.clone()),
                 cache: clients.clone(),
                 keys: keys.clone(),
                 users: Arc::new(
                     tessera_domain::service::UserAdmin::new(store.clone(), Arc::new(AwsLcRandom))
                         .with_sessions(store.clone(), backchannel.clone())
                         .with_audit(audit.clone()),
+                ),
+                initial_tokens: Arc::new(
+                    tessera_domain::service::InitialTokens::new(
+                        store.clone(),
+                        Arc::new(AwsLcRandom),
+                    )
+                    .with_audit(audit.clone()),
                 ),
                 audit: store.clone(),
                 clock: clock.clone(),

@@ -30,6 +30,8 @@ crate::client::vocabulary!(
         UserCreated => "user.created",
         /// A user was changed (profile, password, status) or signed out.
         UserChanged => "user.changed",
+        /// An initial access token (RFC 7591 §3) was issued or revoked.
+        InitialTokenChanged => "registration.initial_token_changed",
         /// A user signed in.
         SignedIn => "user.signed_in",
         /// A sign-in failed.

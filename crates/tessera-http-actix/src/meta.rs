@@ -111,6 +111,9 @@ pub(crate) struct Metadata<'a> {
     authorization_endpoint: String,
     userinfo_endpoint: String,
     end_session_endpoint: String,
+    /// RFC 8414 §2: published only when registration is offered (`[registration] policy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registration_endpoint: Option<String>,
     grant_types_supported: &'static [&'static str],
     response_types_supported: &'static [&'static str],
     response_modes_supported: &'static [&'static str],
@@ -168,6 +171,10 @@ pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
             authorization_endpoint: format!("{issuer}/oauth2/authorize"),
             userinfo_endpoint: format!("{issuer}/oauth2/userinfo"),
             end_session_endpoint: format!("{issuer}/oauth2/logout"),
+            registration_endpoint: state
+                .registration
+                .is_offered()
+                .then(|| format!("{issuer}/oauth2/register")),
             grant_types_supported: &["authorization_code", "client_credentials", "refresh_token"],
             response_types_supported: &["code"],
             response_modes_supported: &tessera_domain::interaction::ResponseMode::SUPPORTED,

@@ -117,6 +117,10 @@ for introspection).",
         crate::oidc::authorize_post,
         crate::oidc::userinfo,
         crate::oidc::end_session,
+        crate::register::register,
+        crate::register::read,
+        crate::register::update,
+        crate::register::delete,
         crate::meta::jwks,
         crate::meta::metadata,
         crate::meta::openid_configuration,
@@ -138,7 +142,7 @@ for introspection).",
     components(schemas(rfc6749::ErrorBody, authme::ErrorItem)),
     modifiers(&SecuritySchemes),
     tags(
-        (name = "OAuth 2.0", description = "RFC 6749 token endpoint, RFC 7009 revocation, RFC 7662 introspection"),
+        (name = "OAuth 2.0", description = "RFC 6749 token endpoint, RFC 7009 revocation, RFC 7662 introspection, RFC 7591 and RFC 7592 dynamic client registration"),
         (name = "OpenID Connect", description = "Authorization code flow with PKCE, userinfo, logout"),
         (name = "Discovery", description = "RFC 8414 / OpenID Connect discovery and the JWKS (RFC 7517)"),
         (name = "Operations", description = "Health, readiness, metrics and this document"),
@@ -314,9 +318,9 @@ mod tests {
         assert_eq!(documented, routed);
         // The admin API is on its own listener, in its own document.
         assert!(!documented.iter().any(|(_, p)| p.starts_with("/admin")));
-        // 4 dialects (9 paths) and 13 standard paths, 25 operations in all.
-        assert_eq!(doc["paths"].as_object().unwrap().len(), 22);
-        assert_eq!(documented.len(), 25);
+        // 4 dialects (9 paths) and 15 standard paths, 29 operations in all.
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 24);
+        assert_eq!(documented.len(), 29);
 
         // Every handler description the derive collected is served, and nothing else is.
         let described: BTreeSet<String> =
@@ -378,7 +382,7 @@ mod tests {
         assert!(!paths.keys().any(|p| p.starts_with("/security/iam")));
         assert!(!paths.keys().any(|p| p.starts_with("/oauth-apipix")));
         assert!(paths.contains_key("/oauth2/token"));
-        assert_eq!(paths.len(), 14);
+        assert_eq!(paths.len(), 16);
     }
 
     #[actix_web::test]
@@ -462,6 +466,16 @@ mod tests {
             ("POST", "/security/iam/v1/product-accesses/validate-opaque-token", Some(&basic), json, r#"{"token":"tat_x"}"#.into()),
             ("POST", "/security/iam/v1/product-accesses/generate-opaque-token", Some(&basic), json, "{}".into()),
             ("GET", "/security/iam/v1/public-key", None, json, String::new()),
+            ("POST", "/oauth2/register", None, json,
+                r#"{"redirect_uris":["https://rp.example/cb"],"client_name":"RP","unknown":1}"#.into()),
+            ("POST", "/oauth2/register", None, json,
+                r#"{"redirect_uris":["https://rp.example/cb"],"token_endpoint_auth_method":"none","scope":"openid"}"#.into()),
+            ("POST", "/oauth2/register", None, json, r#"{"redirect_uris":["not a uri"]}"#.into()),
+            ("POST", "/oauth2/register", None, json, r#"{"scope":"root"}"#.into()),
+            ("POST", "/oauth2/register", None, json, "[]".into()),
+            ("GET", "/oauth2/register/svc", None, json, String::new()),
+            ("PUT", "/oauth2/register/svc", Some("Bearer trat_x"), json, r#"{"client_id":"svc"}"#.into()),
+            ("DELETE", "/oauth2/register/svc", None, json, String::new()),
         ];
         let mut successes = 0;
         for (method, path, auth, content_type, body) in cases {
@@ -482,7 +496,18 @@ mod tests {
             let bytes = read_body(res).await;
             // A method the path does not serve is answered by its fallback, documented with the
             // path's operation.
-            let item = &doc["paths"][path];
+            let template = doc["paths"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .find(|t| {
+                    let (a, b): (Vec<&str>, Vec<&str>) =
+                        (t.split('/').collect(), path.split('/').collect());
+                    a.len() == b.len()
+                        && a.iter().zip(&b).all(|(x, y)| x == y || x.starts_with('{'))
+                })
+                .unwrap_or_else(|| panic!("{path} is not documented"));
+            let item = &doc["paths"][template];
             let op = match &item[method.to_lowercase()] {
                 Value::Null => item.as_object().unwrap().values().next().unwrap(),
                 op => op,

@@ -46,6 +46,8 @@ pub struct HttpState {
     /// Proxies (load balancers) whose `X-Forwarded-For` is believed for the client's address;
     /// empty: the connection's peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Dynamic client registration (RFC 7591, RFC 7592).
+    pub registration: Arc<tessera_domain::service::DynamicRegistration>,
 }
 
 /// Where a vendor dialect is served, and its default access-token lifetime.
@@ -178,6 +180,12 @@ pub(crate) fn endpoints(dialects: &Dialects) -> Vec<Endpoint> {
             .op::<oidc::__path_authorize_post, _, _>(oidc::authorize_post),
         Endpoint::new("/oauth2/userinfo").op::<oidc::__path_userinfo, _, _>(oidc::userinfo),
         Endpoint::new("/oauth2/logout").op::<oidc::__path_end_session, _, _>(oidc::end_session),
+        Endpoint::new("/oauth2/register")
+            .op::<crate::register::__path_register, _, _>(crate::register::register),
+        Endpoint::new("/oauth2/register/{client_id}")
+            .op::<crate::register::__path_read, _, _>(crate::register::read)
+            .op::<crate::register::__path_update, _, _>(crate::register::update)
+            .op::<crate::register::__path_delete, _, _>(crate::register::delete),
         Endpoint::new("/oauth2/jwks").op::<meta::__path_jwks, _, _>(meta::jwks),
         Endpoint::new("/.well-known/oauth-authorization-server")
             .op::<meta::__path_metadata, _, _>(meta::metadata),

@@ -67,6 +67,8 @@ pub struct Settings {
     pub audit: sections::AuditSettings,
     /// `[admin] bind`: where the admin API listens; off when absent.
     pub admin_bind: Option<std::net::SocketAddr>,
+    /// `[registration]`: who may register clients dynamically, and the most they may hold.
+    pub registration: tessera_domain::service::RegistrationPolicy,
     /// `[dialects]`: the vendor dialects that are on, and where.
     pub dialects: Dialects,
     /// `[cache] refresh_interval_ms`: how often caches compare their version with the store's.
@@ -206,6 +208,7 @@ impl Settings {
                 token_events: raw.audit.token_events,
             },
             admin_bind,
+            registration: sections::registration(&raw.registration)?,
             dialects,
             cache_refresh: Duration::from_millis(raw.cache.refresh_interval_ms),
             log: sections::log(raw.log)?,

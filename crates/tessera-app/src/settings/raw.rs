@@ -25,6 +25,16 @@ pub(super) struct Raw {
     pub(super) audit: RawAudit,
     #[serde(default)]
     pub(super) admin: RawAdmin,
+    pub(super) registration: RawRegistration,
+}
+
+/// `[registration]`: dynamic client registration (RFC 7591).
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRegistration {
+    pub(super) policy: String,
+    pub(super) scope_ceiling: String,
+    pub(super) resources: String,
 }
 
 /// `[admin]`: off unless `bind` is set.
@@ -205,6 +215,12 @@ pub(super) fn defaults(
         .set_default("oidc.backchannel_give_up_seconds", 3600)?
         .set_default("audit.retention_days", 90)?
         .set_default("audit.token_events", true)?
+        .set_default("registration.policy", "closed")?
+        .set_default(
+            "registration.scope_ceiling",
+            "openid profile email offline_access",
+        )?
+        .set_default("registration.resources", "")?
         .set_default("limits.client_requests_per_second", 100.0)?
         .set_default("limits.client_burst", 200)?
         .set_default("limits.address_requests_per_second", 200.0)?

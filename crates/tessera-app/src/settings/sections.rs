@@ -526,3 +526,24 @@ pub(super) fn admin_bind(
     }
     Ok(Some(bind))
 }
+
+/// `[registration]`, checked: who may register clients (RFC 7591) and the most they may hold.
+///
+/// # Errors
+/// Naming the key that does not parse.
+pub(super) fn registration(
+    raw: &super::raw::RawRegistration,
+) -> anyhow::Result<tessera_domain::service::RegistrationPolicy> {
+    use tessera_domain::service::{RegistrationMode, RegistrationPolicy};
+    let mode = RegistrationMode::parse(raw.policy.trim())
+        .map_err(|_| anyhow!("registration.policy: one of closed, open, initial_access_token"))?;
+    let scope_ceiling = tessera_domain::ScopeSet::parse(raw.scope_ceiling.trim())
+        .map_err(|e| anyhow!("registration.scope_ceiling: {e}"))?;
+    let resources = tessera_domain::resource::parse_resources(raw.resources.split_whitespace())
+        .map_err(|e| anyhow!("registration.resources: {e}"))?;
+    Ok(RegistrationPolicy {
+        mode,
+        scope_ceiling,
+        resources,
+    })
+}

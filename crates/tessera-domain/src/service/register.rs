@@ -77,6 +77,7 @@ pub struct DynamicRegistration {
     random: Arc<dyn RandomSource>,
     limiter: Arc<dyn RateLimiter>,
     policy: RegistrationPolicy,
+    cache: Option<Arc<crate::cache::ClientCache>>,
 }
 
 impl DynamicRegistration {
@@ -96,6 +97,22 @@ impl DynamicRegistration {
             random,
             limiter,
             policy,
+            cache: None,
+        }
+    }
+
+    /// Refreshes `cache` after every change, so that this node serves a new or changed client at
+    /// once (the others within their refresh interval).
+    #[must_use]
+    pub fn with_cache(mut self, cache: Arc<crate::cache::ClientCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    async fn changed(&self) {
+        if let Some(cache) = &self.cache {
+            // A failed refresh is retried by the node's periodic one.
+            let _ = cache.refresh().await;
         }
     }
 
@@ -163,6 +180,7 @@ impl DynamicRegistration {
             .set_registration_token(client.id(), &token.hash(), now)
             .await
             .map_err(Self::store_error)?;
+        self.changed().await;
         Ok(Registered {
             client,
             secret,
@@ -241,6 +259,7 @@ impl DynamicRegistration {
             .set_registration_token(&id, &token.hash(), now)
             .await
             .map_err(Self::store_error)?;
+        self.changed().await;
         Ok((client, token))
     }
 
@@ -260,7 +279,9 @@ impl DynamicRegistration {
         self.store
             .delete_registration_token(&id)
             .await
-            .map_err(Self::store_error)
+            .map_err(Self::store_error)?;
+        self.changed().await;
+        Ok(())
     }
 }
 
@@ -271,13 +292,50 @@ pub const MAX_INITIAL_TOKEN_SECS: u32 = 90 * 86_400;
 pub struct InitialTokens {
     store: Arc<dyn RegistrationStore>,
     random: Arc<dyn RandomSource>,
+    audit: Arc<dyn crate::ports::AuditLog>,
+    actor: Option<ClientId>,
 }
 
 impl InitialTokens {
     /// The use cases over `store`.
     #[must_use]
     pub fn new(store: Arc<dyn RegistrationStore>, random: Arc<dyn RandomSource>) -> Self {
-        Self { store, random }
+        Self {
+            store,
+            random,
+            audit: Arc::new(crate::audit::NoAudit),
+            actor: None,
+        }
+    }
+
+    /// Records every issue and revocation in `audit`.
+    #[must_use]
+    pub fn with_audit(mut self, audit: Arc<dyn crate::ports::AuditLog>) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// The same use cases, acting for the admin client `actor` (named in the audit trail).
+    #[must_use]
+    pub fn acting_as(&self, actor: &ClientId) -> Self {
+        Self {
+            store: Arc::clone(&self.store),
+            random: Arc::clone(&self.random),
+            audit: Arc::clone(&self.audit),
+            actor: Some(actor.clone()),
+        }
+    }
+
+    fn record(&self, now: UnixTime, detail: String) {
+        let detail = match &self.actor {
+            Some(actor) => format!("{detail} by admin client {actor}"),
+            None => detail,
+        };
+        self.audit.record(crate::audit::AuditEvent::new(
+            crate::audit::AuditKind::InitialTokenChanged,
+            now,
+            detail,
+        ));
     }
 
     /// Issues a token for `uses` registrations (`None`: any number) during `ttl_secs`. Returns
@@ -323,6 +381,7 @@ impl InitialTokens {
             .insert_initial_token(&record)
             .await
             .map_err(AdminError::Store)?;
+        self.record(now, format!("initial access token {} issued", record.id));
         Ok((record, token))
     }
 
@@ -338,11 +397,16 @@ impl InitialTokens {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn revoke(&self, id: &str) -> Result<bool, AdminError> {
-        self.store
+    pub async fn revoke(&self, id: &str, now: UnixTime) -> Result<bool, AdminError> {
+        let gone = self
+            .store
             .delete_initial_token(id)
             .await
-            .map_err(AdminError::Store)
+            .map_err(AdminError::Store)?;
+        if gone {
+            self.record(now, format!("initial access token {id} revoked"));
+        }
+        Ok(gone)
     }
 }
 

@@ -9,7 +9,7 @@ use actix_web::web::{self, Data};
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Document;
 
-use super::{audit, clients, keys, schema, users};
+use super::{audit, clients, keys, registration, schema, users};
 use crate::openapi::SecuritySchemes;
 
 /// Every admin handler's description, for the schemas they reference; the paths are replaced by
@@ -44,6 +44,9 @@ stable per error. Changes take `If-Match` with the `ETag` they are based on.",
         keys::list,
         keys::rotate,
         keys::retire,
+        registration::issue,
+        registration::list,
+        registration::revoke,
         audit::tail,
         serve,
     ),

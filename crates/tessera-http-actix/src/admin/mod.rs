@@ -8,6 +8,7 @@ mod audit;
 mod clients;
 mod document;
 mod keys;
+mod registration;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -40,6 +41,8 @@ pub struct AdminState {
     pub keys: Arc<tessera_domain::service::KeyService>,
     /// The user use cases (the same as the CLI's).
     pub users: Arc<tessera_domain::service::UserAdmin>,
+    /// Initial access tokens for dynamic client registration.
+    pub initial_tokens: Arc<tessera_domain::service::InitialTokens>,
     /// The stored audit trail.
     pub audit: Arc<dyn tessera_domain::ports::AuditStore>,
     /// Now.
@@ -254,6 +257,11 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
             .op::<keys::__path_list, _, _>(keys::list)
             .op::<keys::__path_rotate, _, _>(keys::rotate),
         at("/admin/v1/keys/{kid}/retire").op::<keys::__path_retire, _, _>(keys::retire),
+        at("/admin/v1/registration/tokens")
+            .op::<registration::__path_list, _, _>(registration::list)
+            .op::<registration::__path_issue, _, _>(registration::issue),
+        at("/admin/v1/registration/tokens/{id}")
+            .op::<registration::__path_revoke, _, _>(registration::revoke),
         at("/admin/v1/audit").op::<audit::__path_tail, _, _>(audit::tail),
         at("/admin/v1/openapi.json").op::<document::__path_serve, _, _>(document::serve),
     ]

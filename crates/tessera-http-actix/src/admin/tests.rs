@@ -130,6 +130,10 @@ async fn world() -> World {
                 .with_sessions(Arc::new(InMemoryAuthz::default()), backchannel)
                 .with_audit(trail.clone()),
         ),
+        initial_tokens: Arc::new(tessera_domain::service::InitialTokens::new(
+            Arc::new(tessera_testkit::fakes::InMemoryRegistrations::default()),
+            Arc::new(CountingRandom::default()),
+        )),
         audit: trail,
         clock,
     });
@@ -178,8 +182,8 @@ async fn every_admin_route_is_documented_and_every_documented_operation_is_route
         })
         .collect();
     assert_eq!(documented, routed);
-    // Clients 6, users 9, keys 3, audit 1, the document 1.
-    assert_eq!(documented.len(), 20);
+    // Clients 6, users 9, keys 3, initial access tokens 3, audit 1, the document 1.
+    assert_eq!(documented.len(), 23);
     let mut ids = BTreeSet::new();
     for (method, path, op) in operations(&doc) {
         assert!(ids.insert(op["operationId"].as_str().unwrap().to_owned()));
@@ -592,6 +596,34 @@ async fn real_admin_answers_match_their_documented_schemas() {
         call!("POST", "/admin/v1/keys/nope/retire", ops).0,
         StatusCode::NOT_FOUND
     );
+    // Initial access tokens.
+    let (status, _, issued) = call!(
+        "POST",
+        "/admin/v1/registration/tokens",
+        ops,
+        json!({"uses": 2, "expires_in": 3600, "note": "for the RP team"})
+    );
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(issued["token"].as_str().unwrap().starts_with("tiat_"));
+    let (_, _, listed) = call!("GET", "/admin/v1/registration/tokens", reader);
+    assert_eq!(listed["tokens"][0]["uses_left"], 2);
+    assert!(listed["tokens"][0].get("token").is_none(), "shown once");
+    assert_eq!(
+        call!(
+            "POST",
+            "/admin/v1/registration/tokens",
+            ops,
+            json!({"expires_in": 0})
+        )
+        .0,
+        StatusCode::BAD_REQUEST
+    );
+    let path = format!(
+        "/admin/v1/registration/tokens/{}",
+        issued["id"].as_str().unwrap()
+    );
+    assert_eq!(call!("DELETE", &path, ops).0, StatusCode::NO_CONTENT);
+    assert_eq!(call!("DELETE", &path, ops).0, StatusCode::NOT_FOUND);
     // The audit trail.
     let (_, _, trail) = call!("GET", "/admin/v1/audit?limit=3", reader);
     assert_eq!(trail["events"].as_array().unwrap().len(), 3);

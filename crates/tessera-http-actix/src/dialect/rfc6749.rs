@@ -155,6 +155,19 @@ pub(crate) struct ErrorBody<'a> {
     error_description: std::borrow::Cow<'a, str>,
 }
 
+impl<'a> ErrorBody<'a> {
+    /// An error with its description.
+    pub(crate) fn new(
+        error: &'static str,
+        description: impl Into<std::borrow::Cow<'a, str>>,
+    ) -> Self {
+        Self {
+            error,
+            error_description: description.into(),
+        }
+    }
+}
+
 impl Dialect for Rfc6749 {
     const NAME: &'static str = "rfc6749";
     const CHALLENGE: Option<&'static str> = Some(super::BASIC_CHALLENGE);

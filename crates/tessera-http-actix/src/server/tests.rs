@@ -78,10 +78,30 @@ pub(crate) fn all_dialects() -> Dialects {
     }
 }
 
+/// Registration open to anyone, over `repo`.
+pub(crate) fn registration(
+    repo: Arc<dyn ClientRepository>,
+) -> Arc<tessera_domain::service::DynamicRegistration> {
+    Arc::new(tessera_domain::service::DynamicRegistration::new(
+        tessera_domain::service::ClientAdmin::new(
+            repo,
+            Arc::new(CountingRandom::default()),
+            pepper(),
+        ),
+        Arc::new(tessera_testkit::fakes::InMemoryRegistrations::default()),
+        Arc::new(CountingRandom::default()),
+        Arc::new(tessera_testkit::fakes::Unlimited),
+        tessera_domain::service::RegistrationPolicy {
+            mode: tessera_domain::service::RegistrationMode::Open,
+            ..tessera_domain::service::RegistrationPolicy::default()
+        },
+    ))
+}
+
 fn world_with_dialects(repo: Arc<dyn ClientRepository>, dialects: Dialects) -> World {
     let signer = Arc::new(StubSigner::default());
     let issuer = Issuer::parse("https://id.example").unwrap();
-    let cache = Arc::new(ClientCache::new(repo));
+    let cache = Arc::new(ClientCache::new(repo.clone()));
     let ports = ports(cache.clone(), signer.clone());
     let params = Arc::new(tessera_domain::service::ParamService::new(
         ports.users.clone(),
@@ -102,6 +122,7 @@ fn world_with_dialects(repo: Arc<dyn ClientRepository>, dialects: Dialects) -> W
         client_cert_trust: crate::tls::ClientCertTrust::default(),
         trusted_proxies: Vec::new(),
         authorize: authorize_service(cache, signer.clone()),
+        registration: registration(repo),
     });
     World { state, signer }
 }
@@ -651,6 +672,7 @@ async fn a_client_disabled_in_the_store_is_refused_after_a_cache_refresh() {
         client_cert_trust: crate::tls::ClientCertTrust::default(),
         trusted_proxies: Vec::new(),
         authorize: authorize_service(cache.clone(), Arc::new(StubSigner::default())),
+        registration: registration(repo.clone()),
     });
     let w = World {
         state,

@@ -295,8 +295,8 @@ async fn initial_access_tokens_are_spent_expire_and_are_needed() {
             .is_err()
     );
     assert_eq!(s.initial.list().await.unwrap().len(), 2);
-    assert!(s.initial.revoke(&record.id).await.unwrap());
-    assert!(!s.initial.revoke(&record.id).await.unwrap());
+    assert!(s.initial.revoke(&record.id, NOW).await.unwrap());
+    assert!(!s.initial.revoke(&record.id, NOW).await.unwrap());
 }
 
 #[tokio::test]
