@@ -29,6 +29,7 @@ mod oidc_conformance;
 mod oidc_logout;
 mod ops;
 mod refresh;
+mod registration;
 mod resources;
 mod rp_node;
 mod secrets;
