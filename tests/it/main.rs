@@ -16,6 +16,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod dialects;
+mod documents;
 mod errors;
 mod harness;
 mod hostile;

@@ -6,6 +6,7 @@ mod backchannel;
 mod cli;
 mod client_cmd;
 mod client_update_cmd;
+mod document_fetch;
 mod keys_cmd;
 mod limits;
 mod registration_cmd;

@@ -65,7 +65,26 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         tracing::info!(%kid, "generated a signing key");
     }
 
-    let clients = Arc::new(ClientCache::new(store.clone()));
+    let mut cache = ClientCache::new(store.clone());
+    if settings.documents.enabled {
+        let ca = match &settings.document_ca_file {
+            Some(file) => Some(std::fs::read(file).with_context(|| {
+                format!("registration.metadata_document_ca_file: {}", file.display())
+            })?),
+            None => None,
+        };
+        let fetcher = crate::document_fetch::HttpDocumentFetcher::new(ca.as_deref())
+            .context("registration.metadata_document_ca_file")?;
+        cache = cache.with_documents(Arc::new(
+            tessera_domain::metadata_document::DocumentClients::new(
+                Arc::new(fetcher),
+                settings.documents.clone(),
+                settings.registration.clone(),
+                clock.clone(),
+            ),
+        ));
+    }
+    let clients = Arc::new(cache);
     clients.refresh().await.context("cannot read clients")?;
 
     let listener = TcpListener::bind(settings.server.bind)
@@ -187,6 +206,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         authorize: Arc::new(authorize),
         client_cert_trust,
         trusted_proxies: settings.server.trusted_proxies.clone(),
+        metadata_documents: settings.documents.enabled,
         registration: Arc::new(
             tessera_domain::service::DynamicRegistration::new(
                 client_admin.clone(),

@@ -38,6 +38,8 @@ pub struct ClientCache {
     /// Bumped on every invalidation, so a read that raced an invalidation does not repopulate the
     /// cache with what it read before.
     generation: AtomicU64,
+    /// Clients that name themselves by a metadata-document URL, when that is on.
+    documents: Option<Arc<crate::metadata_document::DocumentClients>>,
 }
 
 impl ClientCache {
@@ -49,7 +51,19 @@ impl ClientCache {
             entries: RwLock::new(Entries::default()),
             version: AtomicU64::new(u64::MAX),
             generation: AtomicU64::new(0),
+            documents: None,
         }
+    }
+
+    /// Also resolves a `client_id` that is a metadata-document URL (one no stored client has)
+    /// through `documents`.
+    #[must_use]
+    pub fn with_documents(
+        mut self,
+        documents: Arc<crate::metadata_document::DocumentClients>,
+    ) -> Self {
+        self.documents = Some(documents);
+        self
     }
 
     /// Asks the store for its client change counter: a cheap round trip that tells whether the
@@ -66,13 +80,19 @@ impl ClientCache {
     /// # Errors
     /// What the repository returns when it has to be asked.
     pub async fn get(&self, id: &ClientId) -> Result<Option<Arc<Client>>, StoreError> {
+        let document = self.documents.as_ref().and_then(|d| {
+            crate::metadata_document::DocumentUrl::recognise(id.as_str()).map(|url| (d, url))
+        });
         if let Ok(entries) = self.entries.read() {
             if let Some(client) = entries.known.get(id) {
                 return Ok(Some(Arc::clone(client)));
             }
-            if entries.complete || entries.unknown.contains_key(id) {
+            if document.is_none() && (entries.complete || entries.unknown.contains_key(id)) {
                 return Ok(None);
             }
+        }
+        if let Some((documents, url)) = document {
+            return Ok(documents.resolve(&url).await);
         }
         let generation = self.generation.load(Ordering::Acquire);
         let found = self.repo.find(id).await?.map(Arc::new);

@@ -25,6 +25,7 @@ pub mod interaction;
 pub mod issued;
 pub mod keys;
 pub mod logout;
+pub mod metadata_document;
 pub mod policy;
 pub mod ports;
 pub mod registration;

@@ -114,6 +114,9 @@ pub(crate) struct Metadata<'a> {
     /// RFC 8414 §2: published only when registration is offered (`[registration] policy`).
     #[serde(skip_serializing_if = "Option::is_none")]
     registration_endpoint: Option<String>,
+    /// draft-ietf-oauth-client-id-metadata-document §5: a `client_id` may be the URL of its
+    /// metadata document.
+    client_id_metadata_document_supported: bool,
     grant_types_supported: &'static [&'static str],
     response_types_supported: &'static [&'static str],
     response_modes_supported: &'static [&'static str],
@@ -175,6 +178,7 @@ pub async fn metadata(state: Data<HttpState>) -> HttpResponse {
                 .registration
                 .is_offered()
                 .then(|| format!("{issuer}/oauth2/register")),
+            client_id_metadata_document_supported: state.metadata_documents,
             grant_types_supported: &["authorization_code", "client_credentials", "refresh_token"],
             response_types_supported: &["code"],
             response_modes_supported: &tessera_domain::interaction::ResponseMode::SUPPORTED,

@@ -46,6 +46,8 @@ pub struct HttpState {
     /// Proxies (load balancers) whose `X-Forwarded-For` is believed for the client's address;
     /// empty: the connection's peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Whether a `client_id` that is an `https` URL is resolved as a metadata document.
+    pub metadata_documents: bool,
     /// Dynamic client registration (RFC 7591, RFC 7592).
     pub registration: Arc<tessera_domain::service::DynamicRegistration>,
 }

@@ -69,6 +69,11 @@ pub struct Settings {
     pub admin_bind: Option<std::net::SocketAddr>,
     /// `[registration]`: who may register clients dynamically, and the most they may hold.
     pub registration: tessera_domain::service::RegistrationPolicy,
+    /// `[registration] metadata_document…`: whether and how URL client ids are resolved.
+    pub documents: tessera_domain::metadata_document::DocumentPolicy,
+    /// `[registration] metadata_document_ca_file`: CAs trusted for documents beside the public
+    /// ones.
+    pub document_ca_file: Option<std::path::PathBuf>,
     /// `[dialects]`: the vendor dialects that are on, and where.
     pub dialects: Dialects,
     /// `[cache] refresh_interval_ms`: how often caches compare their version with the store's.
@@ -209,6 +214,8 @@ impl Settings {
             },
             admin_bind,
             registration: sections::registration(&raw.registration)?,
+            documents: sections::documents(&raw.registration)?,
+            document_ca_file: raw.registration.metadata_document_ca_file.clone(),
             dialects,
             cache_refresh: Duration::from_millis(raw.cache.refresh_interval_ms),
             log: sections::log(raw.log)?,

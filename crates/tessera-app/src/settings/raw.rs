@@ -35,6 +35,11 @@ pub(super) struct RawRegistration {
     pub(super) policy: String,
     pub(super) scope_ceiling: String,
     pub(super) resources: String,
+    pub(super) metadata_documents: bool,
+    pub(super) metadata_document_allow: String,
+    pub(super) metadata_document_ca_file: Option<PathBuf>,
+    pub(super) metadata_document_timeout_ms: u64,
+    pub(super) metadata_document_max_bytes: usize,
 }
 
 /// `[admin]`: off unless `bind` is set.
@@ -221,6 +226,10 @@ pub(super) fn defaults(
             "openid profile email offline_access",
         )?
         .set_default("registration.resources", "")?
+        .set_default("registration.metadata_documents", false)?
+        .set_default("registration.metadata_document_allow", "")?
+        .set_default("registration.metadata_document_timeout_ms", 3000)?
+        .set_default("registration.metadata_document_max_bytes", 5 * 1024)?
         .set_default("limits.client_requests_per_second", 100.0)?
         .set_default("limits.client_burst", 200)?
         .set_default("limits.address_requests_per_second", 200.0)?

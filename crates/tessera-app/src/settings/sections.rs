@@ -547,3 +547,38 @@ pub(super) fn registration(
         resources,
     })
 }
+
+/// The metadata-document keys of `[registration]`, checked.
+///
+/// # Errors
+/// Naming the key that does not parse.
+pub(super) fn documents(
+    raw: &super::raw::RawRegistration,
+) -> anyhow::Result<tessera_domain::metadata_document::DocumentPolicy> {
+    use tessera_domain::metadata_document::DocumentPolicy;
+    let allow = raw
+        .metadata_document_allow
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    anyhow!("registration.metadata_document_allow: {s:?} is not an address or CIDR range")
+                })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if raw.metadata_document_timeout_ms == 0 || raw.metadata_document_timeout_ms > 30_000 {
+        bail!("registration.metadata_document_timeout_ms: between 1 and 30000");
+    }
+    if !(256..=64 * 1024).contains(&raw.metadata_document_max_bytes) {
+        bail!("registration.metadata_document_max_bytes: between 256 and 65536");
+    }
+    Ok(DocumentPolicy {
+        enabled: raw.metadata_documents,
+        allow,
+        max_bytes: raw.metadata_document_max_bytes,
+        timeout: Duration::from_millis(raw.metadata_document_timeout_ms),
+        ..DocumentPolicy::default()
+    })
+}

@@ -39,9 +39,11 @@ pub use browser::{
 #[cfg(any(test, feature = "mocks"))]
 pub use issued::{MockOpaqueTokenStore, MockParamStore, MockRefreshTokenStore, MockRevocationList};
 pub use issued::{OpaqueTokenStore, ParamStore, RefreshTokenStore, RevocationList};
+pub use registration::{
+    DocumentFetcher, FetchError, FetchedDocument, InitialAccessToken, RegistrationStore,
+};
 #[cfg(any(test, feature = "mocks"))]
-pub use registration::MockRegistrationStore;
-pub use registration::{InitialAccessToken, RegistrationStore};
+pub use registration::{MockDocumentFetcher, MockRegistrationStore};
 
 /// Where clients live.
 #[cfg_attr(any(test, feature = "mocks"), automock)]

@@ -103,3 +103,55 @@ pub trait RegistrationStore: Send + Sync {
     /// One statement.
     async fn delete_initial_token(&self, id: &str) -> Result<bool, StoreError>;
 }
+
+/// A metadata document as fetched: its parsed body and what its caching headers said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchedDocument {
+    /// The JSON object, read.
+    pub body: crate::metadata_document::DocumentBody,
+    /// `Cache-Control: max-age`, when given.
+    pub max_age: Option<u64>,
+    /// `Cache-Control: no-store` or `no-cache`.
+    pub no_store: bool,
+}
+
+/// Why a metadata document could not be fetched.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// The host resolves to an address the policy does not allow (private, loopback,
+    /// link-local…).
+    #[error("{0} resolves to an address that may not be fetched")]
+    ForbiddenAddress(String),
+    /// The body is over the size limit.
+    #[error("the document is over {0} bytes")]
+    TooLarge(usize),
+    /// The time limit passed.
+    #[error("no complete answer within the time limit")]
+    Timeout,
+    /// The answer was not `200` with a JSON object.
+    #[error("not a JSON metadata document: {0}")]
+    NotADocument(String),
+    /// The host could not be reached (DNS, TCP, TLS).
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+}
+
+/// Fetches client ID metadata documents: `GET` over `https`, connecting only to addresses
+/// `policy` allows (each resolved address checked, the connection made to a checked one), within
+/// its size and time limits.
+#[cfg_attr(any(test, feature = "mocks"), automock)]
+#[async_trait]
+pub trait DocumentFetcher: Send + Sync {
+    /// Fetches the document at `url`.
+    ///
+    /// # Errors
+    /// See [`FetchError`].
+    ///
+    /// # Cancel safety
+    /// Cancel safe: it only reads.
+    async fn fetch(
+        &self,
+        url: &crate::metadata_document::DocumentUrl,
+        policy: &crate::metadata_document::DocumentPolicy,
+    ) -> Result<FetchedDocument, FetchError>;
+}

@@ -193,8 +193,21 @@ pub fn consent(
         .iter()
         .map(|s| format!("<li>{}</li>", esc(&describe_scope(s.as_str()))))
         .collect();
+    // A client that names itself by its metadata document is known only by where that is:
+    // the host goes first, where no name it chose can hide it.
+    let origin = tessera_domain::metadata_document::DocumentUrl::recognise(
+        request.client_id.as_str(),
+    )
+    .map(|url| {
+        format!(
+            "<p class=\"origin\">From <strong>{}</strong>, which describes itself at {}.</p>\n",
+            esc(url.host()),
+            esc(url.as_str())
+        )
+    })
+    .unwrap_or_default();
     let body = format!(
-        "<p>Signed in as <strong>{}</strong>.</p>\n<p><strong>{}</strong> asks to:</p>\n<ul>{scopes}</ul>\n<form method=\"post\" action=\"/oauth2/authorize\">\n{fields}<button type=\"submit\" name=\"{ACTION_FIELD}\" value=\"consent\">Allow</button>\n<button type=\"submit\" name=\"{ACTION_FIELD}\" value=\"deny\">Deny</button>\n</form>",
+        "<p>Signed in as <strong>{}</strong>.</p>\n{origin}<p><strong>{}</strong> asks to:</p>\n<ul>{scopes}</ul>\n<form method=\"post\" action=\"/oauth2/authorize\">\n{fields}<button type=\"submit\" name=\"{ACTION_FIELD}\" value=\"consent\">Allow</button>\n<button type=\"submit\" name=\"{ACTION_FIELD}\" value=\"deny\">Deny</button>\n</form>",
         esc(user.logon.as_str()),
         esc(client_name),
     );

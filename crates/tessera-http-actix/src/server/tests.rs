@@ -122,6 +122,7 @@ fn world_with_dialects(repo: Arc<dyn ClientRepository>, dialects: Dialects) -> W
         client_cert_trust: crate::tls::ClientCertTrust::default(),
         trusted_proxies: Vec::new(),
         authorize: authorize_service(cache, signer.clone()),
+        metadata_documents: false,
         registration: registration(repo),
     });
     World { state, signer }
@@ -672,6 +673,7 @@ async fn a_client_disabled_in_the_store_is_refused_after_a_cache_refresh() {
         client_cert_trust: crate::tls::ClientCertTrust::default(),
         trusted_proxies: Vec::new(),
         authorize: authorize_service(cache.clone(), Arc::new(StubSigner::default())),
+        metadata_documents: false,
         registration: registration(repo.clone()),
     });
     let w = World {
