@@ -31,6 +31,7 @@ mod oidc_logout;
 mod ops;
 mod refresh;
 mod registration;
+mod remote_cli;
 mod resources;
 mod rp_node;
 mod secrets;

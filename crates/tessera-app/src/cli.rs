@@ -29,6 +29,20 @@ pub struct GlobalArgs {
     /// [env: TESSERA_DATABASE_URL; key: database_url].
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
+    /// Act on a running server through its admin API (`http(s)://HOST:PORT` of `[admin] bind`)
+    /// instead of opening the database [env: TESSERA_SERVER].
+    #[arg(long, global = true, value_name = "URL", env = "TESSERA_SERVER")]
+    pub server: Option<String>,
+    /// File holding the admin access token for `--server` (a token of a client with
+    /// ROLE_TESSERA-ADMIN) [env: TESSERA_TOKEN_FILE].
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "TESSERA_TOKEN_FILE",
+        requires = "server"
+    )]
+    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

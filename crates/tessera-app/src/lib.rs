@@ -10,6 +10,7 @@ mod document_fetch;
 mod keys_cmd;
 mod limits;
 mod registration_cmd;
+mod remote;
 mod serve;
 mod settings;
 mod user_cmd;
@@ -33,6 +34,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if let Some(server) = cli.global.server.clone() {
+        return remote_main(&server, cli);
+    }
     let settings = match Settings::load(&cli.global, cli.command.serve_overrides()) {
         Ok(s) => s,
         Err(e) => {
@@ -69,6 +73,34 @@ pub fn main() -> ExitCode {
         }
     });
     match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `--server`: the command runs against a running server's admin API.
+fn remote_main(server: &str, cli: cli::Cli) -> ExitCode {
+    let remote = match remote::Remote::new(server, cli.global.token_file.as_deref()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(remote::run(&remote, cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

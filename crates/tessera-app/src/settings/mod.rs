@@ -287,7 +287,7 @@ mod tests {
         let flags = GlobalArgs {
             config: Some(file),
             data_dir: Some("from-flag".into()),
-            database_url: None,
+            ..GlobalArgs::default()
         };
         let serve = ServeArgs {
             bind: Some("127.0.0.1:3333".into()),
