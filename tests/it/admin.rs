@@ -578,6 +578,8 @@ fn clients_are_managed_over_the_admin_api_with_optimistic_concurrency() {
         "updated by admin client ops",
         "deleted by admin client ops",
         "secret rotated, previous secrets valid 0 s more by admin client ops",
+        &format!("published ES256 key {new_kid} by admin client ops"),
+        &format!("retired ES256 key {new_kid} by hand by admin client ops"),
     ] {
         assert!(trail.contains(what), "{what} in {trail}");
     }

@@ -136,6 +136,8 @@ const DECIDING: &[&str] = &[
     "client/access.rs",
     "authorize/request.rs",
     "user.rs",
+    "metadata_document.rs",
+    "service/register/metadata.rs",
 ];
 
 /// Functions of the deciding modules that decide nothing: parsers, constructors, accessors and
@@ -167,6 +169,9 @@ const VOCABULARY: &[&str] = &[
     // Renderings: an address's `formatted` claim, the redirect a refused request answers with.
     "formatted",
     "refusal",
+    // A metadata-document URL recognised (a parser) and its host (an accessor).
+    "recognise",
+    "host",
 ];
 
 /// The public functions of the domain's deciding modules that are decisions.

@@ -34,7 +34,7 @@ pub use token::{
     ClientAuthentication, Credential, GrantRequest, IssueRequest, PASSWORD_LEVEL, Readiness,
     TokenPorts, TokenRequest, TokenService, UserInfoError, UserSelector, admin_allows,
 };
-pub use user_update::UserChanges;
+pub use user_update::{UserChanges, user_revision};
 pub use users::{NewUser, SignIn, SignInError, UserAdmin, UserError};
 
 #[cfg(test)]

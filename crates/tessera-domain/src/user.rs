@@ -289,26 +289,6 @@ pub struct User {
 }
 
 impl User {
-    /// Its revision: changes whenever an operator's change does (the sign-in counters, which
-    /// sign-ins change, are not part of it). The admin API's `ETag`.
-    #[must_use]
-    pub fn revision(&self) -> String {
-        use sha2::Digest as _;
-        let edited = (
-            &self.id,
-            &self.logon,
-            &self.email,
-            &self.name,
-            self.status,
-            // Hashed, never shown: a new password is a new revision.
-            self.password.as_ref().map(PasswordHash::as_str),
-            &self.profile,
-            self.updated_at,
-        );
-        let digest = sha2::Sha256::digest(format!("{edited:?}").as_bytes());
-        digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
-    }
-
     /// Whether it may sign in at `now`: active, and not locked out after failed sign-ins.
     #[must_use]
     pub fn sign_in_state(&self, now: UnixTime) -> SignInState {

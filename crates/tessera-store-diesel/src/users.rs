@@ -253,7 +253,7 @@ impl UserRepository for DieselStore {
 
     async fn replace(&self, u: &User, expected: &User) -> Result<bool, StoreError> {
         let r = row(u);
-        let expected = expected.revision();
+        let expected = tessera_domain::service::user_revision(expected);
         self.run(move |conn| {
             let mut stale = false;
             let written = keyed_tx(conn, |conn| {
@@ -261,7 +261,7 @@ impl UserRepository for DieselStore {
                 let current = lock_user(conn, &r.id)?.ok_or(diesel::result::Error::NotFound)?;
                 let current =
                     user(current).map_err(|_| diesel::result::Error::RollbackTransaction)?;
-                if current.revision() != expected {
+                if tessera_domain::service::user_revision(&current) != expected {
                     stale = true;
                     return Err(diesel::result::Error::RollbackTransaction);
                 }

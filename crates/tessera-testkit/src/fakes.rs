@@ -713,7 +713,9 @@ impl tessera_domain::ports::UserRepository for InMemoryUsers {
         expected: &tessera_domain::user::User,
     ) -> Result<bool, StoreError> {
         let current = self.find(&user.id).await?.ok_or(StoreError::NotFound)?;
-        if current.revision() != expected.revision() {
+        if tessera_domain::service::user_revision(&current)
+            != tessera_domain::service::user_revision(expected)
+        {
             return Ok(false);
         }
         self.update(user).await.map(|()| true)

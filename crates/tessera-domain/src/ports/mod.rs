@@ -442,7 +442,7 @@ pub trait UserRepository: Send + Sync {
     async fn update(&self, user: &User) -> Result<(), StoreError>;
 
     /// Replaces a user as [`UserRepository::update`] does, but only while its stored state is
-    /// still `expected`'s (the same [`crate::user::User::revision`]); checking and writing are
+    /// still `expected`'s (the same [`crate::service::user_revision`]); checking and writing are
     /// one atomic step. Returns `false`, writing nothing, when it is not.
     ///
     /// # Errors

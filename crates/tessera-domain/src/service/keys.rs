@@ -45,6 +45,7 @@ pub fn key_lease_secs(renew_every: std::time::Duration) -> u32 {
 }
 
 /// The key lease a process takes before changing keys.
+#[derive(Clone)]
 struct Lease {
     store: Arc<dyn LeaseStore>,
     holder: String,
@@ -61,6 +62,9 @@ pub struct KeyService {
     /// The algorithms the deployment signs with; a rotation to another is refused. Any when
     /// absent.
     algorithms: Option<Vec<SigningAlgorithm>>,
+    /// The admin client acting, named in every audit event (none for the command line and the
+    /// lifecycle).
+    actor: Option<crate::ClientId>,
 }
 
 impl KeyService {
@@ -78,6 +82,21 @@ impl KeyService {
             audit: Arc::new(NoAudit),
             lease: None,
             algorithms: None,
+            actor: None,
+        }
+    }
+
+    /// The same use cases, acting for the admin client `actor`: its id is in every audit event.
+    #[must_use]
+    pub fn acting_as(&self, actor: &crate::ClientId) -> Self {
+        Self {
+            repo: Arc::clone(&self.repo),
+            generator: Arc::clone(&self.generator),
+            signer: Arc::clone(&self.signer),
+            audit: Arc::clone(&self.audit),
+            lease: self.lease.clone(),
+            algorithms: self.algorithms.clone(),
+            actor: Some(actor.clone()),
         }
     }
 
@@ -127,6 +146,10 @@ impl KeyService {
     }
 
     fn record(&self, now: UnixTime, detail: String) {
+        let detail = match &self.actor {
+            Some(actor) => format!("{detail} by admin client {actor}"),
+            None => detail,
+        };
         self.audit
             .record(AuditEvent::new(AuditKind::KeyChanged, now, detail));
     }

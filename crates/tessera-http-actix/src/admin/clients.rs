@@ -204,7 +204,7 @@ fn list_of<T>(
 
 impl ClientBody {
     /// The domain's changes (parsing each value; the invariants are the use case's).
-    fn changes(self) -> Result<ClientChanges, tessera_domain::ParseError> {
+    fn parsed_changes(self) -> Result<ClientChanges, tessera_domain::ParseError> {
         Ok(ClientChanges {
             name: self
                 .client_name
@@ -258,7 +258,7 @@ impl ClientBody {
 
 impl ClientBody {
     /// The registration the domain checks (defaults and invariants are the use case's).
-    fn new_client(self) -> Result<NewClient, String> {
+    fn into_new_client(self) -> Result<NewClient, String> {
         if self.enabled.is_some() {
             return Err("a new client is enabled; disable it with PATCH".into());
         }
@@ -275,7 +275,7 @@ impl ClientBody {
                 .ok_or("client_name is required")?,
         )
         .map_err(e)?;
-        let changes = self.changes().map_err(e)?;
+        let changes = self.parsed_changes().map_err(e)?;
         let auth_methods = changes.auth_methods.unwrap_or_default();
         Ok(NewClient {
             id,
@@ -335,7 +335,7 @@ pub(crate) async fn create(
         Ok(c) => c,
         Err(denied) => return denied,
     };
-    let request = match body.into_inner().new_client() {
+    let request = match body.into_inner().into_new_client() {
         Ok(r) => r,
         Err(detail) => {
             return problem(
@@ -407,7 +407,7 @@ pub(crate) async fn update(
         .is_none()
         .then_some(body)
         .ok_or_else(|| "client_id cannot change".to_owned())
-        .and_then(|b| b.changes().map_err(|e| e.to_string()))
+        .and_then(|b| b.parsed_changes().map_err(|e| e.to_string()))
     {
         Ok(c) => c,
         Err(detail) => {

@@ -93,7 +93,7 @@ pub(crate) async fn rotate(
     req: HttpRequest,
     body: Json<KeyRotateBody>,
 ) -> HttpResponse {
-    let (_, now) = match caller(&state, &req, AdminAccess::Write).await {
+    let (acting, now) = match caller(&state, &req, AdminAccess::Write).await {
         Ok(c) => c,
         Err(denied) => return denied,
     };
@@ -108,7 +108,7 @@ pub(crate) async fn rotate(
             );
         }
     };
-    match state.keys.rotate(alg, now).await {
+    match state.keys.acting_as(&acting).rotate(alg, now).await {
         Ok(k) => ok(StatusCode::CREATED, KeyResource::of(&k)),
         Err(e) => key_problem(&e),
     }
@@ -136,7 +136,7 @@ pub(crate) async fn retire(
     req: HttpRequest,
     kid: Path<String>,
 ) -> HttpResponse {
-    let (_, now) = match caller(&state, &req, AdminAccess::Write).await {
+    let (acting, now) = match caller(&state, &req, AdminAccess::Write).await {
         Ok(c) => c,
         Err(denied) => return denied,
     };
@@ -148,7 +148,7 @@ pub(crate) async fn retire(
             "not a key id",
         );
     };
-    match state.keys.retire(&kid, now).await {
+    match state.keys.acting_as(&acting).retire(&kid, now).await {
         Ok(k) => ok(StatusCode::OK, KeyResource::of(&k)),
         Err(e) => key_problem(&e),
     }

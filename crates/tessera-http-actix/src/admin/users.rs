@@ -6,7 +6,9 @@ use actix_web::web::{Data, Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use tessera_domain::ParseError;
-use tessera_domain::service::{AdminAccess, NewUser, UserAdmin, UserChanges, UserError};
+use tessera_domain::service::{
+    AdminAccess, NewUser, UserAdmin, UserChanges, UserError, user_revision,
+};
 use tessera_domain::user::{
     Email, Logon, Password, PhoneNumber, PostalAddress, Profile, User, UserId, UserStatus,
 };
@@ -17,7 +19,7 @@ use super::schema::{Problem, Refusals, SessionsEnded, UserPage, UserResource};
 use super::{AdminState, caller, if_match, nullable, nullable_of, problem, tagged};
 
 fn with_etag(status: StatusCode, u: &User) -> HttpResponse {
-    tagged(status, &u.revision(), &UserResource::of(u))
+    tagged(status, &user_revision(u), &UserResource::of(u))
 }
 
 /// A domain error of the user use cases as an RFC 9457 problem.
@@ -237,7 +239,7 @@ pub(crate) struct UserBody {
 
 impl UserBody {
     /// The domain's changes (parsing each value; the invariants are the use case's).
-    fn changes(self) -> Result<UserChanges, ParseError> {
+    fn parsed_changes(self) -> Result<UserChanges, ParseError> {
         let name = |v: Option<Option<String>>| nullable_of(v, |s| ClientName::parse(&s));
         Ok(UserChanges {
             logon: self.logon.as_deref().map(Logon::parse).transpose()?,
@@ -266,7 +268,7 @@ impl UserBody {
         let patch = self;
         let e = |e: ParseError| e.to_string();
         let mut profile = Profile::default();
-        let changes = patch.changes().map_err(e)?;
+        let changes = patch.parsed_changes().map_err(e)?;
         profile.given_name = changes.given_name.flatten();
         profile.family_name = changes.family_name.flatten();
         profile.locale = changes.locale.flatten();
@@ -375,7 +377,7 @@ pub(crate) async fn update(
     let changes = match (&body.id, &body.password) {
         (Some(_), _) => Err("id cannot change".to_owned()),
         (_, Some(_)) => Err("set the password with PUT /admin/v1/users/{id}/password".to_owned()),
-        _ => body.changes().map_err(|e| e.to_string()),
+        _ => body.parsed_changes().map_err(|e| e.to_string()),
     };
     let changes = match changes {
         Ok(c) => c,
