@@ -131,7 +131,8 @@ fn rotation_publishes_before_signing_and_retires_after_the_last_token_expires() 
         (state(&old_kid), state(&new_kid)),
         ("retired".into(), "active".into())
     );
-    let refused = t.cli(&["keys", "retire", &new_kid], None);
+    // `--`: a kid is base64url and may begin with `-`.
+    let refused = t.cli(&["keys", "retire", "--", &new_kid], None);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("rotate first"));
     assert_eq!(
