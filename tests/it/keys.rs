@@ -131,13 +131,20 @@ fn rotation_publishes_before_signing_and_retires_after_the_last_token_expires() 
         (state(&old_kid), state(&new_kid)),
         ("retired".into(), "active".into())
     );
-    // `--`: a kid is base64url and may begin with `-`.
-    let refused = t.cli(&["keys", "retire", "--", &new_kid], None);
+    // A kid is base64url and may begin with `-`: the command line takes it as it is.
+    let refused = t.cli(&["keys", "retire", &new_kid], None);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("rotate first"));
     assert_eq!(
         t.cli(&["keys", "retire", "nope"], None).status.code(),
         Some(1)
+    );
+    assert_eq!(
+        t.cli(&["keys", "retire", "-looks-like-a-flag"], None)
+            .status
+            .code(),
+        Some(1),
+        "an unknown kid, not a usage error"
     );
     assert!(list.to_string().find("private").is_none());
 }

@@ -188,7 +188,8 @@ pub enum KeysCommand {
     },
     /// Removes a published or retiring key from the JWKS now (tokens it signed stop verifying).
     Retire {
-        /// The key id.
+        /// The key id (base64url: it may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
     /// Re-encrypts the private signing keys and the secret pepper under a new master key, all at
