@@ -135,6 +135,9 @@ pub struct DocumentPolicy {
     pub max_cache_secs: u32,
     /// How long a refused or unreachable document is remembered as such.
     pub negative_cache_secs: u32,
+    /// At most this many fetches at once; past it a new document is refused at once (not
+    /// remembered), so a flood of made-up URLs cannot tie the server up in outbound requests.
+    pub max_in_flight: usize,
 }
 
 impl Default for DocumentPolicy {
@@ -147,6 +150,7 @@ impl Default for DocumentPolicy {
             min_cache_secs: 60,
             max_cache_secs: 86_400,
             negative_cache_secs: 30,
+            max_in_flight: 16,
         }
     }
 }
@@ -263,6 +267,16 @@ pub struct DocumentClients {
     registration: RegistrationPolicy,
     clock: Arc<dyn Clock>,
     kept: Mutex<HashMap<String, Kept>>,
+    in_flight: std::sync::atomic::AtomicUsize,
+}
+
+/// One fetch in flight, counted until it is dropped (also when the request is cancelled).
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// A resolved document (or a failure: `None`) and until when it is kept.
@@ -286,6 +300,7 @@ impl DocumentClients {
             registration,
             clock,
             kept: Mutex::new(HashMap::new()),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -309,7 +324,21 @@ impl DocumentClients {
         {
             return client.clone();
         }
-        let (client, keep) = match self.fetcher.fetch(url, &self.policy).await {
+        let slot = InFlight(&self.in_flight);
+        if self
+            .in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+            >= self.policy.max_in_flight
+        {
+            tracing::warn!(
+                client_id = url.as_str(),
+                "metadata document refused: too many fetches at once"
+            );
+            return None;
+        }
+        let fetched = self.fetcher.fetch(url, &self.policy).await;
+        drop(slot);
+        let (client, keep) = match fetched {
             Ok(doc) => match client_of(url, doc.body, &self.registration, now) {
                 Ok(c) => (
                     Some(Arc::new(c)),

@@ -220,10 +220,26 @@ pub(crate) struct Rendered(pub(crate) web::Bytes);
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"))
 )]
 pub(crate) async fn serve(rendered: Data<Rendered>) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .content_type("application/json")
-        .body(rendered.0.clone())
+    rendered.answer()
+}
+
+impl Rendered {
+    /// The document as an answer, cacheable for five minutes.
+    pub(crate) fn answer(&self) -> HttpResponse {
+        HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+            .content_type("application/json")
+            .body(self.0.clone())
+    }
+
+    /// `doc` rendered once (`{}` if it cannot be, which is logged).
+    pub(crate) fn of(doc: &Document) -> Self {
+        let bytes = serde_json::to_vec(doc).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "rendering an OpenAPI document failed");
+            b"{}".to_vec()
+        });
+        Self(bytes.into())
+    }
 }
 
 #[cfg(test)]

@@ -240,16 +240,12 @@ pub fn check_routes(dialects: &Dialects) -> Result<(), (String, String)> {
 /// Registers every route.
 pub fn configure(state: Data<HttpState>) -> impl FnOnce(&mut ServiceConfig) {
     move |cfg: &mut ServiceConfig| {
-        let document = crate::openapi::document(&state);
-        let rendered = serde_json::to_vec(&document).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "rendering the OpenAPI document failed");
-            b"{}".to_vec()
-        });
+        let rendered = crate::openapi::Rendered::of(&crate::openapi::document(&state));
         for endpoint in endpoints(&state.dialects) {
             cfg.service(endpoint.resource());
         }
         cfg.app_data(state)
-            .app_data(Data::new(crate::openapi::Rendered(rendered.into())))
+            .app_data(Data::new(rendered))
             .default_service(web::to(not_found));
     }
 }

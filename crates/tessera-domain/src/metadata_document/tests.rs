@@ -211,4 +211,18 @@ async fn documents_are_fetched_once_and_kept_and_failures_remembered_briefly() {
         1,
         "off: never fetched"
     );
+    // No fetch slot free: refused at once, without fetching, and not remembered.
+    let busy = DocumentClients::new(
+        fetcher.clone(),
+        DocumentPolicy {
+            enabled: true,
+            max_in_flight: 0,
+            ..DocumentPolicy::default()
+        },
+        registration(),
+        Arc::new(Settable(AtomicI64::new(1000))),
+    );
+    let before = fetcher.calls.load(Ordering::SeqCst);
+    assert!(busy.resolve(&url).await.is_none());
+    assert_eq!(fetcher.calls.load(Ordering::SeqCst), before);
 }

@@ -4,13 +4,12 @@
 //! them.
 
 use actix_web::HttpResponse;
-use actix_web::http::header;
-use actix_web::web::{self, Data};
+use actix_web::web::Data;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Document;
 
 use super::{audit, clients, keys, registration, schema, users};
-use crate::openapi::SecuritySchemes;
+use crate::openapi::{Rendered, SecuritySchemes};
 
 /// Every admin handler's description, for the schemas they reference; the paths are replaced by
 /// the route table's in [`document`].
@@ -63,9 +62,6 @@ pub(crate) fn document() -> Document {
     crate::openapi::assemble(AdminDoc::openapi(), &super::endpoints())
 }
 
-/// The document, rendered once per worker.
-pub(crate) struct Rendered(pub(crate) web::Bytes);
-
 /// The admin API's OpenAPI document.
 ///
 /// `GET /admin/v1/openapi.json`: this document (no token needed: it is on the admin listener
@@ -78,8 +74,5 @@ pub(crate) struct Rendered(pub(crate) web::Bytes);
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json"))
 )]
 pub(crate) async fn serve(rendered: Data<Rendered>) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .content_type("application/json")
-        .body(rendered.0.clone())
+    rendered.answer()
 }

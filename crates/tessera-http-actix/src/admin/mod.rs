@@ -270,15 +270,12 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
 /// The admin API's routes, its document and its error answers, on `state`.
 pub(crate) fn configure(state: Data<AdminState>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
-        let rendered = serde_json::to_vec(&document::document()).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "rendering the admin OpenAPI document failed");
-            b"{}".to_vec()
-        });
+        let rendered = crate::openapi::Rendered::of(&document::document());
         for endpoint in endpoints() {
             cfg.service(endpoint.resource());
         }
         cfg.app_data(state)
-            .app_data(Data::new(document::Rendered(rendered.into())))
+            .app_data(Data::new(rendered))
             .app_data(
                 web::JsonConfig::default()
                     .limit(64 * 1024)
