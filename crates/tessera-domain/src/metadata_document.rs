@@ -37,24 +37,27 @@ impl DocumentUrl {
         if authority.is_empty() || authority.contains('@') || path.len() < 2 {
             return None;
         }
-        if path
-            .split('/')
-            .skip(1)
-            .any(|s| s == "." || s == ".." || s.eq_ignore_ascii_case("%2e"))
-        {
+        if path.split('/').skip(1).any(|s| {
+            // `.` and `..`, also percent-encoded (RFC 3986 §6.2.2.2 normalises them).
+            let plain = s.to_ascii_lowercase().replace("%2e", ".");
+            plain == "." || plain == ".."
+        }) {
             return None;
         }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
-                if h.starts_with('[') || !h.contains(':') {
-                    (h, p.parse::<u16>().ok()?)
-                } else {
-                    (authority, 443)
+        // `[v6]` or `[v6]:port` (RFC 3986 §3.2.2), else `host` or `host:port`.
+        let (host, port) = match authority.strip_prefix('[') {
+            Some(bracketed) => {
+                let (host, rest) = bracketed.split_once(']')?;
+                match rest {
+                    "" => (host, 443),
+                    _ => (host, rest.strip_prefix(':')?.parse::<u16>().ok()?),
                 }
             }
-            _ => (authority, 443),
+            None => match authority.split_once(':') {
+                Some((host, port)) => (host, port.parse::<u16>().ok()?),
+                None => (authority, 443),
+            },
         };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() {
             return None;
         }

@@ -51,6 +51,8 @@ fn only_https_urls_with_a_path_and_nothing_ambiguous_name_documents() {
     assert_eq!((port.host(), port.port()), ("127.0.0.1", 8443));
     let v6 = DocumentUrl::recognise("https://[::1]:8443/c.json").unwrap();
     assert_eq!((v6.host(), v6.port()), ("::1", 8443));
+    let v6 = DocumentUrl::recognise("https://[2001:db8::1]/c.json").unwrap();
+    assert_eq!((v6.host(), v6.port()), ("2001:db8::1", 443));
     for not in [
         "svc",
         "http://app.example/c.json",
@@ -61,7 +63,13 @@ fn only_https_urls_with_a_path_and_nothing_ambiguous_name_documents() {
         "https://user@app.example/c.json",
         "https://app.example/a/../c.json",
         "https://app.example/./c.json",
+        "https://app.example/a/%2E%2e/c.json",
+        "https://app.example/a/.%2e/c.json",
         "https://app.example:99999/c.json",
+        "https://app.example:/c.json",
+        "https://[::1/c.json",
+        "https://[::1]x/c.json",
+        "https://::1/c.json",
     ] {
         assert!(DocumentUrl::recognise(not).is_none(), "{not}");
     }
