@@ -113,6 +113,15 @@ fn users_live_their_whole_lifecycle_over_the_admin_api_and_every_change_is_audit
         Some(json!({"logon": "bia", "email": "b2@example.com", "name": "B2"})),
     );
     assert_eq!(taken.status, 409);
+    let anonymous = call(
+        &server,
+        "POST",
+        "/admin/v1/users",
+        None,
+        &[],
+        Some(json!("not even an object")),
+    );
+    assert_eq!(anonymous.status, 401, "no token: 401 whatever the body");
     let refused = call(
         &server,
         "POST",

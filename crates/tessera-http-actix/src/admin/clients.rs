@@ -2,7 +2,7 @@
 //! secret of clients, in RFC 7591's metadata names where one exists plus Tessera's own fields.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::web::{Data, Json, Path, Query};
+use actix_web::web::{Bytes, Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use tessera_domain::authorize::RedirectUri;
@@ -16,7 +16,9 @@ use tessera_domain::{
 use utoipa::{IntoParams, ToSchema};
 
 use super::schema::{ClientPage, ClientResource, Problem, Refusals};
-use super::{AdminState, admin_problem, caller, if_match, nullable, nullable_of, problem};
+use super::{
+    AdminState, admin_problem, caller, if_match, nullable, nullable_of, parse_body, problem,
+};
 
 /// The client with its revision as the `ETag` (RFC 9110 §8.8.3), strong.
 fn with_etag(status: StatusCode, c: &Client) -> HttpResponse {
@@ -326,16 +328,16 @@ impl ClientBody {
     ),
     security(("bearer" = ["tessera:admin"]))
 )]
-pub(crate) async fn create(
-    state: Data<AdminState>,
-    req: HttpRequest,
-    body: Json<ClientBody>,
-) -> HttpResponse {
+pub(crate) async fn create(state: Data<AdminState>, req: HttpRequest, body: Bytes) -> HttpResponse {
     let (acting, now) = match caller(&state, &req, AdminAccess::Write).await {
         Ok(c) => c,
         Err(denied) => return denied,
     };
-    let request = match body.into_inner().into_new_client() {
+    let body: ClientBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(answer) => return answer,
+    };
+    let request = match body.into_new_client() {
         Ok(r) => r,
         Err(detail) => {
             return problem(
@@ -391,17 +393,20 @@ pub(crate) async fn update(
     state: Data<AdminState>,
     req: HttpRequest,
     id: Path<String>,
-    body: Json<ClientBody>,
+    body: Bytes,
 ) -> HttpResponse {
     let (clients, id, now) = match target(&state, &req, AdminAccess::Write, &id).await {
         Ok(t) => t,
+        Err(answer) => return answer,
+    };
+    let body: ClientBody = match parse_body(&body) {
+        Ok(b) => b,
         Err(answer) => return answer,
     };
     let if_match = match if_match(&req) {
         Ok(r) => r,
         Err(answer) => return answer,
     };
-    let body = body.into_inner();
     let changes = match body
         .client_id
         .is_none()
@@ -493,13 +498,20 @@ pub(crate) async fn rotate(
     state: Data<AdminState>,
     req: HttpRequest,
     id: Path<String>,
-    body: Option<Json<RotateBody>>,
+    body: Bytes,
 ) -> HttpResponse {
     let (clients, id, now) = match target(&state, &req, AdminAccess::Write, &id).await {
         Ok(t) => t,
         Err(answer) => return answer,
     };
-    let grace = body.map(|b| b.grace_seconds).unwrap_or_default();
+    let grace = if body.is_empty() {
+        0
+    } else {
+        match parse_body::<RotateBody>(&body) {
+            Ok(b) => b.grace_seconds,
+            Err(answer) => return answer,
+        }
+    };
     match clients.rotate_secret(&id, grace, now).await {
         Ok((client, secret)) => {
             state.changed().await;

@@ -2,7 +2,7 @@
 //! retire one, through the same use cases as `tessera keys …`. Never a private key.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::web::{Data, Json, Path};
+use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use tessera_domain::SigningAlgorithm;
@@ -11,7 +11,7 @@ use tessera_domain::service::{AdminAccess, KeyError};
 use utoipa::ToSchema;
 
 use super::schema::{KeyList, KeyResource, Problem, Refusals};
-use super::{AdminState, caller, problem};
+use super::{AdminState, caller, parse_body, problem};
 
 fn key_problem(e: &KeyError) -> HttpResponse {
     match e {
@@ -88,14 +88,14 @@ pub(crate) struct KeyRotateBody {
     ),
     security(("bearer" = ["tessera:admin"]))
 )]
-pub(crate) async fn rotate(
-    state: Data<AdminState>,
-    req: HttpRequest,
-    body: Json<KeyRotateBody>,
-) -> HttpResponse {
+pub(crate) async fn rotate(state: Data<AdminState>, req: HttpRequest, body: Bytes) -> HttpResponse {
     let (acting, now) = match caller(&state, &req, AdminAccess::Write).await {
         Ok(c) => c,
         Err(denied) => return denied,
+    };
+    let body: KeyRotateBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(answer) => return answer,
     };
     let alg = match SigningAlgorithm::parse(&body.alg) {
         Ok(a) => a,

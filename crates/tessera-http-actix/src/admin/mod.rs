@@ -276,15 +276,29 @@ pub(crate) fn configure(state: Data<AdminState>) -> impl FnOnce(&mut web::Servic
         }
         cfg.app_data(state)
             .app_data(Data::new(rendered))
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(64 * 1024)
-                    .error_handler(|e, _| bad_input(&e.to_string())),
-            )
+            .app_data(web::PayloadConfig::new(64 * 1024))
             .app_data(web::QueryConfig::default().error_handler(|e, _| bad_input(&e.to_string())))
             .app_data(web::PathConfig::default().error_handler(|e, _| bad_input(&e.to_string())))
             .default_service(web::to(not_found));
     }
+}
+
+/// A JSON body of type `T`, read once the caller is known: a request without a valid token is
+/// refused (401) whatever its body says.
+///
+/// # Errors
+/// The 400 problem naming what does not parse.
+// The error is the early answer itself, built at most once per request.
+#[allow(clippy::result_large_err)]
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HttpResponse> {
+    serde_json::from_slice(body).map_err(|e| {
+        problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "The request is not valid",
+            &e.to_string(),
+        )
+    })
 }
 
 /// A body or query that does not parse, as an RFC 9457 problem.

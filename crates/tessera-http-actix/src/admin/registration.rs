@@ -2,7 +2,7 @@
 //! client registration (RFC 7591 §3), through the same use cases as `tessera registration …`.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::web::{Data, Json, Path};
+use actix_web::web::{Bytes, Data, Path};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tessera_domain::ports::InitialAccessToken;
@@ -10,7 +10,7 @@ use tessera_domain::service::AdminAccess;
 use utoipa::ToSchema;
 
 use super::schema::{Problem, Refusals};
-use super::{AdminState, admin_problem, caller, problem};
+use super::{AdminState, admin_problem, caller, parse_body, problem};
 
 /// An initial access token, without the token (except in the answer that issued it).
 #[derive(Serialize, ToSchema)]
@@ -81,16 +81,15 @@ fn ok(status: StatusCode, body: &impl Serialize) -> HttpResponse {
     ),
     security(("bearer" = ["tessera:admin"]))
 )]
-pub(crate) async fn issue(
-    state: Data<AdminState>,
-    req: HttpRequest,
-    body: Json<IssueBody>,
-) -> HttpResponse {
+pub(crate) async fn issue(state: Data<AdminState>, req: HttpRequest, body: Bytes) -> HttpResponse {
     let (acting, now) = match caller(&state, &req, AdminAccess::Write).await {
         Ok(c) => c,
         Err(denied) => return denied,
     };
-    let body = body.into_inner();
+    let body: IssueBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(answer) => return answer,
+    };
     match state
         .initial_tokens
         .acting_as(&acting)

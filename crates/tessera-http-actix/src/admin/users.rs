@@ -2,7 +2,7 @@
 //! lock, unlock, disable and sign out users, through the same use cases as `tessera user …`.
 
 use actix_web::http::StatusCode;
-use actix_web::web::{Data, Json, Path, Query};
+use actix_web::web::{Bytes, Data, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use tessera_domain::ParseError;
@@ -16,7 +16,7 @@ use tessera_domain::{ClientName, UnixTime};
 use utoipa::{IntoParams, ToSchema};
 
 use super::schema::{Problem, Refusals, SessionsEnded, UserPage, UserResource};
-use super::{AdminState, caller, if_match, nullable, nullable_of, problem, tagged};
+use super::{AdminState, caller, if_match, nullable, nullable_of, parse_body, problem, tagged};
 
 fn with_etag(status: StatusCode, u: &User) -> HttpResponse {
     tagged(status, &user_revision(u), &UserResource::of(u))
@@ -308,16 +308,16 @@ impl UserBody {
     ),
     security(("bearer" = ["tessera:admin"]))
 )]
-pub(crate) async fn create(
-    state: Data<AdminState>,
-    req: HttpRequest,
-    body: Json<UserBody>,
-) -> HttpResponse {
+pub(crate) async fn create(state: Data<AdminState>, req: HttpRequest, body: Bytes) -> HttpResponse {
     let (acting, now) = match caller(&state, &req, AdminAccess::Write).await {
         Ok(c) => c,
         Err(denied) => return denied,
     };
-    let new = match body.into_inner().new_user() {
+    let body: UserBody = match parse_body(&body) {
+        Ok(b) => b,
+        Err(answer) => return answer,
+    };
+    let new = match body.new_user() {
         Ok(n) => n,
         Err(detail) => return invalid(&detail),
     };
@@ -363,17 +363,20 @@ pub(crate) async fn update(
     state: Data<AdminState>,
     req: HttpRequest,
     id: Path<String>,
-    body: Json<UserBody>,
+    body: Bytes,
 ) -> HttpResponse {
     let (users, id, now) = match target(&state, &req, AdminAccess::Write, &id).await {
         Ok(t) => t,
+        Err(answer) => return answer,
+    };
+    let body: UserBody = match parse_body(&body) {
+        Ok(b) => b,
         Err(answer) => return answer,
     };
     let if_match = match if_match(&req) {
         Ok(r) => r,
         Err(answer) => return answer,
     };
-    let body = body.into_inner();
     let changes = match (&body.id, &body.password) {
         (Some(_), _) => Err("id cannot change".to_owned()),
         (_, Some(_)) => Err("set the password with PUT /admin/v1/users/{id}/password".to_owned()),
@@ -418,10 +421,14 @@ pub(crate) async fn set_password(
     state: Data<AdminState>,
     req: HttpRequest,
     id: Path<String>,
-    body: Json<PasswordBody>,
+    body: Bytes,
 ) -> HttpResponse {
     let (users, id, now) = match target(&state, &req, AdminAccess::Write, &id).await {
         Ok(t) => t,
+        Err(answer) => return answer,
+    };
+    let body: PasswordBody = match parse_body(&body) {
+        Ok(b) => b,
         Err(answer) => return answer,
     };
     let password = match Password::parse(&body.password) {
