@@ -27,17 +27,8 @@ impl HttpDelivery {
     /// # Errors
     /// When rustls cannot be configured (it always can with its own provider).
     pub fn new(timeout: Duration) -> anyhow::Result<Self> {
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
         Ok(Self {
-            tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            tls: crate::wiring::tls_connector(None)?,
             timeout,
         })
     }

@@ -4,19 +4,14 @@
 //! the domain's address policy, then the connection is made to a checked address (so a DNS
 //! answer cannot change between the check and the connection). Size and time are bounded.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Bytes;
 use hyper::{Request, StatusCode, header};
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName};
-use serde::Deserialize;
+use rustls::pki_types::ServerName;
 use tessera_domain::metadata_document::{DocumentBody, DocumentPolicy, DocumentUrl};
 use tessera_domain::ports::{DocumentFetcher, FetchError, FetchedDocument};
-use tessera_domain::service::RawMetadata;
 use tokio::net::TcpStream;
 
 /// Fetches documents over `https` only.
@@ -31,25 +26,8 @@ impl HttpDocumentFetcher {
     /// # Errors
     /// When the extra CAs do not parse.
     pub fn new(extra_ca_pem: Option<&[u8]>) -> anyhow::Result<Self> {
-        let mut roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        if let Some(pem) = extra_ca_pem {
-            let mut added = 0;
-            for cert in CertificateDer::pem_slice_iter(pem) {
-                roots.add(cert?)?;
-                added += 1;
-            }
-            anyhow::ensure!(added > 0, "no certificate in the CA file");
-        }
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
         Ok(Self {
-            tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            tls: crate::wiring::tls_connector(extra_ca_pem)?,
         })
     }
 
@@ -158,47 +136,9 @@ async fn read(
     })
 }
 
-/// The metadata fields a document may carry; others are ignored (RFC 7591 §2).
-#[derive(Deserialize)]
-struct Fields {
-    client_id: Option<serde_json::Value>,
-    redirect_uris: Option<Vec<String>>,
-    grant_types: Option<Vec<String>>,
-    response_types: Option<Vec<String>>,
-    token_endpoint_auth_method: Option<String>,
-    scope: Option<String>,
-    client_name: Option<String>,
-    post_logout_redirect_uris: Option<Vec<String>>,
-    backchannel_logout_uri: Option<String>,
-    id_token_signed_response_alg: Option<String>,
-    resources: Option<Vec<String>>,
-}
-
-/// The document as the domain reads it.
+/// The document as the domain reads it (the HTTP adapter's reading of RFC 7591 metadata).
 fn parse(bytes: &[u8]) -> Result<DocumentBody, FetchError> {
-    let not = |e: &dyn std::fmt::Display| FetchError::NotADocument(e.to_string());
-    let object: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(bytes).map_err(|e| not(&e))?;
-    let has_secret =
-        object.contains_key("client_secret") || object.contains_key("client_secret_expires_at");
-    let f: Fields =
-        serde_json::from_value(serde_json::Value::Object(object)).map_err(|e| not(&e))?;
-    Ok(DocumentBody {
-        client_id: f.client_id.and_then(|v| v.as_str().map(str::to_owned)),
-        has_secret,
-        metadata: RawMetadata {
-            redirect_uris: f.redirect_uris,
-            grant_types: f.grant_types,
-            response_types: f.response_types,
-            token_endpoint_auth_method: f.token_endpoint_auth_method,
-            scope: f.scope,
-            client_name: f.client_name,
-            post_logout_redirect_uris: f.post_logout_redirect_uris,
-            backchannel_logout_uri: f.backchannel_logout_uri,
-            id_token_signed_response_alg: f.id_token_signed_response_alg,
-            resources: f.resources,
-        },
-    })
+    tessera_http_actix::register::document_body(bytes).map_err(FetchError::NotADocument)
 }
 
 #[async_trait]

@@ -2,9 +2,7 @@
 //! `user`, `keys`, `registration` and `audit` commands call the admin API instead of opening the
 //! database (the same use cases run there). Output is the admin API's JSON.
 
-use std::io::Read as _;
 use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow, bail};
 use http_body_util::{BodyExt as _, Full};
@@ -54,19 +52,10 @@ impl Remote {
         if token.is_empty() {
             bail!("--token-file: {} is empty", file.display());
         }
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
         Ok(Self {
             base,
             token,
-            tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            tls: crate::wiring::tls_connector(None)?,
         })
     }
 
@@ -495,7 +484,10 @@ async fn user(remote: &Remote, command: UserCommand) -> anyhow::Result<Value> {
             m.insert("name".into(), json!(name));
             opt(&mut m, "id", id);
             if password_stdin {
-                m.insert("password".into(), json!(read_password()?));
+                m.insert(
+                    "password".into(),
+                    json!(crate::user_cmd::read_stdin_password()?),
+                );
             }
             opt(&mut m, "given_name", profile.given_name);
             opt(&mut m, "family_name", profile.family_name);
@@ -526,7 +518,7 @@ async fn user(remote: &Remote, command: UserCommand) -> anyhow::Result<Value> {
                 .body
         }
         UserCommand::SetPassword { id } => {
-            let body = json!({"password": read_password()?});
+            let body = json!({"password": crate::user_cmd::read_stdin_password()?});
             remote
                 .ok(M::PUT, &action(&id, "password"), Some(&body), None)
                 .await?
@@ -557,14 +549,4 @@ async fn user(remote: &Remote, command: UserCommand) -> anyhow::Result<Value> {
                 .body
         }
     })
-}
-
-/// A password from standard input, without its final line break.
-fn read_password() -> anyhow::Result<String> {
-    let mut raw = String::new();
-    std::io::stdin()
-        .read_to_string(&mut raw)
-        .context("cannot read the password from standard input")?;
-    let raw = raw.strip_suffix('\n').unwrap_or(&raw);
-    Ok(raw.strip_suffix('\r').unwrap_or(raw).to_owned())
 }

@@ -138,13 +138,21 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
     Ok(())
 }
 
-/// A password from standard input, without its final line break.
+/// A password from standard input.
 fn read_password() -> anyhow::Result<Password> {
+    Password::parse(&read_stdin_password()?).map_err(|e| anyhow!("{e}"))
+}
+
+/// Standard input without its final line break: a password, as `--password-stdin` reads it
+/// (here and with `--server`).
+///
+/// # Errors
+/// When standard input cannot be read.
+pub(crate) fn read_stdin_password() -> anyhow::Result<String> {
     let mut raw = String::new();
     std::io::stdin()
         .read_to_string(&mut raw)
         .context("cannot read the password from standard input")?;
     let raw = raw.strip_suffix('\n').unwrap_or(&raw);
-    let raw = raw.strip_suffix('\r').unwrap_or(raw);
-    Password::parse(raw).map_err(|e| anyhow!("{e}"))
+    Ok(raw.strip_suffix('\r').unwrap_or(raw).to_owned())
 }

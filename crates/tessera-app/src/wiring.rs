@@ -200,3 +200,34 @@ pub async fn pepper(store: &DieselStore) -> anyhow::Result<SecretPepper> {
         .await
         .context("cannot read the secret pepper")
 }
+
+/// The TLS side of every outbound HTTP client (back-channel logout, metadata documents, the
+/// command line's `--server`): rustls with the Mozilla root programme's CAs, plus those in
+/// `extra_ca_pem` when given.
+///
+/// # Errors
+/// When the extra CAs do not parse (or hold none).
+pub fn tls_connector(extra_ca_pem: Option<&[u8]>) -> anyhow::Result<tokio_rustls::TlsConnector> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(pem) = extra_ca_pem {
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            roots.add(cert?)?;
+            added += 1;
+        }
+        anyhow::ensure!(added > 0, "no certificate in the CA file");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(std::sync::Arc::new(
+        config,
+    )))
+}

@@ -307,13 +307,6 @@ impl DocumentClients {
         }
     }
 
-    /// Whether resolution is on (what discovery publishes as
-    /// `client_id_metadata_document_supported`).
-    #[must_use]
-    pub fn is_enabled(&self) -> bool {
-        self.policy.enabled
-    }
-
     /// The client `url` describes, fetched or kept; `None` when it cannot be had (the reason
     /// is logged).
     pub async fn resolve(&self, url: &DocumentUrl) -> Option<Arc<Client>> {

@@ -68,3 +68,17 @@ impl FromRequest for RequestContext {
         })
     }
 }
+
+/// The token of an `Authorization: Bearer` header (RFC 6750 §2.1); `None` without one, or when
+/// it is empty.
+#[must_use]
+pub fn bearer(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .filter(|t| !t.is_empty())
+}

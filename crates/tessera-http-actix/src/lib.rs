@@ -17,7 +17,7 @@ mod meta;
 pub mod metrics;
 pub mod oidc;
 pub mod openapi;
-mod register;
+pub mod register;
 pub mod request_id;
 mod server;
 pub mod tls;

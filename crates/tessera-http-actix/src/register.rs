@@ -13,6 +13,7 @@ use tessera_domain::service::{
 use tessera_domain::{Client, GrantType};
 use utoipa::ToSchema;
 
+use crate::context::bearer;
 use crate::dialect::rfc6749::ErrorBody;
 use crate::server::HttpState;
 
@@ -65,6 +66,34 @@ impl MetadataBody {
             resources: self.resources,
         }
     }
+}
+
+/// A client ID metadata document's JSON object as the domain reads it: the same RFC 7591 fields
+/// as a registration request (others ignored), its `client_id`, and whether it holds a secret.
+///
+/// # Errors
+/// When it is not a JSON object of client metadata.
+pub fn document_body(
+    bytes: &[u8],
+) -> Result<tessera_domain::metadata_document::DocumentBody, String> {
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let has_secret =
+        object.contains_key("client_secret") || object.contains_key("client_secret_expires_at");
+    // A `client_id` that is not a string names no URL: the domain refuses the document.
+    let client_id = object
+        .get("client_id")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let mut fields = object;
+    fields.remove("client_id");
+    let body: MetadataBody =
+        serde_json::from_value(serde_json::Value::Object(fields)).map_err(|e| e.to_string())?;
+    Ok(tessera_domain::metadata_document::DocumentBody {
+        client_id,
+        has_secret,
+        metadata: body.raw(),
+    })
 }
 
 /// A registration (RFC 7591 §3.2.1; RFC 7592 §3).
@@ -177,17 +206,6 @@ fn refuse(e: &RegistrationError) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(ErrorBody::new(code, detail))
-}
-
-/// The Bearer token of `req` (RFC 6750 §2.1).
-fn bearer(req: &HttpRequest) -> Option<&str> {
-    req.headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .split_once(' ')
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim())
 }
 
 /// The metadata in `body`: a JSON object, at most [`MAX_BODY`] bytes.

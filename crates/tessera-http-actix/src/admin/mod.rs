@@ -119,15 +119,7 @@ pub(crate) async fn caller(
     access: AdminAccess,
 ) -> Result<(ClientId, UnixTime), HttpResponse> {
     let now = state.clock.now();
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.split_once(' ')
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        })
-        .map(|(_, token)| token.trim());
+    let bearer = crate::context::bearer(req);
     match state.tokens.admin_caller(bearer, access, now).await {
         Ok(id) => Ok((id, now)),
         Err(AdminDenied::InvalidToken) => {

@@ -104,15 +104,7 @@ fn bearer_error(status: StatusCode, error: &str, description: &str) -> HttpRespo
 
 /// The token of the `Authorization: Bearer` header.
 fn header_token(req: &HttpRequest) -> Option<String> {
-    req.headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.split_once(' ')
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        })
-        .map(|(_, t)| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
+    crate::context::bearer(req).map(str::to_owned)
 }
 
 /// The presented token: from the header, or from a posted form's `access_token` (RFC 6750
